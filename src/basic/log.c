@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: MIT */
+/* Leveled logging to stderr, prefixed with the program name. The daemon will route the same calls
+ * to the journal; the format string may use %m for the error passed in. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+
+#include "log.h"
+
+static int max_level = LOG_WARNING;
+
+void log_set_max_level(int level) {
+        max_level = level;
+}
+
+int log_get_max_level(void) {
+        return max_level;
+}
+
+int log_internal(int level, int error, const char *file, int line, const char *format, ...) {
+        va_list ap;
+
+        if (level > max_level)
+                return error;
+
+        /* %m in the format refers to the error we were given, not to whatever errno is now. */
+        int saved_errno = errno;
+        if (error != 0)
+                errno = error < 0 ? -error : error;
+
+        fprintf(stderr, "%s: ", program_invocation_short_name);
+        if (level >= LOG_DEBUG)
+                fprintf(stderr, "(%s:%i) ", file, line);
+        va_start(ap, format);
+        vfprintf(stderr, format, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+
+        errno = saved_errno;
+        return error;
+}

@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: MIT */
+/* The command line of `tlswatchctl probe`, parsed into settings without touching files or sockets,
+ * so every usage error is unit-tested. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "probe.h"
+
+#define PROBE_DEFAULT_PORT 8883
+#define PROBE_DEFAULT_WARN_DAYS 30
+#define PROBE_DEFAULT_CRIT_DAYS 7
+#define PROBE_DEFAULT_TIMEOUT_USEC (10 * 1000 * 1000ULL)
+
+typedef struct ProbeArgs {
+        char *host;
+        uint16_t port;
+        char *server_name;
+        char *ca_file;
+        char *cert_file;
+        char *key_file;
+        char *http_path;
+        Protocol protocol;
+        unsigned warn_days;
+        unsigned crit_days;
+        uint64_t timeout_usec;
+        bool json;
+        bool help;
+} ProbeArgs;
+
+/* Parses argv (argv[0] is "probe"). Returns 0, or -EINVAL with a one-line reason in *ret_error
+ * (caller frees). */
+int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error);
+
+void probe_args_clear(ProbeArgs *args);

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: MIT */
+/* Renders a Report for people. The first line stands alone as a verdict, so monitoring systems that
+ * keep only the first line of a plugin's output still say what is wrong. */
+#include "probe-output.h"
+
+static const Problem *worst_problem(const ProblemList *list) {
+        const Problem *worst = NULL;
+
+        for (size_t i = 0; i < list->n; i++)
+                if (!worst || list->items[i].severity > worst->severity)
+                        worst = &list->items[i];
+        return worst;
+}
+
+static void print_problem(const Problem *p, FILE *out) {
+        fprintf(out, "    %-8s %s", status_to_string(p->severity), problem_code_to_string(p->code));
+        if (p->depth >= 0)
+                fprintf(out, " (depth %d)", p->depth);
+        fprintf(out, ": %s\n", p->message);
+}
+
+void probe_output_human(const Report *report, FILE *out) {
+        const Problem *worst = worst_problem(&report->problems);
+
+        fprintf(out, "%s: %s (%s)", status_to_label(report->status), report->target, report->protocol);
+        if (worst)
+                fprintf(out, " %s: %s%s", problem_code_to_string(worst->code), worst->message,
+                        report->problems.n > 1 ? " (and more, below)" : "");
+        else if (report->n_addresses > 0 && report->addresses[0].has_days_left)
+                fprintf(out, " certificate valid for %.1f more days", report->addresses[0].days_left);
+        fputc('\n', out);
+
+        for (size_t i = 0; i < report->problems.n; i++)
+                if (report->n_addresses == 0)
+                        print_problem(&report->problems.items[i], out);
+
+        for (size_t i = 0; i < report->n_addresses; i++) {
+                const AddressReport *a = &report->addresses[i];
+
+                fprintf(out, "\naddress %s: %s", a->address, status_to_string(a->status));
+                if (a->tls_version)
+                        fprintf(out, ", %s %s", a->tls_version, a->cipher);
+                if (a->protocol_detail)
+                        fprintf(out, ", %s", a->protocol_detail);
+                fprintf(out, ", %.3f s\n", (double) a->duration_usec / 1e6);
+
+                if (a->n_chain > 0)
+                        fprintf(out, "  chain:\n");
+                for (size_t j = 0; j < a->n_chain; j++) {
+                        const CertificateInfo *c = &a->chain[j];
+
+                        fprintf(out, "    %d %s%s\n", c->depth, c->subject, c->sent ? "" : "  [not sent: from the trust store]");
+                        fprintf(out, "      issuer %s\n", c->issuer);
+                        fprintf(out, "      not after %s (%.1f days left), %s, %s\n", c->not_after, c->days_left, c->key,
+                                c->signature_algorithm);
+                }
+                if (a->problems.n > 0)
+                        fprintf(out, "  problems:\n");
+                for (size_t j = 0; j < a->problems.n; j++)
+                        print_problem(&a->problems.items[j], out);
+        }
+}

@@ -1,0 +1,171 @@
+/* SPDX-License-Identifier: MIT */
+/* tlswatchctl: the command-line client. `probe` runs one probe against one listener on its own event
+ * loop and exits with the Nagios plugin convention, so cron, Icinga or a person can use it directly. */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "probe-args.h"
+#include "probe-output.h"
+#include "report-json.h"
+#include "tls.h"
+
+#define EXIT_USAGE 3 /* UNKNOWN in the plugin convention */
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(SSL_CTX *, SSL_CTX_free);
+
+static void help(void) {
+        printf("Usage: %s COMMAND [OPTIONS]\n\n"
+               "Commands:\n"
+               "  probe [OPTIONS] HOST[:PORT]   probe one TLS listener once and report\n\n"
+               "Probe options:\n"
+               "  --servername NAME             SNI and the name checked (default: HOST)\n"
+               "  --ca-file FILE                trust anchors, PEM (default: the system store)\n"
+               "  --cert FILE --key FILE        client certificate and key, for two-way TLS\n"
+               "  --protocol tls|mqtt|wss|https default by port: 8883 mqtt, 8084 wss, 18084/443 https\n"
+               "  --path PATH                   request path for https and wss\n"
+               "  --warn-days N (30) --crit-days N (7) --timeout SECONDS (10)\n"
+               "  --json                        print the report as JSON\n\n"
+               "Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See tlswatchctl(1).\n",
+               program_invocation_short_name);
+}
+
+typedef struct ProbeRun {
+        sd_event *event;
+        Report *report;
+} ProbeRun;
+
+static void on_probe_done(Probe *probe, Report *report, void *userdata) {
+        ProbeRun *run = userdata;
+
+        run->report = report;
+        (void) sd_event_exit(run->event, 0);
+}
+
+static const char *tls_setup_error(int r) {
+        switch (r) {
+        case -EKEYREJECTED:
+                return "the client key does not match the client certificate";
+        case -EBADMSG:
+                return "a file holds no usable PEM certificate or key";
+        default:
+                return strerror(-r);
+        }
+}
+
+static int run_probe(int argc, char **argv) {
+        _cleanup_(tls_context_cache_freep) TlsContextCache *cache = NULL;
+        _cleanup_(sd_event_unrefp) sd_event *event = NULL;
+        _cleanup_(SSL_CTX_freep) SSL_CTX *ctx = NULL;
+        _cleanup_(probe_freep) Probe *probe = NULL;
+        _cleanup_(report_freep) Report *report = NULL;
+        _cleanup_free_ char *error = NULL;
+        ProbeArgs args;
+        ProbeRun run = {};
+        int r, exit_code = EXIT_USAGE;
+
+        r = probe_args_parse(argc, argv, &args, &error);
+        if (r < 0) {
+                log_error("%s", error ?: "invalid arguments");
+                return EXIT_USAGE;
+        }
+        if (args.help) {
+                help();
+                probe_args_clear(&args);
+                return 0;
+        }
+
+        r = tls_context_cache_new(&cache);
+        if (r >= 0) {
+                TlsSettings tls = { .ca_file = args.ca_file, .cert_file = args.cert_file, .key_file = args.key_file };
+                r = tls_context_cache_get(cache, &tls, &ctx);
+        }
+        if (r < 0) {
+                if (r == -EKEYREJECTED)
+                        log_error("%s: %s", args.key_file, tls_setup_error(r));
+                else if (args.ca_file && (r == -ENOENT || r == -EACCES || r == -EBADMSG) &&
+                         (!args.cert_file || access(args.ca_file, R_OK) < 0))
+                        log_error("--ca-file %s: %s", args.ca_file, tls_setup_error(r));
+                else if (args.cert_file)
+                        log_error("--cert %s / --key %s: %s", args.cert_file, args.key_file, tls_setup_error(r));
+                else
+                        log_error("cannot set up TLS: %s", tls_setup_error(r));
+                goto finish;
+        }
+
+        r = sd_event_new(&event);
+        if (r < 0) {
+                log_error_errno(r, "cannot create the event loop: %m");
+                goto finish;
+        }
+
+        run.event = event;
+        ProbeSettings settings = {
+                .host = args.host,
+                .port = args.port,
+                .server_name = args.server_name,
+                .protocol = args.protocol,
+                .http_path = args.http_path,
+                .tls_context = ctx,
+                .timeout_usec = args.timeout_usec,
+                .warn_days = args.warn_days,
+                .crit_days = args.crit_days,
+        };
+        r = probe_start(event, &settings, on_probe_done, &run, &probe);
+        if (r < 0) {
+                log_error_errno(r, "cannot start the probe: %m");
+                goto finish;
+        }
+
+        r = sd_event_loop(event);
+        report = TAKE_PTR(run.report);
+        if (r < 0 || !report) {
+                log_error_errno(r, "the event loop failed: %m");
+                goto finish;
+        }
+
+        if (args.json) {
+                json_t *document = NULL;
+
+                r = report_to_json(report, &document);
+                if (r < 0) {
+                        log_error_errno(r, "cannot build the JSON report: %m");
+                        goto finish;
+                }
+                r = json_dumpf(document, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                json_decref(document);
+                fputc('\n', stdout);
+        } else
+                probe_output_human(report, stdout);
+
+        exit_code = status_to_exit_code(report->status);
+
+finish:
+        probe_args_clear(&args);
+        return exit_code;
+}
+
+int main(int argc, char **argv) {
+        /* A listener that closes while we write must cost us a problem code, not the process. */
+        (void) signal(SIGPIPE, SIG_IGN);
+
+        if (argc < 2) {
+                help();
+                return EXIT_USAGE;
+        }
+        if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+                help();
+                return 0;
+        }
+        if (strcmp(argv[1], "--version") == 0) {
+                printf("tlswatchctl %s\n", PACKAGE_VERSION);
+                return 0;
+        }
+        if (strcmp(argv[1], "probe") == 0)
+                return run_probe(argc - 1, argv + 1);
+
+        log_error("unknown command \"%s\"; try --help", argv[1]);
+        return EXIT_USAGE;
+}

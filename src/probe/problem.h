@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: MIT */
+/* The stable vocabulary of a probe's findings: problem codes, their default severities, and the
+ * overall status. Names here are a public contract (JSON, journal, man page): never rename one. */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+
+typedef enum ProblemCode {
+        PROBLEM_DNS_FAILED,
+        PROBLEM_CONNECT_FAILED,
+        PROBLEM_TIMEOUT,
+        PROBLEM_TLS_HANDSHAKE_FAILED,
+        PROBLEM_NO_PEER_CERTIFICATE,
+        PROBLEM_CLIENT_CERTIFICATE_REQUIRED,
+        PROBLEM_CHAIN_UNVERIFIED,
+        PROBLEM_INCOMPLETE_CHAIN,
+        PROBLEM_HOSTNAME_MISMATCH,
+        PROBLEM_EXPIRED,
+        PROBLEM_NOT_YET_VALID,
+        PROBLEM_EXPIRES_SOON,
+        PROBLEM_WEAK_KEY,
+        PROBLEM_WEAK_SIGNATURE,
+        PROBLEM_OLD_TLS_VERSION,
+        PROBLEM_PROTOCOL_FAILED,
+        _PROBLEM_CODE_MAX,
+        _PROBLEM_CODE_INVALID = -EINVAL,
+} ProblemCode;
+
+/* Ordered by how bad they are, so the worst of several is their maximum. UNKNOWN means the probe
+ * itself could not run (an internal failure), which is worse than a warning but, for alerting,
+ * not as definite as a critical finding. */
+typedef enum Status {
+        STATUS_OK,
+        STATUS_WARNING,
+        STATUS_UNKNOWN,
+        STATUS_CRITICAL,
+        _STATUS_MAX,
+        _STATUS_INVALID = -EINVAL,
+} Status;
+
+const char *problem_code_to_string(ProblemCode code);
+ProblemCode problem_code_from_string(const char *s);
+
+const char *status_to_string(Status status);
+Status status_from_string(const char *s);
+
+/* Upper-case form for human and Nagios-style output ("OK", "WARNING", ...). */
+const char *status_to_label(Status status);
+
+/* The exit code of a one-shot check, in the Nagios plugin convention: 0 OK, 1 WARNING, 2 CRITICAL,
+ * 3 UNKNOWN. */
+int status_to_exit_code(Status status);
+
+static inline Status status_worst(Status a, Status b) {
+        return a > b ? a : b;
+}

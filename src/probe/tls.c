@@ -1,0 +1,286 @@
+/* SPDX-License-Identifier: MIT */
+/* OpenSSL client contexts for probing. They run at security level 0 and accept TLS 1.0 so that a
+ * weak listener completes its handshake and the analysis, not OpenSSL, names what is wrong; they never
+ * resume sessions, so every probe sees the certificate the listener serves now. */
+#include <errno.h>
+#include <openssl/err.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "tls.h"
+
+typedef struct CachedContext {
+        char *key; /* ca_file \n cert_file \n key_file */
+        SSL_CTX *ctx;
+} CachedContext;
+
+struct TlsContextCache {
+        CachedContext *entries;
+        size_t n_entries;
+};
+
+static int observations_index = -1;
+
+int tls_context_cache_new(TlsContextCache **ret) {
+        TlsContextCache *cache = calloc(1, sizeof(TlsContextCache));
+        if (!cache)
+                return -ENOMEM;
+
+        if (observations_index < 0) {
+                observations_index = SSL_get_ex_new_index(0, NULL, NULL, NULL, NULL);
+                if (observations_index < 0) {
+                        free(cache);
+                        return -ENOMEM;
+                }
+        }
+        *ret = cache;
+        return 0;
+}
+
+TlsContextCache *tls_context_cache_free(TlsContextCache *cache) {
+        if (!cache)
+                return NULL;
+        for (size_t i = 0; i < cache->n_entries; i++) {
+                free(cache->entries[i].key);
+                SSL_CTX_free(cache->entries[i].ctx);
+        }
+        free(cache->entries);
+        free(cache);
+        return NULL;
+}
+
+static TlsObservations *observations_of(SSL *ssl) {
+        return ssl ? SSL_get_ex_data(ssl, observations_index) : NULL;
+}
+
+/* Records every verification error and lets the handshake go on, so one probe reports them all. */
+static int on_verify(int preverify_ok, X509_STORE_CTX *store) {
+        SSL *ssl = X509_STORE_CTX_get_ex_data(store, SSL_get_ex_data_X509_STORE_CTX_idx());
+        TlsObservations *observations = observations_of(ssl);
+
+        if (!preverify_ok && observations && observations->n_errors < VERIFY_ERRORS_MAX)
+                observations->errors[observations->n_errors++] = (VerifyError) {
+                        .depth = X509_STORE_CTX_get_error_depth(store),
+                        .code = X509_STORE_CTX_get_error(store),
+                };
+        return 1;
+}
+
+/* On a client, called when the server sends a CertificateRequest: the one sign, in TLS 1.2, that a
+ * later handshake failure is about our (missing) certificate. */
+static int on_certificate_request(SSL *ssl, void *userdata) {
+        TlsObservations *observations = observations_of(ssl);
+
+        if (observations)
+                observations->certificate_requested = true;
+        return 1;
+}
+
+static int check_readable(const char *path) {
+        FILE *f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        fclose(f);
+        return 0;
+}
+
+static void debug_openssl_errors(const char *what) {
+        unsigned long e;
+        char buffer[256];
+
+        while ((e = ERR_get_error()) != 0) {
+                ERR_error_string_n(e, buffer, sizeof(buffer));
+                log_debug("%s: %s", what, buffer);
+        }
+}
+
+static int context_new(const TlsSettings *settings, SSL_CTX **ret) {
+        SSL_CTX *ctx;
+        int r;
+
+        ERR_clear_error();
+        ctx = SSL_CTX_new(TLS_client_method());
+        if (!ctx)
+                return -ENOMEM;
+
+        /* Judge weak listeners ourselves instead of refusing them: level 0, TLS 1.0 and up, and
+         * anonymous suites last so a listener without a certificate is still seen as such. */
+        SSL_CTX_set_security_level(ctx, 0);
+        r = SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION) == 1 &&
+                SSL_CTX_set_cipher_list(ctx, "DEFAULT:aNULL:@SECLEVEL=0") == 1 ? 0 : -EINVAL;
+        if (r < 0)
+                goto fail;
+        SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION);
+        SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+        SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER, on_verify);
+        SSL_CTX_set_cert_cb(ctx, on_certificate_request, NULL);
+
+        if (settings->ca_file) {
+                r = check_readable(settings->ca_file);
+                if (r < 0)
+                        goto fail;
+                if (SSL_CTX_load_verify_locations(ctx, settings->ca_file, NULL) != 1) {
+                        r = -EBADMSG;
+                        goto fail;
+                }
+        } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
+                r = -EIO;
+                goto fail;
+        }
+
+        if (settings->cert_file || settings->key_file) {
+                const char *key_file = settings->key_file ?: settings->cert_file;
+
+                r = check_readable(settings->cert_file ?: key_file);
+                if (r >= 0)
+                        r = check_readable(key_file);
+                if (r < 0)
+                        goto fail;
+                if (!settings->cert_file || SSL_CTX_use_certificate_chain_file(ctx, settings->cert_file) != 1 ||
+                    SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
+                        /* A key that does not match the certificate fails in use_PrivateKey already. */
+                        unsigned long e = ERR_peek_last_error();
+                        r = ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH ? -EKEYREJECTED : -EBADMSG;
+                        goto fail;
+                }
+                if (SSL_CTX_check_private_key(ctx) != 1) {
+                        r = -EKEYREJECTED;
+                        goto fail;
+                }
+        }
+
+        *ret = ctx;
+        return 0;
+
+fail:
+        debug_openssl_errors("creating TLS context");
+        SSL_CTX_free(ctx);
+        return r;
+}
+
+int tls_context_cache_get(TlsContextCache *cache, const TlsSettings *settings, SSL_CTX **ret) {
+        _cleanup_free_ char *key = NULL;
+        SSL_CTX *ctx = NULL;
+        int r;
+
+        if (asprintf(&key, "%s\n%s\n%s", settings->ca_file ?: "", settings->cert_file ?: "",
+                     settings->key_file ?: "") < 0)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < cache->n_entries; i++)
+                if (strcmp(cache->entries[i].key, key) == 0) {
+                        SSL_CTX_up_ref(cache->entries[i].ctx);
+                        *ret = cache->entries[i].ctx;
+                        return 0;
+                }
+
+        r = context_new(settings, &ctx);
+        if (r < 0)
+                return r;
+
+        CachedContext *entries = realloc(cache->entries, (cache->n_entries + 1) * sizeof(CachedContext));
+        if (!entries) {
+                SSL_CTX_free(ctx);
+                return -ENOMEM;
+        }
+        cache->entries = entries;
+        cache->entries[cache->n_entries++] = (CachedContext) { .key = TAKE_PTR(key), .ctx = ctx };
+
+        SSL_CTX_up_ref(ctx);
+        *ret = ctx;
+        return 0;
+}
+
+int tls_session_new(SSL_CTX *ctx, int fd, const char *sni, TlsObservations *observations, SSL **ret) {
+        SSL *ssl;
+
+        ERR_clear_error();
+        ssl = SSL_new(ctx);
+        if (!ssl)
+                return -ENOMEM;
+
+        observations->client_certificate_set = SSL_get_certificate(ssl) != NULL;
+        if (SSL_set_ex_data(ssl, observations_index, observations) != 1 || SSL_set_fd(ssl, fd) != 1 ||
+            (sni && SSL_set_tlsext_host_name(ssl, sni) != 1)) {
+                debug_openssl_errors("creating TLS session");
+                SSL_free(ssl);
+                return -ENOMEM;
+        }
+        SSL_set_connect_state(ssl);
+        *ret = ssl;
+        return 0;
+}
+
+/* Alerts arrive as ERR reasons at SSL_AD_REASON_OFFSET plus the alert number (RFC 8446 §6). */
+static int alert_of(unsigned long queued_error) {
+        int reason = ERR_GET_REASON(queued_error);
+
+        if (ERR_GET_LIB(queued_error) != ERR_LIB_SSL || reason < SSL_AD_REASON_OFFSET)
+                return -1;
+        return reason - SSL_AD_REASON_OFFSET;
+}
+
+bool tls_failure_is_client_certificate_verdict(unsigned long queued_error, const TlsObservations *observations) {
+        int alert = alert_of(queued_error);
+
+        if (alert == TLS13_AD_CERTIFICATE_REQUIRED)
+                return true;
+        if (!observations->certificate_requested)
+                return false;
+        return IN_SET(alert, SSL_AD_HANDSHAKE_FAILURE, SSL_AD_BAD_CERTIFICATE, SSL_AD_UNSUPPORTED_CERTIFICATE,
+                      SSL_AD_CERTIFICATE_REVOKED, SSL_AD_CERTIFICATE_EXPIRED, SSL_AD_CERTIFICATE_UNKNOWN,
+                      SSL_AD_UNKNOWN_CA, SSL_AD_ACCESS_DENIED, SSL_AD_DECRYPT_ERROR);
+}
+
+ProblemCode tls_classify_failure(int ssl_error, unsigned long queued_error, int sys_errno,
+                                 const TlsObservations *observations, char *message, size_t size) {
+        int alert = alert_of(queued_error);
+        int reason = ERR_GET_REASON(queued_error);
+
+        if (tls_failure_is_client_certificate_verdict(queued_error, observations)) {
+                if (observations->client_certificate_set)
+                        snprintf(message, size,
+                                 "the listener rejected our client certificate (TLS alert %d, %s): its "
+                                 "cacertfile must hold the CA that issued the client certificate",
+                                 alert, SSL_alert_desc_string_long(alert));
+                else
+                        snprintf(message, size,
+                                 "the listener demands a client certificate (two-way TLS; TLS alert %d, %s): "
+                                 "configure a client certificate and key",
+                                 alert, SSL_alert_desc_string_long(alert));
+                return PROBLEM_CLIENT_CERTIFICATE_REQUIRED;
+        }
+
+        if (alert >= 0) {
+                snprintf(message, size, "the listener ended the handshake with TLS alert %d (%s)", alert,
+                         SSL_alert_desc_string_long(alert));
+                return PROBLEM_TLS_HANDSHAKE_FAILED;
+        }
+
+        if (ERR_GET_LIB(queued_error) == ERR_LIB_SSL &&
+            IN_SET(reason, SSL_R_WRONG_VERSION_NUMBER, SSL_R_PACKET_LENGTH_TOO_LONG, SSL_R_RECORD_LENGTH_MISMATCH,
+                   SSL_R_HTTP_REQUEST, SSL_R_HTTPS_PROXY_REQUEST, SSL_R_UNKNOWN_PROTOCOL)) {
+                snprintf(message, size, "the listener does not speak TLS (%s): is this a plain MQTT or HTTP port?",
+                         ERR_reason_error_string(queued_error) ?: "unexpected record");
+                return PROBLEM_TLS_HANDSHAKE_FAILED;
+        }
+
+        if ((ssl_error == SSL_ERROR_SYSCALL && queued_error == 0) || ssl_error == SSL_ERROR_ZERO_RETURN ||
+            (ERR_GET_LIB(queued_error) == ERR_LIB_SSL && reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
+                if (sys_errno == ECONNRESET)
+                        snprintf(message, size, "the listener reset the connection during the TLS handshake");
+                else
+                        snprintf(message, size, "the listener closed the connection during the TLS handshake");
+                return PROBLEM_TLS_HANDSHAKE_FAILED;
+        }
+
+        if (ssl_error == SSL_ERROR_SYSCALL) {
+                snprintf(message, size, "the TLS handshake failed: %s", strerror(sys_errno));
+                return PROBLEM_TLS_HANDSHAKE_FAILED;
+        }
+
+        snprintf(message, size, "the TLS handshake failed: %s",
+                 ERR_reason_error_string(queued_error) ?: "unknown error");
+        return PROBLEM_TLS_HANDSHAKE_FAILED;
+}

@@ -13,6 +13,7 @@
 #define _unused_ __attribute__((unused))
 #define _printf_(a, b) __attribute__((format(printf, a, b)))
 #define _pure_ __attribute__((pure))
+#define _fallthrough_ __attribute__((fallthrough))
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
@@ -77,3 +78,9 @@ static inline void closep(int *fd) {
 /* Frees the variable and sets it to NULL; works for any type with a NULL-safe destructor that
  * returns NULL. */
 #define FREE_AND_NULL(p) ({ free(p); (p) = NULL; })
+
+/* free() that returns NULL, for `p = mfree(p);`. */
+static inline void *mfree(void *p) {
+        free(p);
+        return NULL;
+}

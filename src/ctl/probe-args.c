@@ -141,7 +141,7 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                         break;
                 case ARG_TIMEOUT:
                         if (parse_seconds(optarg, &args.timeout_usec) < 0) {
-                                r = fail(ret_error, "--timeout: \"%s\" is not a number of seconds (0-3600)", optarg);
+                                r = fail(ret_error, "--timeout: \"%s\" is not a number of seconds (more than 0, at most 3600)", optarg);
                                 goto finish;
                         }
                         break;

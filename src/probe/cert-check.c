@@ -366,8 +366,8 @@ static int check_strength(STACK_OF(X509) *path, AddressReport *report) {
 
                 if (key_is_weak(x)) {
                         r = problem_list_add(&report->problems, PROBLEM_WEAK_KEY, STATUS_WARNING, depth, -1,
-                                             "\"%s\" (depth %d) has a weak %s-bit key: reissue it with RSA 2048 or "
-                                             "more, or EC P-256",
+                                             "\"%s\" (depth %d) has a weak key (%s bits): reissue it with RSA 2048 "
+                                             "or more, or EC P-256",
                                              info->subject, depth, info->key);
                         if (r < 0)
                                 return r;

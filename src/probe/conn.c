@@ -179,10 +179,19 @@ static int conn_prepare_request(Conn *c) {
                 n = proto_mqtt_build_connect(client_id, 10, c->request, sizeof(c->request));
                 break;
         }
-        case PROTOCOL_HTTPS:
-                n = proto_http_build_get(host, c->settings->http_path ?: "/", (char *) c->request,
+        case PROTOCOL_HTTPS: {
+                /* RFC 9110 §7.2: Host carries the port unless it is the scheme's default, and an
+                 * IPv6 literal in brackets. */
+                char authority[300];
+                bool ipv6 = strchr(host, ':') != NULL;
+                if (c->settings->port == 443)
+                        snprintf(authority, sizeof(authority), ipv6 ? "[%s]" : "%s", host);
+                else
+                        snprintf(authority, sizeof(authority), ipv6 ? "[%s]:%u" : "%s:%u", host, c->settings->port);
+                n = proto_http_build_get(authority, c->settings->http_path ?: "/", (char *) c->request,
                                          sizeof(c->request));
                 break;
+        }
         default:
                 /* wss gets its WebSocket exchange with the protocol work; until then, TLS checks only. */
                 n = 0;
@@ -411,6 +420,14 @@ static int on_conn_timer(sd_event_source *source, uint64_t usec, void *userdata)
 
         if (c->state == CONN_TLS_SETTLE && usec < c->deadline_usec)
                 return conn_succeed(c); /* no verdict: the server accepted our certificate */
+
+        /* TLS worked and the service behind it stayed silent: that is the protocol failing. */
+        if (c->state == CONN_PROTOCOL)
+                return conn_complete(c, PROBLEM_PROTOCOL_FAILED,
+                                     "no answer to the %s request within %.1f s: is this port a %s listener?",
+                                     protocol_to_string(c->settings->protocol),
+                                     (double) c->settings->timeout_usec / 1e6,
+                                     protocol_to_string(c->settings->protocol));
 
         return conn_complete(c, PROBLEM_TIMEOUT, "no answer from %s within %.1f s, %s", c->report->address,
                              (double) c->settings->timeout_usec / 1e6, state_description(c->state));

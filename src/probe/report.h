@@ -31,7 +31,7 @@ typedef struct CertificateInfo {
         char not_after[32];
         double days_left;    /* negative once expired */
         char sha256[65];     /* hex fingerprint of the DER encoding */
-        char *key;           /* "RSA 2048", "EC 256 (prime256v1)", ... */
+        char *key;           /* key type and bits: "RSA 2048", "EC 256", ... */
         char *signature_algorithm;
         bool sent;           /* false: the listener did not send it, the local trust store had it */
 } CertificateInfo;
@@ -52,7 +52,7 @@ typedef struct AddressReport {
 
 typedef struct Report {
         char *target;       /* "host:port" as given */
-        char *server_name;  /* the name checked and sent as SNI, NULL for IP literals without one */
+        char *server_name;  /* the name checked (SNI too, unless it is an IP literal); the host by default */
         char *protocol;
         Status status;
         ProblemList problems; /* target-level findings (dns_failed) plus every address's, merged */

@@ -105,10 +105,10 @@ static int context_new(const TlsSettings *settings, SSL_CTX **ret) {
                 return -ENOMEM;
 
         /* Judge weak listeners ourselves instead of refusing them: level 0, TLS 1.0 and up, and
-         * anonymous suites last so a listener without a certificate is still seen as such. */
+         * anonymous suites last (+aNULL) so a listener without a certificate is still seen as such. */
         SSL_CTX_set_security_level(ctx, 0);
         r = SSL_CTX_set_min_proto_version(ctx, TLS1_VERSION) == 1 &&
-                SSL_CTX_set_cipher_list(ctx, "DEFAULT:aNULL:@SECLEVEL=0") == 1 ? 0 : -EINVAL;
+                SSL_CTX_set_cipher_list(ctx, "ALL:!eNULL:+aNULL:@SECLEVEL=0") == 1 ? 0 : -EINVAL;
         if (r < 0)
                 goto fail;
         SSL_CTX_set_options(ctx, SSL_OP_NO_TICKET | SSL_OP_NO_COMPRESSION);

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: MIT */
+/* Durations in systemd's notation ("30s", "5min", "1h 30min", "1d") and their formatting. All times
+ * inside the program are usec_t microseconds; this is the only place that knows the units' names. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint64_t usec_t;
+
+#define USEC_PER_MSEC ((usec_t) 1000ULL)
+#define USEC_PER_SEC ((usec_t) 1000000ULL)
+#define USEC_PER_MINUTE (60ULL * USEC_PER_SEC)
+#define USEC_PER_HOUR (60ULL * USEC_PER_MINUTE)
+#define USEC_PER_DAY (24ULL * USEC_PER_HOUR)
+#define USEC_PER_WEEK (7ULL * USEC_PER_DAY)
+
+/* Parses "90", "90s", "1min 30s", "500ms", "2h", "1d", "1w". A bare number means seconds.
+ * Returns 0 or -EINVAL (also for an empty string) or -ERANGE. */
+int parse_sec(const char *text, usec_t *ret);
+
+/* Formats as the largest units that fit, e.g. "1h 30min", "250ms", "0". */
+char *format_timespan(char *buffer, size_t size, usec_t usec);

@@ -1,0 +1,623 @@
+/* SPDX-License-Identifier: MIT */
+/* Configuration parsing. A table maps each key to its parser and field; [Defaults] may set every
+ * target key, and a target takes a default only for keys it did not set itself, wherever the two
+ * sections stand among the files. libinih splits the lines; a counting reader gives us line numbers. */
+#include <dirent.h>
+#include <ini.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "address-util.h"
+#include "config.h"
+
+#define LINE_MAX_CHARS 4096
+#define TARGETS_MAX 100000
+
+#define DEFAULT_INTERVAL_USEC (5 * USEC_PER_MINUTE)
+#define DEFAULT_RETRY_INTERVAL_USEC (1 * USEC_PER_MINUTE)
+#define DEFAULT_TIMEOUT_USEC (10 * USEC_PER_SEC)
+#define DEFAULT_REPEAT_INTERVAL_USEC (24 * USEC_PER_HOUR)
+#define DEFAULT_WARN_DAYS 30
+#define DEFAULT_CRIT_DAYS 7
+#define DEFAULT_CONFIRM_FAILURES 2
+#define DEFAULT_MAX_CONCURRENT_PROBES 64
+
+typedef enum ValueType {
+        VALUE_STRING,
+        VALUE_PATH,      /* an absolute file path */
+        VALUE_HTTP_PATH, /* a request path starting with '/' */
+        VALUE_DURATION,
+        VALUE_DAYS,
+        VALUE_COUNT,     /* a positive integer */
+        VALUE_PROTOCOL,
+        VALUE_ADDRESS,   /* host:port into host and port */
+} ValueType;
+
+typedef enum KeyScope {
+        SCOPE_TARGET_ONLY, /* in [Target NAME] only */
+        SCOPE_TARGET,      /* in [Target NAME] and [Defaults] */
+        SCOPE_GLOBAL, /* in [Defaults] only */
+} KeyScope;
+
+typedef struct KeyDefinition {
+        const char *key;
+        KeyScope scope;
+        ValueType type;
+        size_t offset; /* into TargetConfig or Config, by scope */
+} KeyDefinition;
+
+static const KeyDefinition keys[] = {
+        { "Address", SCOPE_TARGET_ONLY, VALUE_ADDRESS, offsetof(TargetConfig, host) },
+        { "Protocol", SCOPE_TARGET, VALUE_PROTOCOL, offsetof(TargetConfig, protocol) },
+        { "ServerName", SCOPE_TARGET, VALUE_STRING, offsetof(TargetConfig, server_name) },
+        { "Path", SCOPE_TARGET, VALUE_HTTP_PATH, offsetof(TargetConfig, http_path) },
+        { "CAFile", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, ca_file) },
+        { "ClientCertificate", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, cert_file) },
+        { "ClientKey", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, key_file) },
+        { "Interval", SCOPE_TARGET, VALUE_DURATION, offsetof(TargetConfig, interval_usec) },
+        { "RetryInterval", SCOPE_TARGET, VALUE_DURATION, offsetof(TargetConfig, retry_interval_usec) },
+        { "Timeout", SCOPE_TARGET, VALUE_DURATION, offsetof(TargetConfig, timeout_usec) },
+        { "RepeatInterval", SCOPE_TARGET, VALUE_DURATION, offsetof(TargetConfig, repeat_interval_usec) },
+        { "WarnDays", SCOPE_TARGET, VALUE_DAYS, offsetof(TargetConfig, warn_days) },
+        { "CritDays", SCOPE_TARGET, VALUE_DAYS, offsetof(TargetConfig, crit_days) },
+        { "ConfirmFailures", SCOPE_TARGET, VALUE_COUNT, offsetof(TargetConfig, confirm_failures) },
+        { "MaxConcurrentProbes", SCOPE_GLOBAL, VALUE_COUNT, offsetof(Config, max_concurrent_probes) },
+};
+
+/* State of one parse run, handed to libinih's callbacks. */
+typedef struct Parser {
+        Config *config;
+        const char *file_name;
+        const char *text; /* what is left to read */
+        unsigned line;
+        unsigned section_line;
+        bool line_too_long;
+        char *error; /* the first error; later ones are usually its consequences */
+} Parser;
+
+static int parser_error(Parser *p, unsigned line, const char *format, ...) _printf_(3, 4);
+static int parser_error(Parser *p, unsigned line, const char *format, ...) {
+        _cleanup_free_ char *message = NULL;
+        va_list ap;
+
+        if (p->error)
+                return 0;
+        va_start(ap, format);
+        if (vasprintf(&message, format, ap) < 0)
+                message = NULL;
+        va_end(ap);
+        if (asprintf(&p->error, "%s:%u: %s", p->file_name, line, message ?: "out of memory") < 0)
+                p->error = NULL;
+        return 0; /* libinih: zero means "error on this line" */
+}
+
+/* An fgets() over the text that counts lines and notices section headers and over-long lines. */
+static char *read_line(char *buffer, int size, void *userdata) {
+        Parser *p = userdata;
+        size_t n = 0;
+
+        if (!*p->text)
+                return NULL;
+
+        const char *newline = strchr(p->text, '\n');
+        size_t length = newline ? (size_t) (newline - p->text) + 1 : strlen(p->text);
+        p->line++;
+        if (length >= (size_t) size) {
+                /* Drop the rest of the line; the handler reports it with the right number. */
+                p->line_too_long = true;
+                n = 0;
+                buffer[0] = '\0';
+        } else {
+                memcpy(buffer, p->text, length);
+                n = length;
+                buffer[n] = '\0';
+        }
+        p->text += length;
+
+        const char *start = buffer + strspn(buffer, " \t");
+        if (*start == '[')
+                p->section_line = p->line;
+        if (p->line_too_long) {
+                p->line_too_long = false;
+                (void) parser_error(p, p->line, "the line is longer than %d characters", LINE_MAX_CHARS - 3);
+        }
+        return buffer;
+}
+
+static const char *duration_hint(const char *value) {
+        /* "5 minutes" -> "5min": keep the number, map the unit's first letter. */
+        static char hint[32];
+        size_t digits = strspn(value, "0123456789");
+        const char *unit = value + digits + strspn(value + digits, " \t");
+        const char *suffix = "min";
+
+        switch (*unit) {
+        case 's':
+                suffix = "s";
+                break;
+        case 'h':
+                suffix = "h";
+                break;
+        case 'd':
+                suffix = "d";
+                break;
+        case 'w':
+                suffix = "w";
+                break;
+        }
+        snprintf(hint, sizeof(hint), "%.*s%s", (int) (digits > 0 && digits < 10 ? digits : 1),
+                 digits > 0 ? value : "5", suffix);
+        return hint;
+}
+
+static int parse_unsigned(const char *value, unsigned max, unsigned *ret) {
+        char *end = NULL;
+        unsigned long n;
+
+        if (!*value || strspn(value, "0123456789") != strlen(value))
+                return -EINVAL;
+        errno = 0;
+        n = strtoul(value, &end, 10);
+        if (errno != 0 || n > max)
+                return -ERANGE;
+        *ret = (unsigned) n;
+        return 0;
+}
+
+static int assign_string(char **field, const char *value) {
+        char *copy = strdup(value);
+        if (!copy)
+                return -ENOMEM;
+        free(*field);
+        *field = copy;
+        return 0;
+}
+
+static int parse_value(Parser *p, const KeyDefinition *k, const char *value, void *base) {
+        void *field = (uint8_t *) base + k->offset;
+        int r;
+
+        switch (k->type) {
+        case VALUE_STRING:
+                if (!*value)
+                        return parser_error(p, p->line, "%s: the value is empty", k->key);
+                r = assign_string(field, value);
+                break;
+        case VALUE_PATH:
+                if (value[0] != '/')
+                        return parser_error(p, p->line, "%s: \"%s\" is not an absolute path", k->key, value);
+                r = assign_string(field, value);
+                break;
+        case VALUE_HTTP_PATH:
+                if (value[0] != '/' || strpbrk(value, " \t\r\n"))
+                        return parser_error(p, p->line, "%s: \"%s\" is not a request path (it starts with '/')",
+                                            k->key, value);
+                r = assign_string(field, value);
+                break;
+        case VALUE_DURATION: {
+                usec_t usec;
+                if (parse_sec(value, &usec) < 0 || usec == 0)
+                        return parser_error(p, p->line, "%s: \"%s\" is not a duration (try %s)", k->key, value,
+                                            duration_hint(value));
+                *(usec_t *) field = usec;
+                r = 0;
+                break;
+        }
+        case VALUE_DAYS:
+                if (parse_unsigned(value, 3650, field) < 0)
+                        return parser_error(p, p->line, "%s: \"%s\" is not a number of days (0 to 3650)", k->key,
+                                            value);
+                r = 0;
+                break;
+        case VALUE_COUNT:
+                if (parse_unsigned(value, 100000, field) < 0 || *(unsigned *) field == 0)
+                        return parser_error(p, p->line, "%s: \"%s\" is not a positive whole number", k->key, value);
+                r = 0;
+                break;
+        case VALUE_PROTOCOL: {
+                Protocol protocol = protocol_from_string(value);
+                if (protocol < 0)
+                        return parser_error(p, p->line, "%s: \"%s\" is not one of tls, mqtt, wss, https", k->key,
+                                            value);
+                *(Protocol *) field = protocol;
+                r = 0;
+                break;
+        }
+        case VALUE_ADDRESS: {
+                TargetConfig *t = base;
+                const char *reason = NULL;
+                char *host = NULL;
+                uint16_t port;
+
+                if (parse_host_port(value, 0, &host, &port, &reason) < 0)
+                        return parser_error(p, p->line, "%s: \"%s\": %s", k->key, value,
+                                            reason ?: "not HOST:PORT");
+                free(t->host);
+                t->host = host;
+                t->port = port;
+                r = 0;
+                break;
+        }
+        default:
+                r = -EINVAL;
+        }
+        if (r < 0)
+                return parser_error(p, p->line, "out of memory");
+        return 1;
+}
+
+static TargetConfig *find_or_add_target(Parser *p, const char *name) {
+        Config *c = p->config;
+
+        for (size_t i = 0; i < c->n_targets; i++)
+                if (strcmp(c->targets[i].name, name) == 0)
+                        return &c->targets[i];
+
+        if (c->n_targets >= TARGETS_MAX)
+                return NULL;
+        TargetConfig *targets = realloc(c->targets, (c->n_targets + 1) * sizeof(TargetConfig));
+        if (!targets)
+                return NULL;
+        c->targets = targets;
+
+        TargetConfig *t = &c->targets[c->n_targets];
+        *t = (TargetConfig) { .protocol = _PROTOCOL_INVALID, .line = p->section_line };
+        t->name = strdup(name);
+        t->file = strdup(p->file_name);
+        if (!t->name || !t->file) {
+                free(t->name);
+                free(t->file);
+                return NULL;
+        }
+        c->n_targets++;
+        return t;
+}
+
+static bool target_name_valid(const char *name) {
+        /* Names appear in journal fields, JSON and command lines: keep them plain. */
+        if (!*name || strlen(name) > 128)
+                return false;
+        for (const char *c = name; *c; c++)
+                if (!(('a' <= *c && *c <= 'z') || ('A' <= *c && *c <= 'Z') || ('0' <= *c && *c <= '9') ||
+                      strchr("-_.:@", *c)))
+                        return false;
+        return true;
+}
+
+static int on_key(void *userdata, const char *section, const char *key, const char *value) {
+        Parser *p = userdata;
+        const KeyDefinition *k = NULL;
+        void *base;
+        uint32_t *mask;
+
+        if (p->error)
+                return 1; /* already failed; report only the first error */
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (strcmp(keys[i].key, key) == 0)
+                        k = &keys[i];
+
+        if (strcmp(section, "Defaults") == 0) {
+                if (!k)
+                        return parser_error(p, p->line, "unknown key \"%s\" in [Defaults]", key);
+                if (k->scope == SCOPE_TARGET_ONLY)
+                        return parser_error(p, p->line, "%s= belongs in a [Target NAME] section, not [Defaults]", key);
+                if (k->scope == SCOPE_GLOBAL) {
+                        base = p->config;
+                        mask = &p->config->global_set_mask;
+                } else {
+                        base = &p->config->defaults;
+                        mask = &p->config->defaults.set_mask;
+                }
+        } else if (strncmp(section, "Target ", 7) == 0) {
+                const char *name = section + 7;
+                name += strspn(name, " ");
+                if (!target_name_valid(name))
+                        return parser_error(p, p->section_line,
+                                            "[%s]: a target name is 1 to 128 letters, digits or -_.:@", section);
+                if (!k)
+                        return parser_error(p, p->line, "unknown key \"%s\" in [Target %s]", key, name);
+                if (k->scope == SCOPE_GLOBAL)
+                        return parser_error(p, p->line, "%s= belongs in [Defaults], not in a target", key);
+                TargetConfig *t = find_or_add_target(p, name);
+                if (!t)
+                        return parser_error(p, p->line, "too many targets or out of memory");
+                base = t;
+                mask = &t->set_mask;
+        } else if (strncmp(section, "Webhook ", 8) == 0)
+                return parser_error(p, p->line, "[%s]: webhook sections are not supported by this version yet",
+                                    section);
+        else if (!*section)
+                return parser_error(p, p->line, "\"%s=\" stands before any section; put it under [Defaults] or "
+                                    "[Target NAME]", key);
+        else
+                return parser_error(p, p->section_line,
+                                    "unknown section [%s] (expected [Defaults] or [Target NAME])", section);
+
+        if (parse_value(p, k, value, base) == 0)
+                return 0;
+        *mask |= 1U << (k - keys);
+        return 1;
+}
+
+int config_new(Config **ret) {
+        Config *c = calloc(1, sizeof(Config));
+        if (!c)
+                return -ENOMEM;
+        c->defaults.protocol = _PROTOCOL_INVALID;
+        *ret = c;
+        return 0;
+}
+
+int config_parse_text(Config *config, const char *file_name, const char *text, char **ret_error) {
+        Parser p = { .config = config, .file_name = file_name, .text = text };
+        int r;
+
+        /* libinih as Debian builds it takes its dialect at run time: systemd's, with whole-line
+         * comments only (values may hold ';'), no continuation lines, and lines up to 4 KiB. */
+        ini_allow_inline_comments = false;
+        ini_allow_multiline = false;
+        ini_use_stack = false;
+        ini_max_line = LINE_MAX_CHARS;
+        ini_allow_realloc = false;
+        ini_stop_on_first_error = true;
+
+        r = ini_parse_stream(read_line, &p, on_key, &p);
+        if (r > 0 && !p.error)
+                /* A line libinih itself rejects: no '=', or an unclosed '['. */
+                (void) parser_error(&p, (unsigned) r, "expected KEY=VALUE, a [Section] or a # comment");
+        if (r < 0 && !p.error)
+                (void) parser_error(&p, 0, "out of memory");
+        if (p.error) {
+                *ret_error = p.error;
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int inherit(TargetConfig *t, const TargetConfig *defaults) {
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
+                const KeyDefinition *k = &keys[i];
+                uint32_t bit = 1U << i;
+
+                if (k->scope != SCOPE_TARGET || (t->set_mask & bit) || !(defaults->set_mask & bit))
+                        continue;
+
+                void *to = (uint8_t *) t + k->offset;
+                const void *from = (const uint8_t *) defaults + k->offset;
+                switch (k->type) {
+                case VALUE_STRING:
+                case VALUE_PATH:
+                case VALUE_HTTP_PATH:
+                        if (assign_string(to, *(char *const *) from) < 0)
+                                return -ENOMEM;
+                        break;
+                case VALUE_DURATION:
+                        *(usec_t *) to = *(const usec_t *) from;
+                        break;
+                case VALUE_DAYS:
+                case VALUE_COUNT:
+                        *(unsigned *) to = *(const unsigned *) from;
+                        break;
+                case VALUE_PROTOCOL:
+                        *(Protocol *) to = *(const Protocol *) from;
+                        break;
+                default:
+                        break;
+                }
+                t->set_mask |= bit;
+        }
+        return 0;
+}
+
+static int finish_error(char **ret_error, const TargetConfig *t, const char *format, ...) _printf_(3, 4);
+static int finish_error(char **ret_error, const TargetConfig *t, const char *format, ...) {
+        _cleanup_free_ char *message = NULL;
+        va_list ap;
+
+        va_start(ap, format);
+        if (vasprintf(&message, format, ap) < 0)
+                message = NULL;
+        va_end(ap);
+        if (asprintf(ret_error, "%s:%u: [Target %s]: %s", t->file, t->line, t->name, message ?: "invalid") < 0)
+                *ret_error = NULL;
+        return -EINVAL;
+}
+
+static uint32_t key_bit(const char *key) {
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (strcmp(keys[i].key, key) == 0)
+                        return 1U << i;
+        return 0;
+}
+
+int config_finish(Config *config, char **ret_error) {
+        if (!(config->global_set_mask & key_bit("MaxConcurrentProbes")))
+                config->max_concurrent_probes = DEFAULT_MAX_CONCURRENT_PROBES;
+
+        for (size_t i = 0; i < config->n_targets; i++) {
+                TargetConfig *t = &config->targets[i];
+
+                if (inherit(t, &config->defaults) < 0)
+                        return -ENOMEM;
+
+                if (!t->host)
+                        return finish_error(ret_error, t, "Address= is missing (HOST:PORT)");
+                if (t->protocol < 0)
+                        t->protocol = protocol_default_for_port(t->port);
+                if (!t->interval_usec)
+                        t->interval_usec = DEFAULT_INTERVAL_USEC;
+                if (!t->retry_interval_usec)
+                        t->retry_interval_usec = MIN(DEFAULT_RETRY_INTERVAL_USEC, t->interval_usec);
+                if (!t->timeout_usec)
+                        t->timeout_usec = DEFAULT_TIMEOUT_USEC;
+                if (!t->repeat_interval_usec)
+                        t->repeat_interval_usec = DEFAULT_REPEAT_INTERVAL_USEC;
+                if (!(t->set_mask & key_bit("WarnDays")))
+                        t->warn_days = DEFAULT_WARN_DAYS;
+                if (!(t->set_mask & key_bit("CritDays")))
+                        t->crit_days = DEFAULT_CRIT_DAYS;
+                if (!t->confirm_failures)
+                        t->confirm_failures = DEFAULT_CONFIRM_FAILURES;
+
+                if (t->crit_days > t->warn_days)
+                        return finish_error(ret_error, t, "CritDays=%u must not exceed WarnDays=%u", t->crit_days,
+                                            t->warn_days);
+                if (!!t->cert_file != !!t->key_file)
+                        return finish_error(ret_error, t, "ClientCertificate= and ClientKey= go together");
+                if (t->timeout_usec > t->interval_usec)
+                        return finish_error(ret_error, t, "Timeout= must not exceed Interval=");
+        }
+        return 0;
+}
+
+static int read_file(const char *path, char **ret) {
+        _cleanup_free_ char *data = NULL;
+        FILE *f = fopen(path, "re");
+        size_t size = 0, used = 0;
+
+        if (!f)
+                return -errno;
+        for (;;) {
+                if (used + 4096 + 1 > size) {
+                        /* A configuration is small; a file of megabytes is a mistake we refuse. */
+                        if (size > 16 * 1024 * 1024) {
+                                fclose(f);
+                                return -EFBIG;
+                        }
+                        size = size ? size * 2 : 8192;
+                        char *bigger = realloc(data, size);
+                        if (!bigger) {
+                                fclose(f);
+                                return -ENOMEM;
+                        }
+                        data = bigger;
+                }
+                size_t n = fread(data + used, 1, size - used - 1, f);
+                used += n;
+                if (n == 0)
+                        break;
+        }
+        bool failed = ferror(f);
+        fclose(f);
+        if (failed)
+                return -EIO;
+        data[used] = '\0';
+        if (strlen(data) != used)
+                return -EBADMSG; /* a NUL byte: not a text file */
+        *ret = TAKE_PTR(data);
+        return 0;
+}
+
+static int parse_file(Config *config, const char *path, char **ret_error) {
+        _cleanup_free_ char *text = NULL;
+        int r;
+
+        r = read_file(path, &text);
+        if (r < 0) {
+                if (asprintf(ret_error, "%s: cannot read: %s", path,
+                             r == -EBADMSG ? "it holds a NUL byte, not text" : strerror(-r)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
+        return config_parse_text(config, path, text, ret_error);
+}
+
+static int is_conf_file(const struct dirent *entry) {
+        size_t n = strlen(entry->d_name);
+        return entry->d_name[0] != '.' && n > 5 && strcmp(entry->d_name + n - 5, ".conf") == 0;
+}
+
+int config_load(const char *main_file, Config **ret, char **ret_error) {
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *directory = NULL;
+        struct dirent **entries = NULL;
+        int r, n;
+
+        *ret_error = NULL;
+        r = config_new(&config);
+        if (r < 0)
+                return r;
+
+        r = parse_file(config, main_file, ret_error);
+        if (r < 0)
+                return r;
+
+        const char *slash = strrchr(main_file, '/');
+        if (asprintf(&directory, "%.*sconf.d", slash ? (int) (slash - main_file + 1) : 0, main_file) < 0)
+                return -ENOMEM;
+
+        n = scandir(directory, &entries, is_conf_file, alphasort);
+        if (n < 0 && errno != ENOENT && errno != ENOTDIR) {
+                r = -errno;
+                if (asprintf(ret_error, "%s: cannot read the directory: %s", directory, strerror(-r)) < 0)
+                        *ret_error = NULL;
+                return r;
+        }
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *path = NULL;
+
+                if (r >= 0 && asprintf(&path, "%s/%s", directory, entries[i]->d_name) < 0)
+                        r = -ENOMEM;
+                if (r >= 0)
+                        r = parse_file(config, path, ret_error);
+                free(entries[i]);
+        }
+        free(entries);
+        if (r < 0)
+                return r;
+
+        r = config_finish(config, ret_error);
+        if (r < 0)
+                return r;
+
+        *ret = TAKE_PTR(config);
+        return 0;
+}
+
+const TargetConfig *config_find_target(const Config *config, const char *name) {
+        for (size_t i = 0; i < config->n_targets; i++)
+                if (strcmp(config->targets[i].name, name) == 0)
+                        return &config->targets[i];
+        return NULL;
+}
+
+static bool streq_null(const char *a, const char *b) {
+        return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+bool target_config_equal(const TargetConfig *a, const TargetConfig *b) {
+        return streq_null(a->name, b->name) && streq_null(a->host, b->host) && a->port == b->port &&
+                a->protocol == b->protocol && streq_null(a->server_name, b->server_name) &&
+                streq_null(a->http_path, b->http_path) && streq_null(a->ca_file, b->ca_file) &&
+                streq_null(a->cert_file, b->cert_file) && streq_null(a->key_file, b->key_file) &&
+                a->interval_usec == b->interval_usec && a->retry_interval_usec == b->retry_interval_usec &&
+                a->timeout_usec == b->timeout_usec && a->repeat_interval_usec == b->repeat_interval_usec &&
+                a->warn_days == b->warn_days && a->crit_days == b->crit_days &&
+                a->confirm_failures == b->confirm_failures;
+}
+
+static void target_config_clear(TargetConfig *t) {
+        free(t->name);
+        free(t->host);
+        free(t->server_name);
+        free(t->http_path);
+        free(t->ca_file);
+        free(t->cert_file);
+        free(t->key_file);
+        free(t->file);
+}
+
+Config *config_free(Config *config) {
+        if (!config)
+                return NULL;
+        target_config_clear(&config->defaults);
+        for (size_t i = 0; i < config->n_targets; i++)
+                target_config_clear(&config->targets[i]);
+        free(config->targets);
+        free(config);
+        return NULL;
+}

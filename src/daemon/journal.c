@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: MIT */
+/* Journal entries for target events. Every entry carries TLSWATCH_* fields a query can select on and a
+ * MESSAGE a person understands at once; the MESSAGE_IDs are stable and documented in tlswatch.catalog. */
+#include <stdio.h>
+#include <string.h>
+#include <sys/uio.h>
+#include <syslog.h>
+#include <systemd/sd-journal.h>
+#include <unistd.h>
+
+#include "journal.h"
+
+/* One per problem code, in ProblemCode order; then recovery and certificate change. Never change. */
+static const char *const problem_message_ids[_PROBLEM_CODE_MAX] = {
+        [PROBLEM_DNS_FAILED] = "c19c232068167cb306ba2cd7ed4d8321",
+        [PROBLEM_CONNECT_FAILED] = "379b929d13ea102a28ad8df22339c352",
+        [PROBLEM_TIMEOUT] = "8327f6dfad33d63defc797c120f36885",
+        [PROBLEM_TLS_HANDSHAKE_FAILED] = "00745079902ab9dd56b3271f18313e71",
+        [PROBLEM_NO_PEER_CERTIFICATE] = "b8e080b639703d863f1b7504dccbef55",
+        [PROBLEM_CLIENT_CERTIFICATE_REQUIRED] = "a07e59898eb955c8368331c6fbb41a31",
+        [PROBLEM_CHAIN_UNVERIFIED] = "4c0dd38e97ce4f9c8f1f7a3a46cadb4d",
+        [PROBLEM_INCOMPLETE_CHAIN] = "448c87004f5eb4ca6e30ecd319a6b585",
+        [PROBLEM_HOSTNAME_MISMATCH] = "5ebcab9bc797690323fecd2ca845b408",
+        [PROBLEM_EXPIRED] = "329f65428f9c5d7887790a93ce965909",
+        [PROBLEM_NOT_YET_VALID] = "e81272e664a54191afab34382109db8b",
+        [PROBLEM_EXPIRES_SOON] = "e50beb0193a4227663f341bf7b315bbf",
+        [PROBLEM_WEAK_KEY] = "0f7bab7e06b5617d1dbc9577ce789c1c",
+        [PROBLEM_WEAK_SIGNATURE] = "0cacd293742cb8dd085d8310de3e5e02",
+        [PROBLEM_OLD_TLS_VERSION] = "87acc0a05f7222c267610a2ee81c104e",
+        [PROBLEM_PROTOCOL_FAILED] = "a6708cfa83d63369ac5e09cf5ea00ee9",
+};
+#define MESSAGE_ID_RECOVERY "89e4ef42f78985e5beca22c9bba9634d"
+#define MESSAGE_ID_CERTIFICATE_CHANGED "f7c9b520ffb343eea44eda492f62d476"
+
+#define FIELDS_MAX 24
+
+bool journal_available(void) {
+        return access("/run/systemd/journal/socket", W_OK) == 0;
+}
+
+const char *journal_message_id(const TargetEvent *event) {
+        switch (event->type) {
+        case TARGET_EVENT_CERTIFICATE_CHANGED:
+                return MESSAGE_ID_CERTIFICATE_CHANGED;
+        case TARGET_EVENT_PROBLEM_CLEARED:
+                return MESSAGE_ID_RECOVERY;
+        case TARGET_EVENT_STATUS_CHANGED:
+                if (event->new_status == STATUS_OK || !event->problem)
+                        return MESSAGE_ID_RECOVERY;
+                _fallthrough_;
+        default:
+                return event->problem ? problem_message_ids[event->problem->code] : MESSAGE_ID_RECOVERY;
+        }
+}
+
+static int priority_of(const TargetEvent *event) {
+        switch (event->type) {
+        case TARGET_EVENT_PROBLEM_APPEARED:
+        case TARGET_EVENT_REMINDER:
+                return event->problem && event->problem->severity == STATUS_WARNING ? LOG_WARNING : LOG_CRIT;
+        case TARGET_EVENT_STATUS_CHANGED:
+                if (event->new_status == STATUS_CRITICAL)
+                        return LOG_CRIT;
+                if (event->new_status == STATUS_WARNING || event->new_status == STATUS_UNKNOWN)
+                        return LOG_WARNING;
+                return LOG_NOTICE;
+        default:
+                return LOG_NOTICE;
+        }
+}
+
+static void format_message(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
+                           char *buffer, size_t size) {
+        const Problem *p = event->problem;
+        const char *code = p ? problem_code_to_string(p->code) : "";
+
+        switch (event->type) {
+        case TARGET_EVENT_PROBLEM_APPEARED:
+                snprintf(buffer, size, "%s: %s %s: %s", config->name, status_to_string(p->severity), code, p->message);
+                break;
+        case TARGET_EVENT_PROBLEM_CLEARED:
+                snprintf(buffer, size, "%s: %s cleared", config->name, code);
+                break;
+        case TARGET_EVENT_STATUS_CHANGED:
+                if (p)
+                        snprintf(buffer, size, "%s: status %s -> %s (%s)", config->name,
+                                 status_to_string(event->old_status), status_to_string(event->new_status), code);
+                else
+                        snprintf(buffer, size, "%s: status %s -> %s", config->name, status_to_string(event->old_status),
+                                 status_to_string(event->new_status));
+                break;
+        case TARGET_EVENT_CERTIFICATE_CHANGED:
+                snprintf(buffer, size, "%s: the listener serves a new certificate (sha256 %.16s..., not after %s; was "
+                         "%.16s..., not after %s)",
+                         config->name, state->sha256, state->not_after, event->old_sha256, event->old_not_after);
+                break;
+        case TARGET_EVENT_REMINDER:
+                snprintf(buffer, size, "%s: still %s: %s: %s", config->name, status_to_string(state->status), code,
+                         p ? p->message : "");
+                break;
+        default:
+                snprintf(buffer, size, "%s: event", config->name);
+        }
+}
+
+void journal_log_event(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
+                       bool use_journal) {
+        char message[1024];
+        char *fields[FIELDS_MAX];
+        size_t n = 0;
+
+        format_message(config, state, event, message, sizeof(message));
+
+        if (!use_journal) {
+                fprintf(stderr, "<%d>%s\n", priority_of(event), message);
+                return;
+        }
+
+#define FIELD(...)                                                      \
+        do {                                                            \
+                if (n < FIELDS_MAX && asprintf(&fields[n], __VA_ARGS__) >= 0) \
+                        n++;                                            \
+        } while (0)
+
+        FIELD("MESSAGE=%s", message);
+        FIELD("MESSAGE_ID=%s", journal_message_id(event));
+        FIELD("PRIORITY=%d", priority_of(event));
+        FIELD("SYSLOG_IDENTIFIER=tlswatchd");
+        FIELD("TLSWATCH_EVENT=%s", target_event_type_to_string(event->type));
+        FIELD("TLSWATCH_TARGET=%s", config->name);
+        FIELD("TLSWATCH_STATUS=%s", status_to_string(event->new_status));
+        FIELD("TLSWATCH_OLD_STATUS=%s", status_to_string(event->old_status));
+        if (event->address)
+                FIELD("TLSWATCH_ADDRESS=%s", event->address);
+        else
+                FIELD("TLSWATCH_ADDRESS=%s%s%s:%u", strchr(config->host, ':') ? "[" : "", config->host,
+                      strchr(config->host, ':') ? "]" : "", config->port);
+        if (event->problem) {
+                FIELD("TLSWATCH_CODE=%s", problem_code_to_string(event->problem->code));
+                FIELD("TLSWATCH_SEVERITY=%s", status_to_string(event->problem->severity));
+                if (event->problem->verify_code >= 0)
+                        FIELD("TLSWATCH_VERIFY_CODE=%d", event->problem->verify_code);
+                if (event->problem->depth >= 0)
+                        FIELD("TLSWATCH_DEPTH=%d", event->problem->depth);
+        }
+        if (state->has_days_left)
+                FIELD("TLSWATCH_DAYS_LEFT=%.1f", state->days_left);
+        if (state->not_after[0])
+                FIELD("TLSWATCH_NOT_AFTER=%s", state->not_after);
+        if (state->subject)
+                FIELD("TLSWATCH_SUBJECT=%s", state->subject);
+        if (state->issuer)
+                FIELD("TLSWATCH_ISSUER=%s", state->issuer);
+        if (state->sha256[0])
+                FIELD("TLSWATCH_SHA256=%s", state->sha256);
+        if (event->old_sha256)
+                FIELD("TLSWATCH_OLD_SHA256=%s", event->old_sha256);
+#undef FIELD
+
+        struct iovec iov[FIELDS_MAX];
+        for (size_t i = 0; i < n; i++)
+                iov[i] = (struct iovec) { .iov_base = fields[i], .iov_len = strlen(fields[i]) };
+        if (sd_journal_sendv(iov, (int) n) < 0)
+                fprintf(stderr, "<%d>%s\n", priority_of(event), message);
+        for (size_t i = 0; i < n; i++)
+                free(fields[i]);
+}

@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: MIT */
+/* Reporting target events: structured entries in the systemd journal, with a MESSAGE_ID per problem
+ * code that tlswatch.catalog explains, or one line each on stderr when there is no journal. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "target.h"
+
+/* True when the journal's socket is there to write to. */
+bool journal_available(void);
+
+const char *journal_message_id(const TargetEvent *event);
+
+/* Logs one event. Never fails: a lost log line is not worth stopping the monitor for. */
+void journal_log_event(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
+                       bool use_journal);

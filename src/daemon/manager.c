@@ -1,0 +1,638 @@
+/* SPDX-License-Identifier: MIT */
+/* tlswatchd's event loop. Each target has a timer; when it fires the target probes, or waits in a FIFO
+ * while MaxConcurrentProbes probes are in flight. A finished probe updates the target's state, logs
+ * its events, schedules the next run and lets the next waiting target go. A reload builds the new
+ * targets aside and swaps them in only when the whole configuration is good. */
+#include <fcntl.h>
+#include <openssl/rand.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-event.h>
+#include <unistd.h>
+
+#include "journal.h"
+#include "log.h"
+#include "manager.h"
+#include "probe-output.h"
+#include "report-json.h"
+#include "target.h"
+#include "tls.h"
+
+#define STATE_FILE_NAME "state.json"
+#define STATE_SAVE_DELAY_USEC (5 * USEC_PER_SEC)
+/* First probes spread over this much (or the interval, if shorter), so a fleet does not fire at once. */
+#define STARTUP_SPREAD_USEC (30 * USEC_PER_SEC)
+
+typedef struct Target {
+        Manager *manager;            /* back-pointer, not owned */
+        const TargetConfig *config;  /* points into manager->config */
+        TargetState state;
+        SSL_CTX *tls_context;
+        sd_event_source *timer;
+        Probe *probe;
+        bool waiting;                /* in the queue for a probe slot */
+        Report *once_report;         /* --once: the result, kept for printing */
+} Target;
+
+struct Manager {
+        sd_event *event;
+        ManagerOptions options;
+        char *config_file;
+        char *state_file;
+        Config *config;
+        Target **targets;
+        size_t n_targets;
+        TlsContextCache *tls_cache;
+
+        Target **queue; /* ring of targets waiting for a probe slot */
+        size_t queue_head;
+        size_t queue_length;
+        unsigned in_flight;
+        size_t once_remaining;
+
+        bool use_journal;
+        sd_event_source *save_timer;
+        char *last_status_text;
+};
+
+static usec_t now_realtime(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+static usec_t now_monotonic(Manager *m) {
+        uint64_t now = 0;
+        (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
+        return now;
+}
+
+static Target *target_free(Target *t) {
+        if (!t)
+                return NULL;
+        sd_event_source_disable_unref(t->timer);
+        probe_free(t->probe);
+        SSL_CTX_free(t->tls_context);
+        target_state_clear(&t->state);
+        report_free(t->once_report);
+        free(t);
+        return NULL;
+}
+
+static void free_targets(Target **targets, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                target_free(targets[i]);
+        free(targets);
+}
+
+static const char *tls_error_text(int r) {
+        switch (r) {
+        case -EKEYREJECTED:
+                return "the client key does not match the client certificate";
+        case -EBADMSG:
+                return "no usable PEM certificate or key in the file";
+        default:
+                return strerror(-r);
+        }
+}
+
+/* Builds targets for `config`, loading each distinct trust setting once. Nothing is scheduled yet. */
+static int build_targets(Manager *m, const Config *config, Target ***ret, char **ret_error) {
+        Target **targets = calloc(config->n_targets ?: 1, sizeof(Target *));
+        if (!targets)
+                return -ENOMEM;
+
+        for (size_t i = 0; i < config->n_targets; i++) {
+                const TargetConfig *c = &config->targets[i];
+                Target *t = calloc(1, sizeof(Target));
+                int r;
+
+                if (!t) {
+                        free_targets(targets, i);
+                        return -ENOMEM;
+                }
+                *t = (Target) { .manager = m, .config = c, .state = { .status = STATUS_UNKNOWN } };
+                targets[i] = t;
+
+                TlsSettings tls = { .ca_file = c->ca_file, .cert_file = c->cert_file, .key_file = c->key_file };
+                r = tls_context_cache_get(m->tls_cache, &tls, &t->tls_context);
+                if (r < 0) {
+                        if (asprintf(ret_error, "%s:%u: [Target %s]: %s%s%s: %s", c->file, c->line, c->name,
+                                     c->ca_file ? "CAFile=" : "", c->ca_file ?: "",
+                                     c->cert_file ? " ClientCertificate/ClientKey" : "", tls_error_text(r)) < 0)
+                                *ret_error = NULL;
+                        free_targets(targets, i + 1);
+                        return -EINVAL;
+                }
+        }
+        *ret = targets;
+        return 0;
+}
+
+static void notify_status(Manager *m) {
+        unsigned counts[_STATUS_MAX] = {};
+        char text[256];
+
+        if (m->options.once)
+                return;
+        for (size_t i = 0; i < m->n_targets; i++)
+                counts[m->targets[i]->state.status]++;
+        snprintf(text, sizeof(text), "%zu targets: %u ok, %u warning, %u critical, %u unknown", m->n_targets,
+                 counts[STATUS_OK], counts[STATUS_WARNING], counts[STATUS_CRITICAL], counts[STATUS_UNKNOWN]);
+        if (m->last_status_text && strcmp(m->last_status_text, text) == 0)
+                return;
+        free(m->last_status_text);
+        m->last_status_text = strdup(text);
+        (void) sd_notifyf(false, "STATUS=%s", text);
+}
+
+/* --- state file -------------------------------------------------------------------------------- */
+
+static int save_state(Manager *m) {
+        _cleanup_free_ char *temporary = NULL;
+        json_t *targets = json_object();
+        int r = 0;
+
+        if (!m->state_file || !targets) {
+                json_decref(targets);
+                return m->state_file ? -ENOMEM : 0;
+        }
+        for (size_t i = 0; i < m->n_targets; i++) {
+                json_t *o = target_state_to_json(&m->targets[i]->state);
+                if (o)
+                        (void) json_object_set_new(o, "address",
+                                                   json_sprintf("%s:%u", m->targets[i]->config->host,
+                                                                m->targets[i]->config->port));
+                if (!o || json_object_set_new(targets, m->targets[i]->config->name, o) < 0) {
+                        json_decref(targets);
+                        return -ENOMEM;
+                }
+        }
+        json_t *document = json_pack("{s:i, s:o}", "version", 1, "targets", targets);
+        if (!document)
+                return -ENOMEM;
+
+        /* Write, fsync, rename: a crash leaves the old file or the new one, never half of one. */
+        if (asprintf(&temporary, "%s.tmp", m->state_file) < 0) {
+                json_decref(document);
+                return -ENOMEM;
+        }
+        int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        if (fd < 0)
+                r = -errno;
+        else {
+                if (json_dumpfd(document, fd, JSON_COMPACT) < 0)
+                        r = -EIO;
+                else if (fsync(fd) < 0)
+                        r = -errno;
+                safe_close(fd);
+                if (r >= 0 && rename(temporary, m->state_file) < 0)
+                        r = -errno;
+                if (r < 0)
+                        (void) unlink(temporary);
+        }
+        json_decref(document);
+        if (r < 0)
+                log_warning("cannot save the state to %s: %s", m->state_file, strerror(-r));
+        return r;
+}
+
+static int on_save_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        Manager *m = userdata;
+
+        m->save_timer = sd_event_source_disable_unref(m->save_timer);
+        (void) save_state(m);
+        return 0;
+}
+
+static void schedule_save(Manager *m) {
+        if (!m->state_file || m->save_timer)
+                return;
+        (void) sd_event_add_time_relative(m->event, &m->save_timer, CLOCK_MONOTONIC, STATE_SAVE_DELAY_USEC, 0,
+                                          on_save_timer, m);
+}
+
+static void load_state(Manager *m) {
+        json_error_t error;
+        json_t *document, *targets, *o;
+        const char *name;
+
+        if (!m->state_file || access(m->state_file, F_OK) < 0)
+                return;
+
+        document = json_load_file(m->state_file, 0, &error);
+        targets = document ? json_object_get(document, "targets") : NULL;
+        if (!json_is_object(targets)) {
+                char aside[4096];
+                snprintf(aside, sizeof(aside), "%s.corrupt", m->state_file);
+                log_warning("%s is not a valid state file (%s); moved it to %s and starting afresh", m->state_file,
+                            document ? "no targets object" : error.text, aside);
+                (void) rename(m->state_file, aside);
+                json_decref(document);
+                return;
+        }
+
+        json_object_foreach(targets, name, o) {
+                for (size_t i = 0; i < m->n_targets; i++) {
+                        Target *t = m->targets[i];
+                        char address[300];
+                        TargetState state;
+
+                        if (strcmp(t->config->name, name) != 0)
+                                continue;
+                        /* A target that now points elsewhere starts afresh. */
+                        snprintf(address, sizeof(address), "%s:%u", t->config->host, t->config->port);
+                        const char *saved = json_string_value(json_object_get(o, "address"));
+                        if (!saved || strcmp(saved, address) != 0)
+                                break;
+                        if (target_state_from_json(o, &state) < 0) {
+                                log_warning("%s: ignoring the saved state of target %s: malformed", m->state_file, name);
+                                break;
+                        }
+                        target_state_clear(&t->state);
+                        t->state = state;
+                        break;
+                }
+        }
+        json_decref(document);
+}
+
+/* --- scheduling -------------------------------------------------------------------------------- */
+
+static void start_probe(Target *t);
+static int on_target_timer(sd_event_source *source, uint64_t usec, void *userdata);
+
+static void on_event(const TargetConfig *config, const TargetState *state, const TargetEvent *event, void *userdata) {
+        Manager *m = userdata;
+        journal_log_event(config, state, event, m->use_journal);
+}
+
+static int schedule(Target *t, usec_t delay) {
+        Manager *m = t->manager;
+        usec_t when = now_monotonic(m) + delay;
+
+        if (t->timer)
+                return sd_event_source_set_time(t->timer, when) < 0 ? -EIO
+                                                                    : sd_event_source_set_enabled(t->timer, SD_EVENT_ONESHOT);
+        return sd_event_add_time(m->event, &t->timer, CLOCK_MONOTONIC, when, USEC_PER_SEC / 10, on_target_timer, t);
+}
+
+static void run_queue(Manager *m) {
+        while (m->queue_length > 0 && m->in_flight < m->config->max_concurrent_probes) {
+                Target *t = m->queue[m->queue_head];
+                m->queue_head = (m->queue_head + 1) % m->n_targets;
+                m->queue_length--;
+                t->waiting = false;
+                start_probe(t);
+        }
+}
+
+static void on_probe_done(Probe *probe, Report *report, void *userdata) {
+        Target *t = userdata;
+        Manager *m = t->manager;
+
+        t->probe = probe_free(t->probe);
+        m->in_flight--;
+
+        if (m->options.once) {
+                t->once_report = report;
+                if (--m->once_remaining == 0)
+                        (void) sd_event_exit(m->event, 0);
+                run_queue(m);
+                return;
+        }
+
+        usec_t delay = target_apply_report(t->config, &t->state, report, now_realtime(), on_event, m);
+        report_free(report);
+        (void) schedule(t, delay);
+        notify_status(m);
+        schedule_save(m);
+        run_queue(m);
+}
+
+static void start_probe(Target *t) {
+        Manager *m = t->manager;
+        const TargetConfig *c = t->config;
+        int r;
+
+        if (t->probe)
+                return;
+        if (m->in_flight >= m->config->max_concurrent_probes) {
+                if (!t->waiting && m->queue_length < m->n_targets) {
+                        m->queue[(m->queue_head + m->queue_length) % m->n_targets] = t;
+                        m->queue_length++;
+                        t->waiting = true;
+                }
+                return;
+        }
+
+        ProbeSettings settings = {
+                .host = c->host,
+                .port = c->port,
+                .server_name = c->server_name,
+                .protocol = c->protocol,
+                .http_path = c->http_path,
+                .tls_context = t->tls_context,
+                .timeout_usec = c->timeout_usec,
+                .warn_days = c->warn_days,
+                .crit_days = c->crit_days,
+        };
+        r = probe_start(m->event, &settings, on_probe_done, t, &t->probe);
+        if (r < 0) {
+                log_warning("%s: cannot start a probe: %s; retrying in %llus", c->name, strerror(-r),
+                            (unsigned long long) (c->retry_interval_usec / USEC_PER_SEC));
+                if (m->options.once && --m->once_remaining == 0)
+                        (void) sd_event_exit(m->event, 0);
+                else
+                        (void) schedule(t, c->retry_interval_usec);
+                return;
+        }
+        m->in_flight++;
+}
+
+static int on_target_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        Target *t = userdata;
+
+        target_remind(t->config, &t->state, now_realtime(), on_event, t->manager);
+        start_probe(t);
+        return 0;
+}
+
+static usec_t random_below(usec_t limit) {
+        uint64_t value = 0;
+
+        if (limit == 0 || RAND_bytes((unsigned char *) &value, sizeof(value)) != 1)
+                return 0;
+        return value % limit;
+}
+
+/* First run of each target: soon after its last probe's interval ends, or spread over the start. */
+static usec_t first_delay(const Target *t) {
+        usec_t spread = random_below(MIN(t->config->interval_usec, STARTUP_SPREAD_USEC));
+
+        if (t->state.last_probe_usec == 0)
+                return spread;
+        usec_t due = t->state.last_probe_usec + t->config->interval_usec;
+        usec_t now = now_realtime();
+        return due > now ? MIN(due - now, t->config->interval_usec) : spread;
+}
+
+static int start_targets(Manager *m, bool reuse_schedule) {
+        int r;
+
+        free(m->queue);
+        m->queue = calloc(m->n_targets ?: 1, sizeof(Target *));
+        if (!m->queue)
+                return -ENOMEM;
+        m->queue_head = m->queue_length = 0;
+
+        for (size_t i = 0; i < m->n_targets; i++) {
+                Target *t = m->targets[i];
+                bool was_waiting = t->waiting;
+
+                t->waiting = false;
+                if (m->options.once || was_waiting) {
+                        start_probe(t);
+                        continue;
+                }
+                if (reuse_schedule && (t->timer || t->probe))
+                        continue;
+                r = sd_event_add_time_relative(m->event, &t->timer, CLOCK_MONOTONIC, first_delay(t), USEC_PER_SEC / 10,
+                                               on_target_timer, t);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* --- configuration and reload ------------------------------------------------------------------ */
+
+static int load(Manager *m, Config **ret_config, Target ***ret_targets, char **ret_error) {
+        _cleanup_(config_freep) Config *config = NULL;
+        Target **targets = NULL;
+        int r;
+
+        r = config_load(m->config_file, &config, ret_error);
+        if (r < 0)
+                return r;
+        r = build_targets(m, config, &targets, ret_error);
+        if (r < 0)
+                return r;
+        *ret_config = TAKE_PTR(config);
+        *ret_targets = targets;
+        return 0;
+}
+
+static int reload(Manager *m) {
+        _cleanup_free_ char *error = NULL;
+        Config *config = NULL;
+        Target **targets = NULL;
+        int r;
+
+        (void) sd_notifyf(false, "RELOADING=1\nSTATUS=Reloading %s\nMONOTONIC_USEC=%llu", m->config_file,
+                          (unsigned long long) now_monotonic(m));
+
+        r = load(m, &config, &targets, &error);
+        if (r < 0) {
+                log_error("reload failed, keeping the running configuration: %s", error ?: strerror(-r));
+                free(m->last_status_text);
+                m->last_status_text = NULL;
+                (void) sd_notify(false, "READY=1");
+                notify_status(m);
+                return r;
+        }
+
+        /* A target whose settings did not change keeps its state, timer and in-flight probe. */
+        for (size_t i = 0; i < config->n_targets; i++) {
+                for (size_t j = 0; j < m->n_targets; j++) {
+                        Target *old = m->targets[j];
+                        if (!old || !target_config_equal(old->config, &config->targets[i]))
+                                continue;
+                        Target *fresh = targets[i];
+                        old->config = &config->targets[i];
+                        SSL_CTX_free(old->tls_context);
+                        old->tls_context = TAKE_PTR(fresh->tls_context);
+                        targets[i] = old;
+                        m->targets[j] = NULL;
+                        target_free(fresh);
+                        break;
+                }
+        }
+
+        /* Targets that went away: their probes are cancelled with them. */
+        for (size_t j = 0; j < m->n_targets; j++)
+                if (m->targets[j]) {
+                        if (m->targets[j]->probe)
+                                m->in_flight--;
+                        target_free(m->targets[j]);
+                }
+        free(m->targets);
+        config_free(m->config);
+        m->config = config;
+        m->targets = targets;
+        m->n_targets = config->n_targets;
+
+        r = start_targets(m, true);
+        log_info("reloaded %s: %zu targets", m->config_file, m->n_targets);
+        (void) sd_notify(false, "READY=1");
+        free(m->last_status_text);
+        m->last_status_text = NULL;
+        notify_status(m);
+        schedule_save(m);
+        return r;
+}
+
+static int on_sighup(sd_event_source *source, const struct signalfd_siginfo *info, void *userdata) {
+        (void) reload(userdata);
+        return 0;
+}
+
+static int on_terminate(sd_event_source *source, const struct signalfd_siginfo *info, void *userdata) {
+        Manager *m = userdata;
+
+        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
+        (void) sd_event_exit(m->event, 0);
+        return 0;
+}
+
+static char *state_directory(const ManagerOptions *options) {
+        const char *directory = options->state_directory ?: getenv("STATE_DIRECTORY");
+        char *result;
+
+        if (!directory)
+                directory = LOCALSTATEDIR "/lib/tlswatch";
+        /* systemd passes several directories separated by ':' when the unit lists several. */
+        result = strndup(directory, strcspn(directory, ":"));
+        return result;
+}
+
+int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) {
+        _cleanup_(manager_freep) Manager *m = NULL;
+        int r;
+
+        *ret_error = NULL;
+        m = calloc(1, sizeof(Manager));
+        if (!m)
+                return -ENOMEM;
+        m->options = *options;
+        m->config_file = strdup(options->config_file);
+        if (!m->config_file)
+                return -ENOMEM;
+        m->use_journal = journal_available() && !options->once;
+
+        r = sd_event_default(&m->event);
+        if (r < 0)
+                return r;
+        r = tls_context_cache_new(&m->tls_cache);
+        if (r < 0)
+                return r;
+
+        r = load(m, &m->config, &m->targets, ret_error);
+        if (r < 0)
+                return r;
+        m->n_targets = m->config->n_targets;
+
+        if (!options->once) {
+                _cleanup_free_ char *directory = state_directory(options);
+                if (!directory || asprintf(&m->state_file, "%s/%s", directory, STATE_FILE_NAME) < 0)
+                        return -ENOMEM;
+                if (access(directory, W_OK) < 0) {
+                        log_warning("state directory %s is not writable (%m); state will not survive a restart",
+                                    directory);
+                        m->state_file = mfree(m->state_file);
+                }
+                load_state(m);
+        }
+
+        *ret = TAKE_PTR(m);
+        return 0;
+}
+
+Manager *manager_free(Manager *m) {
+        if (!m)
+                return NULL;
+        m->save_timer = sd_event_source_disable_unref(m->save_timer);
+        free_targets(m->targets, m->n_targets);
+        free(m->queue);
+        config_free(m->config);
+        tls_context_cache_free(m->tls_cache);
+        sd_event_unref(m->event);
+        free(m->config_file);
+        free(m->state_file);
+        free(m->last_status_text);
+        free(m);
+        return NULL;
+}
+
+static int print_once(Manager *m) {
+        Status worst = STATUS_OK;
+        json_t *array = m->options.json ? json_array() : NULL;
+
+        for (size_t i = 0; i < m->n_targets; i++) {
+                Report *report = m->targets[i]->once_report;
+                if (!report) {
+                        worst = status_worst(worst, STATUS_UNKNOWN);
+                        continue;
+                }
+                worst = status_worst(worst, report->status);
+                if (array) {
+                        json_t *o = NULL;
+                        if (report_to_json(report, &o) >= 0) {
+                                (void) json_object_set_new(o, "name", json_string(m->targets[i]->config->name));
+                                (void) json_array_append_new(array, o);
+                        }
+                } else {
+                        printf("[%s] ", m->targets[i]->config->name);
+                        probe_output_human(report, stdout);
+                        printf("\n");
+                }
+        }
+        if (array) {
+                (void) json_dumpf(array, stdout, JSON_INDENT(2));
+                fputc('\n', stdout);
+                json_decref(array);
+        }
+        fflush(stdout);
+        return status_to_exit_code(worst);
+}
+
+int manager_run(Manager *m) {
+        int r;
+
+        r = sd_event_add_signal(m->event, NULL, SIGTERM | SD_EVENT_SIGNAL_PROCMASK, on_terminate, m);
+        if (r >= 0)
+                r = sd_event_add_signal(m->event, NULL, SIGINT | SD_EVENT_SIGNAL_PROCMASK, on_terminate, m);
+        if (r >= 0 && !m->options.once)
+                r = sd_event_add_signal(m->event, NULL, SIGHUP | SD_EVENT_SIGNAL_PROCMASK, on_sighup, m);
+        if (r < 0)
+                return log_error_errno(r, "cannot set up signal handling: %m"), 1;
+
+        m->once_remaining = m->n_targets;
+        if (m->options.once && m->n_targets == 0)
+                return print_once(m);
+
+        r = start_targets(m, false);
+        if (r < 0)
+                return log_error_errno(r, "cannot schedule the targets: %m"), 1;
+
+        if (!m->options.once) {
+                (void) sd_event_set_watchdog(m->event, true);
+                (void) sd_notify(false, "READY=1");
+                notify_status(m);
+                log_info("watching %zu targets from %s", m->n_targets, m->config_file);
+        }
+
+        r = sd_event_loop(m->event);
+        if (r < 0)
+                return log_error_errno(r, "event loop failed: %m"), 1;
+
+        if (m->options.once)
+                return print_once(m);
+
+        m->save_timer = sd_event_source_disable_unref(m->save_timer);
+        (void) save_state(m);
+        return 0;
+}

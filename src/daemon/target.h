@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/* What the daemon knows about one listener, and how a new probe report changes it: confirmation of
+ * network failures, problems that appear or clear, a certificate that was swapped, reminders. Pure
+ * logic: events go to a handler, so the rules are tested without a journal or a clock. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "report.h"
+#include "time-util.h"
+
+typedef struct TargetState {
+        Status status;            /* confirmed status; STATUS_UNKNOWN before the first probe */
+        ProblemList problems;     /* the confirmed problems */
+        char sha256[65];          /* leaf fingerprint last served, "" if none */
+        char not_after[32];       /* earliest notAfter on the path */
+        char *subject;
+        char *issuer;
+        bool has_days_left;
+        double days_left;
+        usec_t last_probe_usec;   /* CLOCK_REALTIME */
+        usec_t last_duration_usec;
+        usec_t last_announced_usec; /* CLOCK_REALTIME of the last problem entry, for reminders */
+        unsigned consecutive_failures;
+        unsigned probes;
+} TargetState;
+
+typedef enum TargetEventType {
+        TARGET_EVENT_STATUS_CHANGED,
+        TARGET_EVENT_PROBLEM_APPEARED,
+        TARGET_EVENT_PROBLEM_CLEARED,
+        TARGET_EVENT_CERTIFICATE_CHANGED,
+        TARGET_EVENT_REMINDER,
+        _TARGET_EVENT_TYPE_MAX,
+        _TARGET_EVENT_TYPE_INVALID = -EINVAL,
+} TargetEventType;
+
+typedef struct TargetEvent {
+        TargetEventType type;
+        Status old_status;
+        Status new_status;
+        const Problem *problem;  /* appeared, cleared, or the worst one for status changes and reminders */
+        const char *address;     /* where the problem was seen, NULL if not address-specific */
+        const char *old_sha256;  /* certificate changes */
+        const char *old_not_after;
+} TargetEvent;
+
+typedef void (*target_event_handler_t)(const TargetConfig *config, const TargetState *state,
+                                       const TargetEvent *event, void *userdata);
+
+const char *target_event_type_to_string(TargetEventType type);
+TargetEventType target_event_type_from_string(const char *s);
+
+/* Applies a finished probe. Returns the delay until the next probe: the interval, or the retry
+ * interval while a network failure waits for confirmation. */
+usec_t target_apply_report(const TargetConfig *config, TargetState *state, const Report *report, usec_t now_usec,
+                           target_event_handler_t handler, void *userdata);
+
+/* Emits a reminder if the target has an ongoing problem not announced within RepeatInterval. */
+void target_remind(const TargetConfig *config, TargetState *state, usec_t now_usec, target_event_handler_t handler,
+                   void *userdata);
+
+void target_state_clear(TargetState *state);
+
+/* The persistent form: to_json returns a new object or NULL; from_json returns 0 or -EBADMSG. */
+json_t *target_state_to_json(const TargetState *state);
+int target_state_from_json(json_t *o, TargetState *ret);

@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: MIT */
+/* tlswatchd: the monitoring service. A thin main: options, then the manager does the work, in the
+ * foreground, under systemd (Type=notify) or once for cron and CI (--once). */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "config.h"
+#include "log.h"
+#include "manager.h"
+
+static void help(void) {
+        printf("Usage: %s [OPTIONS]\n\n"
+               "Watches the TLS listeners configured in %s (and conf.d/*.conf beside it).\n\n"
+               "  -c, --config FILE        the main configuration file\n"
+               "      --check-config       validate the configuration and exit (non-zero on any error)\n"
+               "      --once               probe every target once, print the results, exit with the worst\n"
+               "                           status (0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN)\n"
+               "      --json               with --once: print a JSON array of reports\n"
+               "      --state-directory DIR  where the state survives restarts (default $STATE_DIRECTORY,\n"
+               "                           else %s/lib/tlswatch)\n"
+               "  -v, --verbose            log debugging details\n"
+               "  -h, --help  --version\n\n"
+               "See tlswatchd(8) and tlswatch.conf(5).\n",
+               program_invocation_short_name, CONFIG_DEFAULT_FILE, LOCALSTATEDIR);
+}
+
+int main(int argc, char **argv) {
+        enum { ARG_CHECK_CONFIG = 0x100, ARG_ONCE, ARG_JSON, ARG_STATE_DIRECTORY, ARG_VERSION };
+        static const struct option options[] = {
+                { "config", required_argument, NULL, 'c' },
+                { "check-config", no_argument, NULL, ARG_CHECK_CONFIG },
+                { "once", no_argument, NULL, ARG_ONCE },
+                { "json", no_argument, NULL, ARG_JSON },
+                { "state-directory", required_argument, NULL, ARG_STATE_DIRECTORY },
+                { "verbose", no_argument, NULL, 'v' },
+                { "help", no_argument, NULL, 'h' },
+                { "version", no_argument, NULL, ARG_VERSION },
+                {}
+        };
+        ManagerOptions manager_options = { .config_file = CONFIG_DEFAULT_FILE };
+        _cleanup_(manager_freep) Manager *manager = NULL;
+        _cleanup_free_ char *error = NULL;
+        bool check_config = false;
+        int c, r;
+
+        /* A listener that closes while we write must cost a problem code, not the process. */
+        (void) signal(SIGPIPE, SIG_IGN);
+        log_set_max_level(LOG_INFO);
+
+        while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0)
+                switch (c) {
+                case 'c':
+                        manager_options.config_file = optarg;
+                        break;
+                case ARG_CHECK_CONFIG:
+                        check_config = true;
+                        break;
+                case ARG_ONCE:
+                        manager_options.once = true;
+                        break;
+                case ARG_JSON:
+                        manager_options.json = true;
+                        break;
+                case ARG_STATE_DIRECTORY:
+                        manager_options.state_directory = optarg;
+                        break;
+                case 'v':
+                        log_set_max_level(LOG_DEBUG);
+                        break;
+                case 'h':
+                        help();
+                        return 0;
+                case ARG_VERSION:
+                        printf("tlswatchd %s\n", PACKAGE_VERSION);
+                        return 0;
+                default:
+                        return 3;
+                }
+        if (optind < argc) {
+                log_error("unexpected argument \"%s\"; see --help", argv[optind]);
+                return 3;
+        }
+        if (manager_options.json && !manager_options.once) {
+                log_error("--json goes with --once");
+                return 3;
+        }
+
+        if (check_config) {
+                _cleanup_(config_freep) Config *config = NULL;
+                manager_options.once = true; /* load and check, touch no state */
+        }
+
+        r = manager_new(&manager_options, &manager, &error);
+        if (r < 0) {
+                if (error)
+                        log_error("%s", error);
+                else
+                        log_error_errno(r, "cannot start: %m");
+                return check_config || manager_options.once ? 3 : 1;
+        }
+        if (check_config) {
+                printf("%s: configuration OK\n", manager_options.config_file);
+                return 0;
+        }
+        return manager_run(manager);
+}

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cert-check.h"
+#include "string-util.h"
 
 /* Names can be huge on hostile certificates; what a person reads is cut here. */
 #define NAME_MAX_CHARS 512
@@ -27,7 +28,7 @@ bool cert_check_name_is_ip(const char *name) {
 
 static char *name_to_string(const X509_NAME *name) {
         _cleanup_(BIO_free_allp) BIO *bio = BIO_new(BIO_s_mem());
-        char *data, *result;
+        char *data = NULL;
         long length;
 
         if (!bio)
@@ -35,14 +36,11 @@ static char *name_to_string(const X509_NAME *name) {
         if (X509_NAME_print_ex(bio, name, 0, XN_FLAG_RFC2253 & ~ASN1_STRFLGS_ESC_MSB) < 0)
                 return strdup("(unprintable)");
 
+        /* An empty name (allowed when the SAN carries the names) leaves the BIO without a buffer. */
         length = BIO_get_mem_data(bio, &data);
-        if (length > NAME_MAX_CHARS) {
-                result = strndup(data, NAME_MAX_CHARS);
-                if (result)
-                        memcpy(result + NAME_MAX_CHARS - 3, "...", 3);
-                return result;
-        }
-        return strndup(data, (size_t) length);
+        if (length <= 0 || !data)
+                return strdup("");
+        return text_sanitize(data, (size_t) length, NAME_MAX_CHARS);
 }
 
 static void format_time(const ASN1_TIME *t, char *buffer, size_t size) {
@@ -60,9 +58,27 @@ static double days_between(const ASN1_TIME *from, const ASN1_TIME *to) {
         return days + seconds / SECONDS_PER_DAY;
 }
 
+static bool is_self_signed(X509 *x) {
+        return X509_self_signed(x, 0) == 1;
+}
+
+/* The same certificate for chain purposes. A store may hold another issue (other dates, other serial)
+ * of the intermediate the listener sends: same subject and key, so it still counts as sent. A
+ * self-signed root and a cross-signed certificate of the same key are different things, though: the
+ * listener sending the cross-sign did not send the root. */
+static bool same_certificate(X509 *a, X509 *b) {
+        if (X509_cmp(a, b) == 0)
+                return true;
+        if (is_self_signed(a) || is_self_signed(b))
+                return false;
+        EVP_PKEY *key_a = X509_get0_pubkey(a), *key_b = X509_get0_pubkey(b);
+        return key_a && key_b && X509_NAME_cmp(X509_get_subject_name(a), X509_get_subject_name(b)) == 0 &&
+                EVP_PKEY_eq(key_a, key_b) == 1;
+}
+
 static bool chain_contains(STACK_OF(X509) *chain, X509 *x) {
         for (int i = 0; chain && i < sk_X509_num(chain); i++)
-                if (X509_cmp(sk_X509_value(chain, i), x) == 0)
+                if (same_certificate(sk_X509_value(chain, i), x))
                         return true;
         return false;
 }
@@ -74,10 +90,6 @@ static bool chain_has_issuer_of(STACK_OF(X509) *chain, X509 *x) {
                         return true;
         }
         return false;
-}
-
-static bool is_self_signed(X509 *x) {
-        return X509_self_signed(x, 0) == 1;
 }
 
 static bool verify_code_is_about_time(int code) {
@@ -132,24 +144,25 @@ static char *subject_alt_names_to_string(X509 *leaf) {
 
         for (int i = 0; names && i < sk_GENERAL_NAME_num(names) && shown < 6; i++) {
                 const GENERAL_NAME *name = sk_GENERAL_NAME_value(names, i);
-                char item[INET6_ADDRSTRLEN + 8] = "";
+                _cleanup_free_ char *item = NULL;
 
                 if (name->type == GEN_DNS) {
+                        /* Bytes as they are, NULs included, so a name like "evil\0.localhost" shows whole. */
                         const ASN1_IA5STRING *s = name->d.dNSName;
-                        snprintf(item, sizeof(item), "%.*s", MIN(s->length, 64), (const char *) s->data);
+                        item = text_sanitize((const char *) s->data, (size_t) MAX(s->length, 0), 80);
                 } else if (name->type == GEN_IPADD) {
                         const ASN1_OCTET_STRING *s = name->d.iPAddress;
+                        char text[INET6_ADDRSTRLEN] = "?";
                         if (s->length == 4)
-                                inet_ntop(AF_INET, s->data, item, sizeof(item));
+                                inet_ntop(AF_INET, s->data, text, sizeof(text));
                         else if (s->length == 16)
-                                inet_ntop(AF_INET6, s->data, item, sizeof(item));
+                                inet_ntop(AF_INET6, s->data, text, sizeof(text));
+                        item = strdup(text);
                 } else
                         continue;
+                if (!item)
+                        return NULL;
 
-                /* NUL bytes inside a name would cut the message short: show them as '?'. */
-                for (char *c = item; *c; c++)
-                        if ((unsigned char) *c < 0x20)
-                                *c = '?';
                 int n = snprintf(buffer + used, sizeof(buffer) - used, "%s%s", shown ? ", " : "", item);
                 if (n < 0 || (size_t) n >= sizeof(buffer) - used)
                         break;

@@ -1,0 +1,11 @@
+/* SPDX-License-Identifier: MIT */
+/* Making untrusted bytes (certificate names, peer answers) safe to show: valid UTF-8, no control
+ * characters, bounded length. Everything a listener sends passes through here before a report. */
+#pragma once
+
+#include <stddef.h>
+
+/* Returns a new string from `length` bytes of `data`: invalid UTF-8, NUL and control characters become
+ * '?', and a result longer than `max_bytes` is cut at a character boundary and ends in "...".
+ * NULL only when out of memory. */
+char *text_sanitize(const char *data, size_t length, size_t max_bytes);

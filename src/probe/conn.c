@@ -117,10 +117,17 @@ static int conn_complete(Conn *c, ProblemCode problem, const char *format, ...) 
 
 #define conn_succeed(c) conn_complete((c), _PROBLEM_CODE_INVALID, NULL)
 
+/* Our own failure, not the listener's: the address is "unknown", with the reason, and no problem code. */
+static int conn_fail_internal(Conn *c, int error) {
+        if (!c->report->internal_error)
+                c->report->internal_error = strdup(strerror(-error));
+        return conn_succeed(c);
+}
+
 static int conn_want(Conn *c, uint32_t events) {
         int r = sd_event_source_set_io_events(c->io, events);
         if (r < 0)
-                return conn_complete(c, PROBLEM_TLS_HANDSHAKE_FAILED, "internal error: %s", strerror(-r));
+                return conn_fail_internal(c, r);
         return 0;
 }
 
@@ -319,11 +326,11 @@ static int conn_after_handshake(Conn *c) {
         c->report->tls_version = strdup(SSL_get_version(c->ssl));
         c->report->cipher = strdup(SSL_get_cipher_name(c->ssl) ?: "");
         if (!c->report->tls_version || !c->report->cipher)
-                return conn_complete(c, PROBLEM_TLS_HANDSHAKE_FAILED, "out of memory");
+                return conn_fail_internal(c, -ENOMEM);
 
         r = conn_analyse(c);
         if (r < 0)
-                return conn_complete(c, PROBLEM_TLS_HANDSHAKE_FAILED, "internal error: %s", strerror(-r));
+                return conn_fail_internal(c, r);
 
         if (SSL_version(c->ssl) < TLS1_2_VERSION)
                 (void) problem_list_add(&c->report->problems, PROBLEM_OLD_TLS_VERSION, STATUS_WARNING, -1, -1,
@@ -333,7 +340,7 @@ static int conn_after_handshake(Conn *c) {
 
         r = conn_prepare_request(c);
         if (r < 0)
-                return conn_complete(c, PROBLEM_PROTOCOL_FAILED, "internal error: %s", strerror(-r));
+                return conn_fail_internal(c, r);
         if (c->request_length > 0) {
                 c->state = CONN_PROTOCOL;
                 return conn_step_protocol(c);
@@ -344,7 +351,7 @@ static int conn_after_handshake(Conn *c) {
                 c->settle_until_usec = MIN(c->deadline_usec, now_usec(c) + SETTLE_USEC);
                 r = sd_event_source_set_time(c->timer, c->settle_until_usec);
                 if (r < 0)
-                        return conn_complete(c, PROBLEM_TLS_HANDSHAKE_FAILED, "internal error: %s", strerror(-r));
+                        return conn_fail_internal(c, r);
                 return conn_step_settle(c);
         }
         return conn_succeed(c);
@@ -388,7 +395,7 @@ static int conn_finish_connect(Conn *c) {
         r = tls_session_new(c->settings->tls_context, c->fd,
                             cert_check_name_is_ip(server_name) ? NULL : server_name, &c->observations, &c->ssl);
         if (r < 0)
-                return conn_complete(c, PROBLEM_TLS_HANDSHAKE_FAILED, "internal error: %s", strerror(-r));
+                return conn_fail_internal(c, r);
 
         c->state = CONN_TLS_HANDSHAKE;
         return conn_step_handshake(c);

@@ -56,6 +56,8 @@ static json_t *address_to_json(const AddressReport *a) {
                 goto fail;
         if (a->protocol_detail && json_object_set_new(o, "protocol_detail", json_string(a->protocol_detail)) < 0)
                 goto fail;
+        if (a->internal_error && json_object_set_new(o, "internal_error", json_string(a->internal_error)) < 0)
+                goto fail;
         return o;
 
 fail:

@@ -119,6 +119,8 @@ int report_finalize(Report *report) {
                 AddressReport *a = &report->addresses[i];
 
                 a->status = problem_list_worst(&a->problems);
+                if (a->internal_error)
+                        a->status = status_worst(a->status, STATUS_UNKNOWN);
                 report->status = status_worst(report->status, a->status);
 
                 for (size_t j = 0; j < a->problems.n; j++) {
@@ -148,6 +150,7 @@ static void address_report_clear(AddressReport *a) {
                 certificate_info_clear(&a->chain[i]);
         free(a->chain);
         free(a->protocol_detail);
+        free(a->internal_error);
 }
 
 Report *report_free(Report *report) {

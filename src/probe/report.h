@@ -47,6 +47,7 @@ typedef struct AddressReport {
         bool has_days_left;
         double days_left;       /* to the earliest notAfter on the path */
         char *protocol_detail;  /* what the MQTT/HTTP exchange answered, for information */
+        char *internal_error;   /* set when the probe itself failed (out of memory, ...): status unknown */
         uint64_t duration_usec;
 } AddressReport;
 

@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: MIT */
+/* tlswatchd's configuration: the main file plus conf.d/NAME.conf drop-ins in lexical order, INI in the
+ * style of systemd units, parsed by libinih into a Config. Every error names file:line and the value. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "macro.h"
+#include "probe.h"
+#include "time-util.h"
+
+#define CONFIG_DEFAULT_FILE SYSCONFDIR "/tlswatch/tlswatch.conf"
+
+typedef struct TargetConfig {
+        char *name;
+        char *host;
+        uint16_t port;
+        Protocol protocol; /* _PROTOCOL_INVALID until resolved: then by port */
+        char *server_name;
+        char *http_path;
+        char *ca_file;
+        char *cert_file;
+        char *key_file;
+        usec_t interval_usec;
+        usec_t retry_interval_usec;
+        usec_t timeout_usec;
+        usec_t repeat_interval_usec;
+        unsigned warn_days;
+        unsigned crit_days;
+        unsigned confirm_failures;
+
+        uint32_t set_mask; /* which keys this section set, so [Defaults] fills only the rest */
+        char *file;        /* where the section was (first) seen, for later messages */
+        unsigned line;
+} TargetConfig;
+
+typedef struct Config {
+        TargetConfig defaults;
+        TargetConfig *targets;
+        size_t n_targets;
+        unsigned max_concurrent_probes;
+        uint32_t global_set_mask;
+} Config;
+
+/* Loads `main_file` and the *.conf files of the conf.d directory beside it. On failure returns
+ * -EINVAL (or -ENOMEM, or -errno when the main file cannot be read) and a one-line message in
+ * *ret_error naming file and line. */
+int config_load(const char *main_file, Config **ret, char **ret_error);
+
+/* Parses one file's text as if read from `file_name`; for tests and for drop-in composition. Call
+ * config_finish() after the last one. */
+int config_new(Config **ret);
+int config_parse_text(Config *config, const char *file_name, const char *text, char **ret_error);
+int config_finish(Config *config, char **ret_error);
+
+const TargetConfig *config_find_target(const Config *config, const char *name);
+
+/* True when two targets would be probed the same way (the state of an unchanged target survives a
+ * reload). */
+bool target_config_equal(const TargetConfig *a, const TargetConfig *b);
+
+Config *config_free(Config *config);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);

@@ -87,10 +87,9 @@ int main(int argc, char **argv) {
                 return 3;
         }
 
-        if (check_config) {
-                _cleanup_(config_freep) Config *config = NULL;
-                manager_options.once = true; /* load and check, touch no state */
-        }
+        /* Checking loads exactly what a start would (files, trust stores, client keys), touching no state. */
+        if (check_config)
+                manager_options.once = true;
 
         r = manager_new(&manager_options, &manager, &error);
         if (r < 0) {

@@ -75,6 +75,9 @@ typedef struct Parser {
         unsigned line;
         unsigned section_line;
         bool line_too_long;
+        char *section;       /* the current section's whole name (libinih cuts long ones) */
+        bool target;         /* the current section is a [Target NAME] ... */
+        size_t target_index; /* ... this one */
         char *error; /* the first error; later ones are usually its consequences */
 } Parser;
 
@@ -94,6 +97,8 @@ static int parser_error(Parser *p, unsigned line, const char *format, ...) {
         return 0; /* libinih: zero means "error on this line" */
 }
 
+static void check_section(Parser *p);
+
 /* An fgets() over the text that counts lines and notices section headers and over-long lines. */
 static char *read_line(char *buffer, int size, void *userdata) {
         Parser *p = userdata;
@@ -105,7 +110,12 @@ static char *read_line(char *buffer, int size, void *userdata) {
         const char *newline = strchr(p->text, '\n');
         size_t length = newline ? (size_t) (newline - p->text) + 1 : strlen(p->text);
         p->line++;
-        if (length >= (size_t) size) {
+        size_t content = length;
+        if (content > 0 && p->text[content - 1] == '\n')
+                content--;
+        if (content > 0 && p->text[content - 1] == '\r')
+                content--;
+        if (length >= (size_t) size || content > LINE_MAX_CHARS - 3) {
                 /* Drop the rest of the line; the handler reports it with the right number. */
                 p->line_too_long = true;
                 n = 0;
@@ -118,8 +128,18 @@ static char *read_line(char *buffer, int size, void *userdata) {
         p->text += length;
 
         const char *start = buffer + strspn(buffer, " \t");
-        if (*start == '[')
+        if (*start == '[') {
                 p->section_line = p->line;
+                const char *close = strrchr(start, ']');
+                if (close) {
+                        free(p->section);
+                        p->section = strndup(start + 1, (size_t) (close - start - 1));
+                        if (p->section)
+                                check_section(p);
+                        else
+                                (void) parser_error(p, p->line, "out of memory");
+                }
+        }
         if (p->line_too_long) {
                 p->line_too_long = false;
                 (void) parser_error(p, p->line, "the line is longer than %d characters", LINE_MAX_CHARS - 3);
@@ -287,7 +307,42 @@ static bool target_name_valid(const char *name) {
         return true;
 }
 
-static int on_key(void *userdata, const char *section, const char *key, const char *value) {
+static void check_section(Parser *p) {
+        const char *section = p->section;
+
+        p->target = false;
+        if (p->error)
+                return;
+        if (strcmp(section, "Defaults") == 0)
+                return;
+        if (strncmp(section, "Target ", 7) == 0) {
+                const char *name = section + 7 + strspn(section + 7, " ");
+                if (!target_name_valid(name)) {
+                        (void) parser_error(p, p->section_line,
+                                            "[%s]: a target name is 1 to 128 letters, digits or -_.:@", section);
+                        return;
+                }
+                TargetConfig *t = find_or_add_target(p, name);
+                if (!t) {
+                        (void) parser_error(p, p->line, "too many targets or out of memory");
+                        return;
+                }
+                p->target = true;
+                p->target_index = (size_t) (t - p->config->targets);
+                return;
+        }
+        if (strncmp(section, "Webhook ", 8) == 0) {
+                (void) parser_error(p, p->section_line, "[%s]: webhook sections are not supported by this version yet",
+                                    section);
+                return;
+        }
+        (void) parser_error(p, p->section_line, "unknown section [%s] (expected [Defaults] or [Target NAME])",
+                            section);
+}
+
+/* Sections are checked (and targets created) when their header is read, so an empty or misnamed
+ * section is reported too; here every section is known to be [Defaults] or a valid [Target NAME]. */
+static int on_key(void *userdata, const char *truncated_section, const char *key, const char *value) {
         Parser *p = userdata;
         const KeyDefinition *k = NULL;
         void *base;
@@ -295,12 +350,15 @@ static int on_key(void *userdata, const char *section, const char *key, const ch
 
         if (p->error)
                 return 1; /* already failed; report only the first error */
+        if (!p->section)
+                return parser_error(p, p->line, "\"%s=\" stands before any section; put it under [Defaults] or "
+                                    "[Target NAME]", key);
 
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (strcmp(keys[i].key, key) == 0)
                         k = &keys[i];
 
-        if (strcmp(section, "Defaults") == 0) {
+        if (!p->target) {
                 if (!k)
                         return parser_error(p, p->line, "unknown key \"%s\" in [Defaults]", key);
                 if (k->scope == SCOPE_TARGET_ONLY)
@@ -312,30 +370,15 @@ static int on_key(void *userdata, const char *section, const char *key, const ch
                         base = &p->config->defaults;
                         mask = &p->config->defaults.set_mask;
                 }
-        } else if (strncmp(section, "Target ", 7) == 0) {
-                const char *name = section + 7;
-                name += strspn(name, " ");
-                if (!target_name_valid(name))
-                        return parser_error(p, p->section_line,
-                                            "[%s]: a target name is 1 to 128 letters, digits or -_.:@", section);
+        } else {
                 if (!k)
-                        return parser_error(p, p->line, "unknown key \"%s\" in [Target %s]", key, name);
+                        return parser_error(p, p->line, "unknown key \"%s\" in [%s]", key, p->section);
                 if (k->scope == SCOPE_GLOBAL)
                         return parser_error(p, p->line, "%s= belongs in [Defaults], not in a target", key);
-                TargetConfig *t = find_or_add_target(p, name);
-                if (!t)
-                        return parser_error(p, p->line, "too many targets or out of memory");
-                base = t;
-                mask = &t->set_mask;
-        } else if (strncmp(section, "Webhook ", 8) == 0)
-                return parser_error(p, p->line, "[%s]: webhook sections are not supported by this version yet",
-                                    section);
-        else if (!*section)
-                return parser_error(p, p->line, "\"%s=\" stands before any section; put it under [Defaults] or "
-                                    "[Target NAME]", key);
-        else
-                return parser_error(p, p->section_line,
-                                    "unknown section [%s] (expected [Defaults] or [Target NAME])", section);
+                /* Looked up by index: the targets array may have moved since the header. */
+                base = &p->config->targets[p->target_index];
+                mask = &p->config->targets[p->target_index].set_mask;
+        }
 
         if (parse_value(p, k, value, base) == 0)
                 return 0;
@@ -363,6 +406,7 @@ int config_parse_text(Config *config, const char *file_name, const char *text, c
         ini_use_stack = false;
         ini_max_line = LINE_MAX_CHARS;
         ini_allow_realloc = false;
+        ini_initial_alloc = LINE_MAX_CHARS;
         ini_stop_on_first_error = true;
 
         r = ini_parse_stream(read_line, &p, on_key, &p);
@@ -371,6 +415,7 @@ int config_parse_text(Config *config, const char *file_name, const char *text, c
                 (void) parser_error(&p, (unsigned) r, "expected KEY=VALUE, a [Section] or a # comment");
         if (r < 0 && !p.error)
                 (void) parser_error(&p, 0, "out of memory");
+        free(p.section);
         if (p.error) {
                 *ret_error = p.error;
                 return -EINVAL;

@@ -103,7 +103,7 @@ usec_t target_apply_report(const TargetConfig *config, TargetState *state, const
         state->last_probe_usec = now_usec;
         state->last_duration_usec = report->duration_usec;
 
-        if (report->status != STATUS_OK)
+        if (report_is_network_failure(report))
                 state->consecutive_failures++;
         else
                 state->consecutive_failures = 0;
@@ -204,7 +204,7 @@ json_t *target_state_to_json(const TargetState *state) {
                 }
         }
 
-        json_t *o = json_pack("{s:s, s:o, s:s, s:s, s:s?, s:s?, s:I, s:I, s:I, s:i, s:i}", "status",
+        json_t *o = json_pack("{s:s, s:o, s:s, s:s, s:s*, s:s*, s:I, s:I, s:I, s:i, s:i}", "status",
                               status_to_string(state->status), "problems", problems, "sha256", state->sha256,
                               "not_after", state->not_after, "subject", state->subject, "issuer", state->issuer,
                               "last_probe_usec", (json_int_t) state->last_probe_usec, "last_duration_usec",
@@ -233,7 +233,8 @@ int target_state_from_json(json_t *o, TargetState *ret) {
                         "last_announced_usec", &last_announced, "consecutive_failures", &failures, "probes", &probes,
                         "days_left", &days_left) < 0 ||
             !json_is_array(problems) || strlen(sha256) >= sizeof(state.sha256) ||
-            strlen(not_after) >= sizeof(state.not_after) || failures < 0 || probes < 0)
+            strlen(not_after) >= sizeof(state.not_after) || failures < 0 || probes < 0 ||
+            (days_left && !json_is_number(days_left)))
                 return -EBADMSG;
 
         state.status = status_from_string(status);

@@ -1,0 +1,934 @@
+/* SPDX-License-Identifier: MIT */
+/* The configuration: every key into its field, the built-in defaults, [Defaults] inheritance across
+ * sections and files, conf.d drop-ins on disk, and every error message word for word with its
+ * FILE:LINE, since those messages are what an operator sees when the daemon refuses to start. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <ftw.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config.h"
+
+/* Parses `text` as the single file "t.conf" and finishes; fails the test on any error. */
+static Config *parse_ok_at(const char *text, const char *file, int line) {
+        Config *config = NULL;
+        char *error = NULL;
+        int r;
+
+        _assert_int_equal(config_new(&config), 0, file, line);
+        r = config_parse_text(config, "t.conf", text, &error);
+        if (r >= 0)
+                r = config_finish(config, &error);
+        if (r < 0)
+                print_error("unexpected error: %s\n", error ?: "(no message)");
+        free(error);
+        _assert_int_equal(r, 0, file, line);
+        return config;
+}
+#define parse_ok(text) parse_ok_at(text, __FILE__, __LINE__)
+
+/* Parses `text` as "t.conf" and expects the parse or the finish to fail with exactly `expected`. */
+static void check_error_at(const char *text, const char *expected, const char *file, int line) {
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *error = NULL;
+        int r;
+
+        _assert_int_equal(config_new(&config), 0, file, line);
+        r = config_parse_text(config, "t.conf", text, &error);
+        if (r >= 0)
+                r = config_finish(config, &error);
+        _assert_int_equal(r, -EINVAL, file, line);
+        _assert_true(!!error, "error message set", file, line);
+        _assert_string_equal(error, expected, file, line);
+}
+#define check_error(text, expected) check_error_at(text, expected, __FILE__, __LINE__)
+
+static const TargetConfig *find_at(const Config *config, const char *name, const char *file, int line) {
+        const TargetConfig *t = config_find_target(config, name);
+        _assert_true(!!t, name, file, line);
+        return t;
+}
+#define find(config, name) find_at(config, name, __FILE__, __LINE__)
+
+/* ---- keys into fields ---------------------------------------------------------------------- */
+
+static void test_every_key(void **state) {
+        Config *config = parse_ok("[Defaults]\n"
+                                  "MaxConcurrentProbes=7\n"
+                                  "\n"
+                                  "[Target broker]\n"
+                                  "Address=broker.example.com:8883\n"
+                                  "Protocol=wss\n"
+                                  "ServerName=mqtt.example.com\n"
+                                  "Path=/mqtt\n"
+                                  "CAFile=/etc/tlswatch/ca.pem\n"
+                                  "ClientCertificate=/etc/tlswatch/client.pem\n"
+                                  "ClientKey=/etc/tlswatch/client.key\n"
+                                  "Interval=10min\n"
+                                  "RetryInterval=30s\n"
+                                  "Timeout=5s\n"
+                                  "RepeatInterval=12h\n"
+                                  "WarnDays=20\n"
+                                  "CritDays=3\n"
+                                  "ConfirmFailures=4\n");
+        const TargetConfig *t = find(config, "broker");
+
+        assert_int_equal(config->n_targets, 1);
+        assert_int_equal(config->max_concurrent_probes, 7);
+        assert_string_equal(t->name, "broker");
+        assert_string_equal(t->host, "broker.example.com");
+        assert_int_equal(t->port, 8883);
+        assert_int_equal(t->protocol, PROTOCOL_WSS); /* set explicitly: the port's guess does not apply */
+        assert_string_equal(t->server_name, "mqtt.example.com");
+        assert_string_equal(t->http_path, "/mqtt");
+        assert_string_equal(t->ca_file, "/etc/tlswatch/ca.pem");
+        assert_string_equal(t->cert_file, "/etc/tlswatch/client.pem");
+        assert_string_equal(t->key_file, "/etc/tlswatch/client.key");
+        assert_int_equal(t->interval_usec, 10 * USEC_PER_MINUTE);
+        assert_int_equal(t->retry_interval_usec, 30 * USEC_PER_SEC);
+        assert_int_equal(t->timeout_usec, 5 * USEC_PER_SEC);
+        assert_int_equal(t->repeat_interval_usec, 12 * USEC_PER_HOUR);
+        assert_int_equal(t->warn_days, 20);
+        assert_int_equal(t->crit_days, 3);
+        assert_int_equal(t->confirm_failures, 4);
+        assert_string_equal(t->file, "t.conf");
+        assert_int_equal(t->line, 4);
+        config_free(config);
+}
+
+static void test_protocol_names(void **state) {
+        Config *config = parse_ok("[Target a]\nAddress=a:1\nProtocol=tls\n"
+                                  "[Target b]\nAddress=b:1\nProtocol=mqtt\n"
+                                  "[Target c]\nAddress=c:1\nProtocol=wss\n"
+                                  "[Target d]\nAddress=d:1\nProtocol=https\n");
+
+        assert_int_equal(find(config, "a")->protocol, PROTOCOL_TLS);
+        assert_int_equal(find(config, "b")->protocol, PROTOCOL_MQTT);
+        assert_int_equal(find(config, "c")->protocol, PROTOCOL_WSS);
+        assert_int_equal(find(config, "d")->protocol, PROTOCOL_HTTPS);
+        config_free(config);
+}
+
+static void test_address_forms(void **state) {
+        Config *config = parse_ok("[Target name]\nAddress=broker.example.com:8883\n"
+                                  "[Target v4]\nAddress=192.0.2.1:443\n"
+                                  "[Target v6]\nAddress=[2001:db8::1]:8084\n"
+                                  "[Target loopback6]\nAddress = [::1]:1\n");
+        const TargetConfig *t;
+
+        t = find(config, "name");
+        assert_string_equal(t->host, "broker.example.com");
+        assert_int_equal(t->port, 8883);
+        t = find(config, "v4");
+        assert_string_equal(t->host, "192.0.2.1");
+        assert_int_equal(t->port, 443);
+        t = find(config, "v6");
+        assert_string_equal(t->host, "2001:db8::1"); /* without the brackets */
+        assert_int_equal(t->port, 8084);
+        t = find(config, "loopback6");
+        assert_string_equal(t->host, "::1");
+        assert_int_equal(t->port, 1);
+        assert_null(config_find_target(config, "nothere"));
+        config_free(config);
+}
+
+static void test_target_names(void **state) {
+        /* Every allowed character. */
+        Config *config = parse_ok("[Target a-b_c.d:e@F9]\nAddress=h:1\n[Target 0]\nAddress=h:2\n");
+        assert_non_null(config_find_target(config, "a-b_c.d:e@F9"));
+        assert_non_null(config_find_target(config, "0"));
+        config_free(config);
+}
+
+static void test_target_name_128_chars(void **state) {
+        /* Regression (fixed): libinih copies the section name into a 50-byte buffer (MAX_SECTION), so "Target " plus
+         * a name longer than 42 characters is silently cut to its first 42 characters. */
+        char text[512], name[129];
+
+        memset(name, 'n', 128);
+        name[128] = '\0';
+        snprintf(text, sizeof(text), "[Target %s]\nAddress=h:1\n", name);
+        Config *config = parse_ok(text);
+        assert_int_equal(config->n_targets, 1);
+        assert_string_equal(config->targets[0].name, name);
+        config_free(config);
+}
+
+static void test_long_target_names_distinct(void **state) {
+        /* Regression (fixed): same cause: two names that differ only after the 42nd character become one target,
+         * the second section silently overriding the first one's Address=. */
+        Config *config = parse_ok("[Target broker-cluster-eu-west-1.example.com:8883-node-a]\n"
+                                  "Address=a:8883\n"
+                                  "[Target broker-cluster-eu-west-1.example.com:8883-node-b]\n"
+                                  "Address=b:8883\n");
+        assert_int_equal(config->n_targets, 2);
+        assert_string_equal(find(config, "broker-cluster-eu-west-1.example.com:8883-node-a")->host, "a");
+        assert_string_equal(find(config, "broker-cluster-eu-west-1.example.com:8883-node-b")->host, "b");
+        config_free(config);
+}
+
+static void test_later_value_wins(void **state) {
+        /* A key repeated (also in a second section of the same name) replaces the earlier value. */
+        Config *config = parse_ok("[Target a]\nAddress=old:1\nServerName=first\n"
+                                  "[Target b]\nAddress=b:1\n"
+                                  "[Target a]\nAddress=new:2\nServerName=second\n");
+        const TargetConfig *t = find(config, "a");
+
+        assert_int_equal(config->n_targets, 2);
+        assert_string_equal(t->host, "new");
+        assert_int_equal(t->port, 2);
+        assert_string_equal(t->server_name, "second");
+        assert_int_equal(t->line, 1); /* where it was first seen */
+        config_free(config);
+}
+
+/* ---- built-in defaults ------------------------------------------------------------------------ */
+
+static void test_builtin_defaults(void **state) {
+        Config *config = parse_ok("[Target a]\nAddress=h:8443\n");
+        const TargetConfig *t = find(config, "a");
+
+        assert_int_equal(config->max_concurrent_probes, 64);
+        assert_int_equal(t->protocol, PROTOCOL_TLS);
+        assert_null(t->server_name);
+        assert_null(t->http_path);
+        assert_null(t->ca_file);
+        assert_null(t->cert_file);
+        assert_null(t->key_file);
+        assert_int_equal(t->interval_usec, 5 * USEC_PER_MINUTE);
+        assert_int_equal(t->retry_interval_usec, 1 * USEC_PER_MINUTE);
+        assert_int_equal(t->timeout_usec, 10 * USEC_PER_SEC);
+        assert_int_equal(t->repeat_interval_usec, 24 * USEC_PER_HOUR);
+        assert_int_equal(t->warn_days, 30);
+        assert_int_equal(t->crit_days, 7);
+        assert_int_equal(t->confirm_failures, 2);
+        config_free(config);
+}
+
+static void test_no_targets(void **state) {
+        Config *config = parse_ok("");
+        assert_int_equal(config->n_targets, 0);
+        assert_int_equal(config->max_concurrent_probes, 64);
+        config_free(config);
+
+        config = parse_ok("# nothing but a comment\n\n[Defaults]\nInterval=1h\n");
+        assert_int_equal(config->n_targets, 0);
+        config_free(config);
+}
+
+static void test_protocol_by_port(void **state) {
+        Config *config = parse_ok("[Target mqtt]\nAddress=h:8883\n"
+                                  "[Target wss]\nAddress=h:8084\n"
+                                  "[Target https]\nAddress=h:18084\n"
+                                  "[Target tls]\nAddress=h:8443\n"
+                                  "[Target other]\nAddress=h:1\n");
+
+        assert_int_equal(find(config, "mqtt")->protocol, PROTOCOL_MQTT);
+        assert_int_equal(find(config, "wss")->protocol, PROTOCOL_WSS);
+        assert_int_equal(find(config, "https")->protocol, PROTOCOL_HTTPS);
+        assert_int_equal(find(config, "tls")->protocol, PROTOCOL_TLS);
+        assert_int_equal(find(config, "other")->protocol, PROTOCOL_TLS);
+        config_free(config);
+}
+
+static void test_days_zero_allowed(void **state) {
+        /* 0 days is a valid "only once expired" setting, unlike a zero count. */
+        Config *config = parse_ok("[Target a]\nAddress=h:1\nWarnDays=0\nCritDays=0\n");
+        assert_int_equal(find(config, "a")->warn_days, 0);
+        assert_int_equal(find(config, "a")->crit_days, 0);
+        config_free(config);
+
+        config = parse_ok("[Target a]\nAddress=h:1\nWarnDays=3650\nCritDays=3650\n");
+        assert_int_equal(find(config, "a")->warn_days, 3650);
+        config_free(config);
+}
+
+static void test_retry_interval_capped_by_interval(void **state) {
+        /* The built-in 1min retry would be longer than a 30s interval; it follows the interval. */
+        Config *config = parse_ok("[Target a]\nAddress=h:1\nInterval=30s\nTimeout=5s\n");
+        assert_int_equal(find(config, "a")->retry_interval_usec, 30 * USEC_PER_SEC);
+        config_free(config);
+}
+
+/* ---- [Defaults] inheritance ------------------------------------------------------------------- */
+
+static const char defaults_section[] = "[Defaults]\n"
+                                       "Interval=1h\n"
+                                       "WarnDays=60\n"
+                                       "Protocol=mqtt\n"
+                                       "CAFile=/etc/ca.pem\n"
+                                       "ConfirmFailures=5\n";
+
+static void check_inherited(const Config *config) {
+        const TargetConfig *plain = find(config, "plain");
+        const TargetConfig *own = find(config, "own");
+
+        /* Unset in the target: from [Defaults]. */
+        assert_int_equal(plain->interval_usec, USEC_PER_HOUR);
+        assert_int_equal(plain->warn_days, 60);
+        assert_int_equal(plain->protocol, PROTOCOL_MQTT);
+        assert_string_equal(plain->ca_file, "/etc/ca.pem");
+        assert_int_equal(plain->confirm_failures, 5);
+        /* Set neither here nor there: built in. */
+        assert_int_equal(plain->crit_days, 7);
+        assert_int_equal(plain->timeout_usec, 10 * USEC_PER_SEC);
+
+        /* Set in the target: the target's own value, even when it equals a built-in default. */
+        assert_int_equal(own->interval_usec, 5 * USEC_PER_MINUTE);
+        assert_int_equal(own->warn_days, 30);
+        assert_int_equal(own->protocol, PROTOCOL_TLS);
+        assert_string_equal(own->ca_file, "/etc/own.pem");
+        assert_int_equal(own->confirm_failures, 2);
+        assert_int_equal(own->crit_days, 7);
+}
+
+static const char targets_section[] = "[Target plain]\n"
+                                      "Address=plain.example.com:8084\n"
+                                      "[Target own]\n"
+                                      "Address=own.example.com:8883\n"
+                                      "Interval=5min\n"
+                                      "WarnDays=30\n"
+                                      "Protocol=tls\n"
+                                      "CAFile=/etc/own.pem\n"
+                                      "ConfirmFailures=2\n";
+
+static void test_defaults_before_targets(void **state) {
+        char text[1024];
+
+        snprintf(text, sizeof(text), "%s%s", defaults_section, targets_section);
+        Config *config = parse_ok(text);
+        check_inherited(config);
+        config_free(config);
+}
+
+static void test_defaults_after_targets(void **state) {
+        char text[1024];
+
+        snprintf(text, sizeof(text), "%s%s", targets_section, defaults_section);
+        Config *config = parse_ok(text);
+        check_inherited(config);
+        config_free(config);
+}
+
+static void test_defaults_in_other_file(void **state) {
+        _cleanup_(config_freep) Config *config = NULL;
+        char *error = NULL;
+
+        /* Targets in the first file, [Defaults] in a later one. */
+        assert_int_equal(config_new(&config), 0);
+        assert_int_equal(config_parse_text(config, "main.conf", targets_section, &error), 0);
+        assert_int_equal(config_parse_text(config, "conf.d/50-defaults.conf", defaults_section, &error), 0);
+        assert_int_equal(config_finish(config, &error), 0);
+        assert_null(error);
+        check_inherited(config);
+        config_free(TAKE_PTR(config));
+
+        /* And the other way round. */
+        assert_int_equal(config_new(&config), 0);
+        assert_int_equal(config_parse_text(config, "main.conf", defaults_section, &error), 0);
+        assert_int_equal(config_parse_text(config, "conf.d/50-targets.conf", targets_section, &error), 0);
+        assert_int_equal(config_finish(config, &error), 0);
+        assert_null(error);
+        check_inherited(config);
+}
+
+static void test_defaults_string_keys_copied(void **state) {
+        /* Every string key inherited is an own copy: freeing the config must not double-free. */
+        Config *config = parse_ok("[Defaults]\nServerName=sni.example.com\nPath=/health\n"
+                                  "ClientCertificate=/c.pem\nClientKey=/c.key\nRepeatInterval=2h\n"
+                                  "RetryInterval=10s\nTimeout=3s\nCritDays=2\n"
+                                  "[Target a]\nAddress=h:1\n[Target b]\nAddress=h:2\nServerName=own\n");
+        const TargetConfig *a = find(config, "a"), *b = find(config, "b");
+
+        assert_string_equal(a->server_name, "sni.example.com");
+        assert_string_equal(b->server_name, "own");
+        assert_string_equal(a->http_path, "/health");
+        assert_string_equal(b->http_path, "/health");
+        assert_ptr_not_equal(a->http_path, b->http_path);
+        assert_string_equal(a->cert_file, "/c.pem");
+        assert_string_equal(a->key_file, "/c.key");
+        assert_int_equal(a->repeat_interval_usec, 2 * USEC_PER_HOUR);
+        assert_int_equal(a->retry_interval_usec, 10 * USEC_PER_SEC);
+        assert_int_equal(a->timeout_usec, 3 * USEC_PER_SEC);
+        assert_int_equal(a->crit_days, 2);
+        config_free(config);
+}
+
+/* ---- the INI dialect -------------------------------------------------------------------------- */
+
+static void test_comments(void **state) {
+        Config *config = parse_ok("# a comment\n"
+                                  "; another comment\n"
+                                  "[Target a]\n"
+                                  "#Address=commented:1\n"
+                                  ";Interval=1h\n"
+                                  "   # indented comment\n"
+                                  "\n"
+                                  "Address=h:1\n");
+        const TargetConfig *t = find(config, "a");
+
+        assert_string_equal(t->host, "h");
+        assert_int_equal(t->interval_usec, 5 * USEC_PER_MINUTE);
+        config_free(config);
+}
+
+static void test_value_with_semicolon_kept_whole(void **state) {
+        /* Inline comments are off: a ';' or '#' inside a value belongs to the value. */
+        Config *config = parse_ok("[Target a]\n"
+                                  "Address=h:1\n"
+                                  "Path=/status;v=1\n"
+                                  "ServerName=example.com ; not a comment\n"
+                                  "CAFile=/etc/ca#1.pem\n");
+        const TargetConfig *t = find(config, "a");
+
+        assert_string_equal(t->http_path, "/status;v=1");
+        assert_string_equal(t->server_name, "example.com ; not a comment");
+        assert_string_equal(t->ca_file, "/etc/ca#1.pem");
+        config_free(config);
+}
+
+static void test_whitespace_and_crlf(void **state) {
+        Config *config = parse_ok("[Target a]\r\n"
+                                  "  Address  =  h:1  \r\n"
+                                  "Interval=1h 30min\r\n");
+        const TargetConfig *t = find(config, "a");
+
+        assert_string_equal(t->host, "h");
+        assert_int_equal(t->port, 1);
+        assert_int_equal(t->interval_usec, USEC_PER_HOUR + 30 * USEC_PER_MINUTE);
+        config_free(config);
+}
+
+/* ---- every error, word for word ------------------------------------------------------------- */
+
+static void test_error_duration(void **state) {
+        check_error("[Target a]\nAddress=h:1\nInterval=5 minutes\n",
+                    "t.conf:3: Interval: \"5 minutes\" is not a duration (try 5min)");
+        check_error("[Target a]\nAddress=h:1\nTimeout=30 seconds\n",
+                    "t.conf:3: Timeout: \"30 seconds\" is not a duration (try 30s)");
+        check_error("[Defaults]\nRepeatInterval=2 hours\n",
+                    "t.conf:2: RepeatInterval: \"2 hours\" is not a duration (try 2h)");
+        check_error("[Defaults]\nRetryInterval=1 day\n",
+                    "t.conf:2: RetryInterval: \"1 day\" is not a duration (try 1d)");
+        check_error("[Defaults]\nInterval=abc\n",
+                    "t.conf:2: Interval: \"abc\" is not a duration (try 5min)");
+        check_error("[Defaults]\nInterval=\n", "t.conf:2: Interval: \"\" is not a duration (try 5min)");
+        /* Zero would mean probing in a busy loop. */
+        check_error("[Defaults]\nInterval=0\n", "t.conf:2: Interval: \"0\" is not a duration (try 0min)");
+}
+
+static void test_error_unknown_key(void **state) {
+        check_error("[Target a]\nAddress=h:1\nFoo=bar\n", "t.conf:3: unknown key \"Foo\" in [Target a]");
+        check_error("[Defaults]\nFoo=bar\n", "t.conf:2: unknown key \"Foo\" in [Defaults]");
+        /* Keys are case-sensitive, as in systemd units. */
+        check_error("[Target a]\ninterval=5min\n", "t.conf:2: unknown key \"interval\" in [Target a]");
+}
+
+static void test_error_unknown_section(void **state) {
+        check_error("[Foo]\n# comment\nInterval=5min\n",
+                    "t.conf:1: unknown section [Foo] (expected [Defaults] or [Target NAME])");
+        check_error("[Target a]\nAddress=h:1\n\n[Target]\nAddress=h:1\n",
+                    "t.conf:4: unknown section [Target] (expected [Defaults] or [Target NAME])");
+        check_error("[defaults]\nInterval=5min\n",
+                    "t.conf:1: unknown section [defaults] (expected [Defaults] or [Target NAME])");
+}
+
+static void test_error_key_before_section(void **state) {
+        check_error("# comment\nInterval=5min\n[Target a]\nAddress=h:1\n",
+                    "t.conf:2: \"Interval=\" stands before any section; "
+                    "put it under [Defaults] or [Target NAME]");
+}
+
+static void test_error_key_scope(void **state) {
+        check_error("[Defaults]\nAddress=h:1\n",
+                    "t.conf:2: Address= belongs in a [Target NAME] section, not [Defaults]");
+        check_error("[Target a]\nAddress=h:1\nMaxConcurrentProbes=5\n",
+                    "t.conf:3: MaxConcurrentProbes= belongs in [Defaults], not in a target");
+}
+
+static void test_error_target_name(void **state) {
+        check_error("[Target a b]\nAddress=h:1\n",
+                    "t.conf:1: [Target a b]: a target name is 1 to 128 letters, digits or -_.:@");
+        check_error("[Target a/b]\n\nAddress=h:1\n",
+                    "t.conf:1: [Target a/b]: a target name is 1 to 128 letters, digits or -_.:@");
+        check_error("[Target ]\nAddress=h:1\n",
+                    "t.conf:1: [Target ]: a target name is 1 to 128 letters, digits or -_.:@");
+}
+
+static void test_error_target_name_too_long(void **state) {
+        /* Regression (fixed): see test_target_name_128_chars: a 129-character name is cut to 42 and accepted. */
+        char text[512], expected[512];
+
+        snprintf(text, sizeof(text), "[Target %0129d]\nAddress=h:1\n", 0);
+        snprintf(expected, sizeof(expected),
+                 "t.conf:1: [Target %0129d]: a target name is 1 to 128 letters, digits or -_.:@", 0);
+        check_error(text, expected);
+}
+
+static void test_error_address(void **state) {
+        check_error("[Target a]\nAddress=::1:8883\n",
+                    "t.conf:2: Address: \"::1:8883\": an IPv6 address must be written in brackets, e.g. "
+                    "[::1]:8883");
+        check_error("[Target a]\nAddress=2001:db8::1\n",
+                    "t.conf:2: Address: \"2001:db8::1\": an IPv6 address must be written in brackets, e.g. "
+                    "[::1]:8883");
+        check_error("[Target a]\nAddress=h:70000\n",
+                    "t.conf:2: Address: \"h:70000\": the port must be a number from 1 to 65535");
+        check_error("[Target a]\nAddress=h:0\n",
+                    "t.conf:2: Address: \"h:0\": the port must be a number from 1 to 65535");
+        check_error("[Target a]\nAddress=h\n", "t.conf:2: Address: \"h\": a port is required (HOST:PORT)");
+        check_error("[Target a]\nAddress=[::1]\n",
+                    "t.conf:2: Address: \"[::1]\": a port is required (HOST:PORT)");
+        check_error("[Target a]\nAddress=\n", "t.conf:2: Address: \"\": the host is empty");
+}
+
+static void test_error_paths(void **state) {
+        check_error("[Target a]\nAddress=h:1\nCAFile=ca.pem\n",
+                    "t.conf:3: CAFile: \"ca.pem\" is not an absolute path");
+        check_error("[Defaults]\nClientCertificate=./c.pem\n",
+                    "t.conf:2: ClientCertificate: \"./c.pem\" is not an absolute path");
+        check_error("[Defaults]\nClientKey=~/c.key\n",
+                    "t.conf:2: ClientKey: \"~/c.key\" is not an absolute path");
+        check_error("[Target a]\nAddress=h:1\nPath=status\n",
+                    "t.conf:3: Path: \"status\" is not a request path (it starts with '/')");
+        check_error("[Target a]\nAddress=h:1\nPath=/a b\n",
+                    "t.conf:3: Path: \"/a b\" is not a request path (it starts with '/')");
+        check_error("[Target a]\nAddress=h:1\nServerName=\n", "t.conf:3: ServerName: the value is empty");
+}
+
+static void test_error_protocol(void **state) {
+        check_error("[Target a]\nAddress=h:1\nProtocol=smtp\n",
+                    "t.conf:3: Protocol: \"smtp\" is not one of tls, mqtt, wss, https");
+        check_error("[Defaults]\nProtocol=MQTT\n",
+                    "t.conf:2: Protocol: \"MQTT\" is not one of tls, mqtt, wss, https");
+}
+
+static void test_error_numbers(void **state) {
+        check_error("[Target a]\nAddress=h:1\nWarnDays=abc\n",
+                    "t.conf:3: WarnDays: \"abc\" is not a number of days (0 to 3650)");
+        check_error("[Defaults]\nCritDays=-1\n",
+                    "t.conf:2: CritDays: \"-1\" is not a number of days (0 to 3650)");
+        check_error("[Defaults]\nWarnDays=3651\n",
+                    "t.conf:2: WarnDays: \"3651\" is not a number of days (0 to 3650)");
+        check_error("[Defaults]\nWarnDays=99999999999999999999\n",
+                    "t.conf:2: WarnDays: \"99999999999999999999\" is not a number of days (0 to 3650)");
+        check_error("[Target a]\nAddress=h:1\nConfirmFailures=0\n",
+                    "t.conf:3: ConfirmFailures: \"0\" is not a positive whole number");
+        check_error("[Defaults]\nConfirmFailures=two\n",
+                    "t.conf:2: ConfirmFailures: \"two\" is not a positive whole number");
+        check_error("[Defaults]\nMaxConcurrentProbes=0\n",
+                    "t.conf:2: MaxConcurrentProbes: \"0\" is not a positive whole number");
+        check_error("[Defaults]\nMaxConcurrentProbes=1.5\n",
+                    "t.conf:2: MaxConcurrentProbes: \"1.5\" is not a positive whole number");
+}
+
+static void test_error_missing_address(void **state) {
+        /* The message points at the section header, since the line that is missing has no number. */
+        check_error("[Target a]\nAddress=h:1\n\n[Target b]\nInterval=1h\n",
+                    "t.conf:4: [Target b]: Address= is missing (HOST:PORT)");
+}
+
+static void test_error_missing_address_other_file(void **state) {
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        /* The target first appears in the drop-in: that is the place named. */
+        assert_int_equal(config_new(&config), 0);
+        assert_int_equal(config_parse_text(config, "main.conf", "[Defaults]\nInterval=1h\n", &error), 0);
+        assert_int_equal(config_parse_text(config, "conf.d/10-b.conf", "# b\n[Target b]\nTimeout=3s\n",
+                                           &error), 0);
+        assert_int_equal(config_finish(config, &error), -EINVAL);
+        assert_string_equal(error, "conf.d/10-b.conf:2: [Target b]: Address= is missing (HOST:PORT)");
+}
+
+static void test_error_crit_exceeds_warn(void **state) {
+        check_error("[Target a]\nAddress=h:1\nWarnDays=10\nCritDays=20\n",
+                    "t.conf:1: [Target a]: CritDays=20 must not exceed WarnDays=10");
+        /* Also when the two come from different places: [Defaults] and the built-in 7. */
+        check_error("[Defaults]\nWarnDays=5\n[Target a]\nAddress=h:1\n",
+                    "t.conf:3: [Target a]: CritDays=7 must not exceed WarnDays=5");
+}
+
+static void test_error_client_pair(void **state) {
+        check_error("[Target a]\nAddress=h:1\nClientCertificate=/c.pem\n",
+                    "t.conf:1: [Target a]: ClientCertificate= and ClientKey= go together");
+        check_error("[Target a]\nAddress=h:1\nClientKey=/c.key\n",
+                    "t.conf:1: [Target a]: ClientCertificate= and ClientKey= go together");
+}
+
+static void test_error_timeout_exceeds_interval(void **state) {
+        check_error("[Target a]\nAddress=h:1\nInterval=30s\nTimeout=1min\n",
+                    "t.conf:1: [Target a]: Timeout= must not exceed Interval=");
+        /* The built-in 10s timeout against a short interval. */
+        check_error("[Target a]\nAddress=h:1\nInterval=5s\n",
+                    "t.conf:1: [Target a]: Timeout= must not exceed Interval=");
+}
+
+static void test_error_webhook(void **state) {
+        /* Regression (fixed): the error names the first key's line (3), not the section header (1) as every other
+         * section error does. */
+        check_error("[Webhook x]\n# a comment\nURL=https://example.com/hook\n",
+                    "t.conf:1: [Webhook x]: webhook sections are not supported by this version yet");
+}
+
+static void test_error_line_without_equals(void **state) {
+        check_error("[Target a]\nAddress=h:1\nInterval\n",
+                    "t.conf:3: expected KEY=VALUE, a [Section] or a # comment");
+        check_error("[Target a\nAddress=h:1\n", "t.conf:1: expected KEY=VALUE, a [Section] or a # comment");
+}
+
+static void test_error_first_wins(void **state) {
+        /* Later errors are often consequences of the first: only the first is reported. */
+        check_error("[Target a]\nAddress=h\nInterval=5 minutes\nFoo=bar\n",
+                    "t.conf:2: Address: \"h\": a port is required (HOST:PORT)");
+}
+
+/* A line of `length` characters (without the newline) as the 3rd line of a target section. */
+static char *long_line_config(size_t length) {
+        static const char head[] = "[Target a]\nAddress=h:1\nServerName=";
+        size_t value_length = length - strlen("ServerName=");
+        char *text = malloc(strlen(head) + value_length + 64);
+
+        assert_non_null(text);
+        strcpy(text, head);
+        memset(text + strlen(head), 'x', value_length);
+        strcpy(text + strlen(head) + value_length, "\nTimeout=3s\n");
+        return text;
+}
+
+static void test_error_long_line(void **state) {
+        _cleanup_free_ char *text = long_line_config(10000);
+        check_error(text, "t.conf:3: the line is longer than 4093 characters");
+}
+
+static void test_line_of_300_chars_accepted(void **state) {
+        /* Regression (fixed): libinih's heap buffer starts at ini_initial_alloc (200 bytes) and may not grow
+         * (ini_allow_realloc is false), so config.c's reader is handed 200, not ini_max_line, and
+         * every line of 199 characters or more is refused as "longer than 4093 characters". */
+        _cleanup_free_ char *text = long_line_config(300);
+        Config *config = parse_ok(text);
+        assert_int_equal(strlen(find(config, "a")->server_name), 300 - strlen("ServerName="));
+        assert_int_equal(find(config, "a")->timeout_usec, 3 * USEC_PER_SEC);
+        config_free(config);
+}
+
+static void test_line_limit_boundary(void **state) {
+        /* Regression (fixed; same cause as above, plus an off-by-one): 4093 characters must be
+         * accepted and 4094 refused, as the message says. */
+        _cleanup_free_ char *longest = long_line_config(4093);
+        _cleanup_free_ char *too_long = long_line_config(4094);
+
+        Config *config = parse_ok(longest);
+        assert_int_equal(strlen(find(config, "a")->server_name), 4093 - strlen("ServerName="));
+        config_free(config);
+
+        check_error(too_long, "t.conf:3: the line is longer than 4093 characters");
+}
+
+static void test_empty_target_section_reported(void **state) {
+        /* Regression (fixed): libinih calls the handler only for KEY=VALUE lines, so a [Target NAME] without keys
+         * never becomes a target: the listener is silently not monitored instead of being reported
+         * as missing its Address=. */
+        check_error("[Target a]\nAddress=h:1\n[Target b]\n# Address= still to be filled in\n",
+                    "t.conf:3: [Target b]: Address= is missing (HOST:PORT)");
+}
+
+static void test_empty_bad_sections_reported(void **state) {
+        /* Regression (fixed): same cause: a misspelt or unsupported section is accepted when it has no keys. */
+        check_error("[Foo]\n", "t.conf:1: unknown section [Foo] (expected [Defaults] or [Target NAME])");
+        check_error("[Webhook x]\n",
+                    "t.conf:1: [Webhook x]: webhook sections are not supported by this version yet");
+        check_error("[Target a b]\n",
+                    "t.conf:1: [Target a b]: a target name is 1 to 128 letters, digits or -_.:@");
+}
+
+/* ---- config_load with conf.d drop-ins on disk ------------------------------------------------- */
+
+static int setup_directory(void **state) {
+        char *directory = strdup("/tmp/test-config-XXXXXX");
+
+        if (!directory || !mkdtemp(directory)) {
+                free(directory);
+                return -1;
+        }
+        *state = directory;
+        return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw) {
+        return remove(path);
+}
+
+static int teardown_directory(void **state) {
+        char *directory = *state;
+        int r;
+
+        r = nftw(directory, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+        free(directory);
+        return r;
+}
+
+/* Writes `length` bytes to DIRECTORY/NAME, creating conf.d first when the name is under it. */
+static char *write_file_n(const char *directory, const char *name, const char *data, size_t length) {
+        char *path = NULL;
+        char conf_d[PATH_MAX];
+        FILE *f;
+
+        snprintf(conf_d, sizeof(conf_d), "%s/conf.d", directory);
+        if (strncmp(name, "conf.d/", 7) == 0)
+                assert_true(mkdir(conf_d, 0755) == 0 || errno == EEXIST);
+        assert_true(asprintf(&path, "%s/%s", directory, name) > 0);
+        f = fopen(path, "we");
+        assert_non_null(f);
+        assert_int_equal(fwrite(data, 1, length, f), length);
+        assert_int_equal(fclose(f), 0);
+        return path;
+}
+
+static char *write_file(const char *directory, const char *name, const char *text) {
+        return write_file_n(directory, name, text, strlen(text));
+}
+
+static void test_load_dropins(void **state) {
+        const char *directory = *state;
+        _cleanup_free_ char *main_file = write_file(directory, "tlswatch.conf",
+                                                    "[Target broker]\n"
+                                                    "Address=broker.example.com:8883\n"
+                                                    "Interval=10min\n"
+                                                    "WarnDays=40\n");
+        free(write_file(directory, "conf.d/10-a.conf",
+                        "[Target web]\nAddress=web.example.com:443\n"
+                        "[Target broker]\nInterval=20min\n"));
+        free(write_file(directory, "conf.d/20-b.conf", "[Target broker]\nInterval=30min\n"));
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        assert_int_equal(config_load(main_file, &config, &error), 0);
+        assert_null(error);
+        assert_int_equal(config->n_targets, 2);
+
+        const TargetConfig *broker = find(config, "broker");
+        /* 20-b is read after 10-a, both after the main file: the last word wins. */
+        assert_int_equal(broker->interval_usec, 30 * USEC_PER_MINUTE);
+        assert_int_equal(broker->warn_days, 40);
+        assert_string_equal(broker->host, "broker.example.com");
+        assert_string_equal(broker->file, main_file);
+        assert_int_equal(broker->line, 1);
+
+        const TargetConfig *web = find(config, "web");
+        assert_string_equal(web->host, "web.example.com");
+        assert_int_equal(web->port, 443);
+        assert_true(strstr(web->file, "/conf.d/10-a.conf") != NULL);
+}
+
+static void test_load_dropin_defaults(void **state) {
+        const char *directory = *state;
+        _cleanup_free_ char *main_file = write_file(directory, "tlswatch.conf",
+                                                    "[Target a]\nAddress=a:8883\nTimeout=20s\n"
+                                                    "[Defaults]\nInterval=1h\n");
+        free(write_file(directory, "conf.d/50-defaults.conf",
+                        "[Defaults]\nTimeout=30s\nRepeatInterval=6h\nMaxConcurrentProbes=3\n"));
+        free(write_file(directory, "conf.d/60-b.conf", "[Target b]\nAddress=b:8883\n"));
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        assert_int_equal(config_load(main_file, &config, &error), 0);
+        const TargetConfig *a = find(config, "a"), *b = find(config, "b");
+        assert_int_equal(config->max_concurrent_probes, 3);
+        /* A target of the main file takes defaults from a drop-in only where it set nothing. */
+        assert_int_equal(a->timeout_usec, 20 * USEC_PER_SEC);
+        assert_int_equal(a->repeat_interval_usec, 6 * USEC_PER_HOUR);
+        assert_int_equal(a->interval_usec, USEC_PER_HOUR);
+        /* A drop-in's target takes the main file's defaults. */
+        assert_int_equal(b->timeout_usec, 30 * USEC_PER_SEC);
+        assert_int_equal(b->interval_usec, USEC_PER_HOUR);
+}
+
+static void test_load_ignores_other_files(void **state) {
+        const char *directory = *state;
+        _cleanup_free_ char *main_file = write_file(directory, "tlswatch.conf", "[Target a]\nAddress=a:1\n");
+        /* None of these is read; each would be an error if it were. */
+        free(write_file(directory, "conf.d/README", "this is not INI\n"));
+        free(write_file(directory, "conf.d/.hidden.conf", "[Bogus]\nX=1\n"));
+        free(write_file(directory, "conf.d/10-a.conf.disabled", "[Bogus]\nX=1\n"));
+        free(write_file(directory, "conf.d/10-a.conf~", "[Bogus]\nX=1\n"));
+        free(write_file(directory, "conf.d/.conf", "[Bogus]\nX=1\n"));
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        assert_int_equal(config_load(main_file, &config, &error), 0);
+        assert_null(error);
+        assert_int_equal(config->n_targets, 1);
+}
+
+static void test_load_dropin_error(void **state) {
+        const char *directory = *state;
+        _cleanup_free_ char *main_file = write_file(directory, "tlswatch.conf", "[Target a]\nAddress=a:1\n");
+        free(write_file(directory, "conf.d/10-a.conf", "[Target a]\nInterval=1h\n"));
+        _cleanup_free_ char *bad = write_file(directory, "conf.d/20-b.conf",
+                                              "# fine\n[Target a]\nInterval=5 minutes\n");
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *error = NULL, *expected = NULL;
+
+        assert_int_equal(config_load(main_file, &config, &error), -EINVAL);
+        assert_null(config);
+        assert_true(asprintf(&expected, "%s:3: Interval: \"5 minutes\" is not a duration (try 5min)",
+                             bad) > 0);
+        assert_string_equal(error, expected);
+}
+
+static void test_load_without_conf_d(void **state) {
+        const char *directory = *state;
+        _cleanup_free_ char *main_file = write_file(directory, "tlswatch.conf", "[Target a]\nAddress=a:1\n");
+        _cleanup_(config_freep) Config *config = NULL;
+        _cleanup_free_ char *error = NULL;
+
+        assert_int_equal(config_load(main_file, &config, &error), 0);
+        assert_null(error);
+        assert_int_equal(config->n_targets, 1);
+}
+
+static void test_load_missing_main(void **state) {
+        const char *directory = *state;
+        _cleanup_free_ char *main_file = NULL, *expected = NULL, *error = NULL;
+        Config *config = NULL;
+
+        assert_true(asprintf(&main_file, "%s/nonexistent.conf", directory) > 0);
+        assert_int_equal(config_load(main_file, &config, &error), -ENOENT);
+        assert_null(config);
+        assert_true(asprintf(&expected, "%s: cannot read: %s", main_file, strerror(ENOENT)) > 0);
+        assert_string_equal(error, expected);
+}
+
+static void test_load_nul_byte(void **state) {
+        const char *directory = *state;
+        static const char data[] = "[Target a]\nAddress=a:1\0\n";
+        _cleanup_free_ char *main_file = write_file_n(directory, "tlswatch.conf", data, sizeof(data) - 1);
+        _cleanup_free_ char *expected = NULL, *error = NULL;
+        Config *config = NULL;
+
+        assert_true(config_load(main_file, &config, &error) < 0);
+        assert_null(config);
+        assert_true(asprintf(&expected, "%s: cannot read: it holds a NUL byte, not text", main_file) > 0);
+        assert_string_equal(error, expected);
+}
+
+static void test_load_nul_byte_in_dropin(void **state) {
+        const char *directory = *state;
+        static const char data[] = "[Target b]\0\nAddress=b:1\n";
+        _cleanup_free_ char *main_file = write_file(directory, "tlswatch.conf", "[Target a]\nAddress=a:1\n");
+        _cleanup_free_ char *dropin = write_file_n(directory, "conf.d/10-b.conf", data, sizeof(data) - 1);
+        _cleanup_free_ char *expected = NULL, *error = NULL;
+        Config *config = NULL;
+
+        assert_true(config_load(main_file, &config, &error) < 0);
+        assert_null(config);
+        assert_true(asprintf(&expected, "%s: cannot read: it holds a NUL byte, not text", dropin) > 0);
+        assert_string_equal(error, expected);
+}
+
+/* ---- target_config_equal ---------------------------------------------------------------------- */
+
+static void test_target_config_equal(void **state) {
+        static const char base[] = "[Target a]\nAddress=h:8883\nServerName=s\nCAFile=/ca\nInterval=1h\n";
+        static const char *const changed[] = {
+                "Address=other:8883\n", "Address=h:8884\n", "Protocol=tls\n", "ServerName=t\n",
+                "Path=/x\n", "CAFile=/cb\n", "Interval=2h\n", "RetryInterval=2min\n", "Timeout=11s\n",
+                "RepeatInterval=1h\n", "WarnDays=31\n", "CritDays=8\n", "ConfirmFailures=3\n",
+                "ClientCertificate=/c\nClientKey=/k\n",
+        };
+        char text[512];
+        Config *a, *b;
+
+        a = parse_ok(base);
+        /* The same settings elsewhere in the file (another line, a comment, [Defaults]) are equal. */
+        b = parse_ok("# moved\n\n[Defaults]\nCAFile=/ca\n"
+                     "[Target a]\nInterval=1h\nServerName=s\nAddress=h:8883\n");
+        assert_true(target_config_equal(&a->targets[0], &b->targets[0]));
+        assert_true(target_config_equal(&b->targets[0], &a->targets[0]));
+        assert_true(target_config_equal(&a->targets[0], &a->targets[0]));
+        config_free(b);
+
+        for (size_t i = 0; i < ELEMENTSOF(changed); i++) {
+                snprintf(text, sizeof(text), "%s%s", base, changed[i]);
+                b = parse_ok(text);
+                if (target_config_equal(&a->targets[0], &b->targets[0]))
+                        fail_msg("still equal after adding %s", changed[i]);
+                config_free(b);
+        }
+
+        /* Same settings, another name: another target. */
+        b = parse_ok("[Target b]\nAddress=h:8883\nServerName=s\nCAFile=/ca\nInterval=1h\n");
+        assert_false(target_config_equal(&a->targets[0], &b->targets[0]));
+        config_free(b);
+        config_free(a);
+}
+
+/* A test with its own temporary directory in *state, removed afterwards. */
+#define directory_test(f) cmocka_unit_test_setup_teardown(f, setup_directory, teardown_directory)
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_every_key),
+                cmocka_unit_test(test_protocol_names),
+                cmocka_unit_test(test_address_forms),
+                cmocka_unit_test(test_target_names),
+                cmocka_unit_test(test_target_name_128_chars),
+                cmocka_unit_test(test_long_target_names_distinct),
+                cmocka_unit_test(test_later_value_wins),
+                cmocka_unit_test(test_builtin_defaults),
+                cmocka_unit_test(test_no_targets),
+                cmocka_unit_test(test_protocol_by_port),
+                cmocka_unit_test(test_days_zero_allowed),
+                cmocka_unit_test(test_retry_interval_capped_by_interval),
+                cmocka_unit_test(test_defaults_before_targets),
+                cmocka_unit_test(test_defaults_after_targets),
+                cmocka_unit_test(test_defaults_in_other_file),
+                cmocka_unit_test(test_defaults_string_keys_copied),
+                cmocka_unit_test(test_comments),
+                cmocka_unit_test(test_value_with_semicolon_kept_whole),
+                cmocka_unit_test(test_whitespace_and_crlf),
+                cmocka_unit_test(test_error_duration),
+                cmocka_unit_test(test_error_unknown_key),
+                cmocka_unit_test(test_error_unknown_section),
+                cmocka_unit_test(test_error_key_before_section),
+                cmocka_unit_test(test_error_key_scope),
+                cmocka_unit_test(test_error_target_name),
+                cmocka_unit_test(test_error_target_name_too_long),
+                cmocka_unit_test(test_error_address),
+                cmocka_unit_test(test_error_paths),
+                cmocka_unit_test(test_error_protocol),
+                cmocka_unit_test(test_error_numbers),
+                cmocka_unit_test(test_error_missing_address),
+                cmocka_unit_test(test_error_missing_address_other_file),
+                cmocka_unit_test(test_error_crit_exceeds_warn),
+                cmocka_unit_test(test_error_client_pair),
+                cmocka_unit_test(test_error_timeout_exceeds_interval),
+                cmocka_unit_test(test_error_webhook),
+                cmocka_unit_test(test_error_line_without_equals),
+                cmocka_unit_test(test_error_first_wins),
+                cmocka_unit_test(test_error_long_line),
+                cmocka_unit_test(test_line_of_300_chars_accepted),
+                cmocka_unit_test(test_line_limit_boundary),
+                cmocka_unit_test(test_empty_target_section_reported),
+                cmocka_unit_test(test_empty_bad_sections_reported),
+                directory_test(test_load_dropins),
+                directory_test(test_load_dropin_defaults),
+                directory_test(test_load_ignores_other_files),
+                directory_test(test_load_dropin_error),
+                directory_test(test_load_without_conf_d),
+                directory_test(test_load_missing_main),
+                directory_test(test_load_nul_byte),
+                directory_test(test_load_nul_byte_in_dropin),
+                cmocka_unit_test(test_target_config_equal),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -4,7 +4,6 @@
  * conn_complete(), which stops the sources before it reports. */
 #include <netinet/in.h>
 #include <openssl/err.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/epoll.h>
@@ -13,8 +12,7 @@
 #include "cert-check.h"
 #include "conn.h"
 #include "log.h"
-#include "proto-http.h"
-#include "proto-mqtt.h"
+#include "exchange.h"
 #include "tls.h"
 
 typedef enum ConnState {
@@ -28,9 +26,6 @@ typedef enum ConnState {
 /* A TLS 1.3 server judges our certificate after our side of the handshake is complete; this is how
  * long we wait for that verdict when no protocol exchange would read it anyway. */
 #define SETTLE_USEC (1000 * 1000ULL)
-#define REQUEST_MAX 1024
-/* More than a status line or a CONNACK needs; a peer that sends more before answering is cut here. */
-#define RESPONSE_MAX 4096
 
 struct Conn {
         sd_event *event;
@@ -48,11 +43,8 @@ struct Conn {
         uint64_t deadline_usec;
         uint64_t settle_until_usec;
 
-        uint8_t request[REQUEST_MAX];
-        size_t request_length;
-        size_t request_sent;
-        uint8_t response[RESPONSE_MAX];
-        size_t response_length;
+        Exchange *exchange; /* the protocol's exchange, NULL for plain tls */
+        uint64_t handshake_done_usec;
 
         conn_handler_t handler;
         void *userdata;
@@ -88,6 +80,7 @@ static void conn_stop(Conn *c) {
                 SSL_free(c->ssl);
                 c->ssl = NULL;
         }
+        c->exchange = exchange_free(c->exchange);
         c->fd = safe_close(c->fd);
 }
 
@@ -170,116 +163,91 @@ static int conn_analyse(Conn *c) {
         return cert_check(&input, c->report);
 }
 
-static int conn_prepare_request(Conn *c) {
+/* Host header value: RFC 9110 §7.2, the port unless it is the scheme's default, IPv6 in brackets. */
+static void format_authority(const Conn *c, char *buffer, size_t size) {
         const char *host = c->settings->server_name ?: c->settings->host;
-        int n;
+        bool ipv6 = strchr(host, ':') != NULL;
 
-        switch (c->settings->protocol) {
-        case PROTOCOL_MQTT: {
-                unsigned char random[4];
-                char client_id[32];
-
-                if (RAND_bytes(random, sizeof(random)) != 1)
-                        return -EIO;
-                snprintf(client_id, sizeof(client_id), "tlswatch-%02x%02x%02x%02x", random[0], random[1],
-                         random[2], random[3]);
-                n = proto_mqtt_build_connect(client_id, 10, c->request, sizeof(c->request));
-                break;
-        }
-        case PROTOCOL_HTTPS: {
-                /* RFC 9110 §7.2: Host carries the port unless it is the scheme's default, and an
-                 * IPv6 literal in brackets. */
-                char authority[300];
-                bool ipv6 = strchr(host, ':') != NULL;
-                if (c->settings->port == 443)
-                        snprintf(authority, sizeof(authority), ipv6 ? "[%s]" : "%s", host);
-                else
-                        snprintf(authority, sizeof(authority), ipv6 ? "[%s]:%u" : "%s:%u", host, c->settings->port);
-                n = proto_http_build_get(authority, c->settings->http_path ?: "/", (char *) c->request,
-                                         sizeof(c->request));
-                break;
-        }
-        default:
-                /* wss gets its WebSocket exchange with the protocol work; until then, TLS checks only. */
-                n = 0;
-        }
-        if (n < 0)
-                return n;
-        c->request_length = (size_t) n;
-        return 0;
+        if (c->settings->port == 443)
+                snprintf(buffer, size, ipv6 ? "[%s]" : "%s", host);
+        else
+                snprintf(buffer, size, ipv6 ? "[%s]:%u" : "%s:%u", host, c->settings->port);
 }
 
-/* Judges the answer so far: 0 to read on, 1 when the conn has completed. */
-static int conn_judge_answer(Conn *c) {
-        int value = 0, r;
+static void conn_record_application(Conn *c) {
+        const ExchangeResult *result = exchange_result(c->exchange);
+        AddressReport *a = c->report;
+        int r = 0;
 
-        if (c->settings->protocol == PROTOCOL_MQTT) {
-                r = proto_mqtt_parse_connack(c->response, c->response_length, &value);
-                if (r == 0)
-                        return 0;
-                if (r < 0) {
-                        conn_complete(c, PROBLEM_PROTOCOL_FAILED,
-                                      "the listener answered the MQTT CONNECT with something that is not a "
-                                      "CONNACK: is this port an MQTT listener?");
-                        return 1;
-                }
-                if (asprintf(&c->report->protocol_detail, "MQTT CONNACK %d (%s)", value,
-                             proto_mqtt_connack_reason(value)) < 0)
-                        c->report->protocol_detail = NULL;
-                /* Leave politely, so the broker logs a clean disconnect rather than a lost client. */
+        a->application = (ApplicationReport) {
+                .present = true,
+                .http_status = result->http_status,
+                .connack = result->connack,
+                .mqtt_version = result->mqtt_version,
+                .connack_text = result->connack_text,
+                .duration_usec = now_usec(c) - c->handshake_done_usec,
+        };
+        snprintf(a->application.websocket_protocol, sizeof(a->application.websocket_protocol), "%s",
+                 result->websocket_protocol);
+
+        if (result->connack >= 0)
+                r = asprintf(&a->protocol_detail, "%sMQTT CONNACK %d (%s)", result->http_status == 101 ? "WebSocket, " : "",
+                             result->connack, result->connack_text);
+        else if (result->http_status >= 0)
+                r = asprintf(&a->protocol_detail, "HTTP %d", result->http_status);
+        if (r < 0)
+                a->protocol_detail = NULL;
+}
+
+/* Ends the exchange: says goodbye if there is something polite to say, then completes. */
+static int conn_finish_exchange(Conn *c) {
+        const uint8_t *output;
+        size_t n;
+
+        conn_record_application(c);
+        if (exchange_status(c->exchange) == EXCHANGE_FAILED)
+                return conn_complete(c, PROBLEM_PROTOCOL_FAILED, "%s", exchange_failure(c->exchange));
+
+        /* One best-effort write of the DISCONNECT (and close frame): the broker then logs a clean
+         * goodbye instead of a lost client; whether it arrives changes nothing in the verdict. */
+        n = exchange_output(c->exchange, &output);
+        if (n > 0) {
                 ERR_clear_error();
-                (void) SSL_write(c->ssl, proto_mqtt_disconnect, sizeof(proto_mqtt_disconnect));
-                conn_succeed(c);
-                return 1;
+                (void) SSL_write(c->ssl, output, (int) n);
+                ERR_clear_error();
         }
-
-        r = proto_http_parse_status_line((const char *) c->response, c->response_length, &value);
-        if (r == 0)
-                return 0;
-        if (r < 0) {
-                conn_complete(c, PROBLEM_PROTOCOL_FAILED,
-                              "the listener's answer to an HTTP request is not HTTP: is this port an HTTPS listener?");
-                return 1;
-        }
-        if (asprintf(&c->report->protocol_detail, "HTTP %d", value) < 0)
-                c->report->protocol_detail = NULL;
-        if (value >= 500)
-                conn_complete(c, PROBLEM_PROTOCOL_FAILED,
-                              "HTTP %d on %s: the service behind the listener is failing", value,
-                              c->settings->http_path ?: "/");
-        else
-                conn_succeed(c);
-        return 1;
+        return conn_succeed(c);
 }
 
 static int conn_step_protocol(Conn *c) {
+        const uint8_t *output;
+        size_t pending;
         int n;
 
-        while (c->request_sent < c->request_length) {
+        while ((pending = exchange_output(c->exchange, &output)) > 0) {
                 ERR_clear_error();
-                n = SSL_write(c->ssl, c->request + c->request_sent, (int) (c->request_length - c->request_sent));
+                n = SSL_write(c->ssl, output, (int) pending);
                 if (n <= 0) {
                         int ssl_error = SSL_get_error(c->ssl, n);
                         if (conn_wait_for_tls(c, ssl_error))
                                 return 0;
                         return conn_fail_tls(c, ssl_error, ERR_peek_error(), errno);
                 }
-                c->request_sent += (size_t) n;
+                exchange_sent(c->exchange, (size_t) n);
         }
 
         for (;;) {
-                if (c->response_length >= sizeof(c->response))
-                        return conn_complete(c, PROBLEM_PROTOCOL_FAILED,
-                                             "the listener sent %zu bytes without a recognisable answer",
-                                             c->response_length);
+                uint8_t buffer[16 * 1024];
 
                 ERR_clear_error();
-                n = SSL_read(c->ssl, c->response + c->response_length,
-                             (int) (sizeof(c->response) - c->response_length));
+                n = SSL_read(c->ssl, buffer, sizeof(buffer));
                 if (n > 0) {
-                        c->response_length += (size_t) n;
-                        if (conn_judge_answer(c) > 0)
-                                return 0;
+                        ExchangeStatus status = exchange_input(c->exchange, buffer, (size_t) n);
+                        if (status != EXCHANGE_RUNNING)
+                                return conn_finish_exchange(c);
+                        /* The answer may call for more from us (the CONNACK after a 101 needs a CONNECT). */
+                        if (exchange_output(c->exchange, &output) > 0)
+                                return conn_step_protocol(c);
                         continue;
                 }
 
@@ -290,9 +258,8 @@ static int conn_step_protocol(Conn *c) {
                 if (tls_failure_is_client_certificate_verdict(queued_error, &c->observations))
                         return conn_fail_tls(c, ssl_error, queued_error, errno);
                 ERR_clear_error();
-                return conn_complete(c, PROBLEM_PROTOCOL_FAILED,
-                                     "the listener closed the connection without answering the %s request",
-                                     protocol_to_string(c->settings->protocol));
+                (void) exchange_end_of_input(c->exchange);
+                return conn_finish_exchange(c);
         }
 }
 
@@ -338,10 +305,24 @@ static int conn_after_handshake(Conn *c) {
                                         "1.3 on the listener",
                                         c->report->tls_version);
 
-        r = conn_prepare_request(c);
-        if (r < 0)
-                return conn_fail_internal(c, r);
-        if (c->request_length > 0) {
+        c->handshake_done_usec = now_usec(c);
+        c->report->handshake_usec = c->handshake_done_usec - c->started_usec;
+        if (c->settings->protocol != PROTOCOL_TLS) {
+                char authority[300];
+                format_authority(c, authority, sizeof(authority));
+                ExchangeSettings exchange = {
+                        .protocol = c->settings->protocol,
+                        .authority = authority,
+                        .path = c->settings->http_path,
+                        .mqtt_version = c->settings->mqtt_version,
+                        .client_id = c->settings->mqtt_client_id,
+                        .username = c->settings->mqtt_username,
+                        .password = c->settings->mqtt_password,
+                        .expect_accept = c->settings->mqtt_expect_accept,
+                };
+                r = exchange_new(&exchange, &c->exchange);
+                if (r < 0)
+                        return conn_fail_internal(c, r);
                 c->state = CONN_PROTOCOL;
                 return conn_step_protocol(c);
         }

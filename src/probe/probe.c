@@ -48,6 +48,9 @@ struct Probe {
         char *host;
         char *server_name;
         char *http_path;
+        char *mqtt_client_id;
+        char *mqtt_username;
+        char *mqtt_password;
         uint64_t started_usec;
         uint64_t deadline_usec;
 
@@ -174,6 +177,13 @@ static int on_resolve_deadline(sd_event_source *source, uint64_t usec, void *use
         return 0;
 }
 
+static int copy_optional(char **field, const char *value) {
+        if (!value)
+                return 0;
+        *field = strdup(value);
+        return *field ? 0 : -ENOMEM;
+}
+
 int probe_start(sd_event *event, const ProbeSettings *settings, probe_handler_t handler, void *userdata,
                 Probe **ret) {
         _cleanup_(probe_freep) Probe *p = NULL;
@@ -188,15 +198,19 @@ int probe_start(sd_event *event, const ProbeSettings *settings, probe_handler_t 
         p->handler = handler;
         p->userdata = userdata;
         p->host = strdup(settings->host);
-        p->server_name = settings->server_name ? strdup(settings->server_name) : NULL;
-        p->http_path = settings->http_path ? strdup(settings->http_path) : NULL;
         p->report = calloc(1, sizeof(Report));
-        if (!p->host || (settings->server_name && !p->server_name) || (settings->http_path && !p->http_path) ||
-            !p->report)
+        if (!p->host || !p->report || copy_optional(&p->server_name, settings->server_name) < 0 ||
+            copy_optional(&p->http_path, settings->http_path) < 0 ||
+            copy_optional(&p->mqtt_client_id, settings->mqtt_client_id) < 0 ||
+            copy_optional(&p->mqtt_username, settings->mqtt_username) < 0 ||
+            copy_optional(&p->mqtt_password, settings->mqtt_password) < 0)
                 return -ENOMEM;
         p->settings.host = p->host;
         p->settings.server_name = p->server_name;
         p->settings.http_path = p->http_path;
+        p->settings.mqtt_client_id = p->mqtt_client_id;
+        p->settings.mqtt_username = p->mqtt_username;
+        p->settings.mqtt_password = p->mqtt_password;
         SSL_CTX_up_ref(settings->tls_context);
         p->settings.tls_context = settings->tls_context;
 
@@ -237,6 +251,9 @@ Probe *probe_free(Probe *p) {
         free(p->host);
         free(p->server_name);
         free(p->http_path);
+        free(p->mqtt_client_id);
+        free(p->mqtt_username);
+        free(p->mqtt_password);
         sd_event_unref(p->event);
         free(p);
         return NULL;

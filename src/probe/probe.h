@@ -5,6 +5,7 @@
 #pragma once
 
 #include <openssl/ssl.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
@@ -32,6 +33,11 @@ typedef struct ProbeSettings {
         const char *server_name; /* name to send as SNI and to check; NULL: the host */
         Protocol protocol;
         const char *http_path;   /* https and wss request path; NULL: "/" for https, "/mqtt" for wss */
+        int mqtt_version;        /* 4 (3.1.1, also for 0) or 5 */
+        const char *mqtt_client_id; /* NULL: "tlswatch-" and a random suffix */
+        const char *mqtt_username;  /* NULL: none */
+        const char *mqtt_password;  /* never logged */
+        bool mqtt_expect_accept;    /* a refused CONNACK is protocol_failed, not information */
         SSL_CTX *tls_context;    /* from tls_context_cache_get(); the probe keeps its own reference */
         uint64_t timeout_usec;   /* from start to the last byte, everything included */
         unsigned warn_days;

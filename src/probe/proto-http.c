@@ -3,14 +3,15 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "proto-http.h"
 
-int proto_http_build_get(const char *host, const char *path, char *buffer, size_t size) {
+int proto_http_build_get(const char *authority, const char *path, char *buffer, size_t size) {
         int n = snprintf(buffer, size,
                          "GET %s HTTP/1.1\r\nHost: %s\r\nUser-Agent: tlswatch/" PACKAGE_VERSION
                          "\r\nAccept: */*\r\nConnection: close\r\n\r\n",
-                         path, host);
+                         path, authority);
         if (n < 0 || (size_t) n >= size)
                 return -ENOBUFS;
         return n;
@@ -38,5 +39,72 @@ int proto_http_parse_status_line(const char *data, size_t size, int *ret_status)
         if (status < 100)
                 return -EBADMSG;
         *ret_status = status;
+        return 1;
+}
+
+/* Copies a header value without its surrounding blanks, cut to the field's size. */
+static void copy_value(char *field, size_t field_size, const char *value, size_t length) {
+        while (length > 0 && (*value == ' ' || *value == '\t')) {
+                value++;
+                length--;
+        }
+        while (length > 0 && (value[length - 1] == ' ' || value[length - 1] == '\t'))
+                length--;
+        if (length >= field_size)
+                length = field_size - 1;
+        memcpy(field, value, length);
+        field[length] = '\0';
+}
+
+int proto_http_parse_head(const char *data, size_t size, HttpResponseHead *ret) {
+        HttpResponseHead head = {};
+        const char *end = NULL;
+        int r;
+
+        r = proto_http_parse_status_line(data, size, &head.status);
+        if (r <= 0)
+                return r < 0 ? r : (size >= PROTO_HTTP_HEAD_MAX ? -E2BIG : 0);
+
+        /* The head ends at the first empty line (RFC 9112 §2.1). */
+        size_t limit = size < PROTO_HTTP_HEAD_MAX ? size : PROTO_HTTP_HEAD_MAX;
+        for (size_t i = 0; i + 3 < limit; i++)
+                if (memcmp(data + i, "\r\n\r\n", 4) == 0) {
+                        end = data + i;
+                        break;
+                }
+        if (!end)
+                return size >= PROTO_HTTP_HEAD_MAX ? -E2BIG : 0;
+        head.length = (size_t) (end - data) + 4;
+
+        /* Header lines lie between the status line's CRLF and the CRLF that ends the last of them. */
+        const char *headers_end = end + 2;
+        const char *line = memchr(data, '\r', (size_t) (headers_end - data));
+        if (!line || line[1] != '\n')
+                return -EBADMSG;
+        line += 2;
+        while (line < headers_end) {
+                const char *line_end = memchr(line, '\r', (size_t) (headers_end - line));
+                if (!line_end || line_end[1] != '\n')
+                        return -EBADMSG;
+                const char *colon = memchr(line, ':', (size_t) (line_end - line));
+                if (!colon || colon == line)
+                        return -EBADMSG;
+                for (const char *c = line; c < line_end; c++)
+                        if (((unsigned char) *c < 0x20 && *c != '\t') || *c == 0x7f)
+                                return -EBADMSG;
+
+                size_t name_length = (size_t) (colon - line);
+                const char *value = colon + 1;
+                size_t value_length = (size_t) (line_end - value);
+                if (name_length == 7 && strncasecmp(line, "Upgrade", 7) == 0)
+                        copy_value(head.upgrade, sizeof(head.upgrade), value, value_length);
+                else if (name_length == 20 && strncasecmp(line, "Sec-WebSocket-Accept", 20) == 0)
+                        copy_value(head.websocket_accept, sizeof(head.websocket_accept), value, value_length);
+                else if (name_length == 22 && strncasecmp(line, "Sec-WebSocket-Protocol", 22) == 0)
+                        copy_value(head.websocket_protocol, sizeof(head.websocket_protocol), value, value_length);
+                line = line_end + 2;
+        }
+
+        *ret = head;
         return 1;
 }

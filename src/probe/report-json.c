@@ -37,7 +37,24 @@ static json_t *certificate_to_json(const CertificateInfo *c) {
                          c->signature_algorithm, "sent", c->sent);
 }
 
-static json_t *address_to_json(const AddressReport *a) {
+static json_t *application_to_json(const char *protocol, const ApplicationReport *app) {
+        json_t *o = json_pack("{s:s, s:f}", "protocol", protocol, "duration_ms", (double) app->duration_usec / 1e3);
+
+        if (!o)
+                return NULL;
+        if ((app->http_status >= 0 && json_object_set_new(o, "http_status", json_integer(app->http_status)) < 0) ||
+            (app->websocket_protocol[0] &&
+             json_object_set_new(o, "subprotocol", json_string(app->websocket_protocol)) < 0) ||
+            (app->mqtt_version >= 0 && json_object_set_new(o, "mqtt_version", json_integer(app->mqtt_version)) < 0) ||
+            (app->connack >= 0 && json_object_set_new(o, "connack", json_integer(app->connack)) < 0) ||
+            (app->connack_text && json_object_set_new(o, "connack_text", json_string(app->connack_text)) < 0)) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
+}
+
+static json_t *address_to_json(const char *protocol, const AddressReport *a) {
         json_t *o = json_pack("{s:s, s:s, s:o*, s:[], s:f}", "address", a->address, "status",
                               status_to_string(a->status), "problems", problems_to_json(&a->problems), "chain",
                               "duration_seconds", (double) a->duration_usec / 1e6);
@@ -58,6 +75,11 @@ static json_t *address_to_json(const AddressReport *a) {
                 goto fail;
         if (a->internal_error && json_object_set_new(o, "internal_error", json_string(a->internal_error)) < 0)
                 goto fail;
+        if (a->tls_version &&
+            json_object_set_new(json_object_get(o, "tls"), "handshake_ms", json_real((double) a->handshake_usec / 1e3)) < 0)
+                goto fail;
+        if (a->application.present && json_object_set_new(o, "application", application_to_json(protocol, &a->application)) < 0)
+                goto fail;
         return o;
 
 fail:
@@ -75,7 +97,7 @@ int report_to_json(const Report *report, json_t **ret) {
 
         json_t *addresses = json_object_get(o, "addresses");
         for (size_t i = 0; i < report->n_addresses; i++)
-                if (json_array_append_new(addresses, address_to_json(&report->addresses[i])) < 0) {
+                if (json_array_append_new(addresses, address_to_json(report->protocol, &report->addresses[i])) < 0) {
                         json_decref(o);
                         return -ENOMEM;
                 }

@@ -36,6 +36,17 @@ typedef struct CertificateInfo {
         bool sent;           /* false: the listener did not send it, the local trust store had it */
 } CertificateInfo;
 
+/* What the application behind TLS answered (mqtt, wss, https). */
+typedef struct ApplicationReport {
+        bool present;
+        int http_status;           /* -1: none */
+        int connack;               /* -1: none */
+        int mqtt_version;          /* -1: none, 4 (3.1.1) or 5 */
+        const char *connack_text;  /* static */
+        char websocket_protocol[64];
+        uint64_t duration_usec;    /* from the end of the handshake to the decision */
+} ApplicationReport;
+
 typedef struct AddressReport {
         char *address; /* numeric form, without brackets */
         Status status;
@@ -48,6 +59,8 @@ typedef struct AddressReport {
         double days_left;       /* to the earliest notAfter on the path */
         char *protocol_detail;  /* what the MQTT/HTTP exchange answered, for information */
         char *internal_error;   /* set when the probe itself failed (out of memory, ...): status unknown */
+        ApplicationReport application;
+        uint64_t handshake_usec; /* connect and TLS handshake */
         uint64_t duration_usec;
 } AddressReport;
 

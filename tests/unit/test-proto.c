@@ -17,9 +17,11 @@ static void test_mqtt_connect(void **state) {
         static const uint8_t expected[] = { 0x10, 22, 0, 4, 'M', 'Q', 'T', 'T', 4, 0x02, 0, 10, 0, 10,
                                             't', 'l', 's', 'w', 'a', 't', 'c', 'h', '-', '1' };
 
-        assert_int_equal(proto_mqtt_build_connect("tlswatch-1", 10, buffer, sizeof(buffer)), sizeof(expected));
+        MqttConnectOptions options = { .version = MQTT_VERSION_3_1_1, .client_id = "tlswatch-1", .keep_alive_seconds = 10 };
+
+        assert_int_equal(proto_mqtt_build_connect(&options, buffer, sizeof(buffer)), sizeof(expected));
         assert_memory_equal(buffer, expected, sizeof(expected));
-        assert_int_equal(proto_mqtt_build_connect("tlswatch-1", 10, buffer, 10), -ENOBUFS);
+        assert_int_equal(proto_mqtt_build_connect(&options, buffer, 10), -ENOBUFS);
 }
 
 static void test_mqtt_connack(void **state) {
@@ -29,16 +31,18 @@ static void test_mqtt_connack(void **state) {
         static const uint8_t huge[] = { 0x20, 0xff, 0xff, 0xff, 0x7f };
         int code = -1;
 
-        assert_int_equal(proto_mqtt_parse_connack(accepted, 0, &code), 0);
-        assert_int_equal(proto_mqtt_parse_connack(accepted, 3, &code), 0);
-        assert_int_equal(proto_mqtt_parse_connack(accepted, 4, &code), 1);
+        assert_int_equal(proto_mqtt_parse_connack(accepted, 0, 4, &code), 0);
+        assert_int_equal(proto_mqtt_parse_connack(accepted, 3, 4, &code), 0);
+        assert_int_equal(proto_mqtt_parse_connack(accepted, 4, 4, &code), 1);
         assert_int_equal(code, 0);
-        assert_int_equal(proto_mqtt_parse_connack(refused, 4, &code), 1);
+        assert_int_equal(proto_mqtt_parse_connack(refused, 4, 4, &code), 1);
         assert_int_equal(code, 5);
-        assert_string_equal(proto_mqtt_connack_reason(5), "not authorised");
-        assert_string_equal(proto_mqtt_connack_reason(77), "unknown return code");
-        assert_int_equal(proto_mqtt_parse_connack(http, 1, &code), -EBADMSG);
-        assert_int_equal(proto_mqtt_parse_connack(huge, sizeof(huge), &code), -EBADMSG);
+        assert_string_equal(proto_mqtt_connack_reason(4, 5), "not authorised");
+        assert_string_equal(proto_mqtt_connack_reason(4, 77), "unknown return code");
+        assert_int_equal(proto_mqtt_parse_connack(http, 1, 4, &code), -EBADMSG);
+        /* A remaining length of 268,435,455 (the 4-byte maximum) is no CONNACK, in either version. */
+        assert_int_equal(proto_mqtt_parse_connack(huge, sizeof(huge), 4, &code), -EBADMSG);
+        assert_int_equal(proto_mqtt_parse_connack(huge, sizeof(huge), 5, &code), -EBADMSG);
 }
 
 static void test_http(void **state) {

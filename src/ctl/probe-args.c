@@ -24,6 +24,11 @@ enum {
         ARG_CRIT_DAYS,
         ARG_TIMEOUT,
         ARG_JSON,
+        ARG_MQTT_VERSION,
+        ARG_CLIENT_ID,
+        ARG_USERNAME,
+        ARG_PASSWORD_FILE,
+        ARG_EXPECT_ACCEPT,
 };
 
 static const struct option options[] = {
@@ -37,6 +42,11 @@ static const struct option options[] = {
         { "crit-days", required_argument, NULL, ARG_CRIT_DAYS },
         { "timeout", required_argument, NULL, ARG_TIMEOUT },
         { "json", no_argument, NULL, ARG_JSON },
+        { "mqtt-version", required_argument, NULL, ARG_MQTT_VERSION },
+        { "client-id", required_argument, NULL, ARG_CLIENT_ID },
+        { "username", required_argument, NULL, ARG_USERNAME },
+        { "password-file", required_argument, NULL, ARG_PASSWORD_FILE },
+        { "expect-accept", no_argument, NULL, ARG_EXPECT_ACCEPT },
         { "help", no_argument, NULL, 'h' },
         {}
 };
@@ -148,6 +158,28 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                 case ARG_JSON:
                         args.json = true;
                         break;
+                case ARG_MQTT_VERSION:
+                        if (strcmp(optarg, "3.1.1") == 0 || strcmp(optarg, "4") == 0)
+                                args.mqtt_version = 4;
+                        else if (strcmp(optarg, "5") == 0 || strcmp(optarg, "5.0") == 0)
+                                args.mqtt_version = 5;
+                        else {
+                                r = fail(ret_error, "--mqtt-version: \"%s\" is not 3.1.1 or 5", optarg);
+                                goto finish;
+                        }
+                        break;
+                case ARG_CLIENT_ID:
+                        r = set_string(&args.mqtt_client_id, optarg);
+                        break;
+                case ARG_USERNAME:
+                        r = set_string(&args.mqtt_username, optarg);
+                        break;
+                case ARG_PASSWORD_FILE:
+                        r = set_string(&args.mqtt_password_file, optarg);
+                        break;
+                case ARG_EXPECT_ACCEPT:
+                        args.mqtt_expect_accept = true;
+                        break;
                 case 'h':
                         args.help = true;
                         break;
@@ -183,6 +215,10 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                 r = fail(ret_error, "--cert and --key go together (two-way TLS needs both)");
                 goto finish;
         }
+        if (args.mqtt_password_file && !args.mqtt_username) {
+                r = fail(ret_error, "--password-file needs --username");
+                goto finish;
+        }
         if (args.crit_days > args.warn_days) {
                 r = fail(ret_error, "--crit-days (%u) must not exceed --warn-days (%u)", args.crit_days,
                          args.warn_days);
@@ -208,5 +244,8 @@ void probe_args_clear(ProbeArgs *args) {
         free(args->cert_file);
         free(args->key_file);
         free(args->http_path);
+        free(args->mqtt_client_id);
+        free(args->mqtt_username);
+        free(args->mqtt_password_file);
         *args = (ProbeArgs) {};
 }

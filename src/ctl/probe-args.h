@@ -21,6 +21,11 @@ typedef struct ProbeArgs {
         char *cert_file;
         char *key_file;
         char *http_path;
+        int mqtt_version;
+        char *mqtt_client_id;
+        char *mqtt_username;
+        char *mqtt_password_file; /* read by the caller: parsing touches no files */
+        bool mqtt_expect_accept;
         Protocol protocol;
         unsigned warn_days;
         unsigned crit_days;

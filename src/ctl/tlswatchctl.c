@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "file-util.h"
 #include "log.h"
 #include "probe-args.h"
 #include "probe-output.h"
@@ -25,7 +26,11 @@ static void help(void) {
                "  --ca-file FILE                trust anchors, PEM (default: the system store)\n"
                "  --cert FILE --key FILE        client certificate and key, for two-way TLS\n"
                "  --protocol tls|mqtt|wss|https default by port: 8883 mqtt, 8084 wss, 18084/443 https\n"
-               "  --path PATH                   request path for https and wss\n"
+               "  --path PATH                   request path for https (/) and wss (/mqtt)\n"
+               "  --mqtt-version 3.1.1|5        MQTT version of the CONNECT (3.1.1)\n"
+               "  --client-id ID --username NAME --password-file FILE\n"
+               "                                MQTT credentials; the password only from a file\n"
+               "  --expect-accept               a refused CONNACK is CRITICAL, not information\n"
                "  --warn-days N (30) --crit-days N (7) --timeout SECONDS (10)\n"
                "  --json                        print the report as JSON\n\n"
                "Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See tlswatchctl(1).\n",
@@ -62,6 +67,7 @@ static int run_probe(int argc, char **argv) {
         _cleanup_(probe_freep) Probe *probe = NULL;
         _cleanup_(report_freep) Report *report = NULL;
         _cleanup_free_ char *error = NULL;
+        char *password = NULL;
         ProbeArgs args;
         ProbeRun run = {};
         int r, exit_code = EXIT_USAGE;
@@ -75,6 +81,14 @@ static int run_probe(int argc, char **argv) {
                 help();
                 probe_args_clear(&args);
                 return 0;
+        }
+
+        if (args.mqtt_password_file) {
+                r = read_secret(args.mqtt_password_file, &password);
+                if (r < 0) {
+                        log_error("--password-file %s: %s", args.mqtt_password_file, strerror(-r));
+                        goto finish;
+                }
         }
 
         r = tls_context_cache_new(&cache);
@@ -108,6 +122,11 @@ static int run_probe(int argc, char **argv) {
                 .server_name = args.server_name,
                 .protocol = args.protocol,
                 .http_path = args.http_path,
+                .mqtt_version = args.mqtt_version,
+                .mqtt_client_id = args.mqtt_client_id,
+                .mqtt_username = args.mqtt_username,
+                .mqtt_password = password,
+                .mqtt_expect_accept = args.mqtt_expect_accept,
                 .tls_context = ctx,
                 .timeout_usec = args.timeout_usec,
                 .warn_days = args.warn_days,
@@ -143,6 +162,7 @@ static int run_probe(int argc, char **argv) {
         exit_code = status_to_exit_code(report->status);
 
 finish:
+        erase_and_free(password);
         probe_args_clear(&args);
         return exit_code;
 }

@@ -9,8 +9,10 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "address-util.h"
+#include "file-util.h"
 #include "config.h"
 
 #define LINE_MAX_CHARS 4096
@@ -34,6 +36,9 @@ typedef enum ValueType {
         VALUE_COUNT,     /* a positive integer */
         VALUE_PROTOCOL,
         VALUE_ADDRESS,   /* host:port into host and port */
+        VALUE_BOOLEAN,
+        VALUE_MQTT_VERSION,
+        VALUE_SECRET,    /* an absolute path or a credential name */
 } ValueType;
 
 typedef enum KeyScope {
@@ -64,6 +69,11 @@ static const KeyDefinition keys[] = {
         { "WarnDays", SCOPE_TARGET, VALUE_DAYS, offsetof(TargetConfig, warn_days) },
         { "CritDays", SCOPE_TARGET, VALUE_DAYS, offsetof(TargetConfig, crit_days) },
         { "ConfirmFailures", SCOPE_TARGET, VALUE_COUNT, offsetof(TargetConfig, confirm_failures) },
+        { "MQTTVersion", SCOPE_TARGET, VALUE_MQTT_VERSION, offsetof(TargetConfig, mqtt_version) },
+        { "MQTTClientId", SCOPE_TARGET, VALUE_STRING, offsetof(TargetConfig, mqtt_client_id) },
+        { "MQTTUsername", SCOPE_TARGET, VALUE_STRING, offsetof(TargetConfig, mqtt_username) },
+        { "MQTTPasswordFile", SCOPE_TARGET, VALUE_SECRET, offsetof(TargetConfig, mqtt_password_file) },
+        { "MQTTExpectAccept", SCOPE_TARGET, VALUE_BOOLEAN, offsetof(TargetConfig, mqtt_expect_accept) },
         { "MaxConcurrentProbes", SCOPE_GLOBAL, VALUE_COUNT, offsetof(Config, max_concurrent_probes) },
 };
 
@@ -210,6 +220,39 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 if (value[0] != '/')
                         return parser_error(p, p->line, "%s: \"%s\" is not an absolute path", k->key, value);
                 r = assign_string(field, value);
+                break;
+        case VALUE_SECRET:
+                if (!*value || (strchr(value, '/') && value[0] != '/'))
+                        return parser_error(p, p->line,
+                                            "%s: \"%s\" is neither an absolute path nor a credential name", k->key,
+                                            value);
+                r = assign_string(field, value);
+                break;
+        case VALUE_BOOLEAN: {
+                static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
+                bool found = false;
+                for (size_t i = 0; i < ELEMENTSOF(yes) && !found; i++)
+                        if (strcasecmp(value, yes[i]) == 0)
+                                found = *(bool *) field = true;
+                for (size_t i = 0; i < ELEMENTSOF(no) && !found; i++)
+                        if (strcasecmp(value, no[i]) == 0) {
+                                *(bool *) field = false;
+                                found = true;
+                        }
+                if (!found)
+                        return parser_error(p, p->line, "%s: \"%s\" is not a boolean (yes or no)", k->key, value);
+                r = 0;
+                break;
+        }
+        case VALUE_MQTT_VERSION:
+                if (strcmp(value, "3.1.1") == 0 || strcmp(value, "4") == 0)
+                        *(int *) field = 4;
+                else if (strcmp(value, "5") == 0 || strcmp(value, "5.0") == 0)
+                        *(int *) field = 5;
+                else
+                        return parser_error(p, p->line, "%s: \"%s\" is not an MQTT version (3.1.1 or 5)", k->key,
+                                            value);
+                r = 0;
                 break;
         case VALUE_HTTP_PATH:
                 if (value[0] != '/' || strpbrk(value, " \t\r\n"))
@@ -437,6 +480,7 @@ static int inherit(TargetConfig *t, const TargetConfig *defaults) {
                 case VALUE_STRING:
                 case VALUE_PATH:
                 case VALUE_HTTP_PATH:
+                case VALUE_SECRET:
                         if (assign_string(to, *(char *const *) from) < 0)
                                 return -ENOMEM;
                         break;
@@ -449,6 +493,12 @@ static int inherit(TargetConfig *t, const TargetConfig *defaults) {
                         break;
                 case VALUE_PROTOCOL:
                         *(Protocol *) to = *(const Protocol *) from;
+                        break;
+                case VALUE_MQTT_VERSION:
+                        *(int *) to = *(const int *) from;
+                        break;
+                case VALUE_BOOLEAN:
+                        *(bool *) to = *(const bool *) from;
                         break;
                 default:
                         break;
@@ -507,53 +557,19 @@ int config_finish(Config *config, char **ret_error) {
                         t->crit_days = DEFAULT_CRIT_DAYS;
                 if (!t->confirm_failures)
                         t->confirm_failures = DEFAULT_CONFIRM_FAILURES;
+                if (!t->mqtt_version)
+                        t->mqtt_version = 4;
 
                 if (t->crit_days > t->warn_days)
                         return finish_error(ret_error, t, "CritDays=%u must not exceed WarnDays=%u", t->crit_days,
                                             t->warn_days);
                 if (!!t->cert_file != !!t->key_file)
                         return finish_error(ret_error, t, "ClientCertificate= and ClientKey= go together");
+                if (t->mqtt_password_file && !t->mqtt_username)
+                        return finish_error(ret_error, t, "MQTTPasswordFile= needs MQTTUsername=");
                 if (t->timeout_usec > t->interval_usec)
                         return finish_error(ret_error, t, "Timeout= must not exceed Interval=");
         }
-        return 0;
-}
-
-static int read_file(const char *path, char **ret) {
-        _cleanup_free_ char *data = NULL;
-        FILE *f = fopen(path, "re");
-        size_t size = 0, used = 0;
-
-        if (!f)
-                return -errno;
-        for (;;) {
-                if (used + 4096 + 1 > size) {
-                        /* A configuration is small; a file of megabytes is a mistake we refuse. */
-                        if (size > 16 * 1024 * 1024) {
-                                fclose(f);
-                                return -EFBIG;
-                        }
-                        size = size ? size * 2 : 8192;
-                        char *bigger = realloc(data, size);
-                        if (!bigger) {
-                                fclose(f);
-                                return -ENOMEM;
-                        }
-                        data = bigger;
-                }
-                size_t n = fread(data + used, 1, size - used - 1, f);
-                used += n;
-                if (n == 0)
-                        break;
-        }
-        bool failed = ferror(f);
-        fclose(f);
-        if (failed)
-                return -EIO;
-        data[used] = '\0';
-        if (strlen(data) != used)
-                return -EBADMSG; /* a NUL byte: not a text file */
-        *ret = TAKE_PTR(data);
         return 0;
 }
 
@@ -561,7 +577,8 @@ static int parse_file(Config *config, const char *path, char **ret_error) {
         _cleanup_free_ char *text = NULL;
         int r;
 
-        r = read_file(path, &text);
+        /* A configuration is small; a file of megabytes is a mistake we refuse. */
+        r = read_full_file(path, 16 * 1024 * 1024, &text);
         if (r < 0) {
                 if (asprintf(ret_error, "%s: cannot read: %s", path,
                              r == -EBADMSG ? "it holds a NUL byte, not text" : strerror(-r)) < 0)
@@ -642,7 +659,10 @@ bool target_config_equal(const TargetConfig *a, const TargetConfig *b) {
                 a->interval_usec == b->interval_usec && a->retry_interval_usec == b->retry_interval_usec &&
                 a->timeout_usec == b->timeout_usec && a->repeat_interval_usec == b->repeat_interval_usec &&
                 a->warn_days == b->warn_days && a->crit_days == b->crit_days &&
-                a->confirm_failures == b->confirm_failures;
+                a->confirm_failures == b->confirm_failures && a->mqtt_version == b->mqtt_version &&
+                streq_null(a->mqtt_client_id, b->mqtt_client_id) && streq_null(a->mqtt_username, b->mqtt_username) &&
+                streq_null(a->mqtt_password_file, b->mqtt_password_file) &&
+                a->mqtt_expect_accept == b->mqtt_expect_accept;
 }
 
 static void target_config_clear(TargetConfig *t) {
@@ -653,6 +673,9 @@ static void target_config_clear(TargetConfig *t) {
         free(t->ca_file);
         free(t->cert_file);
         free(t->key_file);
+        free(t->mqtt_client_id);
+        free(t->mqtt_username);
+        free(t->mqtt_password_file);
         free(t->file);
 }
 

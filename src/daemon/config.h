@@ -29,6 +29,11 @@ typedef struct TargetConfig {
         unsigned warn_days;
         unsigned crit_days;
         unsigned confirm_failures;
+        int mqtt_version;         /* 4 (3.1.1) or 5 */
+        char *mqtt_client_id;
+        char *mqtt_username;
+        char *mqtt_password_file; /* an absolute path, or a credential name in $CREDENTIALS_DIRECTORY */
+        bool mqtt_expect_accept;
 
         uint32_t set_mask; /* which keys this section set, so [Defaults] fills only the rest */
         char *file;        /* where the section was (first) seen, for later messages */

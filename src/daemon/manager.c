@@ -13,6 +13,7 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include "file-util.h"
 #include "journal.h"
 #include "log.h"
 #include "manager.h"
@@ -31,6 +32,7 @@ typedef struct Target {
         const TargetConfig *config;  /* points into manager->config */
         TargetState state;
         SSL_CTX *tls_context;
+        char *mqtt_password;         /* read from MQTTPasswordFile= at load */
         sd_event_source *timer;
         Probe *probe;
         bool waiting;                /* in the queue for a probe slot */
@@ -76,6 +78,7 @@ static Target *target_free(Target *t) {
         sd_event_source_disable_unref(t->timer);
         probe_free(t->probe);
         SSL_CTX_free(t->tls_context);
+        erase_and_free(t->mqtt_password);
         target_state_clear(&t->state);
         report_free(t->once_report);
         free(t);
@@ -126,6 +129,19 @@ static int build_targets(Manager *m, const Config *config, Target ***ret, char *
                                 *ret_error = NULL;
                         free_targets(targets, i + 1);
                         return -EINVAL;
+                }
+                if (c->mqtt_password_file) {
+                        r = read_secret(c->mqtt_password_file, &t->mqtt_password);
+                        if (r < 0) {
+                                if (asprintf(ret_error, "%s:%u: [Target %s]: MQTTPasswordFile=%s: %s", c->file, c->line,
+                                             c->name, c->mqtt_password_file,
+                                             r == -ENOENT && !strchr(c->mqtt_password_file, '/')
+                                                     ? "no such credential in $CREDENTIALS_DIRECTORY"
+                                                     : strerror(-r)) < 0)
+                                        *ret_error = NULL;
+                                free_targets(targets, i + 1);
+                                return -EINVAL;
+                        }
                 }
         }
         *ret = targets;
@@ -335,6 +351,11 @@ static void start_probe(Target *t) {
                 .server_name = c->server_name,
                 .protocol = c->protocol,
                 .http_path = c->http_path,
+                .mqtt_version = c->mqtt_version,
+                .mqtt_client_id = c->mqtt_client_id,
+                .mqtt_username = c->mqtt_username,
+                .mqtt_password = t->mqtt_password,
+                .mqtt_expect_accept = c->mqtt_expect_accept,
                 .tls_context = t->tls_context,
                 .timeout_usec = c->timeout_usec,
                 .warn_days = c->warn_days,
@@ -455,6 +476,8 @@ static int reload(Manager *m) {
                         old->config = &config->targets[i];
                         SSL_CTX_free(old->tls_context);
                         old->tls_context = TAKE_PTR(fresh->tls_context);
+                        erase_and_free(old->mqtt_password);
+                        old->mqtt_password = TAKE_PTR(fresh->mqtt_password);
                         targets[i] = old;
                         m->targets[j] = NULL;
                         target_free(fresh);

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/* Whole-file reads with a size bound, and secrets from files or systemd credentials
+ * (systemd.exec(5), LoadCredential=: the service finds them under $CREDENTIALS_DIRECTORY). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "file-util.h"
+#include "macro.h"
+
+#define SECRET_MAX 4096
+
+int read_full_file(const char *path, size_t max_size, char **ret) {
+        _cleanup_free_ char *data = NULL;
+        size_t size = 0, used = 0;
+        FILE *f;
+        int r = 0;
+
+        f = fopen(path, "re");
+        if (!f)
+                return -errno;
+        for (;;) {
+                if (used + 1 >= size) {
+                        if (size > max_size) {
+                                r = -EFBIG;
+                                break;
+                        }
+                        size = size ? size * 2 : 4096;
+                        char *bigger = realloc(data, size);
+                        if (!bigger) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        data = bigger;
+                }
+                size_t n = fread(data + used, 1, size - used - 1, f);
+                used += n;
+                if (n == 0) {
+                        if (ferror(f))
+                                r = -EIO;
+                        break;
+                }
+        }
+        fclose(f);
+        if (r < 0)
+                return r;
+        if (used > max_size)
+                return -EFBIG;
+        data[used] = '\0';
+        if (strlen(data) != used)
+                return -EBADMSG;
+        *ret = TAKE_PTR(data);
+        return 0;
+}
+
+void erase_and_free(char *secret) {
+        if (!secret)
+                return;
+        /* volatile, so the compiler cannot drop the stores as dead before free(). */
+        for (volatile char *p = secret; *p; p++)
+                *p = 0;
+        free(secret);
+}
+
+int read_secret(const char *name, char **ret) {
+        _cleanup_free_ char *path = NULL;
+        char *data = NULL;
+        int r;
+
+        if (!strchr(name, '/')) {
+                const char *directory = getenv("CREDENTIALS_DIRECTORY");
+                if (!directory)
+                        return -ENOENT;
+                if (asprintf(&path, "%s/%s", directory, name) < 0)
+                        return -ENOMEM;
+        }
+
+        r = read_full_file(path ?: name, SECRET_MAX, &data);
+        if (r < 0)
+                return r;
+        data[strcspn(data, "\r\n")] = '\0';
+        *ret = data;
+        return 0;
+}

@@ -1,0 +1,18 @@
+/* SPDX-License-Identifier: MIT */
+/* Reading whole small files: configuration files and secrets (MQTT passwords). Both are bounded in
+ * size and must be text. */
+#pragma once
+
+#include <stddef.h>
+
+/* Reads the file into a NUL-terminated string. Returns 0, -errno, -EFBIG (larger than max_size) or
+ * -EBADMSG (it holds a NUL byte). */
+int read_full_file(const char *path, size_t max_size, char **ret);
+
+/* Reads a secret: the file's first line, without its line ending, at most 4 KiB. `name` without a
+ * '/' is a systemd credential, looked up in $CREDENTIALS_DIRECTORY. The caller frees the result with
+ * erase_and_free(). */
+int read_secret(const char *name, char **ret);
+
+/* Overwrites a secret before freeing it, so it does not linger in freed memory. */
+void erase_and_free(char *secret);

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 #include "log.h"
 
@@ -28,7 +29,12 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         if (error != 0)
                 errno = error < 0 ? -error : error;
 
-        fprintf(stderr, "%s: ", program_invocation_short_name);
+        /* On a journal stream (systemd sets $JOURNAL_STREAM), a "<N>" prefix carries the priority,
+         * so `journalctl -p err` finds our errors; in a terminal the program name reads better. */
+        if (getenv("JOURNAL_STREAM"))
+                fprintf(stderr, "<%d>", level);
+        else
+                fprintf(stderr, "%s: ", program_invocation_short_name);
         if (level >= LOG_DEBUG)
                 fprintf(stderr, "(%s:%i) ", file, line);
         va_start(ap, format);

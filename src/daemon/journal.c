@@ -130,11 +130,10 @@ void journal_log_event(const TargetConfig *config, const TargetState *state, con
         FIELD("TLSWATCH_TARGET=%s", config->name);
         FIELD("TLSWATCH_STATUS=%s", status_to_string(event->new_status));
         FIELD("TLSWATCH_OLD_STATUS=%s", status_to_string(event->old_status));
-        if (event->address)
-                FIELD("TLSWATCH_ADDRESS=%s", event->address);
-        else
-                FIELD("TLSWATCH_ADDRESS=%s%s%s:%u", strchr(config->host, ':') ? "[" : "", config->host,
-                      strchr(config->host, ':') ? "]" : "", config->port);
+        /* Always HOST:PORT, the address where the problem was seen if one was, else the configured one. */
+        const char *host = event->address ?: config->host;
+        FIELD("TLSWATCH_ADDRESS=%s%s%s:%u", strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
+              config->port);
         if (event->problem) {
                 FIELD("TLSWATCH_CODE=%s", problem_code_to_string(event->problem->code));
                 FIELD("TLSWATCH_SEVERITY=%s", status_to_string(event->problem->severity));

@@ -431,24 +431,36 @@ static int start_targets(Manager *m, bool reuse_schedule) {
 
 /* --- configuration and reload ------------------------------------------------------------------ */
 
-static int load(Manager *m, Config **ret_config, Target ***ret_targets, char **ret_error) {
+/* Loads the configuration with a fresh trust-store cache, so a reload re-reads CA files and client
+ * keys even where their paths did not change (a renewed CA bundle must count). */
+static int load(Manager *m, Config **ret_config, Target ***ret_targets, TlsContextCache **ret_cache,
+                char **ret_error) {
+        _cleanup_(tls_context_cache_freep) TlsContextCache *cache = NULL;
         _cleanup_(config_freep) Config *config = NULL;
+        TlsContextCache *previous = m->tls_cache;
         Target **targets = NULL;
         int r;
 
         r = config_load(m->config_file, &config, ret_error);
         if (r < 0)
                 return r;
+        r = tls_context_cache_new(&cache);
+        if (r < 0)
+                return r;
+        m->tls_cache = cache;
         r = build_targets(m, config, &targets, ret_error);
+        m->tls_cache = previous;
         if (r < 0)
                 return r;
         *ret_config = TAKE_PTR(config);
         *ret_targets = targets;
+        *ret_cache = TAKE_PTR(cache);
         return 0;
 }
 
 static int reload(Manager *m) {
         _cleanup_free_ char *error = NULL;
+        TlsContextCache *cache = NULL;
         Config *config = NULL;
         Target **targets = NULL;
         int r;
@@ -456,7 +468,7 @@ static int reload(Manager *m) {
         (void) sd_notifyf(false, "RELOADING=1\nSTATUS=Reloading %s\nMONOTONIC_USEC=%llu", m->config_file,
                           (unsigned long long) now_monotonic(m));
 
-        r = load(m, &config, &targets, &error);
+        r = load(m, &config, &targets, &cache, &error);
         if (r < 0) {
                 log_error("reload failed, keeping the running configuration: %s", error ?: strerror(-r));
                 free(m->last_status_text);
@@ -494,6 +506,8 @@ static int reload(Manager *m) {
                 }
         free(m->targets);
         config_free(m->config);
+        tls_context_cache_free(m->tls_cache); /* the targets hold their own references */
+        m->tls_cache = cache;
         m->config = config;
         m->targets = targets;
         m->n_targets = config->n_targets;
@@ -549,11 +563,7 @@ int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) 
         r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
-        r = tls_context_cache_new(&m->tls_cache);
-        if (r < 0)
-                return r;
-
-        r = load(m, &m->config, &m->targets, ret_error);
+        r = load(m, &m->config, &m->targets, &m->tls_cache, ret_error);
         if (r < 0)
                 return r;
         m->n_targets = m->config->n_targets;

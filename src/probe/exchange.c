@@ -136,6 +136,12 @@ static ExchangeStatus step_http_response(Exchange *e) {
         HttpResponseHead head;
         int r = proto_http_parse_head((const char *) e->input, e->input_length, &head);
 
+        /* Interim answers (103 Early Hints, RFC 9110 §15.2) come before the final one: skip them. The
+         * input buffer bounds how many there can be. */
+        while (r > 0 && head.status >= 100 && head.status < 200) {
+                consume(e, head.length);
+                r = proto_http_parse_head((const char *) e->input, e->input_length, &head);
+        }
         if (r == 0)
                 return EXCHANGE_RUNNING;
         if (r == -E2BIG)
@@ -202,12 +208,21 @@ static ExchangeStatus step_websocket_frames(Exchange *e) {
 
                 switch (frame.opcode) {
                 case PROTO_WS_OPCODE_BINARY:
-                case PROTO_WS_OPCODE_CONTINUATION:
-                        if (e->mqtt_answer_length + frame.payload_length > sizeof(e->mqtt_answer))
-                                return fail(e, "more than %d KiB of MQTT data without a CONNACK", MQTT_ANSWER_MAX / 1024);
-                        memcpy(e->mqtt_answer + e->mqtt_answer_length, frame.payload, frame.payload_length);
-                        e->mqtt_answer_length += frame.payload_length;
+                case PROTO_WS_OPCODE_CONTINUATION: {
+                        /* A CONNACK is decided by its first bytes; keep what fits and judge. */
+                        size_t room = sizeof(e->mqtt_answer) - e->mqtt_answer_length;
+                        size_t take = MIN(room, frame.payload_length);
+                        memcpy(e->mqtt_answer + e->mqtt_answer_length, frame.payload, take);
+                        e->mqtt_answer_length += take;
+                        if (take < frame.payload_length) {
+                                ExchangeStatus status = judge_connack(e, e->mqtt_answer, e->mqtt_answer_length);
+                                if (status != EXCHANGE_RUNNING)
+                                        return status;
+                                return fail(e, "more than %d KiB of MQTT data without a CONNACK",
+                                            MQTT_ANSWER_MAX / 1024);
+                        }
                         break;
+                }
                 case PROTO_WS_OPCODE_CLOSE:
                         return fail(e, "the listener closed the WebSocket before sending a CONNACK");
                 case PROTO_WS_OPCODE_TEXT:

@@ -38,6 +38,11 @@ int proto_http_parse_status_line(const char *data, size_t size, int *ret_status)
         }
         if (status < 100)
                 return -EBADMSG;
+        /* Exactly three digits, then SP (RFC 9112 §4); "2000" is not 200. */
+        if (size < prefix_length + 6)
+                return 0;
+        if (p[5] != ' ' && p[5] != '\r')
+                return -EBADMSG;
         *ret_status = status;
         return 1;
 }
@@ -81,6 +86,9 @@ int proto_http_parse_head(const char *data, size_t size, HttpResponseHead *ret) 
         const char *line = memchr(data, '\r', (size_t) (headers_end - data));
         if (!line || line[1] != '\n')
                 return -EBADMSG;
+        for (const char *c = data; c < line; c++)
+                if (((unsigned char) *c < 0x20 && *c != '\t') || *c == 0x7f)
+                        return -EBADMSG; /* also a bare LF that would swallow the next line */
         line += 2;
         while (line < headers_end) {
                 const char *line_end = memchr(line, '\r', (size_t) (headers_end - line));

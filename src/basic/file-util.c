@@ -2,6 +2,8 @@
 /* Whole-file reads with a size bound, and secrets from files or systemd credentials
  * (systemd.exec(5), LoadCredential=: the service finds them under $CREDENTIALS_DIRECTORY). */
 #include <errno.h>
+#include <fcntl.h>
+#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -82,4 +84,30 @@ int read_secret(const char *name, char **ret) {
         data[strcspn(data, "\r\n")] = '\0';
         *ret = data;
         return 0;
+}
+
+int write_file_atomic(const char *path, const char *data, size_t size, unsigned mode) {
+        _cleanup_free_ char *temporary = NULL;
+        int fd, r = 0;
+
+        if (asprintf(&temporary, "%s.tmp", path) < 0)
+                return -ENOMEM;
+        fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        if (fd < 0)
+                return -errno;
+        for (size_t written = 0; written < size && r == 0;) {
+                ssize_t n = write(fd, data + written, size - written);
+                if (n < 0 && errno != EINTR)
+                        r = -errno;
+                else if (n > 0)
+                        written += (size_t) n;
+        }
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        safe_close(fd);
+        if (r == 0 && rename(temporary, path) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlink(temporary);
+        return r;
 }

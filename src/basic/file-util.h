@@ -14,5 +14,9 @@ int read_full_file(const char *path, size_t max_size, char **ret);
  * erase_and_free(). */
 int read_secret(const char *name, char **ret);
 
+/* Replaces `path` with `data` atomically: write a temporary file beside it, fsync, rename. A crash
+ * leaves the old file or the new one, never half of one. Returns 0 or -errno. */
+int write_file_atomic(const char *path, const char *data, size_t size, unsigned mode);
+
 /* Overwrites a secret before freeing it, so it does not linger in freed memory. */
 void erase_and_free(char *secret);

@@ -75,6 +75,8 @@ static const KeyDefinition keys[] = {
         { "MQTTPasswordFile", SCOPE_TARGET, VALUE_SECRET, offsetof(TargetConfig, mqtt_password_file) },
         { "MQTTExpectAccept", SCOPE_TARGET, VALUE_BOOLEAN, offsetof(TargetConfig, mqtt_expect_accept) },
         { "MaxConcurrentProbes", SCOPE_GLOBAL, VALUE_COUNT, offsetof(Config, max_concurrent_probes) },
+        { "ControlSocket", SCOPE_GLOBAL, VALUE_PATH, offsetof(Config, control_socket) },
+        { "MetricsFile", SCOPE_GLOBAL, VALUE_PATH, offsetof(Config, metrics_file) },
 };
 
 /* State of one parse run, handed to libinih's callbacks. */
@@ -683,6 +685,8 @@ Config *config_free(Config *config) {
         if (!config)
                 return NULL;
         target_config_clear(&config->defaults);
+        free(config->control_socket);
+        free(config->metrics_file);
         for (size_t i = 0; i < config->n_targets; i++)
                 target_config_clear(&config->targets[i]);
         free(config->targets);

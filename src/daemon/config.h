@@ -45,6 +45,8 @@ typedef struct Config {
         TargetConfig *targets;
         size_t n_targets;
         unsigned max_concurrent_probes;
+        char *control_socket; /* NULL: $RUNTIME_DIRECTORY/control.sock, else /run/tlswatch/control.sock */
+        char *metrics_file;   /* NULL: none */
         uint32_t global_set_mask;
 } Config;
 

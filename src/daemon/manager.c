@@ -13,7 +13,9 @@
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "file-util.h"
+#include "metrics.h"
 #include "journal.h"
 #include "log.h"
 #include "manager.h"
@@ -37,6 +39,8 @@ typedef struct Target {
         Probe *probe;
         bool waiting;                /* in the queue for a probe slot */
         Report *once_report;         /* --once: the result, kept for printing */
+        json_t *last_report;         /* the JSON of the last probe, for status, check and metrics */
+        usec_t next_probe_usec;      /* CLOCK_REALTIME of the next scheduled probe, 0 if none */
 } Target;
 
 struct Manager {
@@ -58,6 +62,8 @@ struct Manager {
         bool use_journal;
         sd_event_source *save_timer;
         char *last_status_text;
+        Control *control;
+        char *metrics_file;
 };
 
 static usec_t now_realtime(void) {
@@ -81,6 +87,7 @@ static Target *target_free(Target *t) {
         erase_and_free(t->mqtt_password);
         target_state_clear(&t->state);
         report_free(t->once_report);
+        json_decref(t->last_report);
         free(t);
         return NULL;
 }
@@ -168,9 +175,8 @@ static void notify_status(Manager *m) {
 /* --- state file -------------------------------------------------------------------------------- */
 
 static int save_state(Manager *m) {
-        _cleanup_free_ char *temporary = NULL;
         json_t *targets = json_object();
-        int r = 0;
+        int r;
 
         if (!m->state_file || !targets) {
                 json_decref(targets);
@@ -188,44 +194,30 @@ static int save_state(Manager *m) {
                 }
         }
         json_t *document = json_pack("{s:i, s:o}", "version", 1, "targets", targets);
-        if (!document)
+        _cleanup_free_ char *text = document ? json_dumps(document, JSON_COMPACT) : NULL;
+        json_decref(document);
+        if (!text)
                 return -ENOMEM;
 
-        /* Write, fsync, rename: a crash leaves the old file or the new one, never half of one. */
-        if (asprintf(&temporary, "%s.tmp", m->state_file) < 0) {
-                json_decref(document);
-                return -ENOMEM;
-        }
-        int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-        if (fd < 0)
-                r = -errno;
-        else {
-                if (json_dumpfd(document, fd, JSON_COMPACT) < 0)
-                        r = -EIO;
-                else if (fsync(fd) < 0)
-                        r = -errno;
-                safe_close(fd);
-                if (r >= 0 && rename(temporary, m->state_file) < 0)
-                        r = -errno;
-                if (r < 0)
-                        (void) unlink(temporary);
-        }
-        json_decref(document);
+        r = write_file_atomic(m->state_file, text, strlen(text), 0600);
         if (r < 0)
                 log_warning("cannot save the state to %s: %s", m->state_file, strerror(-r));
         return r;
 }
+
+static void write_metrics_file(Manager *m);
 
 static int on_save_timer(sd_event_source *source, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
         (void) save_state(m);
+        write_metrics_file(m);
         return 0;
 }
 
 static void schedule_save(Manager *m) {
-        if (!m->state_file || m->save_timer)
+        if ((!m->state_file && !m->config->metrics_file) || m->save_timer)
                 return;
         (void) sd_event_add_time_relative(m->event, &m->save_timer, CLOCK_MONOTONIC, STATE_SAVE_DELAY_USEC, 0,
                                           on_save_timer, m);
@@ -290,6 +282,7 @@ static int schedule(Target *t, usec_t delay) {
         Manager *m = t->manager;
         usec_t when = now_monotonic(m) + delay;
 
+        t->next_probe_usec = now_realtime() + delay;
         if (t->timer)
                 return sd_event_source_set_time(t->timer, when) < 0 ? -EIO
                                                                     : sd_event_source_set_enabled(t->timer, SD_EVENT_ONESHOT);
@@ -321,9 +314,16 @@ static void on_probe_done(Probe *probe, Report *report, void *userdata) {
                 return;
         }
 
+        json_t *document = NULL;
+        if (report_to_json(report, &document) >= 0) {
+                json_decref(t->last_report);
+                t->last_report = document;
+        }
         usec_t delay = target_apply_report(t->config, &t->state, report, now_realtime(), on_event, m);
         report_free(report);
         (void) schedule(t, delay);
+        if (t->last_report)
+                control_probe_finished(m->control, t->config->name, t->last_report);
         notify_status(m);
         schedule_save(m);
         run_queue(m);
@@ -421,8 +421,7 @@ static int start_targets(Manager *m, bool reuse_schedule) {
                 }
                 if (reuse_schedule && (t->timer || t->probe))
                         continue;
-                r = sd_event_add_time_relative(m->event, &t->timer, CLOCK_MONOTONIC, first_delay(t), USEC_PER_SEC / 10,
-                                               on_target_timer, t);
+                r = schedule(t, first_delay(t));
                 if (r < 0)
                         return r;
         }
@@ -458,7 +457,8 @@ static int load(Manager *m, Config **ret_config, Target ***ret_targets, TlsConte
         return 0;
 }
 
-static int reload(Manager *m) {
+/* Returns 0, or a negative errno with the reason in *ret_error (when not NULL). */
+static int reload(Manager *m, char **ret_error) {
         _cleanup_free_ char *error = NULL;
         TlsContextCache *cache = NULL;
         Config *config = NULL;
@@ -475,6 +475,8 @@ static int reload(Manager *m) {
                 m->last_status_text = NULL;
                 (void) sd_notify(false, "READY=1");
                 notify_status(m);
+                if (ret_error)
+                        *ret_error = error ? TAKE_PTR(error) : strdup(strerror(-r));
                 return r;
         }
 
@@ -522,8 +524,172 @@ static int reload(Manager *m) {
         return r;
 }
 
+/* --- the control socket's requests ----------------------------------------------------------- */
+
+static void format_realtime(usec_t usec, char *buffer, size_t size) {
+        time_t seconds = (time_t) (usec / USEC_PER_SEC);
+        struct tm tm;
+
+        if (usec == 0 || !gmtime_r(&seconds, &tm) || strftime(buffer, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(buffer, size, "never");
+}
+
+static json_t *target_status_json(const Target *t) {
+        const TargetConfig *c = t->config;
+        const TargetState *state = &t->state;
+        char last[32], next[32];
+        json_t *problems = json_array();
+
+        for (size_t i = 0; problems && i < state->problems.n; i++) {
+                const Problem *p = &state->problems.items[i];
+                (void) json_array_append_new(problems, json_pack("{s:s, s:s, s:s}", "code", problem_code_to_string(p->code),
+                                                                 "severity", status_to_string(p->severity),
+                                                                 "message", p->message));
+        }
+        format_realtime(state->last_probe_usec, last, sizeof(last));
+        format_realtime(t->next_probe_usec, next, sizeof(next));
+
+        char address[300];
+        snprintf(address, sizeof(address), strchr(c->host, ':') ? "[%s]:%u" : "%s:%u", c->host, c->port);
+
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o*, s:s, s:f, s:s, s:i, s:i}", "name", c->name, "address",
+                              address, "protocol", protocol_to_string(c->protocol), "status",
+                              status_to_string(state->status), "problems", problems, "last_probe", last,
+                              "last_duration_seconds", (double) state->last_duration_usec / USEC_PER_SEC, "next_probe",
+                              t->probe ? "now" : next, "consecutive_failures", (int) state->consecutive_failures,
+                              "probes", (int) state->probes);
+        if (!o)
+                return NULL;
+        if (state->has_days_left)
+                (void) json_object_set_new(o, "days_left", json_real(state->days_left));
+        if (state->not_after[0])
+                (void) json_object_set_new(o, "not_after", json_string(state->not_after));
+        if (state->sha256[0])
+                (void) json_object_set_new(o, "sha256", json_string(state->sha256));
+        if (state->subject)
+                (void) json_object_set_new(o, "subject", json_string(state->subject));
+        if (state->issuer)
+                (void) json_object_set_new(o, "issuer", json_string(state->issuer));
+        if (t->last_report)
+                (void) json_object_set(o, "report", t->last_report);
+        return o;
+}
+
+static int handle_status(void *userdata, const char *target, json_t **ret, char **ret_error) {
+        Manager *m = userdata;
+        json_t *array = json_array();
+
+        if (!array)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_targets; i++) {
+                if (target && strcmp(m->targets[i]->config->name, target) != 0)
+                        continue;
+                if (json_array_append_new(array, target_status_json(m->targets[i])) < 0) {
+                        json_decref(array);
+                        return -ENOMEM;
+                }
+        }
+        if (target && json_array_size(array) == 0) {
+                json_decref(array);
+                (void) asprintf(ret_error, "no target \"%s\"", target);
+                return -ENOENT;
+        }
+        *ret = array;
+        return 0;
+}
+
+static int handle_metrics(void *userdata, char **ret, char **ret_error) {
+        json_t *targets = NULL;
+        int r;
+
+        r = handle_status(userdata, NULL, &targets, ret_error);
+        if (r < 0)
+                return r;
+        r = metrics_format(targets, ret);
+        json_decref(targets);
+        return r;
+}
+
+static int handle_reload(void *userdata, char **ret_error) {
+        return reload(userdata, ret_error);
+}
+
+static int handle_check(void *userdata, const char *target, json_t **ret_names, char **ret_error) {
+        Manager *m = userdata;
+        json_t *names = json_array();
+
+        if (!names)
+                return -ENOMEM;
+        for (size_t i = 0; i < m->n_targets; i++) {
+                Target *t = m->targets[i];
+
+                if (target && strcmp(t->config->name, target) != 0)
+                        continue;
+                (void) json_array_append_new(names, json_string(t->config->name));
+                /* A probe in flight or waiting for a slot answers this check too. */
+                if (t->probe || t->waiting)
+                        continue;
+                (void) sd_event_source_set_enabled(t->timer, SD_EVENT_OFF);
+                start_probe(t);
+        }
+        if (target && json_array_size(names) == 0) {
+                json_decref(names);
+                (void) asprintf(ret_error, "no target \"%s\"", target);
+                return -ENOENT;
+        }
+        *ret_names = names;
+        return 0;
+}
+
+static void write_metrics_file(Manager *m) {
+        _cleanup_free_ char *text = NULL, *error = NULL;
+        int r;
+
+        if (!m->config->metrics_file)
+                return;
+        r = handle_metrics(m, &text, &error);
+        if (r >= 0)
+                r = write_file_atomic(m->config->metrics_file, text, strlen(text), 0644);
+        if (r < 0)
+                log_warning("cannot write the metrics to %s: %s", m->config->metrics_file, error ?: strerror(-r));
+}
+
+static int start_control(Manager *m) {
+        static const ControlHandlers handlers = {
+                .status = handle_status,
+                .metrics = handle_metrics,
+                .reload = handle_reload,
+                .check = handle_check,
+        };
+        _cleanup_free_ char *path = NULL;
+        int listen_fd = -EBADF;
+        int r;
+
+        if (m->config->control_socket)
+                path = strdup(m->config->control_socket);
+        else {
+                const char *runtime = getenv("RUNTIME_DIRECTORY");
+                r = asprintf(&path, "%.*s/control.sock", runtime ? (int) strcspn(runtime, ":") : (int) strlen("/run/tlswatch"),
+                             runtime ?: "/run/tlswatch");
+                if (r < 0)
+                        path = NULL;
+        }
+        if (!path)
+                return -ENOMEM;
+
+        /* Socket activation: systemd passes the listening socket of tlswatchd.socket. */
+        if (sd_listen_fds(true) >= 1)
+                listen_fd = SD_LISTEN_FDS_START;
+
+        r = control_new(m->event, path, listen_fd, &handlers, m, &m->control);
+        if (r < 0)
+                log_warning("cannot create the control socket %s: %s; tlswatchctl status will not reach this daemon",
+                            path, strerror(-r));
+        return 0;
+}
+
 static int on_sighup(sd_event_source *source, const struct signalfd_siginfo *info, void *userdata) {
-        (void) reload(userdata);
+        (void) reload(userdata, NULL);
         return 0;
 }
 
@@ -588,6 +754,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
+        control_free(m->control);
         free_targets(m->targets, m->n_targets);
         free(m->queue);
         config_free(m->config);
@@ -652,6 +819,7 @@ int manager_run(Manager *m) {
                 return log_error_errno(r, "cannot schedule the targets: %m"), 1;
 
         if (!m->options.once) {
+                (void) start_control(m);
                 (void) sd_event_set_watchdog(m->event, true);
                 (void) sd_notify(false, "READY=1");
                 notify_status(m);
@@ -667,5 +835,6 @@ int manager_run(Manager *m) {
 
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
         (void) save_state(m);
+        write_metrics_file(m);
         return 0;
 }

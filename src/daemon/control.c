@@ -1,0 +1,385 @@
+/* SPDX-License-Identifier: MIT */
+/* The control server. Each client is a small state machine: READING a request line, WAITING for the
+ * probes a check started, WRITING the answer, then READING again. A client that sends too much, stays
+ * idle, or does not read its answer is dropped; none of them can delay a probe, since all of this runs
+ * as IO events on the probes' own loop. */
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control-request.h"
+#include "control.h"
+#include "log.h"
+#include "time-util.h"
+
+#define CLIENTS_MAX 128
+#define CLIENT_IDLE_USEC (30 * USEC_PER_SEC)
+/* The answer of a fleet's status can be large, but not unboundedly so. */
+#define ANSWER_MAX (256 * 1024 * 1024)
+
+typedef enum ClientState {
+        CLIENT_READING,
+        CLIENT_WAITING, /* for the results of a check */
+        CLIENT_WRITING,
+} ClientState;
+
+typedef struct Client {
+        Control *control;  /* back-pointer, not owned */
+        int fd;
+        uid_t uid;
+        ClientState state;
+        sd_event_source *io;
+        sd_event_source *idle;
+        char input[CONTROL_REQUEST_MAX + 1];
+        size_t input_length;
+        char *output;
+        size_t output_length;
+        size_t output_sent;
+        json_t *pending; /* check: names still to come (object: name -> true) */
+        json_t *results; /* check: the reports so far */
+        struct Client *next;
+} Client;
+
+struct Control {
+        sd_event *event;
+        char *path; /* NULL when the socket came from systemd: we did not create it, we do not remove it */
+        int fd;
+        sd_event_source *io;
+        ControlHandlers handlers;
+        void *userdata;
+        Client *clients;
+        unsigned n_clients;
+};
+
+static void client_free(Client *client) {
+        Control *c = client->control;
+
+        for (Client **p = &c->clients; *p; p = &(*p)->next)
+                if (*p == client) {
+                        *p = client->next;
+                        break;
+                }
+        c->n_clients--;
+        sd_event_source_disable_unref(client->io);
+        sd_event_source_disable_unref(client->idle);
+        safe_close(client->fd);
+        free(client->output);
+        json_decref(client->pending);
+        json_decref(client->results);
+        free(client);
+}
+
+static void client_touch(Client *client) {
+        uint64_t now = 0;
+
+        (void) sd_event_now(client->control->event, CLOCK_MONOTONIC, &now);
+        (void) sd_event_source_set_time(client->idle, now + CLIENT_IDLE_USEC);
+        (void) sd_event_source_set_enabled(client->idle, SD_EVENT_ONESHOT);
+}
+
+/* Queues one answer line and switches to writing. The document is consumed. Returns -ENOMEM after
+ * freeing the client when even an error line cannot be built: the caller must not touch it then. */
+static int client_answer(Client *client, json_t *answer) {
+        char *text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
+
+        json_decref(answer);
+        if (!text || strlen(text) > ANSWER_MAX) {
+                free(text);
+                text = strdup("{\"ok\":false,\"error\":\"the answer could not be built\"}");
+                if (!text) {
+                        client_free(client);
+                        return -ENOMEM;
+                }
+        }
+        size_t n = strlen(text);
+        free(client->output);
+        client->output = realloc(text, n + 2);
+        if (!client->output) {
+                free(text);
+                client_free(client);
+                return -ENOMEM;
+        }
+        client->output[n] = '\n';
+        client->output_length = n + 1;
+        client->output_sent = 0;
+        client->state = CLIENT_WRITING;
+        (void) sd_event_source_set_io_events(client->io, EPOLLOUT);
+        client_touch(client);
+        return 0;
+}
+
+static int client_error(Client *client, const char *message) {
+        return client_answer(client, json_pack("{s:b, s:s}", "ok", 0, "error", message));
+}
+
+static void client_run_request(Client *client, ControlRequest *request) {
+        Control *c = client->control;
+        _cleanup_free_ char *error = NULL;
+        json_t *result = NULL;
+        char *text = NULL;
+        int r;
+
+        if (control_command_is_privileged(request->command) && client->uid != 0 && client->uid != geteuid()) {
+                client_error(client, "permission denied: only root and the daemon's user may change anything");
+                return;
+        }
+
+        switch (request->command) {
+        case CONTROL_STATUS:
+                r = c->handlers.status(c->userdata, request->target, &result, &error);
+                if (r < 0)
+                        break;
+                (void) client_answer(client, json_pack("{s:b, s:o}", "ok", 1, "targets", result));
+                return;
+        case CONTROL_METRICS:
+                r = c->handlers.metrics(c->userdata, &text, &error);
+                if (r < 0)
+                        break;
+                (void) client_answer(client, json_pack("{s:b, s:s}", "ok", 1, "metrics", text));
+                free(text);
+                return;
+        case CONTROL_RELOAD:
+                r = c->handlers.reload(c->userdata, &error);
+                if (r < 0)
+                        break;
+                (void) client_answer(client, json_pack("{s:b}", "ok", 1));
+                return;
+        case CONTROL_CHECK: {
+                json_t *names = NULL;
+                size_t i;
+                json_t *name;
+
+                r = c->handlers.check(c->userdata, request->target, &names, &error);
+                if (r < 0)
+                        break;
+                client->pending = json_object();
+                client->results = json_array();
+                json_array_foreach(names, i, name)
+                        (void) json_object_set_new(client->pending, json_string_value(name), json_true());
+                json_decref(names);
+                if (json_object_size(client->pending) == 0) {
+                        client->pending = (json_decref(client->pending), NULL);
+                        (void) client_answer(client, json_pack("{s:b, s:o}", "ok", 1, "reports", TAKE_PTR(client->results)));
+                        return;
+                }
+                /* The answer comes when the last report does; no idle timeout while the daemon works. */
+                client->state = CLIENT_WAITING;
+                (void) sd_event_source_set_enabled(client->io, SD_EVENT_OFF);
+                (void) sd_event_source_set_enabled(client->idle, SD_EVENT_OFF);
+                return;
+        }
+        default:
+                r = -EINVAL;
+        }
+        (void) client_error(client, error ?: strerror(-r));
+}
+
+static void client_read(Client *client) {
+        ssize_t n;
+
+        n = read(client->fd, client->input + client->input_length, sizeof(client->input) - 1 - client->input_length);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                client_free(client);
+                return;
+        }
+        if (n < 0)
+                return;
+        client->input_length += (size_t) n;
+        client_touch(client);
+
+        char *newline = memchr(client->input, '\n', client->input_length);
+        if (!newline) {
+                if (client->input_length >= sizeof(client->input) - 1) {
+                        /* Too long to be a request: answer, then hang up (its rest would be garbage). */
+                        client->input_length = 0;
+                        if (client_error(client, "request larger than 64 KiB") >= 0)
+                                (void) shutdown(client->fd, SHUT_RD);
+                }
+                return;
+        }
+
+        size_t line_length = (size_t) (newline - client->input);
+        ControlRequest request;
+        _cleanup_free_ char *error = NULL;
+        int r = control_request_parse(client->input, line_length, &request, &error);
+
+        /* Keep whatever followed the line for the next request. */
+        memmove(client->input, newline + 1, client->input_length - line_length - 1);
+        client->input_length -= line_length + 1;
+
+        if (r < 0) {
+                (void) client_error(client, error ?: "invalid request");
+                return;
+        }
+        client_run_request(client, &request);
+        control_request_clear(&request);
+}
+
+static void client_write(Client *client) {
+        ssize_t n = send(client->fd, client->output + client->output_sent, client->output_length - client->output_sent,
+                         MSG_NOSIGNAL | MSG_DONTWAIT);
+        if (n < 0) {
+                if (errno != EAGAIN && errno != EINTR)
+                        client_free(client);
+                return;
+        }
+        client->output_sent += (size_t) n;
+        client_touch(client);
+        if (client->output_sent < client->output_length)
+                return;
+
+        client->output = mfree(client->output);
+        client->output_length = client->output_sent = 0;
+        client->state = CLIENT_READING;
+        (void) sd_event_source_set_io_events(client->io, EPOLLIN);
+}
+
+static int on_client_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        Client *client = userdata;
+
+        if (client->state == CLIENT_WRITING)
+                client_write(client);
+        else if (client->state == CLIENT_READING)
+                client_read(client);
+        return 0;
+}
+
+static int on_client_idle(sd_event_source *source, uint64_t usec, void *userdata) {
+        client_free(userdata);
+        return 0;
+}
+
+static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
+        Control *c = userdata;
+        struct ucred credentials;
+        socklen_t length = sizeof(credentials);
+        int client_fd;
+
+        client_fd = accept4(fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (client_fd < 0)
+                return 0;
+
+        if (c->n_clients >= CLIENTS_MAX ||
+            getsockopt(client_fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) < 0) {
+                static const char busy[] = "{\"ok\":false,\"error\":\"too many clients\"}\n";
+                (void) send(client_fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
+                safe_close(client_fd);
+                return 0;
+        }
+
+        Client *client = calloc(1, sizeof(Client));
+        if (!client) {
+                safe_close(client_fd);
+                return 0;
+        }
+        *client = (Client) { .control = c, .fd = client_fd, .uid = credentials.uid, .next = c->clients };
+        c->clients = client;
+        c->n_clients++;
+
+        if (sd_event_add_io(c->event, &client->io, client_fd, EPOLLIN, on_client_io, client) < 0 ||
+            sd_event_add_time_relative(c->event, &client->idle, CLOCK_MONOTONIC, CLIENT_IDLE_USEC, USEC_PER_SEC,
+                                       on_client_idle, client) < 0)
+                client_free(client);
+        return 0;
+}
+
+void control_probe_finished(Control *c, const char *target, json_t *report) {
+        Client *next;
+
+        if (!c)
+                return;
+        for (Client *client = c->clients; client; client = next) {
+                next = client->next;
+                if (client->state != CLIENT_WAITING || !json_object_get(client->pending, target))
+                        continue;
+                (void) json_object_del(client->pending, target);
+                (void) json_array_append(client->results, report);
+                if (json_object_size(client->pending) > 0)
+                        continue;
+                client->pending = (json_decref(client->pending), NULL);
+                (void) sd_event_source_set_enabled(client->io, SD_EVENT_ON);
+                (void) client_answer(client, json_pack("{s:b, s:o}", "ok", 1, "reports", TAKE_PTR(client->results)));
+        }
+}
+
+static int create_socket(const char *path) {
+        struct sockaddr_un address = { .sun_family = AF_UNIX };
+        _cleanup_close_ int fd = -EBADF;
+
+        if (strlen(path) >= sizeof(address.sun_path))
+                return -ENAMETOOLONG;
+        strcpy(address.sun_path, path);
+
+        fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return -errno;
+        (void) unlink(path); /* a stale socket of a previous run */
+        if (bind(fd, (struct sockaddr *) &address, sizeof(address)) < 0)
+                return -errno;
+        /* Readers need only to be able to open it: owner and group (tlswatch), nobody else. */
+        if (chmod(path, 0660) < 0 || listen(fd, SOMAXCONN) < 0) {
+                int r = -errno;
+                (void) unlink(path);
+                return r;
+        }
+        return TAKE_FD(fd);
+}
+
+int control_new(sd_event *event, const char *path, int listen_fd, const ControlHandlers *handlers,
+                void *userdata, Control **ret) {
+        _cleanup_(control_freep) Control *c = NULL;
+        int r;
+
+        c = calloc(1, sizeof(Control));
+        if (!c)
+                return -ENOMEM;
+        c->event = sd_event_ref(event);
+        c->handlers = *handlers;
+        c->userdata = userdata;
+        c->fd = -EBADF;
+
+        if (listen_fd >= 0) {
+                c->fd = listen_fd;
+                (void) fcntl(c->fd, F_SETFL, fcntl(c->fd, F_GETFL) | O_NONBLOCK);
+        } else {
+                c->path = strdup(path);
+                if (!c->path)
+                        return -ENOMEM;
+                c->fd = create_socket(path);
+                if (c->fd < 0) {
+                        r = c->fd;
+                        c->path = mfree(c->path); /* not ours to remove */
+                        return r;
+                }
+        }
+
+        r = sd_event_add_io(event, &c->io, c->fd, EPOLLIN, on_accept, c);
+        if (r < 0)
+                return r;
+        *ret = TAKE_PTR(c);
+        return 0;
+}
+
+const char *control_path(const Control *c) {
+        return c->path;
+}
+
+Control *control_free(Control *c) {
+        if (!c)
+                return NULL;
+        while (c->clients)
+                client_free(c->clients);
+        sd_event_source_disable_unref(c->io);
+        safe_close(c->fd);
+        if (c->path)
+                (void) unlink(c->path);
+        free(c->path);
+        sd_event_unref(c->event);
+        free(c);
+        return NULL;
+}

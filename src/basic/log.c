@@ -5,6 +5,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "log.h"
 
@@ -16,6 +18,21 @@ void log_set_max_level(int level) {
 
 int log_get_max_level(void) {
         return max_level;
+}
+
+/* systemd.exec(5): $JOURNAL_STREAM holds "DEVICE:INODE" of the stream it connected; only if that is
+ * our stderr (not a variable inherited by a shell) do lines go to the journal. */
+static bool stderr_is_journal(void) {
+        static int cached = -1;
+        const char *value = getenv("JOURNAL_STREAM");
+        unsigned long long device, inode;
+        struct stat st;
+
+        if (cached >= 0)
+                return cached;
+        cached = value && sscanf(value, "%llu:%llu", &device, &inode) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+                 (unsigned long long) st.st_dev == device && (unsigned long long) st.st_ino == inode;
+        return cached;
 }
 
 int log_internal(int level, int error, const char *file, int line, const char *format, ...) {
@@ -31,7 +48,7 @@ int log_internal(int level, int error, const char *file, int line, const char *f
 
         /* On a journal stream (systemd sets $JOURNAL_STREAM), a "<N>" prefix carries the priority,
          * so `journalctl -p err` finds our errors; in a terminal the program name reads better. */
-        if (getenv("JOURNAL_STREAM"))
+        if (stderr_is_journal())
                 fprintf(stderr, "<%d>", level);
         else
                 fprintf(stderr, "%s: ", program_invocation_short_name);

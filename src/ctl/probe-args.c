@@ -124,8 +124,9 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                         r = set_string(&args.key_file, optarg);
                         break;
                 case ARG_PATH:
-                        if (optarg[0] != '/') {
-                                r = fail(ret_error, "--path: \"%s\" must start with '/'", optarg);
+                        if (optarg[0] != '/' || strpbrk(optarg, " \t\r\n")) {
+                                r = fail(ret_error, "--path: \"%s\" is not a request path (it starts with '/', "
+                                         "without blanks)", optarg);
                                 goto finish;
                         }
                         r = set_string(&args.http_path, optarg);

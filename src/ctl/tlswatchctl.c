@@ -9,7 +9,9 @@
 #include "file-util.h"
 #include "log.h"
 #include "probe-args.h"
+#include "control-client.h"
 #include "probe-output.h"
+#include "status-output.h"
 #include "report-json.h"
 #include "tls.h"
 
@@ -20,7 +22,13 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(SSL_CTX *, SSL_CTX_free);
 static void help(void) {
         printf("Usage: %s COMMAND [OPTIONS]\n\n"
                "Commands:\n"
-               "  probe [OPTIONS] HOST[:PORT]   probe one TLS listener once and report\n\n"
+               "  probe [OPTIONS] HOST[:PORT]   probe one TLS listener once and report\n"
+               "  status [--json] [TARGET]      the daemon's view of every target (or one)\n"
+               "  check [--json] TARGET|--all   have the daemon probe now and show the result\n"
+               "  reload                        have the daemon reload its configuration\n"
+               "  metrics                       the daemon's Prometheus metrics\n\n"
+               "Global option (before the command): --socket PATH, else $TLSWATCH_SOCKET, else\n"
+               "$RUNTIME_DIRECTORY/control.sock, else /run/tlswatch/control.sock.\n\n"
                "Probe options:\n"
                "  --servername NAME             SNI and the name checked (default: HOST)\n"
                "  --ca-file FILE                trust anchors, PEM (default: the system store)\n"
@@ -167,6 +175,105 @@ finish:
         return exit_code;
 }
 
+/* Runs one control request; prints a one-line error and returns NULL when the daemon cannot answer. */
+static json_t *call_daemon(const char *socket_option, json_t *request) {
+        _cleanup_free_ char *path = control_client_socket_path(socket_option);
+        json_t *answer = NULL;
+        int r;
+
+        if (!path) {
+                json_decref(request);
+                log_error("out of memory");
+                return NULL;
+        }
+        r = control_client_call(path, request, &answer);
+        json_decref(request);
+        if (r < 0) {
+                if (IN_SET(r, -ENOENT, -ECONNREFUSED))
+                        log_error("tlswatchd is not running (nothing listens on %s)", path);
+                else if (r == -EACCES)
+                        log_error("%s: permission denied (members of the tlswatch group may read the status)", path);
+                else
+                        log_error("%s: %s", path, strerror(-r));
+                return NULL;
+        }
+        if (!json_is_true(json_object_get(answer, "ok"))) {
+                log_error("%s", json_string_value(json_object_get(answer, "error")) ?: "the daemon refused the request");
+                json_decref(answer);
+                return NULL;
+        }
+        return answer;
+}
+
+static int run_control_command(const char *socket_option, int argc, char **argv) {
+        const char *command = argv[0], *target = NULL;
+        bool json = false, all = false;
+
+        for (int i = 1; i < argc; i++) {
+                if (strcmp(argv[i], "--json") == 0)
+                        json = true;
+                else if (strcmp(argv[i], "--all") == 0 && strcmp(command, "check") == 0)
+                        all = true;
+                else if (argv[i][0] == '-') {
+                        log_error("%s: unknown option \"%s\"", command, argv[i]);
+                        return EXIT_USAGE;
+                } else if (!target && IN_SET(command[0], 's', 'c'))
+                        target = argv[i];
+                else {
+                        log_error("%s: unexpected argument \"%s\"", command, argv[i]);
+                        return EXIT_USAGE;
+                }
+        }
+        if (strcmp(command, "check") == 0 && !!target == all) {
+                log_error("check needs a TARGET or --all");
+                return EXIT_USAGE;
+        }
+
+        json_t *request = json_pack("{s:s}", "command", command);
+        if (target)
+                (void) json_object_set_new(request, "target", json_string(target));
+        json_t *answer = call_daemon(socket_option, request);
+        if (!answer)
+                return EXIT_USAGE;
+
+        int exit_code = 0;
+        if (strcmp(command, "metrics") == 0)
+                fputs(json_string_value(json_object_get(answer, "metrics")) ?: "", stdout);
+        else if (strcmp(command, "status") == 0) {
+                json_t *targets = json_object_get(answer, "targets");
+                if (json)
+                        (void) json_dumpf(targets, stdout, JSON_INDENT(2));
+                Status worst = status_output_table(targets, json ? fopen("/dev/null", "we") ?: stderr : stdout,
+                                                   !json && status_output_use_colour(stdout));
+                if (json)
+                        fputc('\n', stdout);
+                exit_code = status_to_exit_code(worst);
+        } else if (strcmp(command, "check") == 0) {
+                json_t *reports = json_object_get(answer, "reports");
+                Status worst = STATUS_OK;
+                size_t i;
+                json_t *report;
+
+                json_array_foreach(reports, i, report) {
+                        Status status = status_from_string(json_string_value(json_object_get(report, "status")));
+                        worst = status_worst(worst, status < 0 ? STATUS_UNKNOWN : status);
+                        if (!json)
+                                printf("%s (%s): %s\n", json_string_value(json_object_get(report, "name")) ?: "?",
+                                       json_string_value(json_object_get(report, "target")) ?: "?",
+                                       json_string_value(json_object_get(report, "status")) ?: "?");
+                }
+                if (json) {
+                        (void) json_dumpf(reports, stdout, JSON_INDENT(2));
+                        fputc('\n', stdout);
+                }
+                exit_code = status_to_exit_code(worst);
+        } else
+                printf("reloaded\n");
+
+        json_decref(answer);
+        return exit_code;
+}
+
 int main(int argc, char **argv) {
         /* A listener that closes while we write must cost us a problem code, not the process. */
         (void) signal(SIGPIPE, SIG_IGN);
@@ -183,9 +290,27 @@ int main(int argc, char **argv) {
                 printf("tlswatchctl %s\n", PACKAGE_VERSION);
                 return 0;
         }
-        if (strcmp(argv[1], "probe") == 0)
-                return run_probe(argc - 1, argv + 1);
+        const char *socket_option = NULL;
+        int first = 1;
+        if (strcmp(argv[1], "--socket") == 0 && argc > 2) {
+                socket_option = argv[2];
+                first = 3;
+        } else if (strncmp(argv[1], "--socket=", 9) == 0) {
+                socket_option = argv[1] + 9;
+                first = 2;
+        }
+        if (first >= argc) {
+                help();
+                return EXIT_USAGE;
+        }
 
-        log_error("unknown command \"%s\"; try --help", argv[1]);
+        if (strcmp(argv[first], "probe") == 0)
+                return run_probe(argc - first, argv + first);
+        if (IN_SET(argv[first][0], 's', 'c', 'r', 'm') &&
+            (strcmp(argv[first], "status") == 0 || strcmp(argv[first], "check") == 0 ||
+             strcmp(argv[first], "reload") == 0 || strcmp(argv[first], "metrics") == 0))
+                return run_control_command(socket_option, argc - first, argv + first);
+
+        log_error("unknown command \"%s\"; try --help", argv[first]);
         return EXIT_USAGE;
 }

@@ -316,6 +316,7 @@ static void on_probe_done(Probe *probe, Report *report, void *userdata) {
 
         json_t *document = NULL;
         if (report_to_json(report, &document) >= 0) {
+                (void) json_object_set_new(document, "name", json_string(t->config->name));
                 json_decref(t->last_report);
                 t->last_report = document;
         }

@@ -550,7 +550,7 @@ int config_finish(Config *config, char **ret_error) {
                 if (!t->retry_interval_usec)
                         t->retry_interval_usec = MIN(DEFAULT_RETRY_INTERVAL_USEC, t->interval_usec);
                 if (!t->timeout_usec)
-                        t->timeout_usec = DEFAULT_TIMEOUT_USEC;
+                        t->timeout_usec = MIN(DEFAULT_TIMEOUT_USEC, t->interval_usec);
                 if (!t->repeat_interval_usec)
                         t->repeat_interval_usec = DEFAULT_REPEAT_INTERVAL_USEC;
                 if (!(t->set_mask & key_bit("WarnDays")))

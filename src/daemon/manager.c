@@ -697,7 +697,8 @@ static int on_sighup(sd_event_source *source, const struct signalfd_siginfo *inf
 static int on_terminate(sd_event_source *source, const struct signalfd_siginfo *info, void *userdata) {
         Manager *m = userdata;
 
-        (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
+        if (!m->options.once) /* --once is a command, not the service: systemd hears nothing from it */
+                (void) sd_notify(false, "STOPPING=1\nSTATUS=Shutting down");
         (void) sd_event_exit(m->event, 0);
         return 0;
 }

@@ -143,9 +143,27 @@ static int conn_fail_tls(Conn *c, int ssl_error, unsigned long queued_error, int
         char message[512];
         ProblemCode code;
 
-        code = tls_classify_failure(ssl_error, queued_error, sys_errno, &c->observations, message, sizeof(message));
+        code = tls_classify_failure(ssl_error, queued_error, sys_errno, &c->observations,
+                                    c->state != CONN_TLS_HANDSHAKE, message, sizeof(message));
         ERR_clear_error();
         return conn_complete(c, code, "%s", message);
+}
+
+/* A write after the handshake can fail on the reset that follows a TLS 1.3 server's verdict on our
+ * certificate (alert 116, then close with our CONNECT unread): the alert still waits in the receive
+ * queue, so read it before deciding what went wrong. */
+static int conn_fail_write(Conn *c, int ssl_error, unsigned long queued_error, int sys_errno) {
+        unsigned char scratch[256];
+        int n;
+
+        ERR_clear_error();
+        n = SSL_read(c->ssl, scratch, sizeof(scratch));
+        if (n <= 0) {
+                unsigned long verdict = ERR_peek_error();
+                if (tls_failure_is_client_certificate_verdict(verdict, &c->observations))
+                        return conn_fail_tls(c, SSL_get_error(c->ssl, n), verdict, errno);
+        }
+        return conn_fail_tls(c, ssl_error, queued_error, sys_errno);
 }
 
 static int conn_analyse(Conn *c) {
@@ -230,10 +248,11 @@ static int conn_step_protocol(Conn *c) {
                 ERR_clear_error();
                 n = SSL_write(c->ssl, output, (int) pending);
                 if (n <= 0) {
+                        int sys_errno = errno;
                         int ssl_error = SSL_get_error(c->ssl, n);
                         if (conn_wait_for_tls(c, ssl_error))
                                 return 0;
-                        return conn_fail_tls(c, ssl_error, ERR_peek_error(), errno);
+                        return conn_fail_write(c, ssl_error, ERR_peek_error(), sys_errno);
                 }
                 exchange_sent(c->exchange, (size_t) n);
         }

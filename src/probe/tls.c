@@ -233,28 +233,36 @@ bool tls_failure_is_client_certificate_verdict(unsigned long queued_error, const
                       SSL_AD_UNKNOWN_CA, SSL_AD_ACCESS_DENIED, SSL_AD_DECRYPT_ERROR);
 }
 
+/* OpenSSL 3.0 has no name for TLS 1.3's alert 116 (RFC 8446 §6.2). */
+static const char *alert_name(int alert) {
+        if (alert == TLS13_AD_CERTIFICATE_REQUIRED)
+                return "certificate required";
+        return SSL_alert_desc_string_long(alert);
+}
+
 ProblemCode tls_classify_failure(int ssl_error, unsigned long queued_error, int sys_errno,
-                                 const TlsObservations *observations, char *message, size_t size) {
+                                 const TlsObservations *observations, bool handshake_done, char *message,
+                                 size_t size) {
         int alert = alert_of(queued_error);
         int reason = ERR_GET_REASON(queued_error);
+        const char *when = handshake_done ? "right after the TLS handshake" : "during the TLS handshake";
 
         if (tls_failure_is_client_certificate_verdict(queued_error, observations)) {
                 if (observations->client_certificate_set)
                         snprintf(message, size,
                                  "the listener rejected our client certificate (TLS alert %d, %s): its "
                                  "cacertfile must hold the CA that issued the client certificate",
-                                 alert, SSL_alert_desc_string_long(alert));
+                                 alert, alert_name(alert));
                 else
                         snprintf(message, size,
                                  "the listener demands a client certificate (two-way TLS; TLS alert %d, %s): "
                                  "configure a client certificate and key",
-                                 alert, SSL_alert_desc_string_long(alert));
+                                 alert, alert_name(alert));
                 return PROBLEM_CLIENT_CERTIFICATE_REQUIRED;
         }
 
         if (alert >= 0) {
-                snprintf(message, size, "the listener ended the handshake with TLS alert %d (%s)", alert,
-                         SSL_alert_desc_string_long(alert));
+                snprintf(message, size, "the listener sent TLS alert %d (%s) %s", alert, alert_name(alert), when);
                 return PROBLEM_TLS_HANDSHAKE_FAILED;
         }
 
@@ -269,18 +277,17 @@ ProblemCode tls_classify_failure(int ssl_error, unsigned long queued_error, int 
         if ((ssl_error == SSL_ERROR_SYSCALL && queued_error == 0) || ssl_error == SSL_ERROR_ZERO_RETURN ||
             (ERR_GET_LIB(queued_error) == ERR_LIB_SSL && reason == SSL_R_UNEXPECTED_EOF_WHILE_READING)) {
                 if (sys_errno == ECONNRESET)
-                        snprintf(message, size, "the listener reset the connection during the TLS handshake");
+                        snprintf(message, size, "the listener reset the connection %s", when);
                 else
-                        snprintf(message, size, "the listener closed the connection during the TLS handshake");
+                        snprintf(message, size, "the listener closed the connection %s", when);
                 return PROBLEM_TLS_HANDSHAKE_FAILED;
         }
 
         if (ssl_error == SSL_ERROR_SYSCALL) {
-                snprintf(message, size, "the TLS handshake failed: %s", strerror(sys_errno));
+                snprintf(message, size, "TLS failed %s: %s", when, strerror(sys_errno));
                 return PROBLEM_TLS_HANDSHAKE_FAILED;
         }
 
-        snprintf(message, size, "the TLS handshake failed: %s",
-                 ERR_reason_error_string(queued_error) ?: "unknown error");
+        snprintf(message, size, "TLS failed %s: %s", when, ERR_reason_error_string(queued_error) ?: "unknown error");
         return PROBLEM_TLS_HANDSHAKE_FAILED;
 }

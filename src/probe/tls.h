@@ -42,7 +42,8 @@ int tls_session_new(SSL_CTX *ctx, int fd, const char *sni, TlsObservations *obse
  * `ssl_error` is SSL_get_error()'s value, `queued_error` the ERR_get_error() value taken right after,
  * `sys_errno` errno for SSL_ERROR_SYSCALL. Pure: it inspects no connection. */
 ProblemCode tls_classify_failure(int ssl_error, unsigned long queued_error, int sys_errno,
-                                 const TlsObservations *observations, char *message, size_t size);
+                                 const TlsObservations *observations, bool handshake_done, char *message,
+                                 size_t size);
 
 /* TLS 1.3's verdict on a client certificate comes after the client's handshake is complete; this
  * says whether a post-handshake read failure is that verdict. */

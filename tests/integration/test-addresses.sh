@@ -37,9 +37,11 @@ mount --bind "$tmp/hosts" /etc/hosts || exit 99
 mkfifo "$tmp/stdin"
 exec {stdin_fd}<>"$tmp/stdin"
 
-# start NAME ADDRESS:PORT ARGS...: prints the port the server accepted on.
+# start NAME ADDRESS:PORT ARGS...: sets $port to the port the server accepted on. Not called in a
+# command substitution: that subshell would record the PID where cleanup() never sees it.
 start() {
-        local name=$1 accept=$2 port="" i
+        local name=$1 accept=$2 i
+        port=""
         shift 2
         openssl s_server -accept "$accept" "$@" <"$tmp/stdin" >"$tmp/$name.out" 2>&1 &
         pids+=("$!")
@@ -51,11 +53,12 @@ start() {
                 sleep 0.05
         done
         [[ -n $port ]] || { cat "$tmp/$name.out" >&2; echo "test-addresses: $name did not start" >&2; exit 99; }
-        echo "$port"
 }
 
-port=$(start good 127.0.0.1:0 -cert "$pki/good.pem" -key "$pki/good.key" -cert_chain "$pki/int.pem")
-start stale "127.0.0.2:$port" -cert "$pki/expired.pem" -key "$pki/expired.key" -cert_chain "$pki/int.pem" >/dev/null
+start good 127.0.0.1:0 -cert "$pki/good.pem" -key "$pki/good.key" -cert_chain "$pki/int.pem"
+good_port=$port
+start stale "127.0.0.2:$good_port" -cert "$pki/expired.pem" -key "$pki/expired.key" -cert_chain "$pki/int.pem"
+port=$good_port
 
 out=$(timeout 30 "$TLSWATCHCTL" probe --json --protocol tls --timeout 5 --ca-file "$pki/root.pem" \
       --servername localhost "cluster.test:$port")

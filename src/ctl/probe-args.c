@@ -12,6 +12,7 @@
 #include "address-util.h"
 #include "macro.h"
 #include "probe-args.h"
+#include "proto-http.h"
 
 enum {
         ARG_SERVERNAME = 0x100,
@@ -29,6 +30,7 @@ enum {
         ARG_USERNAME,
         ARG_PASSWORD_FILE,
         ARG_EXPECT_ACCEPT,
+        ARG_EXPECT_STATUS,
 };
 
 static const struct option options[] = {
@@ -47,6 +49,7 @@ static const struct option options[] = {
         { "username", required_argument, NULL, ARG_USERNAME },
         { "password-file", required_argument, NULL, ARG_PASSWORD_FILE },
         { "expect-accept", no_argument, NULL, ARG_EXPECT_ACCEPT },
+        { "expect-status", required_argument, NULL, ARG_EXPECT_STATUS },
         { "help", no_argument, NULL, 'h' },
         {}
 };
@@ -181,6 +184,16 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                 case ARG_EXPECT_ACCEPT:
                         args.mqtt_expect_accept = true;
                         break;
+                case ARG_EXPECT_STATUS: {
+                        HttpExpect expect;
+                        if (proto_http_parse_expect(optarg, &expect) < 0) {
+                                r = fail(ret_error, "--expect-status: \"%s\" is not a list of statuses like \"200\" "
+                                         "or \"2xx 301\"", optarg);
+                                goto finish;
+                        }
+                        r = set_string(&args.http_expect_status, optarg);
+                        break;
+                }
                 case 'h':
                         args.help = true;
                         break;
@@ -248,5 +261,6 @@ void probe_args_clear(ProbeArgs *args) {
         free(args->mqtt_client_id);
         free(args->mqtt_username);
         free(args->mqtt_password_file);
+        free(args->http_expect_status);
         *args = (ProbeArgs) {};
 }

@@ -26,6 +26,7 @@ typedef struct ProbeArgs {
         char *mqtt_username;
         char *mqtt_password_file; /* read by the caller: parsing touches no files */
         bool mqtt_expect_accept;
+        char *http_expect_status;
         Protocol protocol;
         unsigned warn_days;
         unsigned crit_days;

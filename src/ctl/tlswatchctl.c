@@ -39,6 +39,7 @@ static void help(void) {
                "  --client-id ID --username NAME --password-file FILE\n"
                "                                MQTT credentials; the password only from a file\n"
                "  --expect-accept               a refused CONNACK is CRITICAL, not information\n"
+               "  --expect-status LIST          https statuses that count as success (2xx 3xx)\n"
                "  --warn-days N (30) --crit-days N (7) --timeout SECONDS (10)\n"
                "  --json                        print the report as JSON\n\n"
                "Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See tlswatchctl(1).\n",
@@ -135,6 +136,7 @@ static int run_probe(int argc, char **argv) {
                 .mqtt_username = args.mqtt_username,
                 .mqtt_password = password,
                 .mqtt_expect_accept = args.mqtt_expect_accept,
+                .http_expect_status = args.http_expect_status,
                 .tls_context = ctx,
                 .timeout_usec = args.timeout_usec,
                 .warn_days = args.warn_days,

@@ -13,6 +13,7 @@
 
 #include "address-util.h"
 #include "file-util.h"
+#include "proto-http.h"
 #include "config.h"
 
 #define LINE_MAX_CHARS 4096
@@ -39,6 +40,7 @@ typedef enum ValueType {
         VALUE_BOOLEAN,
         VALUE_MQTT_VERSION,
         VALUE_SECRET,    /* an absolute path or a credential name */
+        VALUE_EXPECT_STATUS,
 } ValueType;
 
 typedef enum KeyScope {
@@ -69,6 +71,7 @@ static const KeyDefinition keys[] = {
         { "WarnDays", SCOPE_TARGET, VALUE_DAYS, offsetof(TargetConfig, warn_days) },
         { "CritDays", SCOPE_TARGET, VALUE_DAYS, offsetof(TargetConfig, crit_days) },
         { "ConfirmFailures", SCOPE_TARGET, VALUE_COUNT, offsetof(TargetConfig, confirm_failures) },
+        { "ExpectStatus", SCOPE_TARGET, VALUE_EXPECT_STATUS, offsetof(TargetConfig, http_expect_status) },
         { "MQTTVersion", SCOPE_TARGET, VALUE_MQTT_VERSION, offsetof(TargetConfig, mqtt_version) },
         { "MQTTClientId", SCOPE_TARGET, VALUE_STRING, offsetof(TargetConfig, mqtt_client_id) },
         { "MQTTUsername", SCOPE_TARGET, VALUE_STRING, offsetof(TargetConfig, mqtt_username) },
@@ -230,6 +233,14 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                                             value);
                 r = assign_string(field, value);
                 break;
+        case VALUE_EXPECT_STATUS: {
+                HttpExpect expect;
+                if (proto_http_parse_expect(value, &expect) < 0)
+                        return parser_error(p, p->line, "%s: \"%s\" is not a list of statuses like \"200\" or \"2xx 301\"",
+                                            k->key, value);
+                r = assign_string(field, value);
+                break;
+        }
         case VALUE_BOOLEAN: {
                 static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
                 bool found = false;
@@ -483,6 +494,7 @@ static int inherit(TargetConfig *t, const TargetConfig *defaults) {
                 case VALUE_PATH:
                 case VALUE_HTTP_PATH:
                 case VALUE_SECRET:
+                case VALUE_EXPECT_STATUS:
                         if (assign_string(to, *(char *const *) from) < 0)
                                 return -ENOMEM;
                         break;
@@ -664,6 +676,7 @@ bool target_config_equal(const TargetConfig *a, const TargetConfig *b) {
                 a->confirm_failures == b->confirm_failures && a->mqtt_version == b->mqtt_version &&
                 streq_null(a->mqtt_client_id, b->mqtt_client_id) && streq_null(a->mqtt_username, b->mqtt_username) &&
                 streq_null(a->mqtt_password_file, b->mqtt_password_file) &&
+                streq_null(a->http_expect_status, b->http_expect_status) &&
                 a->mqtt_expect_accept == b->mqtt_expect_accept;
 }
 
@@ -678,6 +691,7 @@ static void target_config_clear(TargetConfig *t) {
         free(t->mqtt_client_id);
         free(t->mqtt_username);
         free(t->mqtt_password_file);
+        free(t->http_expect_status);
         free(t->file);
 }
 

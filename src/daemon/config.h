@@ -34,6 +34,7 @@ typedef struct TargetConfig {
         char *mqtt_username;
         char *mqtt_password_file; /* an absolute path, or a credential name in $CREDENTIALS_DIRECTORY */
         bool mqtt_expect_accept;
+        char *http_expect_status; /* NULL: any 2xx or 3xx */
 
         uint32_t set_mask; /* which keys this section set, so [Defaults] fills only the rest */
         char *file;        /* where the section was (first) seen, for later messages */

@@ -357,6 +357,7 @@ static void start_probe(Target *t) {
                 .mqtt_username = c->mqtt_username,
                 .mqtt_password = t->mqtt_password,
                 .mqtt_expect_accept = c->mqtt_expect_accept,
+                .http_expect_status = c->http_expect_status,
                 .tls_context = t->tls_context,
                 .timeout_usec = c->timeout_usec,
                 .warn_days = c->warn_days,

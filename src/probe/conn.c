@@ -45,6 +45,7 @@ struct Conn {
 
         Exchange *exchange; /* the protocol's exchange, NULL for plain tls */
         uint64_t handshake_done_usec;
+        uint64_t first_byte_usec; /* the first byte of the application's answer */
 
         conn_handler_t handler;
         void *userdata;
@@ -206,6 +207,7 @@ static void conn_record_application(Conn *c) {
                 .mqtt_version = result->mqtt_version,
                 .connack_text = result->connack_text,
                 .duration_usec = now_usec(c) - c->handshake_done_usec,
+                .first_byte_usec = c->first_byte_usec ? c->first_byte_usec - c->handshake_done_usec : 0,
         };
         snprintf(a->application.websocket_protocol, sizeof(a->application.websocket_protocol), "%s",
                  result->websocket_protocol);
@@ -263,6 +265,8 @@ static int conn_step_protocol(Conn *c) {
                 ERR_clear_error();
                 n = SSL_read(c->ssl, buffer, sizeof(buffer));
                 if (n > 0) {
+                        if (!c->first_byte_usec)
+                                c->first_byte_usec = now_usec(c);
                         ExchangeStatus status = exchange_input(c->exchange, buffer, (size_t) n);
                         if (status != EXCHANGE_RUNNING)
                                 return conn_finish_exchange(c);
@@ -340,6 +344,7 @@ static int conn_after_handshake(Conn *c) {
                         .username = c->settings->mqtt_username,
                         .password = c->settings->mqtt_password,
                         .expect_accept = c->settings->mqtt_expect_accept,
+                        .expect_status = c->settings->http_expect_status,
                 };
                 r = exchange_new(&exchange, &c->exchange);
                 if (r < 0)

@@ -35,6 +35,7 @@ struct Exchange {
         char *username;
         char *password;
         bool expect_accept;
+        HttpExpect expect_status;
         char websocket_accept[29]; /* what the server must answer */
 
         uint8_t output[OUTPUT_MAX];
@@ -150,10 +151,11 @@ static ExchangeStatus step_http_response(Exchange *e) {
                 return fail(e, "the listener's answer to an HTTP request is not HTTP: is this port an HTTPS listener?");
 
         e->result.http_status = head.status;
-        if (head.status < 200 || head.status >= 400)
+        if (!proto_http_status_expected(&e->expect_status, head.status))
                 return fail(e, "HTTP %d on %s: %s", head.status, e->path,
                             head.status >= 500 ? "the service behind the listener is failing"
-                                               : "expected a 2xx or 3xx answer");
+                            : e->expect_status.n_ranges > 0 ? "not one of the expected statuses"
+                                                            : "expected a 2xx or 3xx answer");
         e->step = STEP_DONE;
         e->status = EXCHANGE_SUCCEEDED;
         return e->status;
@@ -336,6 +338,8 @@ int exchange_new(const ExchangeSettings *settings, Exchange **ret) {
                 return -ENOMEM;
         e->protocol = settings->protocol;
         e->expect_accept = settings->expect_accept;
+        if (settings->expect_status && proto_http_parse_expect(settings->expect_status, &e->expect_status) < 0)
+                return -EINVAL;
         e->result = (ExchangeResult) { .http_status = -1, .connack = -1, .mqtt_version = -1 };
         e->path = strdup(settings->path ?: (settings->protocol == PROTOCOL_WSS ? "/mqtt" : "/"));
         if (!e->path || dup_optional(&e->username, settings->username) < 0 ||

@@ -21,6 +21,7 @@ typedef struct ExchangeSettings {
         const char *username;  /* NULL: none */
         const char *password;
         bool expect_accept;    /* a refused CONNACK is a failure, not information */
+        const char *expect_status; /* https: "200", "2xx 301", ...; NULL: any 2xx or 3xx */
 } ExchangeSettings;
 
 typedef enum ExchangeStatus {

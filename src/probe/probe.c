@@ -51,6 +51,7 @@ struct Probe {
         char *mqtt_client_id;
         char *mqtt_username;
         char *mqtt_password;
+        char *http_expect_status;
         uint64_t started_usec;
         uint64_t deadline_usec;
 
@@ -203,7 +204,8 @@ int probe_start(sd_event *event, const ProbeSettings *settings, probe_handler_t 
             copy_optional(&p->http_path, settings->http_path) < 0 ||
             copy_optional(&p->mqtt_client_id, settings->mqtt_client_id) < 0 ||
             copy_optional(&p->mqtt_username, settings->mqtt_username) < 0 ||
-            copy_optional(&p->mqtt_password, settings->mqtt_password) < 0)
+            copy_optional(&p->mqtt_password, settings->mqtt_password) < 0 ||
+            copy_optional(&p->http_expect_status, settings->http_expect_status) < 0)
                 return -ENOMEM;
         p->settings.host = p->host;
         p->settings.server_name = p->server_name;
@@ -211,6 +213,7 @@ int probe_start(sd_event *event, const ProbeSettings *settings, probe_handler_t 
         p->settings.mqtt_client_id = p->mqtt_client_id;
         p->settings.mqtt_username = p->mqtt_username;
         p->settings.mqtt_password = p->mqtt_password;
+        p->settings.http_expect_status = p->http_expect_status;
         SSL_CTX_up_ref(settings->tls_context);
         p->settings.tls_context = settings->tls_context;
 
@@ -254,6 +257,7 @@ Probe *probe_free(Probe *p) {
         free(p->mqtt_client_id);
         free(p->mqtt_username);
         free(p->mqtt_password);
+        free(p->http_expect_status);
         sd_event_unref(p->event);
         free(p);
         return NULL;

@@ -38,6 +38,7 @@ typedef struct ProbeSettings {
         const char *mqtt_username;  /* NULL: none */
         const char *mqtt_password;  /* never logged */
         bool mqtt_expect_accept;    /* a refused CONNACK is protocol_failed, not information */
+        const char *http_expect_status; /* https: "200", "2xx 301", ...; NULL: any 2xx or 3xx */
         SSL_CTX *tls_context;    /* from tls_context_cache_get(); the probe keeps its own reference */
         uint64_t timeout_usec;   /* from start to the last byte, everything included */
         unsigned warn_days;

@@ -116,3 +116,39 @@ int proto_http_parse_head(const char *data, size_t size, HttpResponseHead *ret) 
         *ret = head;
         return 1;
 }
+
+int proto_http_parse_expect(const char *text, HttpExpect *ret) {
+        HttpExpect expect = {};
+        const char *p = text;
+
+        for (;;) {
+                p += strspn(p, " \t,");
+                if (!*p)
+                        break;
+                size_t n = strcspn(p, " \t,");
+                if (n != 3 || p[0] < '1' || p[0] > '5' || expect.n_ranges >= 16)
+                        return -EINVAL;
+                if (p[1] == 'x' && p[2] == 'x')
+                        expect.ranges[expect.n_ranges] = (typeof(expect.ranges[0])) { (p[0] - '0') * 100, (p[0] - '0') * 100 + 99 };
+                else if (p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9') {
+                        int code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
+                        expect.ranges[expect.n_ranges] = (typeof(expect.ranges[0])) { code, code };
+                } else
+                        return -EINVAL;
+                expect.n_ranges++;
+                p += n;
+        }
+        if (expect.n_ranges == 0)
+                return -EINVAL;
+        *ret = expect;
+        return 0;
+}
+
+bool proto_http_status_expected(const HttpExpect *expect, int status) {
+        if (!expect || expect->n_ranges == 0)
+                return status >= 200 && status < 400;
+        for (size_t i = 0; i < expect->n_ranges; i++)
+                if (status >= expect->ranges[i].low && status <= expect->ranges[i].high)
+                        return true;
+        return false;
+}

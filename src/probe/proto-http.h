@@ -3,6 +3,7 @@
  * strict, bounded parser of the response head. Pure functions over byte buffers. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 /* A response head larger than this is refused rather than buffered (RFC 9112 leaves the limit to us). */
@@ -15,6 +16,18 @@ typedef struct HttpResponseHead {
         char websocket_accept[64];
         char websocket_protocol[64];
 } HttpResponseHead;
+
+/* Which final statuses count as success: up to 16 codes ("200") or classes ("2xx"). Empty: 2xx and 3xx. */
+typedef struct HttpExpect {
+        struct {
+                int low, high;
+        } ranges[16];
+        size_t n_ranges;
+} HttpExpect;
+
+/* Parses "200", "2xx 301", "200,204". Returns 0 or -EINVAL. */
+int proto_http_parse_expect(const char *text, HttpExpect *ret);
+bool proto_http_status_expected(const HttpExpect *expect, int status);
 
 /* Formats "GET path HTTP/1.1" with Host and Connection: close. Returns the length, or -ENOBUFS. */
 int proto_http_build_get(const char *authority, const char *path, char *buffer, size_t size);

@@ -47,7 +47,9 @@ static json_t *application_to_json(const char *protocol, const ApplicationReport
              json_object_set_new(o, "subprotocol", json_string(app->websocket_protocol)) < 0) ||
             (app->mqtt_version >= 0 && json_object_set_new(o, "mqtt_version", json_integer(app->mqtt_version)) < 0) ||
             (app->connack >= 0 && json_object_set_new(o, "connack", json_integer(app->connack)) < 0) ||
-            (app->connack_text && json_object_set_new(o, "connack_text", json_string(app->connack_text)) < 0)) {
+            (app->connack_text && json_object_set_new(o, "connack_text", json_string(app->connack_text)) < 0) ||
+            (app->first_byte_usec > 0 &&
+             json_object_set_new(o, "first_byte_ms", json_real((double) app->first_byte_usec / 1e3)) < 0)) {
                 json_decref(o);
                 return NULL;
         }

@@ -45,6 +45,7 @@ typedef struct ApplicationReport {
         const char *connack_text;  /* static */
         char websocket_protocol[64];
         uint64_t duration_usec;    /* from the end of the handshake to the decision */
+        uint64_t first_byte_usec;  /* from the end of the handshake to the answer's first byte; 0: none */
 } ApplicationReport;
 
 typedef struct AddressReport {

@@ -566,6 +566,12 @@ expect_probe "https /" 0 ok @none "$timing" \
 
 expect_probe "https /broken: 502" 2 critical 'protocol_failed~\b502\b' '?$app.http_status == 502' \
         -- "${json[@]}" --protocol https --path /broken "$(at https)"
+expect_probe "https /broken with --expect-status 502: ok" 0 ok @none '?$app.http_status == 502' \
+        '?$app.first_byte_ms > 0' \
+        -- "${json[@]}" --protocol https --path /broken --expect-status "5xx" "$(at https)"
+expect_probe "https / with --expect-status 204: not expected" 2 critical \
+        'protocol_failed~HTTP 200 on /: not one of the expected statuses' '?$app.http_status == 200' \
+        -- "${json[@]}" --protocol https --expect-status "204, 3xx" "$(at https)"
 
 expect_probe "wss on a path answered with 200" 2 critical 'protocol_failed~expected 101' \
         '?$app.http_status == 200 and ($app | has("connack") | not)' \

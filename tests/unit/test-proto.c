@@ -647,11 +647,33 @@ static void test_ws_parse_invalid(void **state) {
         assert_int_equal(parsed.opcode, PROTO_WS_OPCODE_CONTINUATION);
 }
 
+static void test_http_expect(void **state) {
+        HttpExpect expect;
+
+        assert_int_equal(proto_http_parse_expect("200", &expect), 0);
+        assert_true(proto_http_status_expected(&expect, 200));
+        assert_false(proto_http_status_expected(&expect, 201));
+        assert_int_equal(proto_http_parse_expect("2xx, 301 401", &expect), 0);
+        assert_true(proto_http_status_expected(&expect, 299));
+        assert_true(proto_http_status_expected(&expect, 401));
+        assert_false(proto_http_status_expected(&expect, 302));
+        /* The default: any 2xx or 3xx. */
+        assert_true(proto_http_status_expected(NULL, 302));
+        assert_false(proto_http_status_expected(NULL, 404));
+        assert_int_equal(proto_http_parse_expect("", &expect), -EINVAL);
+        assert_int_equal(proto_http_parse_expect("2x", &expect), -EINVAL);
+        assert_int_equal(proto_http_parse_expect("600", &expect), -EINVAL);
+        assert_int_equal(proto_http_parse_expect("20x", &expect), -EINVAL);
+        assert_int_equal(proto_http_parse_expect("2000", &expect), -EINVAL);
+        assert_int_equal(proto_http_parse_expect("1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17", &expect), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_mqtt_connect),
                 cmocka_unit_test(test_mqtt_connack),
                 cmocka_unit_test(test_http),
+                cmocka_unit_test(test_http_expect),
                 cmocka_unit_test(test_mqtt_connect_v5_credentials),
                 cmocka_unit_test(test_mqtt_connect_lengths),
                 cmocka_unit_test(test_mqtt_connack_truncated),

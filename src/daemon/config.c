@@ -12,6 +12,7 @@
 #include <strings.h>
 
 #include "address-util.h"
+#include "string-table.h"
 #include "file-util.h"
 #include "proto-http.h"
 #include "config.h"
@@ -27,6 +28,9 @@
 #define DEFAULT_CRIT_DAYS 7
 #define DEFAULT_CONFIRM_FAILURES 2
 #define DEFAULT_MAX_CONCURRENT_PROBES 64
+#define DEFAULT_SPOOL_MAX_BYTES (64ULL * 1024 * 1024)
+#define DEFAULT_WEBHOOK_TIMEOUT_USEC (10 * USEC_PER_SEC)
+#define DEFAULT_WEBHOOK_RETRY_MAX_USEC (24 * USEC_PER_HOUR)
 
 typedef enum ValueType {
         VALUE_STRING,
@@ -41,12 +45,19 @@ typedef enum ValueType {
         VALUE_MQTT_VERSION,
         VALUE_SECRET,    /* an absolute path or a credential name */
         VALUE_EXPECT_STATUS,
+        VALUE_URL,
+        VALUE_WEBHOOK_FORMAT,
+        VALUE_WEBHOOK_EVENTS,
+        VALUE_APPEND,     /* one more item of a StringList */
+        VALUE_HEADER,     /* "Name: value", appended */
+        VALUE_BYTES,      /* 64M, 1G, ... */
 } ValueType;
 
 typedef enum KeyScope {
         SCOPE_TARGET_ONLY, /* in [Target NAME] only */
         SCOPE_TARGET,      /* in [Target NAME] and [Defaults] */
         SCOPE_GLOBAL, /* in [Defaults] only */
+        SCOPE_WEBHOOK, /* in [Webhook NAME] */
 } KeyScope;
 
 typedef struct KeyDefinition {
@@ -80,6 +91,18 @@ static const KeyDefinition keys[] = {
         { "MaxConcurrentProbes", SCOPE_GLOBAL, VALUE_COUNT, offsetof(Config, max_concurrent_probes) },
         { "ControlSocket", SCOPE_GLOBAL, VALUE_PATH, offsetof(Config, control_socket) },
         { "MetricsFile", SCOPE_GLOBAL, VALUE_PATH, offsetof(Config, metrics_file) },
+        { "SpoolMax", SCOPE_GLOBAL, VALUE_BYTES, offsetof(Config, spool_max_bytes) },
+        { "URL", SCOPE_WEBHOOK, VALUE_URL, offsetof(WebhookConfig, url) },
+        { "Format", SCOPE_WEBHOOK, VALUE_WEBHOOK_FORMAT, offsetof(WebhookConfig, format) },
+        { "Events", SCOPE_WEBHOOK, VALUE_WEBHOOK_EVENTS, offsetof(WebhookConfig, events) },
+        { "Targets", SCOPE_WEBHOOK, VALUE_APPEND, offsetof(WebhookConfig, targets) },
+        { "Timeout", SCOPE_WEBHOOK, VALUE_DURATION, offsetof(WebhookConfig, timeout_usec) },
+        { "Header", SCOPE_WEBHOOK, VALUE_HEADER, offsetof(WebhookConfig, headers) },
+        { "BearerTokenFile", SCOPE_WEBHOOK, VALUE_SECRET, offsetof(WebhookConfig, bearer_token_file) },
+        { "SecretFile", SCOPE_WEBHOOK, VALUE_SECRET, offsetof(WebhookConfig, secret_file) },
+        { "CAFile", SCOPE_WEBHOOK, VALUE_PATH, offsetof(WebhookConfig, ca_file) },
+        { "AllowInsecureHTTP", SCOPE_WEBHOOK, VALUE_BOOLEAN, offsetof(WebhookConfig, allow_insecure_http) },
+        { "RetryMax", SCOPE_WEBHOOK, VALUE_DURATION, offsetof(WebhookConfig, retry_max_usec) },
 };
 
 /* State of one parse run, handed to libinih's callbacks. */
@@ -93,6 +116,8 @@ typedef struct Parser {
         char *section;       /* the current section's whole name (libinih cuts long ones) */
         bool target;         /* the current section is a [Target NAME] ... */
         size_t target_index; /* ... this one */
+        bool webhook;        /* or a [Webhook NAME] ... */
+        size_t webhook_index;
         char *error; /* the first error; later ones are usually its consequences */
 } Parser;
 
@@ -233,6 +258,97 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                                             value);
                 r = assign_string(field, value);
                 break;
+        case VALUE_URL:
+                if ((strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0) ||
+                    strpbrk(value, " \t\r\n") || strlen(value) > 2048)
+                        return parser_error(p, p->line, "%s: \"%s\" is not an http:// or https:// URL", k->key, value);
+                r = assign_string(field, value);
+                break;
+        case VALUE_WEBHOOK_FORMAT: {
+                WebhookFormat format = webhook_format_from_string(value);
+                if (format < 0)
+                        return parser_error(p, p->line, "%s: \"%s\" is not one of json, slack, alertmanager", k->key,
+                                            value);
+                *(WebhookFormat *) field = format;
+                r = 0;
+                break;
+        }
+        case VALUE_WEBHOOK_EVENTS: {
+                static const struct {
+                        const char *name;
+                        unsigned bit;
+                } kinds[] = {
+                        { "problem", WEBHOOK_EVENT_PROBLEM },
+                        { "recovery", WEBHOOK_EVENT_RECOVERY },
+                        { "change", WEBHOOK_EVENT_CHANGE },
+                        { "reminder", WEBHOOK_EVENT_REMINDER },
+                        { "all", WEBHOOK_EVENTS_ALL },
+                };
+                unsigned bits = 0;
+                for (const char *word = value + strspn(value, " ,"); *word; word += strspn(word, " ,")) {
+                        size_t n = strcspn(word, " ,");
+                        bool found = false;
+                        for (size_t i = 0; i < ELEMENTSOF(kinds) && !found; i++)
+                                if (strlen(kinds[i].name) == n && strncmp(word, kinds[i].name, n) == 0) {
+                                        bits |= kinds[i].bit;
+                                        found = true;
+                                }
+                        if (!found)
+                                return parser_error(p, p->line,
+                                                    "%s: \"%.*s\" is not one of problem, recovery, change, reminder",
+                                                    k->key, (int) n, word);
+                        word += n;
+                }
+                if (bits == 0)
+                        return parser_error(p, p->line, "%s: the value is empty", k->key);
+                *(unsigned *) field = bits;
+                r = 0;
+                break;
+        }
+        case VALUE_HEADER: {
+                const char *colon = strchr(value, ':');
+                if (!colon || colon == value || strpbrk(value, "\r\n") || strcspn(value, " \t") < (size_t) (colon - value))
+                        return parser_error(p, p->line, "%s: \"%s\" is not \"Name: value\"", k->key, value);
+                _fallthrough_;
+        }
+        case VALUE_APPEND: {
+                StringList *list = field;
+                if (!*value)
+                        return parser_error(p, p->line, "%s: the value is empty", k->key);
+                if (list->n >= 64)
+                        return parser_error(p, p->line, "%s: more than 64 values", k->key);
+                char **items = realloc(list->items, (list->n + 1) * sizeof(char *));
+                if (!items)
+                        return parser_error(p, p->line, "out of memory");
+                list->items = items;
+                list->items[list->n] = strdup(value);
+                if (!list->items[list->n])
+                        return parser_error(p, p->line, "out of memory");
+                list->n++;
+                r = 0;
+                break;
+        }
+        case VALUE_BYTES: {
+                char *end = NULL;
+                unsigned long long n;
+                errno = 0;
+                n = strtoull(value, &end, 10);
+                unsigned long long factor = 1;
+                if (end && *end) {
+                        static const char units[] = "KMGT";
+                        const char *u = strchr(units, *end);
+                        if (!u || end[1] != '\0')
+                                factor = 0;
+                        else
+                                for (const char *c = units; c <= u; c++)
+                                        factor *= 1024;
+                }
+                if (errno != 0 || end == value || factor == 0 || n == 0 || n > UINT64_MAX / factor)
+                        return parser_error(p, p->line, "%s: \"%s\" is not a size (e.g. 64M, 1G)", k->key, value);
+                *(uint64_t *) field = n * factor;
+                r = 0;
+                break;
+        }
         case VALUE_EXPECT_STATUS: {
                 HttpExpect expect;
                 if (proto_http_parse_expect(value, &expect) < 0)
@@ -352,6 +468,39 @@ static TargetConfig *find_or_add_target(Parser *p, const char *name) {
         return t;
 }
 
+static const char *const webhook_format_table[_WEBHOOK_FORMAT_MAX] = {
+        [WEBHOOK_FORMAT_JSON] = "json",
+        [WEBHOOK_FORMAT_SLACK] = "slack",
+        [WEBHOOK_FORMAT_ALERTMANAGER] = "alertmanager",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(webhook_format, WebhookFormat, _WEBHOOK_FORMAT_MAX);
+
+static WebhookConfig *find_or_add_webhook(Parser *p, const char *name) {
+        Config *c = p->config;
+
+        for (size_t i = 0; i < c->n_webhooks; i++)
+                if (strcmp(c->webhooks[i].name, name) == 0)
+                        return &c->webhooks[i];
+        if (c->n_webhooks >= 64)
+                return NULL;
+        WebhookConfig *webhooks = realloc(c->webhooks, (c->n_webhooks + 1) * sizeof(WebhookConfig));
+        if (!webhooks)
+                return NULL;
+        c->webhooks = webhooks;
+        WebhookConfig *w = &c->webhooks[c->n_webhooks];
+        *w = (WebhookConfig) { .line = p->section_line };
+        w->name = strdup(name);
+        w->file = strdup(p->file_name);
+        if (!w->name || !w->file) {
+                free(w->name);
+                free(w->file);
+                return NULL;
+        }
+        c->n_webhooks++;
+        return w;
+}
+
 static bool target_name_valid(const char *name) {
         /* Names appear in journal fields, JSON and command lines: keep them plain. */
         if (!*name || strlen(name) > 128)
@@ -367,6 +516,7 @@ static void check_section(Parser *p) {
         const char *section = p->section;
 
         p->target = false;
+        p->webhook = false;
         if (p->error)
                 return;
         if (strcmp(section, "Defaults") == 0)
@@ -388,12 +538,23 @@ static void check_section(Parser *p) {
                 return;
         }
         if (strncmp(section, "Webhook ", 8) == 0) {
-                (void) parser_error(p, p->section_line, "[%s]: webhook sections are not supported by this version yet",
-                                    section);
+                const char *name = section + 8 + strspn(section + 8, " ");
+                if (!target_name_valid(name)) {
+                        (void) parser_error(p, p->section_line,
+                                            "[%s]: a webhook name is 1 to 128 letters, digits or -_.:@", section);
+                        return;
+                }
+                WebhookConfig *w = find_or_add_webhook(p, name);
+                if (!w) {
+                        (void) parser_error(p, p->line, "too many webhooks or out of memory");
+                        return;
+                }
+                p->webhook = true;
+                p->webhook_index = (size_t) (w - p->config->webhooks);
                 return;
         }
-        (void) parser_error(p, p->section_line, "unknown section [%s] (expected [Defaults] or [Target NAME])",
-                            section);
+        (void) parser_error(p, p->section_line,
+                            "unknown section [%s] (expected [Defaults], [Target NAME] or [Webhook NAME])", section);
 }
 
 /* Sections are checked (and targets created) when their header is read, so an empty or misnamed
@@ -411,10 +572,15 @@ static int on_key(void *userdata, const char *truncated_section, const char *key
                                     "[Target NAME]", key);
 
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                if (strcmp(keys[i].key, key) == 0)
+                if (strcmp(keys[i].key, key) == 0 && (keys[i].scope == SCOPE_WEBHOOK) == p->webhook)
                         k = &keys[i];
 
-        if (!p->target) {
+        if (p->webhook) {
+                if (!k)
+                        return parser_error(p, p->line, "unknown key \"%s\" in [%s]", key, p->section);
+                base = &p->config->webhooks[p->webhook_index];
+                mask = &p->config->webhooks[p->webhook_index].set_mask;
+        } else if (!p->target) {
                 if (!k)
                         return parser_error(p, p->line, "unknown key \"%s\" in [Defaults]", key);
                 if (k->scope == SCOPE_TARGET_ONLY)
@@ -522,6 +688,43 @@ static int inherit(TargetConfig *t, const TargetConfig *defaults) {
         return 0;
 }
 
+static int webhook_error(char **ret_error, const WebhookConfig *w, const char *format, ...) _printf_(3, 4);
+static int webhook_error(char **ret_error, const WebhookConfig *w, const char *format, ...) {
+        _cleanup_free_ char *message = NULL;
+        va_list ap;
+
+        va_start(ap, format);
+        if (vasprintf(&message, format, ap) < 0)
+                message = NULL;
+        va_end(ap);
+        if (asprintf(ret_error, "%s:%u: [Webhook %s]: %s", w->file, w->line, w->name, message ?: "invalid") < 0)
+                *ret_error = NULL;
+        return -EINVAL;
+}
+
+static int finish_webhooks(Config *config, char **ret_error) {
+        if (!config->spool_max_bytes)
+                config->spool_max_bytes = DEFAULT_SPOOL_MAX_BYTES;
+
+        for (size_t i = 0; i < config->n_webhooks; i++) {
+                WebhookConfig *w = &config->webhooks[i];
+
+                if (!w->url)
+                        return webhook_error(ret_error, w, "URL= is missing");
+                if (strncmp(w->url, "http://", 7) == 0 && !w->allow_insecure_http)
+                        return webhook_error(ret_error, w,
+                                             "URL= is plain http: alerts would travel unprotected; use https, or "
+                                             "set AllowInsecureHTTP=yes to accept that");
+                if (!w->events)
+                        w->events = WEBHOOK_EVENTS_ALL;
+                if (!w->timeout_usec)
+                        w->timeout_usec = DEFAULT_WEBHOOK_TIMEOUT_USEC;
+                if (!w->retry_max_usec)
+                        w->retry_max_usec = DEFAULT_WEBHOOK_RETRY_MAX_USEC;
+        }
+        return 0;
+}
+
 static int finish_error(char **ret_error, const TargetConfig *t, const char *format, ...) _printf_(3, 4);
 static int finish_error(char **ret_error, const TargetConfig *t, const char *format, ...) {
         _cleanup_free_ char *message = NULL;
@@ -544,8 +747,13 @@ static uint32_t key_bit(const char *key) {
 }
 
 int config_finish(Config *config, char **ret_error) {
+        int r;
+
         if (!(config->global_set_mask & key_bit("MaxConcurrentProbes")))
                 config->max_concurrent_probes = DEFAULT_MAX_CONCURRENT_PROBES;
+        r = finish_webhooks(config, ret_error);
+        if (r < 0)
+                return r;
 
         for (size_t i = 0; i < config->n_targets; i++) {
                 TargetConfig *t = &config->targets[i];
@@ -695,9 +903,30 @@ static void target_config_clear(TargetConfig *t) {
         free(t->file);
 }
 
+static void string_list_clear(StringList *list) {
+        for (size_t i = 0; i < list->n; i++)
+                free(list->items[i]);
+        free(list->items);
+        *list = (StringList) {};
+}
+
+static void webhook_config_clear(WebhookConfig *w) {
+        free(w->name);
+        free(w->url);
+        string_list_clear(&w->targets);
+        string_list_clear(&w->headers);
+        free(w->bearer_token_file);
+        free(w->secret_file);
+        free(w->ca_file);
+        free(w->file);
+}
+
 Config *config_free(Config *config) {
         if (!config)
                 return NULL;
+        for (size_t i = 0; i < config->n_webhooks; i++)
+                webhook_config_clear(&config->webhooks[i]);
+        free(config->webhooks);
         target_config_clear(&config->defaults);
         free(config->control_socket);
         free(config->metrics_file);

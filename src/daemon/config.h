@@ -4,6 +4,7 @@
 #pragma once
 
 #include <stdbool.h>
+#include <errno.h>
 #include <stdint.h>
 
 #include "macro.h"
@@ -41,6 +42,50 @@ typedef struct TargetConfig {
         unsigned line;
 } TargetConfig;
 
+typedef enum WebhookFormat {
+        WEBHOOK_FORMAT_JSON,
+        WEBHOOK_FORMAT_SLACK,
+        WEBHOOK_FORMAT_ALERTMANAGER,
+        _WEBHOOK_FORMAT_MAX,
+        _WEBHOOK_FORMAT_INVALID = -EINVAL,
+} WebhookFormat;
+
+/* Which events a webhook receives (Events=), as bits. */
+typedef enum WebhookEventKind {
+        WEBHOOK_EVENT_PROBLEM = 1 << 0,
+        WEBHOOK_EVENT_RECOVERY = 1 << 1,
+        WEBHOOK_EVENT_CHANGE = 1 << 2,
+        WEBHOOK_EVENT_REMINDER = 1 << 3,
+        WEBHOOK_EVENTS_ALL = 0xf,
+} WebhookEventKind;
+
+typedef struct StringList {
+        char **items;
+        size_t n;
+} StringList;
+
+typedef struct WebhookConfig {
+        char *name;
+        char *url;
+        WebhookFormat format;
+        unsigned events;          /* WebhookEventKind bits */
+        StringList targets;       /* glob patterns of target names; empty: all */
+        usec_t timeout_usec;
+        StringList headers;       /* "Name: value" */
+        char *bearer_token_file;  /* absolute path or credential name */
+        char *secret_file;        /* absolute path or credential name: HMAC-SHA256 key */
+        char *ca_file;
+        bool allow_insecure_http;
+        usec_t retry_max_usec;
+
+        uint32_t set_mask;
+        char *file;
+        unsigned line;
+} WebhookConfig;
+
+const char *webhook_format_to_string(WebhookFormat format);
+WebhookFormat webhook_format_from_string(const char *s);
+
 typedef struct Config {
         TargetConfig defaults;
         TargetConfig *targets;
@@ -48,6 +93,9 @@ typedef struct Config {
         unsigned max_concurrent_probes;
         char *control_socket; /* NULL: $RUNTIME_DIRECTORY/control.sock, else /run/tlswatch/control.sock */
         char *metrics_file;   /* NULL: none */
+        uint64_t spool_max_bytes;
+        WebhookConfig *webhooks;
+        size_t n_webhooks;
         uint32_t global_set_mask;
 } Config;
 

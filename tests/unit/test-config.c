@@ -434,11 +434,11 @@ static void test_error_unknown_key(void **state) {
 
 static void test_error_unknown_section(void **state) {
         check_error("[Foo]\n# comment\nInterval=5min\n",
-                    "t.conf:1: unknown section [Foo] (expected [Defaults] or [Target NAME])");
+                    "t.conf:1: unknown section [Foo] (expected [Defaults], [Target NAME] or [Webhook NAME])");
         check_error("[Target a]\nAddress=h:1\n\n[Target]\nAddress=h:1\n",
-                    "t.conf:4: unknown section [Target] (expected [Defaults] or [Target NAME])");
+                    "t.conf:4: unknown section [Target] (expected [Defaults], [Target NAME] or [Webhook NAME])");
         check_error("[defaults]\nInterval=5min\n",
-                    "t.conf:1: unknown section [defaults] (expected [Defaults] or [Target NAME])");
+                    "t.conf:1: unknown section [defaults] (expected [Defaults], [Target NAME] or [Webhook NAME])");
 }
 
 static void test_error_key_before_section(void **state) {
@@ -578,10 +578,17 @@ static void test_default_timeout_follows_short_interval(void **state) {
 }
 
 static void test_error_webhook(void **state) {
-        /* Regression (fixed): the error names the first key's line (3), not the section header (1) as every other
-         * section error does. */
-        check_error("[Webhook x]\n# a comment\nURL=https://example.com/hook\n",
-                    "t.conf:1: [Webhook x]: webhook sections are not supported by this version yet");
+        check_error("[Webhook x]\n# a comment\nFormat=json\n", "t.conf:1: [Webhook x]: URL= is missing");
+        check_error("[Webhook x]\nURL=http://127.0.0.1:1/\n",
+                    "t.conf:1: [Webhook x]: URL= is plain http: alerts would travel unprotected; use https, or set "
+                    "AllowInsecureHTTP=yes to accept that");
+        check_error("[Webhook x]\nURL=ftp://h/\n", "t.conf:2: URL: \"ftp://h/\" is not an http:// or https:// URL");
+        check_error("[Webhook x]\nURL=https://h/\nFormat=xml\n",
+                    "t.conf:3: Format: \"xml\" is not one of json, slack, alertmanager");
+        check_error("[Webhook x]\nURL=https://h/\nEvents=problem,bogus\n",
+                    "t.conf:3: Events: \"bogus\" is not one of problem, recovery, change, reminder");
+        check_error("[Webhook x]\nURL=https://h/\nHeader=NoColon\n", "t.conf:3: Header: \"NoColon\" is not \"Name: value\"");
+        check_error("[Webhook x]\nURL=https://h/\nAddress=h:1\n", "t.conf:3: unknown key \"Address\" in [Webhook x]");
 }
 
 static void test_error_line_without_equals(void **state) {
@@ -648,9 +655,9 @@ static void test_empty_target_section_reported(void **state) {
 
 static void test_empty_bad_sections_reported(void **state) {
         /* Regression (fixed): same cause: a misspelt or unsupported section is accepted when it has no keys. */
-        check_error("[Foo]\n", "t.conf:1: unknown section [Foo] (expected [Defaults] or [Target NAME])");
+        check_error("[Foo]\n", "t.conf:1: unknown section [Foo] (expected [Defaults], [Target NAME] or [Webhook NAME])");
         check_error("[Webhook x]\n",
-                    "t.conf:1: [Webhook x]: webhook sections are not supported by this version yet");
+                    "t.conf:1: [Webhook x]: URL= is missing");
         check_error("[Target a b]\n",
                     "t.conf:1: [Target a b]: a target name is 1 to 128 letters, digits or -_.:@");
 }

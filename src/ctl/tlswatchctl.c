@@ -26,7 +26,9 @@ static void help(void) {
                "  status [--json] [TARGET]      the daemon's view of every target (or one)\n"
                "  check [--json] TARGET|--all   have the daemon probe now and show the result\n"
                "  reload                        have the daemon reload its configuration\n"
-               "  metrics                       the daemon's Prometheus metrics\n\n"
+               "  metrics                       the daemon's Prometheus metrics\n"
+               "  webhooks [--json]             each webhook's queue: pending, failures, last error\n"
+               "  webhook-test NAME             queue a test event for the webhook NAME\n\n"
                "Global option (before the command): --socket PATH, else $TLSWATCH_SOCKET, else\n"
                "$RUNTIME_DIRECTORY/control.sock, else /run/tlswatch/control.sock.\n\n"
                "Probe options:\n"
@@ -219,7 +221,7 @@ static int run_control_command(const char *socket_option, int argc, char **argv)
                 else if (argv[i][0] == '-') {
                         log_error("%s: unknown option \"%s\"", command, argv[i]);
                         return EXIT_USAGE;
-                } else if (!target && IN_SET(command[0], 's', 'c'))
+                } else if (!target && (IN_SET(command[0], 's', 'c') || strcmp(command, "webhook-test") == 0))
                         target = argv[i];
                 else {
                         log_error("%s: unexpected argument \"%s\"", command, argv[i]);
@@ -231,9 +233,14 @@ static int run_control_command(const char *socket_option, int argc, char **argv)
                 return EXIT_USAGE;
         }
 
+        if (strcmp(command, "webhook-test") == 0 && !target) {
+                log_error("webhook-test needs the NAME of a webhook");
+                return EXIT_USAGE;
+        }
         json_t *request = json_pack("{s:s}", "command", command);
         if (target)
-                (void) json_object_set_new(request, "target", json_string(target));
+                (void) json_object_set_new(request, strcmp(command, "webhook-test") == 0 ? "name" : "target",
+                                           json_string(target));
         json_t *answer = call_daemon(socket_option, request);
         if (!answer)
                 return EXIT_USAGE;
@@ -269,7 +276,30 @@ static int run_control_command(const char *socket_option, int argc, char **argv)
                         fputc('\n', stdout);
                 }
                 exit_code = status_to_exit_code(worst);
-        } else
+        } else if (strcmp(command, "webhooks") == 0) {
+                json_t *webhooks = json_object_get(answer, "webhooks");
+                size_t i;
+                json_t *w;
+
+                if (json)
+                        (void) json_dumpf(webhooks, stdout, JSON_INDENT(2));
+                else
+                        printf("%-20s %8s %8s %12s  %s\n", "WEBHOOK", "PENDING", "FAILURES", "DEAD LETTERS", "LAST ERROR");
+                json_array_foreach(webhooks, i, w) {
+                        if (!json)
+                                printf("%-20s %8lld %8lld %12lld  %s\n", json_string_value(json_object_get(w, "name")) ?: "?",
+                                       (long long) json_integer_value(json_object_get(w, "pending")),
+                                       (long long) json_integer_value(json_object_get(w, "failures_total")),
+                                       (long long) json_integer_value(json_object_get(w, "dead_letters")),
+                                       json_string_value(json_object_get(w, "last_error")) ?: "-");
+                        if (json_integer_value(json_object_get(w, "dead_letters")) > 0)
+                                exit_code = 1;
+                }
+                if (json)
+                        fputc('\n', stdout);
+        } else if (strcmp(command, "webhook-test") == 0)
+                printf("queued a test event for %s\n", target);
+        else
                 printf("reloaded\n");
 
         json_decref(answer);
@@ -311,6 +341,8 @@ int main(int argc, char **argv) {
         if (IN_SET(argv[first][0], 's', 'c', 'r', 'm') &&
             (strcmp(argv[first], "status") == 0 || strcmp(argv[first], "check") == 0 ||
              strcmp(argv[first], "reload") == 0 || strcmp(argv[first], "metrics") == 0))
+                return run_control_command(socket_option, argc - first, argv + first);
+        if (strcmp(argv[first], "webhooks") == 0 || strcmp(argv[first], "webhook-test") == 0)
                 return run_control_command(socket_option, argc - first, argv + first);
 
         log_error("unknown command \"%s\"; try --help", argv[first]);

@@ -14,12 +14,14 @@ static const char *const control_command_table[_CONTROL_COMMAND_MAX] = {
         [CONTROL_METRICS] = "metrics",
         [CONTROL_CHECK] = "check",
         [CONTROL_RELOAD] = "reload",
+        [CONTROL_WEBHOOKS] = "webhooks",
+        [CONTROL_WEBHOOK_TEST] = "webhook-test",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(control_command, ControlCommand, _CONTROL_COMMAND_MAX);
 
 bool control_command_is_privileged(ControlCommand command) {
-        return IN_SET(command, CONTROL_CHECK, CONTROL_RELOAD);
+        return IN_SET(command, CONTROL_CHECK, CONTROL_RELOAD, CONTROL_WEBHOOK_TEST);
 }
 
 static int fail(char **ret_error, const char *format, ...) _printf_(2, 3);
@@ -59,7 +61,8 @@ int control_request_parse(const char *line, size_t length, ControlRequest *ret, 
         }
         request.command = control_command_from_string(command);
         if (request.command < 0) {
-                r = fail(ret_error, "unknown command \"%.64s\" (status, check, reload, metrics)", command);
+                r = fail(ret_error, "unknown command \"%.64s\" (status, check, reload, metrics, webhooks, webhook-test)",
+                         command);
                 goto finish;
         }
 
@@ -79,7 +82,24 @@ int control_request_parse(const char *line, size_t length, ControlRequest *ret, 
                         }
                         continue;
                 }
+                if (strcmp(key, "name") == 0 && request.command == CONTROL_WEBHOOK_TEST) {
+                        if (!json_is_string(value) || json_string_length(value) == 0 ||
+                            json_string_length(value) > 256) {
+                                r = fail(ret_error, "\"name\" must be a webhook's name");
+                                goto finish;
+                        }
+                        request.target = strdup(json_string_value(value));
+                        if (!request.target) {
+                                r = -ENOMEM;
+                                goto finish;
+                        }
+                        continue;
+                }
                 r = fail(ret_error, "\"%s\" takes no member \"%.64s\"", command, key);
+                goto finish;
+        }
+        if (request.command == CONTROL_WEBHOOK_TEST && !request.target) {
+                r = fail(ret_error, "\"webhook-test\" needs a \"name\"");
                 goto finish;
         }
 

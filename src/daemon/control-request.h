@@ -12,13 +12,15 @@ typedef enum ControlCommand {
         CONTROL_METRICS,
         CONTROL_CHECK,
         CONTROL_RELOAD,
+        CONTROL_WEBHOOKS,
+        CONTROL_WEBHOOK_TEST,
         _CONTROL_COMMAND_MAX,
         _CONTROL_COMMAND_INVALID = -EINVAL,
 } ControlCommand;
 
 typedef struct ControlRequest {
         ControlCommand command;
-        char *target; /* status, check: one target; NULL: all */
+        char *target; /* status, check: one target (NULL: all); webhook-test: the webhook ("name") */
 } ControlRequest;
 
 /* A request larger than this is refused before it is parsed. */

@@ -143,6 +143,18 @@ static void client_run_request(Client *client, ControlRequest *request) {
                 (void) client_answer(client, json_pack("{s:b, s:s}", "ok", 1, "metrics", text));
                 free(text);
                 return;
+        case CONTROL_WEBHOOKS:
+                r = c->handlers.webhooks(c->userdata, &result, &error);
+                if (r < 0)
+                        break;
+                (void) client_answer(client, json_pack("{s:b, s:o}", "ok", 1, "webhooks", result));
+                return;
+        case CONTROL_WEBHOOK_TEST:
+                r = c->handlers.webhook_test(c->userdata, request->target, &error);
+                if (r < 0)
+                        break;
+                (void) client_answer(client, json_pack("{s:b}", "ok", 1));
+                return;
         case CONTROL_RELOAD:
                 r = c->handlers.reload(c->userdata, &error);
                 if (r < 0)

@@ -19,6 +19,8 @@ typedef struct ControlHandlers {
         /* Starts a probe of `target` (NULL: all) now, or lets one in flight finish; returns the names
          * whose results control_probe_finished() will deliver. */
         int (*check)(void *userdata, const char *target, json_t **ret_names, char **ret_error);
+        int (*webhooks)(void *userdata, json_t **ret, char **ret_error);
+        int (*webhook_test)(void *userdata, const char *name, char **ret_error);
 } ControlHandlers;
 
 /* `listen_fd` >= 0 is a socket passed by systemd (socket activation); otherwise `path` is created. */

@@ -23,6 +23,7 @@
 #include "report-json.h"
 #include "target.h"
 #include "tls.h"
+#include "webhook.h"
 
 #define STATE_FILE_NAME "state.json"
 #define STATE_SAVE_DELAY_USEC (5 * USEC_PER_SEC)
@@ -63,7 +64,7 @@ struct Manager {
         sd_event_source *save_timer;
         char *last_status_text;
         Control *control;
-        char *metrics_file;
+        WebhookManager *webhooks;
 };
 
 static usec_t now_realtime(void) {
@@ -276,6 +277,7 @@ static int on_target_timer(sd_event_source *source, uint64_t usec, void *userdat
 static void on_event(const TargetConfig *config, const TargetState *state, const TargetEvent *event, void *userdata) {
         Manager *m = userdata;
         journal_log_event(config, state, event, m->use_journal);
+        webhook_manager_dispatch(m->webhooks, config, state, event);
 }
 
 static int schedule(Target *t, usec_t delay) {
@@ -482,6 +484,18 @@ static int reload(Manager *m, char **ret_error) {
                 return r;
         }
 
+        r = webhook_manager_configure(m->webhooks, config, &error);
+        if (r < 0) {
+                log_error("reload failed, keeping the running configuration: %s", error ?: strerror(-r));
+                free_targets(targets, config->n_targets);
+                config_free(config);
+                tls_context_cache_free(cache);
+                (void) sd_notify(false, "READY=1");
+                if (ret_error)
+                        *ret_error = error ? TAKE_PTR(error) : strdup(strerror(-r));
+                return r;
+        }
+
         /* A target whose settings did not change keeps its state, timer and in-flight probe. */
         for (size_t i = 0; i < config->n_targets; i++) {
                 for (size_t j = 0; j < m->n_targets; j++) {
@@ -607,9 +621,23 @@ static int handle_metrics(void *userdata, char **ret, char **ret_error) {
         r = handle_status(userdata, NULL, &targets, ret_error);
         if (r < 0)
                 return r;
-        r = metrics_format(targets, ret);
+        json_t *webhooks = webhook_manager_status(((Manager *) userdata)->webhooks);
+        r = metrics_format(targets, webhooks, ret);
         json_decref(targets);
+        json_decref(webhooks);
         return r;
+}
+
+static int handle_webhooks(void *userdata, json_t **ret, char **ret_error) {
+        Manager *m = userdata;
+
+        *ret = webhook_manager_status(m->webhooks);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static int handle_webhook_test(void *userdata, const char *name, char **ret_error) {
+        Manager *m = userdata;
+        return webhook_manager_test(m->webhooks, name, ret_error);
 }
 
 static int handle_reload(void *userdata, char **ret_error) {
@@ -662,6 +690,8 @@ static int start_control(Manager *m) {
                 .metrics = handle_metrics,
                 .reload = handle_reload,
                 .check = handle_check,
+                .webhooks = handle_webhooks,
+                .webhook_test = handle_webhook_test,
         };
         _cleanup_free_ char *path = NULL;
         int listen_fd = -EBADF;
@@ -749,6 +779,22 @@ int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) 
                 load_state(m);
         }
 
+        /* Webhooks are checked in every mode (their secret files must be readable); only the service
+         * keeps a spool beside its state. */
+        _cleanup_free_ char *spool = NULL;
+        if (m->state_file) {
+                spool = strdup(m->state_file);
+                if (!spool)
+                        return -ENOMEM;
+                strcpy(strrchr(spool, '/'), "/spool");
+        }
+        r = webhook_manager_new(m->event, spool, &m->webhooks);
+        if (r < 0)
+                return r;
+        r = webhook_manager_configure(m->webhooks, m->config, ret_error);
+        if (r < 0)
+                return r;
+
         *ret = TAKE_PTR(m);
         return 0;
 }
@@ -758,6 +804,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
         control_free(m->control);
+        webhook_manager_free(m->webhooks);
         free_targets(m->targets, m->n_targets);
         free(m->queue);
         config_free(m->config);

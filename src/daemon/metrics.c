@@ -189,7 +189,34 @@ static void write_family(FILE *f, Family family, json_t *targets) {
         }
 }
 
-int metrics_format(json_t *targets, char **ret) {
+static void write_webhooks(FILE *f, json_t *webhooks) {
+        static const struct {
+                const char *name, *type, *help, *member;
+        } webhook_families[] = {
+                { "tlswatch_webhook_pending", "gauge", "Events queued for the webhook.", "pending" },
+                { "tlswatch_webhook_failures_total", "counter", "Failed delivery attempts since the start.",
+                  "failures_total" },
+                { "tlswatch_webhook_last_success_seconds", "gauge", "When a delivery last succeeded, as a Unix time.",
+                  "last_success" },
+        };
+        size_t i;
+        json_t *webhook;
+
+        for (size_t family = 0; family < ELEMENTSOF(webhook_families); family++) {
+                fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", webhook_families[family].name, webhook_families[family].help,
+                        webhook_families[family].name, webhook_families[family].type);
+                json_array_foreach(webhooks, i, webhook) {
+                        json_t *value = json_object_get(webhook, webhook_families[family].member);
+                        if (!json_is_integer(value))
+                                continue;
+                        fprintf(f, "%s{webhook=\"", webhook_families[family].name);
+                        write_label_value(f, json_string_value(json_object_get(webhook, "name")));
+                        fprintf(f, "\"} %lld\n", (long long) json_integer_value(value));
+                }
+        }
+}
+
+int metrics_format(json_t *targets, json_t *webhooks, char **ret) {
         char *text = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&text, &size);
@@ -198,6 +225,8 @@ int metrics_format(json_t *targets, char **ret) {
                 return -ENOMEM;
         for (Family family = 0; family < _FAMILY_MAX; family++)
                 write_family(f, family, targets);
+        if (webhooks)
+                write_webhooks(f, webhooks);
         if (fclose(f) != 0) {
                 free(text);
                 return -ENOMEM;

@@ -6,6 +6,6 @@
 
 #include <jansson.h>
 
-/* Formats the status of every target (the array `status` answers) as exposition text. Returns 0 and a
- * new string, or -ENOMEM. */
-int metrics_format(json_t *targets, char **ret);
+/* Formats the status of every target (the array `status` answers) and of every webhook (the array
+ * `webhooks` answers, may be NULL) as exposition text. Returns 0 and a new string, or -ENOMEM. */
+int metrics_format(json_t *targets, json_t *webhooks, char **ret);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* tlswatchd: the monitoring service. A thin main: options, then the manager does the work, in the
  * foreground, under systemd (Type=notify) or once for cron and CI (--once). */
+#include <curl/curl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -47,6 +48,10 @@ int main(int argc, char **argv) {
 
         /* A listener that closes while we write must cost a problem code, not the process. */
         (void) signal(SIGPIPE, SIG_IGN);
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                log_error("cannot initialise libcurl");
+                return 1;
+        }
         log_set_max_level(LOG_INFO);
 
         while ((c = getopt_long(argc, argv, "c:vh", options, NULL)) >= 0)

@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: MIT */
+/* Webhook bodies. The json body is the event document itself; slack gets one readable line; the
+ * Alertmanager v2 API gets one alert per target and problem code, resolved by endsAt on recovery. */
+#include <fnmatch.h>
+#include <openssl/evp.h>
+#include <openssl/core_names.h>
+#include <openssl/params.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "webhook-payload.h"
+
+/* An event-driven source has no evaluation loop to keep an alert alive, so an open problem is sent
+ * with an end this far away, renewed by each reminder, and ended explicitly by its recovery. */
+#define ALERT_HORIZON_SECONDS (7 * 24 * 3600)
+
+const char *webhook_event_type(const TargetEvent *event) {
+        switch (event->type) {
+        case TARGET_EVENT_PROBLEM_APPEARED:
+                return "problem";
+        case TARGET_EVENT_PROBLEM_CLEARED:
+                return "recovery";
+        case TARGET_EVENT_STATUS_CHANGED:
+                return "status_change";
+        case TARGET_EVENT_CERTIFICATE_CHANGED:
+                return "certificate_change";
+        default:
+                return "reminder";
+        }
+}
+
+unsigned webhook_event_kind(const TargetEvent *event) {
+        switch (event->type) {
+        case TARGET_EVENT_PROBLEM_APPEARED:
+                return WEBHOOK_EVENT_PROBLEM;
+        case TARGET_EVENT_PROBLEM_CLEARED:
+                return WEBHOOK_EVENT_RECOVERY;
+        case TARGET_EVENT_STATUS_CHANGED:
+                return event->new_status == STATUS_OK ? WEBHOOK_EVENT_RECOVERY : WEBHOOK_EVENT_CHANGE;
+        case TARGET_EVENT_CERTIFICATE_CHANGED:
+                return WEBHOOK_EVENT_CHANGE;
+        default:
+                return WEBHOOK_EVENT_REMINDER;
+        }
+}
+
+static void format_time(uint64_t usec, char *buffer, size_t size) {
+        time_t seconds = (time_t) (usec / 1000000);
+        struct tm tm;
+
+        if (!gmtime_r(&seconds, &tm) || strftime(buffer, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(buffer, size, "1970-01-01T00:00:00Z");
+}
+
+json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
+                          const char *id, const char *hostname, uint64_t now_usec) {
+        char time_text[32], address[300];
+        json_t *problems = json_array();
+
+        for (size_t i = 0; problems && i < state->problems.n; i++) {
+                const Problem *p = &state->problems.items[i];
+                (void) json_array_append_new(problems, json_pack("{s:s, s:s, s:s}", "code", problem_code_to_string(p->code),
+                                                                 "severity", status_to_string(p->severity),
+                                                                 "message", p->message));
+        }
+        format_time(now_usec, time_text, sizeof(time_text));
+        const char *host = event->address ?: config->host;
+        snprintf(address, sizeof(address), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, config->port);
+
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o*, s:s}", "schema", WEBHOOK_SCHEMA,
+                              "event", webhook_event_type(event), "id", id, "time", time_text, "target", config->name,
+                              "address", address, "protocol", protocol_to_string(config->protocol), "old_status",
+                              status_to_string(event->old_status), "status", status_to_string(event->new_status),
+                              "problems", problems, "monitor", hostname);
+        if (!o)
+                return NULL;
+        if (event->problem &&
+            json_object_set_new(o, "problem",
+                                json_pack("{s:s, s:s, s:s}", "code", problem_code_to_string(event->problem->code),
+                                          "severity", status_to_string(event->problem->severity), "message",
+                                          event->problem->message)) < 0)
+                goto fail;
+        if ((state->has_days_left && json_object_set_new(o, "days_left", json_real(state->days_left)) < 0) ||
+            (state->not_after[0] && json_object_set_new(o, "not_after", json_string(state->not_after)) < 0) ||
+            (state->subject && json_object_set_new(o, "subject", json_string(state->subject)) < 0) ||
+            (state->issuer && json_object_set_new(o, "issuer", json_string(state->issuer)) < 0) ||
+            (state->sha256[0] && json_object_set_new(o, "sha256", json_string(state->sha256)) < 0) ||
+            (event->old_sha256 && json_object_set_new(o, "old_sha256", json_string(event->old_sha256)) < 0))
+                goto fail;
+        return o;
+
+fail:
+        json_decref(o);
+        return NULL;
+}
+
+static const char *string_of(json_t *event, const char *key) {
+        return json_string_value(json_object_get(event, key)) ?: "";
+}
+
+static char *render_slack(json_t *event) {
+        const char *type = string_of(event, "event");
+        json_t *problem = json_object_get(event, "problem");
+        char text[2048];
+        const char *icon = strcmp(type, "recovery") == 0 || strcmp(string_of(event, "status"), "ok") == 0 ? ":white_check_mark:"
+                           : strcmp(string_of(event, "status"), "critical") == 0                            ? ":rotating_light:"
+                                                                                                             : ":warning:";
+
+        if (strcmp(type, "certificate_change") == 0)
+                snprintf(text, sizeof(text), "%s *%s* (%s) serves a new certificate: not after %s", icon,
+                         string_of(event, "target"), string_of(event, "address"), string_of(event, "not_after"));
+        else if (problem)
+                snprintf(text, sizeof(text), "%s *%s* (%s) %s %s: %s — %s", icon, string_of(event, "target"),
+                         string_of(event, "address"), strcmp(type, "recovery") == 0 ? "recovered from" : type,
+                         string_of(problem, "code"), string_of(event, "status"), string_of(problem, "message"));
+        else
+                snprintf(text, sizeof(text), "%s *%s* (%s) is now %s (was %s)", icon, string_of(event, "target"),
+                         string_of(event, "address"), string_of(event, "status"), string_of(event, "old_status"));
+
+        json_t *body = json_pack("{s:s}", "text", text);
+        char *result = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        json_decref(body);
+        return result;
+}
+
+static int render_alertmanager(json_t *event, char **ret) {
+        const char *type = string_of(event, "event");
+        json_t *problem = json_object_get(event, "problem");
+        struct tm tm = {};
+        char ends[32];
+
+        /* Alerts are per target and problem code; a status or certificate change is no alert. */
+        if (!problem || !(strcmp(type, "problem") == 0 || strcmp(type, "recovery") == 0 ||
+                          strcmp(type, "reminder") == 0))
+                return -ENODATA;
+
+        const char *time_text = string_of(event, "time");
+        if (!strptime(time_text, "%Y-%m-%dT%H:%M:%SZ", &tm))
+                return -EINVAL;
+        time_t at = timegm(&tm);
+        if (strcmp(type, "recovery") != 0)
+                at += ALERT_HORIZON_SECONDS;
+        format_time((uint64_t) at * 1000000, ends, sizeof(ends));
+
+        json_t *alert = json_pack("{s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:s}", "labels", "alertname",
+                                  "TLSWatchProblem", "target", string_of(event, "target"), "code",
+                                  string_of(problem, "code"), "severity", string_of(problem, "severity"), "address",
+                                  string_of(event, "address"), "annotations", "summary", string_of(problem, "message"),
+                                  "monitor", string_of(event, "monitor"), "endsAt", ends);
+        if (!alert)
+                return -ENOMEM;
+        /* startsAt only when the problem starts; on recovery and reminders Alertmanager keeps the first. */
+        if (strcmp(type, "problem") == 0 && json_object_set_new(alert, "startsAt", json_string(time_text)) < 0) {
+                json_decref(alert);
+                return -ENOMEM;
+        }
+        json_t *body = json_pack("[o]", alert);
+        *ret = body ? json_dumps(body, JSON_COMPACT) : NULL;
+        json_decref(body);
+        return *ret ? 0 : -ENOMEM;
+}
+
+int webhook_render(WebhookFormat format, json_t *event, char **ret) {
+        switch (format) {
+        case WEBHOOK_FORMAT_SLACK:
+                *ret = render_slack(event);
+                return *ret ? 0 : -ENOMEM;
+        case WEBHOOK_FORMAT_ALERTMANAGER:
+                return render_alertmanager(event, ret);
+        default:
+                *ret = json_dumps(event, JSON_COMPACT);
+                return *ret ? 0 : -ENOMEM;
+        }
+}
+
+int webhook_signature(const char *secret, const char *timestamp, const char *body, char ret[72]) {
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned length = 0;
+        EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
+        EVP_MAC_CTX *ctx = mac ? EVP_MAC_CTX_new(mac) : NULL;
+        OSSL_PARAM params[] = {
+                OSSL_PARAM_construct_utf8_string("digest", (char *) "SHA256", 0),
+                OSSL_PARAM_construct_end(),
+        };
+        size_t out = 0;
+        int r = -EIO;
+
+        if (ctx && EVP_MAC_init(ctx, (const unsigned char *) secret, strlen(secret), params) == 1 &&
+            EVP_MAC_update(ctx, (const unsigned char *) timestamp, strlen(timestamp)) == 1 &&
+            EVP_MAC_update(ctx, (const unsigned char *) ".", 1) == 1 &&
+            EVP_MAC_update(ctx, (const unsigned char *) body, strlen(body)) == 1 &&
+            EVP_MAC_final(ctx, digest, &out, sizeof(digest)) == 1 && out == 32) {
+                length = (unsigned) out;
+                memcpy(ret, "sha256=", 7);
+                for (unsigned i = 0; i < length; i++)
+                        snprintf(ret + 7 + 2 * i, 3, "%02x", digest[i]);
+                r = 0;
+        }
+        EVP_MAC_CTX_free(ctx);
+        EVP_MAC_free(mac);
+        return r;
+}
+
+bool webhook_wants_target(const StringList *patterns, const char *target) {
+        if (patterns->n == 0)
+                return true;
+        for (size_t i = 0; i < patterns->n; i++)
+                if (fnmatch(patterns->items[i], target, 0) == 0)
+                        return true;
+        return false;
+}

@@ -1,0 +1,33 @@
+/* SPDX-License-Identifier: MIT */
+/* What a webhook sends. An event is captured once, as a document of the versioned schema
+ * "tlswatch.alert/1" (the json format's body, kept in the spool); the slack and alertmanager bodies are
+ * rendered from it at delivery. Pure: no clock, no network, so every body is unit-tested. */
+#pragma once
+
+#include <jansson.h>
+
+#include "config.h"
+#include "target.h"
+
+#define WEBHOOK_SCHEMA "tlswatch.alert/1"
+
+/* The event's type in the schema: problem, recovery, status_change, certificate_change, reminder. */
+const char *webhook_event_type(const TargetEvent *event);
+
+/* The Events= kind this event belongs to (WEBHOOK_EVENT_*). */
+unsigned webhook_event_kind(const TargetEvent *event);
+
+/* Captures an event. `id` is its stable identity (32 hex digits), `now_usec` CLOCK_REALTIME. */
+json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
+                          const char *id, const char *hostname, uint64_t now_usec);
+
+/* The body to POST in this format. Returns 0 and a new string, -ENODATA when the format has nothing to
+ * say about this event (alertmanager and a certificate change), or -ENOMEM. */
+int webhook_render(WebhookFormat format, json_t *event, char **ret);
+
+/* X-Tlswatch-Signature's value: "sha256=" and the hex HMAC-SHA256, keyed with `secret`, of
+ * "TIMESTAMP.BODY", so a receiver can check both the body and X-Tlswatch-Timestamp. */
+int webhook_signature(const char *secret, const char *timestamp, const char *body, char ret[72]);
+
+/* True if the target's name matches one of the glob patterns (an empty list matches all). */
+bool webhook_wants_target(const StringList *patterns, const char *target);

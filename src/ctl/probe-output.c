@@ -51,6 +51,8 @@ void probe_output_human(const Report *report, FILE *out) {
 
                         fprintf(out, "    %d %s%s\n", c->depth, c->subject, c->sent ? "" : "  [not sent: from the trust store]");
                         fprintf(out, "      issuer %s\n", c->issuer);
+                        if (j == 0 && c->subject_alt_names)
+                                fprintf(out, "      names %s\n", c->subject_alt_names);
                         fprintf(out, "      not after %s (%.1f days left), %s, %s\n", c->not_after, c->days_left, c->key,
                                 c->signature_algorithm);
                 }

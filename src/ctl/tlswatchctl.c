@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "file-util.h"
+#include "inspect.h"
 #include "log.h"
 #include "probe-args.h"
 #include "control-client.h"
@@ -23,6 +24,7 @@ static void help(void) {
         printf("Usage: %s COMMAND [OPTIONS]\n\n"
                "Commands:\n"
                "  probe [OPTIONS] HOST[:PORT]   probe one TLS listener once and report\n"
+               "  inspect [--json] FILE...      what certificate and key files hold, and how they chain\n"
                "  status [--json] [TARGET]      the daemon's view of every target (or one)\n"
                "  check [--json] TARGET|--all   have the daemon probe now and show the result\n"
                "  reload                        have the daemon reload its configuration\n"
@@ -338,6 +340,8 @@ int main(int argc, char **argv) {
 
         if (strcmp(argv[first], "probe") == 0)
                 return run_probe(argc - first, argv + first);
+        if (strcmp(argv[first], "inspect") == 0)
+                return inspect_run(argc - first, argv + first);
         if (IN_SET(argv[first][0], 's', 'c', 'r', 'm') &&
             (strcmp(argv[first], "status") == 0 || strcmp(argv[first], "check") == 0 ||
              strcmp(argv[first], "reload") == 0 || strcmp(argv[first], "metrics") == 0))

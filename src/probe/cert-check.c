@@ -235,7 +235,8 @@ static int describe_certificate(X509 *x, int depth, bool sent, const ASN1_TIME *
         ret->issuer = name_to_string(X509_get_issuer_name(x));
         ret->key = key_description(x);
         ret->signature_algorithm = strdup(OBJ_nid2ln(X509_get_signature_nid(x)));
-        if (!ret->subject || !ret->issuer || !ret->key || !ret->signature_algorithm) {
+        ret->subject_alt_names = subject_alt_names_to_string(x);
+        if (!ret->subject || !ret->issuer || !ret->key || !ret->signature_algorithm || !ret->subject_alt_names) {
                 certificate_info_clear(ret);
                 return -ENOMEM;
         }
@@ -248,6 +249,14 @@ static int describe_certificate(X509 *x, int depth, bool sent, const ASN1_TIME *
                 for (unsigned i = 0; i < digest_length && i < 32; i++)
                         snprintf(ret->sha256 + 2 * i, 3, "%02x", digest[i]);
         return 0;
+}
+
+int cert_check_describe(X509 *x, int depth, bool sent, time_t now, CertificateInfo *ret) {
+        _cleanup_(ASN1_TIME_freep) ASN1_TIME *at = ASN1_TIME_set(NULL, now);
+
+        if (!at)
+                return -ENOMEM;
+        return describe_certificate(x, depth, sent, at, ret);
 }
 
 static int check_trust(const CertCheckInput *input, STACK_OF(X509) *path, AddressReport *report) {

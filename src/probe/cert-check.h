@@ -33,5 +33,9 @@ typedef struct CertCheckInput {
  * -ENOMEM; a bad certificate is a finding, never an error. */
 int cert_check(const CertCheckInput *input, AddressReport *report);
 
+/* Describes one certificate as a report shows it (subject, issuer, dates, days left at `now`, key,
+ * signature, names, fingerprint). Returns 0 or -ENOMEM; the caller clears *ret. */
+int cert_check_describe(X509 *x, int depth, bool sent, time_t now, CertificateInfo *ret);
+
 /* True if `name` is an IPv4 or IPv6 literal (without brackets). */
 bool cert_check_name_is_ip(const char *name);

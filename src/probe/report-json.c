@@ -30,11 +30,11 @@ fail:
         return NULL;
 }
 
-static json_t *certificate_to_json(const CertificateInfo *c) {
-        return json_pack("{s:i, s:s, s:s, s:s, s:s, s:f, s:s, s:s, s:s, s:b}", "depth", c->depth, "subject",
+json_t *certificate_info_to_json(const CertificateInfo *c) {
+        return json_pack("{s:i, s:s, s:s, s:s, s:s, s:f, s:s, s:s, s:s, s:s?, s:b}", "depth", c->depth, "subject",
                          c->subject, "issuer", c->issuer, "not_before", c->not_before, "not_after", c->not_after,
                          "days_left", c->days_left, "sha256", c->sha256, "key", c->key, "signature_algorithm",
-                         c->signature_algorithm, "sent", c->sent);
+                         c->signature_algorithm, "subject_alt_names", c->subject_alt_names, "sent", c->sent);
 }
 
 static json_t *application_to_json(const char *protocol, const ApplicationReport *app) {
@@ -65,7 +65,7 @@ static json_t *address_to_json(const char *protocol, const AddressReport *a) {
 
         json_t *chain = json_object_get(o, "chain");
         for (size_t i = 0; i < a->n_chain; i++)
-                if (json_array_append_new(chain, certificate_to_json(&a->chain[i])) < 0)
+                if (json_array_append_new(chain, certificate_info_to_json(&a->chain[i])) < 0)
                         goto fail;
 
         if (a->tls_version &&

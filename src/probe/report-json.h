@@ -7,5 +7,8 @@
 
 #include "report.h"
 
+/* One certificate of a chain, as the "chain" arrays hold it. */
+json_t *certificate_info_to_json(const CertificateInfo *c);
+
 /* Returns 0 and a new reference in *ret, or -ENOMEM. */
 int report_to_json(const Report *report, json_t **ret);

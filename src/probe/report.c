@@ -80,6 +80,7 @@ void certificate_info_clear(CertificateInfo *info) {
         free(info->issuer);
         free(info->key);
         free(info->signature_algorithm);
+        free(info->subject_alt_names);
         *info = (CertificateInfo) {};
 }
 

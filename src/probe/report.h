@@ -33,6 +33,7 @@ typedef struct CertificateInfo {
         char sha256[65];     /* hex fingerprint of the DER encoding */
         char *key;           /* key type and bits: "RSA 2048", "EC 256", ... */
         char *signature_algorithm;
+        char *subject_alt_names; /* "a.example, 192.0.2.1", or a sentence when there are none */
         bool sent;           /* false: the listener did not send it, the local trust store had it */
 } CertificateInfo;
 

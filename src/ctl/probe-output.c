@@ -13,7 +13,8 @@ static const Problem *worst_problem(const ProblemList *list) {
 }
 
 static void print_problem(const Problem *p, FILE *out) {
-        fprintf(out, "    %-8s %s", status_to_string(p->severity), problem_code_to_string(p->code));
+        fprintf(out, "    %-8s %s", p->severity == STATUS_OK ? "note" : status_to_string(p->severity),
+                problem_code_to_string(p->code));
         if (p->depth >= 0)
                 fprintf(out, " (depth %d)", p->depth);
         fprintf(out, ": %s\n", p->message);

@@ -8,6 +8,7 @@
 
 #include "file-util.h"
 #include "inspect.h"
+#include "lint.h"
 #include "log.h"
 #include "probe-args.h"
 #include "control-client.h"
@@ -25,6 +26,8 @@ static void help(void) {
                "Commands:\n"
                "  probe [OPTIONS] HOST[:PORT]   probe one TLS listener once and report\n"
                "  inspect [--json] FILE...      what certificate and key files hold, and how they chain\n"
+               "  lint --certfile F --keyfile F [--cacertfile F] [--ca-file TRUST] [--json]\n"
+               "                                check a listener's files against the mapping rules\n"
                "  status [--json] [TARGET]      the daemon's view of every target (or one)\n"
                "  check [--json] TARGET|--all   have the daemon probe now and show the result\n"
                "  reload                        have the daemon reload its configuration\n"
@@ -342,6 +345,8 @@ int main(int argc, char **argv) {
                 return run_probe(argc - first, argv + first);
         if (strcmp(argv[first], "inspect") == 0)
                 return inspect_run(argc - first, argv + first);
+        if (strcmp(argv[first], "lint") == 0)
+                return lint_run(argc - first, argv + first);
         if (IN_SET(argv[first][0], 's', 'c', 'r', 'm') &&
             (strcmp(argv[first], "status") == 0 || strcmp(argv[first], "check") == 0 ||
              strcmp(argv[first], "reload") == 0 || strcmp(argv[first], "metrics") == 0))

@@ -21,6 +21,13 @@ static const char *const problem_code_table[_PROBLEM_CODE_MAX] = {
         [PROBLEM_WEAK_SIGNATURE] = "weak_signature",
         [PROBLEM_OLD_TLS_VERSION] = "old_tls_version",
         [PROBLEM_PROTOCOL_FAILED] = "protocol_failed",
+        [PROBLEM_KEY_MISMATCH] = "key_mismatch",
+        [PROBLEM_CERTFILE_ORDER] = "certfile_order",
+        [PROBLEM_ROOT_IN_CERTFILE] = "root_in_certfile",
+        [PROBLEM_CACERTFILE_NOT_CA] = "cacertfile_not_ca",
+        [PROBLEM_CACERTFILE_NOT_ROOT] = "cacertfile_not_root",
+        [PROBLEM_KEY_PERMISSIONS] = "key_permissions",
+        [PROBLEM_STALE_CERTIFICATE] = "stale_certificate",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(problem_code, ProblemCode, _PROBLEM_CODE_MAX);

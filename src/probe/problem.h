@@ -23,6 +23,14 @@ typedef enum ProblemCode {
         PROBLEM_WEAK_SIGNATURE,
         PROBLEM_OLD_TLS_VERSION,
         PROBLEM_PROTOCOL_FAILED,
+        /* Findings about the files behind a listener (tlswatchctl lint, CertFile=/KeyFile=). */
+        PROBLEM_KEY_MISMATCH,
+        PROBLEM_CERTFILE_ORDER,
+        PROBLEM_ROOT_IN_CERTFILE,
+        PROBLEM_CACERTFILE_NOT_CA,
+        PROBLEM_CACERTFILE_NOT_ROOT,
+        PROBLEM_KEY_PERMISSIONS,
+        PROBLEM_STALE_CERTIFICATE,
         _PROBLEM_CODE_MAX,
         _PROBLEM_CODE_INVALID = -EINVAL,
 } ProblemCode;

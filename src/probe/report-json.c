@@ -12,8 +12,10 @@ static json_t *problems_to_json(const ProblemList *list) {
 
         for (size_t i = 0; array && i < list->n; i++) {
                 const Problem *p = &list->items[i];
+                /* A finding that changes no status (root_in_certfile) is a note. */
                 json_t *o = json_pack("{s:s, s:s, s:s}", "code", problem_code_to_string(p->code), "severity",
-                                      status_to_string(p->severity), "message", p->message);
+                                      p->severity == STATUS_OK ? "note" : status_to_string(p->severity), "message",
+                                      p->message);
                 if (!o)
                         goto fail;
                 if ((p->depth >= 0 && json_object_set_new(o, "depth", json_integer(p->depth)) < 0) ||

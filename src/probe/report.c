@@ -14,7 +14,12 @@ Status problem_code_default_severity(ProblemCode code) {
         case PROBLEM_WEAK_KEY:
         case PROBLEM_WEAK_SIGNATURE:
         case PROBLEM_OLD_TLS_VERSION:
+        case PROBLEM_CACERTFILE_NOT_ROOT:
+        case PROBLEM_KEY_PERMISSIONS:
+        case PROBLEM_STALE_CERTIFICATE:
                 return STATUS_WARNING;
+        case PROBLEM_ROOT_IN_CERTFILE:
+                return STATUS_OK; /* a note: harmless, clients simply ignore the extra root */
         default:
                 return STATUS_CRITICAL;
         }

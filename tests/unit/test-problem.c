@@ -29,7 +29,8 @@ static void test_problem_names_documented(void **state) {
                 "dns_failed", "connect_failed", "timeout", "tls_handshake_failed", "no_peer_certificate",
                 "client_certificate_required", "chain_unverified", "incomplete_chain", "hostname_mismatch",
                 "expired", "not_yet_valid", "expires_soon", "weak_key", "weak_signature", "old_tls_version",
-                "protocol_failed",
+                "protocol_failed", "key_mismatch", "certfile_order", "root_in_certfile", "cacertfile_not_ca",
+                "cacertfile_not_root", "key_permissions", "stale_certificate",
         };
         assert_int_equal(ELEMENTSOF(documented), _PROBLEM_CODE_MAX);
         for (size_t i = 0; i < ELEMENTSOF(documented); i++)

@@ -121,3 +121,9 @@ echo "== A listener whose certfile is cert.pem instead of fullchain.pem"
 run --ca-file "$pki/root.pem" --servername localhost --protocol tls "127.0.0.1:$missing"
 echo "== A listener serving an expired certificate, as JSON"
 run --ca-file "$pki/root.pem" --servername localhost --protocol tls --json "127.0.0.1:$expired"
+
+echo "== The files behind that listener, checked before the broker loads them"
+chmod 600 "$pki/good.key"
+echo "\$ tlswatchctl lint --certfile cert.pem --keyfile privkey.pem --ca-file root.pem"
+"$ctl" lint --certfile "$pki/good.pem" --keyfile "$pki/good.key" --ca-file "$pki/root.pem" | head -1
+echo "(exit status ${PIPESTATUS[0]})"

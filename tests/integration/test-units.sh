@@ -2,10 +2,11 @@
 # SPDX-License-Identifier: MIT
 # Checks the files that tie tlswatchd to systemd and to the operator: the unit renders, passes
 # `systemd-analyze verify` and rates an exposure of 1.5 or lower offline, with its hardening block in
-# alphabetical order; the message catalog compiles and has exactly the MESSAGE_IDs of
-# src/daemon/journal.c, with substitutions only of fields journal.c sets; tlswatchd(8) lists every
-# MESSAGE_ID; and the man pages render without warnings. Run by the automake harness: 0 pass, 1 fail,
-# 99 broken environment; never skips. Needs no running systemd (PID 1 may be anything) and no root.
+# alphabetical order; tlswatchd.socket passes verify beside it; the message catalog compiles and has
+# exactly the MESSAGE_IDs of src/daemon/journal.c, with substitutions only of fields journal.c sets;
+# tlswatchd(8) lists every MESSAGE_ID; and the man pages render without warnings. Run by the automake
+# harness: 0 pass, 1 fail, 99 broken environment; never skips. Needs no running systemd (PID 1 may be
+# anything) and no root.
 
 set -u -o pipefail
 
@@ -131,6 +132,29 @@ if [[ -n $others ]]; then
         printf '#   %s\n' "$others"
 fi
 report "systemd-analyze verify" ${errors[@]+"${errors[@]}"}
+
+# tlswatchd.socket: verified beside the rendered service it activates, at the path tlswatchd and
+# tlswatchctl use by default (the service's RuntimeDirectory=tlswatch), mode 0660.
+errors=()
+socket_unit=$top/systemd/tlswatchd.socket
+if [[ ! -f $socket_unit ]]; then
+        errors+=("$socket_unit not found")
+else
+        cp "$socket_unit" "$tmp/"
+        for line in 'ListenStream=/run/tlswatch/control.sock' 'SocketMode=0660' 'Service=tlswatchd.service'; do
+                grep -qxF -- "$line" "$tmp/tlswatchd.socket" || errors+=("missing: $line")
+        done
+        (cd "$tmp" && MANPATH=$tmp/man systemd-analyze verify --recursive-errors=no ./tlswatchd.socket) \
+                >"$tmp/verify-socket.out" 2>&1
+        rc=$?
+        ours=$(grep -i 'tlswatch' "$tmp/verify-socket.out")
+        if [[ -n $ours ]] || ((rc != 0)); then
+                errors+=("systemd-analyze verify (exit status $rc):")
+                mapfile -t lines <"$tmp/verify-socket.out"
+                errors+=(${lines[@]+"${lines[@]}"})
+        fi
+fi
+report "tlswatchd.socket: systemd-analyze verify" ${errors[@]+"${errors[@]}"}
 
 # The overall exposure, 0.0 (best) to 10.0; --threshold is on the internal 0-100 scale.
 errors=()

@@ -3,6 +3,7 @@
  * (systemd.exec(5), LoadCredential=: the service finds them under $CREDENTIALS_DIRECTORY). */
 #include <errno.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +96,9 @@ int write_file_atomic(const char *path, const char *data, size_t size, unsigned 
         fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
         if (fd < 0)
                 return -errno;
+        /* The mode is the file's contract (a metrics file others read): not narrowed by the umask. */
+        if (fchmod(fd, mode) < 0)
+                r = -errno;
         for (size_t written = 0; written < size && r == 0;) {
                 ssize_t n = write(fd, data + written, size - written);
                 if (n < 0 && errno != EINTR)

@@ -74,3 +74,17 @@ char *text_sanitize(const char *data, size_t length, size_t max_bytes) {
         result[used] = '\0';
         return result;
 }
+
+void utf8_cut_incomplete_tail(char *s) {
+        size_t length = strlen(s);
+
+        /* Look back at most 3 continuation bytes for the start of the last character. */
+        for (size_t back = 1; back <= 4 && back <= length; back++) {
+                unsigned char c = (unsigned char) s[length - back];
+                if ((c & 0xc0) == 0x80)
+                        continue; /* a continuation byte: keep looking */
+                if (c >= 0xc0 && utf8_sequence_length((const unsigned char *) s + length - back, back) == 0)
+                        s[length - back] = '\0';
+                return;
+        }
+}

@@ -9,3 +9,6 @@
  * '?', and a result longer than `max_bytes` is cut at a character boundary and ends in "...".
  * NULL only when out of memory. */
 char *text_sanitize(const char *data, size_t length, size_t max_bytes);
+
+/* Drops an incomplete UTF-8 sequence from the end of `s`, as a byte-bounded snprintf() may leave. */
+void utf8_cut_incomplete_tail(char *s);

@@ -54,8 +54,11 @@ int control_client_call(const char *path, json_t *request, json_t **ret) {
                 return -ENOMEM;
         size_t length = strlen(text);
         text[length] = '\0';
-        if (send(fd, text, length, MSG_NOSIGNAL) != (ssize_t) length || send(fd, "\n", 1, MSG_NOSIGNAL) != 1)
-                return -errno;
+        if (send(fd, text, length, MSG_NOSIGNAL) != (ssize_t) length || send(fd, "\n", 1, MSG_NOSIGNAL) != 1) {
+                /* The server may have answered ("too many clients") and hung up before we wrote. */
+                if (!IN_SET(errno, EPIPE, ECONNRESET))
+                        return -errno;
+        }
 
         for (;;) {
                 if (used + 65536 + 1 > size) {

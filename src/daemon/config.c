@@ -105,6 +105,9 @@ static const KeyDefinition keys[] = {
         { "RetryMax", SCOPE_WEBHOOK, VALUE_DURATION, offsetof(WebhookConfig, retry_max_usec) },
 };
 
+/* Which keys a section set is a bit mask over this table. */
+_Static_assert(ELEMENTSOF(keys) <= 64, "the key table outgrew the 64-bit set masks");
+
 /* State of one parse run, handed to libinih's callbacks. */
 typedef struct Parser {
         Config *config;
@@ -563,7 +566,7 @@ static int on_key(void *userdata, const char *truncated_section, const char *key
         Parser *p = userdata;
         const KeyDefinition *k = NULL;
         void *base;
-        uint32_t *mask;
+        uint64_t *mask;
 
         if (p->error)
                 return 1; /* already failed; report only the first error */
@@ -604,7 +607,7 @@ static int on_key(void *userdata, const char *truncated_section, const char *key
 
         if (parse_value(p, k, value, base) == 0)
                 return 0;
-        *mask |= 1U << (k - keys);
+        *mask |= UINT64_C(1) << (k - keys);
         return 1;
 }
 
@@ -648,7 +651,7 @@ int config_parse_text(Config *config, const char *file_name, const char *text, c
 static int inherit(TargetConfig *t, const TargetConfig *defaults) {
         for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
                 const KeyDefinition *k = &keys[i];
-                uint32_t bit = 1U << i;
+                uint64_t bit = UINT64_C(1) << i;
 
                 if (k->scope != SCOPE_TARGET || (t->set_mask & bit) || !(defaults->set_mask & bit))
                         continue;
@@ -739,10 +742,10 @@ static int finish_error(char **ret_error, const TargetConfig *t, const char *for
         return -EINVAL;
 }
 
-static uint32_t key_bit(const char *key) {
+static uint64_t key_bit(const char *key) {
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 if (strcmp(keys[i].key, key) == 0)
-                        return 1U << i;
+                        return UINT64_C(1) << i;
         return 0;
 }
 

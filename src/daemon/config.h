@@ -37,7 +37,7 @@ typedef struct TargetConfig {
         bool mqtt_expect_accept;
         char *http_expect_status; /* NULL: any 2xx or 3xx */
 
-        uint32_t set_mask; /* which keys this section set, so [Defaults] fills only the rest */
+        uint64_t set_mask; /* which keys this section set, so [Defaults] fills only the rest */
         char *file;        /* where the section was (first) seen, for later messages */
         unsigned line;
 } TargetConfig;
@@ -78,7 +78,7 @@ typedef struct WebhookConfig {
         bool allow_insecure_http;
         usec_t retry_max_usec;
 
-        uint32_t set_mask;
+        uint64_t set_mask;
         char *file;
         unsigned line;
 } WebhookConfig;
@@ -96,7 +96,7 @@ typedef struct Config {
         uint64_t spool_max_bytes;
         WebhookConfig *webhooks;
         size_t n_webhooks;
-        uint32_t global_set_mask;
+        uint64_t global_set_mask;
 } Config;
 
 /* Loads `main_file` and the *.conf files of the conf.d directory beside it. On failure returns

@@ -191,23 +191,11 @@ static void client_run_request(Client *client, ControlRequest *request) {
         (void) client_error(client, error ?: strerror(-r));
 }
 
-static void client_read(Client *client) {
-        ssize_t n;
-
-        n = read(client->fd, client->input + client->input_length, sizeof(client->input) - 1 - client->input_length);
-        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
-                client_free(client);
-                return;
-        }
-        if (n < 0)
-                return;
-        client->input_length += (size_t) n;
-        client_touch(client);
-
+/* Runs the first complete request line in the buffer, if there is one. */
+static void client_process_input(Client *client) {
         char *newline = memchr(client->input, '\n', client->input_length);
         if (!newline) {
-                if (client->input_length >= sizeof(client->input) - 1) {
-                        /* Too long to be a request: answer, then hang up (its rest would be garbage). */
+                if (client->input_length >= sizeof(client->input)) {
                         client->input_length = 0;
                         if (client_error(client, "request larger than 64 KiB") >= 0)
                                 (void) shutdown(client->fd, SHUT_RD);
@@ -220,7 +208,6 @@ static void client_read(Client *client) {
         _cleanup_free_ char *error = NULL;
         int r = control_request_parse(client->input, line_length, &request, &error);
 
-        /* Keep whatever followed the line for the next request. */
         memmove(client->input, newline + 1, client->input_length - line_length - 1);
         client->input_length -= line_length + 1;
 
@@ -230,6 +217,21 @@ static void client_read(Client *client) {
         }
         client_run_request(client, &request);
         control_request_clear(&request);
+}
+
+static void client_read(Client *client) {
+        ssize_t n;
+
+        n = read(client->fd, client->input + client->input_length, sizeof(client->input) - client->input_length);
+        if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+                client_free(client);
+                return;
+        }
+        if (n < 0)
+                return;
+        client->input_length += (size_t) n;
+        client_touch(client);
+        client_process_input(client);
 }
 
 static void client_write(Client *client) {
@@ -249,6 +251,7 @@ static void client_write(Client *client) {
         client->output_length = client->output_sent = 0;
         client->state = CLIENT_READING;
         (void) sd_event_source_set_io_events(client->io, EPOLLIN);
+        client_process_input(client);
 }
 
 static int on_client_io(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
@@ -316,6 +319,24 @@ void control_probe_finished(Control *c, const char *target, json_t *report) {
                 client->pending = (json_decref(client->pending), NULL);
                 (void) sd_event_source_set_enabled(client->io, SD_EVENT_ON);
                 (void) client_answer(client, json_pack("{s:b, s:o}", "ok", 1, "reports", TAKE_PTR(client->results)));
+        }
+}
+
+void control_target_removed(Control *c, const char *target) {
+        Client *next;
+        char message[512];
+
+        if (!c)
+                return;
+        snprintf(message, sizeof(message), "target \"%s\" was removed by a reload before its check finished", target);
+        for (Client *client = c->clients; client; client = next) {
+                next = client->next;
+                if (client->state != CLIENT_WAITING || !json_object_get(client->pending, target))
+                        continue;
+                client->pending = (json_decref(client->pending), NULL);
+                client->results = (json_decref(client->results), NULL);
+                (void) sd_event_source_set_enabled(client->io, SD_EVENT_ON);
+                (void) client_error(client, message);
         }
 }
 

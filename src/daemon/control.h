@@ -33,3 +33,6 @@ const char *control_path(const Control *c);
 
 /* A probe finished: clients waiting on a check of `target` get `report` (borrowed). */
 void control_probe_finished(Control *c, const char *target, json_t *report);
+
+/* A reload dropped `target`: clients waiting on its check get an error. */
+void control_target_removed(Control *c, const char *target);

@@ -518,6 +518,7 @@ static int reload(Manager *m, char **ret_error) {
         /* Targets that went away: their probes are cancelled with them. */
         for (size_t j = 0; j < m->n_targets; j++)
                 if (m->targets[j]) {
+                        control_target_removed(m->control, m->targets[j]->config->name);
                         if (m->targets[j]->probe)
                                 m->in_flight--;
                         target_free(m->targets[j]);

@@ -121,6 +121,12 @@ static void write_family(FILE *f, Family family, json_t *targets) {
                         continue;
                 }
 
+                if (family == FAMILY_SUCCESS && report && json_array_size(addresses) == 0) {
+                        const char *status = json_string_value(json_object_get(report, "status")) ?: "unknown";
+                        fputs(families[family].name, f);
+                        write_labels(f, target, NULL);
+                        fprintf(f, "} %d\n", strcmp(status, "ok") == 0 || strcmp(status, "warning") == 0);
+                }
                 json_array_foreach(addresses, j, address) {
                         json_t *chain = json_object_get(address, "chain");
                         const char *status = json_string_value(json_object_get(address, "status")) ?: "unknown";

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "string-util.h"
 #include "webhook-payload.h"
 
 /* An event-driven source has no evaluation loop to keep an alert alive, so an open problem is sent
@@ -118,6 +119,8 @@ static char *render_slack(json_t *event) {
                 snprintf(text, sizeof(text), "%s *%s* (%s) is now %s (was %s)", icon, string_of(event, "target"),
                          string_of(event, "address"), string_of(event, "status"), string_of(event, "old_status"));
 
+        /* snprintf may have cut the last character in half: JSON needs valid UTF-8. */
+        utf8_cut_incomplete_tail(text);
         json_t *body = json_pack("{s:s}", "text", text);
         char *result = body ? json_dumps(body, JSON_COMPACT) : NULL;
         json_decref(body);
@@ -143,15 +146,19 @@ static int render_alertmanager(json_t *event, char **ret) {
                 at += ALERT_HORIZON_SECONDS;
         format_time((uint64_t) at * 1000000, ends, sizeof(ends));
 
-        json_t *alert = json_pack("{s:{s:s, s:s, s:s, s:s, s:s}, s:{s:s, s:s}, s:s}", "labels", "alertname",
+        /* The labels identify the alert and must not change while it lasts: a severity that grows from
+         * warning to critical, or the address of the node that showed it, are annotations, or the
+         * recovery would resolve another alert than the one that fired. */
+        json_t *alert = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}, s:s}", "labels", "alertname",
                                   "TLSWatchProblem", "target", string_of(event, "target"), "code",
-                                  string_of(problem, "code"), "severity", string_of(problem, "severity"), "address",
-                                  string_of(event, "address"), "annotations", "summary", string_of(problem, "message"),
+                                  string_of(problem, "code"), "annotations", "summary", string_of(problem, "message"),
+                                  "severity", string_of(problem, "severity"), "address", string_of(event, "address"),
                                   "monitor", string_of(event, "monitor"), "endsAt", ends);
         if (!alert)
                 return -ENOMEM;
-        /* startsAt only when the problem starts; on recovery and reminders Alertmanager keeps the first. */
-        if (strcmp(type, "problem") == 0 && json_object_set_new(alert, "startsAt", json_string(time_text)) < 0) {
+        /* Alertmanager 0.25 takes a missing startsAt as endsAt and replaces the alert; a reminder's own
+         * time merges into the running one and keeps its start. */
+        if (strcmp(type, "recovery") != 0 && json_object_set_new(alert, "startsAt", json_string(time_text)) < 0) {
                 json_decref(alert);
                 return -ENOMEM;
         }

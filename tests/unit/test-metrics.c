@@ -1,0 +1,466 @@
+/* SPDX-License-Identifier: MIT */
+/* The Prometheus exposition of the status document: every line for a hand-made fleet (a healthy target
+ * with a three-certificate chain, a refused one without TLS, one whose name needs escaping, one never
+ * probed), compared word for word, and the format's own rules checked on every output: one HELP and
+ * TYPE per family before its samples, escaped label values, Unix times, version labels. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "metrics.h"
+
+static const struct {
+        const char *name, *type;
+        bool webhook; /* announced only when a webhooks array is given */
+} families[] = {
+        { .name = "probe_success", .type = "gauge" },
+        { .name = "probe_duration_seconds", .type = "gauge" },
+        { .name = "probe_ssl_earliest_cert_expiry", .type = "gauge" },
+        { .name = "probe_ssl_last_chain_expiry_timestamp_seconds", .type = "gauge" },
+        { .name = "probe_tls_version_info", .type = "gauge" },
+        { .name = "tlswatch_target_status", .type = "gauge" },
+        { .name = "tlswatch_problem", .type = "gauge" },
+        { .name = "tlswatch_cert_not_after_seconds", .type = "gauge" },
+        { .name = "tlswatch_webhook_pending", .type = "gauge", .webhook = true },
+        { .name = "tlswatch_webhook_failures_total", .type = "counter", .webhook = true },
+        { .name = "tlswatch_webhook_last_success_seconds", .type = "gauge", .webhook = true },
+};
+
+/* The status array as the control socket serves it, reduced to what metrics read, plus a little noise
+ * (members metrics must ignore). The healthy target's root comes from the trust store (sent: false);
+ * the odd one's intermediate does too and expires first, so the served and the verified chain's
+ * earliest notAfter differ. Its third certificate has a date metrics cannot read and is left out. */
+static const char fleet_json[] =
+        "["
+        "{\"name\":\"good\",\"address\":\"127.0.0.1:8883\",\"protocol\":\"mqtt\",\"status\":\"ok\","
+        " \"problems\":[],\"last_probe\":\"2026-11-27T10:00:00Z\",\"probes\":4,"
+        " \"report\":{\"name\":\"good\",\"target\":\"127.0.0.1:8883\",\"status\":\"ok\",\"problems\":[],"
+        "  \"duration_seconds\":0.0131,"
+        "  \"addresses\":[{\"address\":\"127.0.0.1\",\"status\":\"ok\",\"problems\":[],\"duration_seconds\":0.0125,"
+        "   \"tls\":{\"version\":\"TLSv1.3\",\"cipher\":\"TLS_AES_256_GCM_SHA384\",\"handshake_ms\":3.2},"
+        "   \"chain\":["
+        "    {\"depth\":0,\"subject\":\"CN=good\",\"not_after\":\"2027-02-24T23:54:55Z\",\"sent\":true},"
+        "    {\"depth\":1,\"subject\":\"CN=int\",\"not_after\":\"2031-11-25T23:29:07Z\",\"sent\":true},"
+        "    {\"depth\":2,\"subject\":\"CN=root\",\"not_after\":\"2036-11-23T23:29:07Z\",\"sent\":false}]}]}},"
+        "{\"name\":\"down\",\"address\":\"127.0.0.1:9\",\"protocol\":\"tls\",\"status\":\"critical\","
+        " \"problems\":[{\"code\":\"connection_refused\",\"severity\":\"critical\",\"message\":\"refused\"}],"
+        " \"report\":{\"name\":\"down\",\"status\":\"critical\","
+        "  \"problems\":[{\"code\":\"connection_refused\",\"severity\":\"critical\",\"message\":\"refused\"}],"
+        "  \"addresses\":[{\"address\":\"127.0.0.1\",\"status\":\"critical\",\"duration_seconds\":0.00025,"
+        "   \"problems\":[{\"code\":\"connection_refused\",\"severity\":\"critical\",\"message\":\"refused\"}],"
+        "   \"chain\":[]}]}},"
+        "{\"name\":\"odd\\\"name\\\\with\\nnewline\",\"address\":\"[::1]:443\",\"protocol\":\"https\","
+        " \"status\":\"warning\","
+        " \"problems\":[{\"code\":\"expires_soon\",\"severity\":\"warning\",\"message\":\"soon\"}],"
+        " \"report\":{\"status\":\"warning\","
+        "  \"addresses\":[{\"address\":\"::1\",\"status\":\"warning\",\"duration_seconds\":1.5,"
+        "   \"tls\":{\"version\":\"TLSv1\",\"cipher\":\"AES128-SHA\"},"
+        "   \"chain\":["
+        "    {\"depth\":0,\"not_after\":\"2038-01-19T03:14:08Z\",\"sent\":true},"
+        "    {\"depth\":1,\"not_after\":\"2026-01-01T00:00:00Z\",\"sent\":false},"
+        "    {\"depth\":2,\"not_after\":\"not a date\",\"sent\":true}]}]}},"
+        "{\"name\":\"never\",\"address\":\"broker:8883\",\"protocol\":\"mqtt\",\"status\":\"unknown\","
+        " \"problems\":[],\"last_probe\":\"never\",\"next_probe\":\"now\"}"
+        "]";
+
+#define GOOD "target=\"good\",address=\"127.0.0.1\",protocol=\"mqtt\""
+#define DOWN "target=\"down\",address=\"127.0.0.1\",protocol=\"tls\""
+#define ODD "target=\"odd\\\"name\\\\with\\nnewline\",address=\"::1\",protocol=\"https\""
+
+static const char fleet_expected[] =
+        "# HELP probe_success Whether the last probe of the address found nothing critical.\n"
+        "# TYPE probe_success gauge\n"
+        "probe_success{" GOOD "} 1\n"
+        "probe_success{" DOWN "} 0\n"
+        "probe_success{" ODD "} 1\n"
+        "# HELP probe_duration_seconds How long the last probe of the address took.\n"
+        "# TYPE probe_duration_seconds gauge\n"
+        "probe_duration_seconds{" GOOD "} 0.012500\n"
+        "probe_duration_seconds{" DOWN "} 0.000250\n"
+        "probe_duration_seconds{" ODD "} 1.500000\n"
+        "# HELP probe_ssl_earliest_cert_expiry The earliest notAfter on the served chain, as a Unix time.\n"
+        "# TYPE probe_ssl_earliest_cert_expiry gauge\n"
+        "probe_ssl_earliest_cert_expiry{" GOOD "} 1803513295\n"
+        "probe_ssl_earliest_cert_expiry{" ODD "} 2147483648\n"
+        "# HELP probe_ssl_last_chain_expiry_timestamp_seconds The earliest notAfter on the verified chain, as a "
+        "Unix time.\n"
+        "# TYPE probe_ssl_last_chain_expiry_timestamp_seconds gauge\n"
+        "probe_ssl_last_chain_expiry_timestamp_seconds{" GOOD "} 1803513295\n"
+        "probe_ssl_last_chain_expiry_timestamp_seconds{" ODD "} 1767225600\n"
+        "# HELP probe_tls_version_info The TLS version the address negotiated.\n"
+        "# TYPE probe_tls_version_info gauge\n"
+        "probe_tls_version_info{" GOOD ",version=\"TLS 1.3\"} 1\n"
+        "probe_tls_version_info{" ODD ",version=\"TLS 1.0\"} 1\n"
+        "# HELP tlswatch_target_status The target's state: 0 ok, 1 warning, 2 critical, 3 unknown.\n"
+        "# TYPE tlswatch_target_status gauge\n"
+        "tlswatch_target_status{target=\"good\",protocol=\"mqtt\"} 0\n"
+        "tlswatch_target_status{target=\"down\",protocol=\"tls\"} 2\n"
+        "tlswatch_target_status{target=\"odd\\\"name\\\\with\\nnewline\",protocol=\"https\"} 1\n"
+        "tlswatch_target_status{target=\"never\",protocol=\"mqtt\"} 3\n"
+        "# HELP tlswatch_problem A problem the target has now, by code.\n"
+        "# TYPE tlswatch_problem gauge\n"
+        "tlswatch_problem{target=\"down\",protocol=\"tls\",code=\"connection_refused\",severity=\"critical\"} 1\n"
+        "tlswatch_problem{target=\"odd\\\"name\\\\with\\nnewline\",protocol=\"https\",code=\"expires_soon\","
+        "severity=\"warning\"} 1\n"
+        "# HELP tlswatch_cert_not_after_seconds Each certificate's notAfter on the address's path, by depth, as "
+        "a Unix time.\n"
+        "# TYPE tlswatch_cert_not_after_seconds gauge\n"
+        "tlswatch_cert_not_after_seconds{" GOOD ",depth=\"0\"} 1803513295\n"
+        "tlswatch_cert_not_after_seconds{" GOOD ",depth=\"1\"} 1953415747\n"
+        "tlswatch_cert_not_after_seconds{" GOOD ",depth=\"2\"} 2111095747\n"
+        "tlswatch_cert_not_after_seconds{" ODD ",depth=\"0\"} 2147483648\n"
+        "tlswatch_cert_not_after_seconds{" ODD ",depth=\"1\"} 1767225600\n";
+
+static json_t *load_at(const char *text, const char *file, int line) {
+        json_error_t error;
+        json_t *document = json_loads(text, 0, &error);
+
+        if (!document)
+                print_error("fixture: %s at %d:%d\n", error.text, error.line, error.column);
+        _assert_true(!!document, "fixture parses", file, line);
+        return document;
+}
+#define load(text) load_at(text, __FILE__, __LINE__)
+
+/* Formats the targets of `text` and, unless `webhooks_text` is NULL, the webhooks of that. */
+static char *format_at(const char *text, const char *webhooks_text, const char *file, int line) {
+        json_t *targets = load_at(text, file, line);
+        json_t *webhooks = webhooks_text ? load_at(webhooks_text, file, line) : NULL;
+        char *out = NULL;
+
+        _assert_int_equal(metrics_format(targets, webhooks, &out), 0, file, line);
+        _assert_true(!!out, "output set", file, line);
+        json_decref(targets);
+        json_decref(webhooks);
+        return out;
+}
+#define format(text) format_at(text, NULL, __FILE__, __LINE__)
+#define format_with_webhooks(text, webhooks) format_at(text, webhooks, __FILE__, __LINE__)
+
+static int family_of(const char *name, size_t length) {
+        for (size_t i = 0; i < ELEMENTSOF(families); i++)
+                if (strlen(families[i].name) == length && strncmp(families[i].name, name, length) == 0)
+                        return (int) i;
+        return -1;
+}
+
+/* The exposition format's rules, on any output: every line ends in a newline; per family exactly one
+ * HELP and one TYPE (its own), in that order, before its samples, and the families in one block each;
+ * a label value has no raw newline, its quotes and backslashes escaped; every value is a number. The
+ * webhook families are there exactly when `webhooks` says. */
+static void check_exposition_at(const char *text, bool webhooks, const char *file, int line) {
+        unsigned help[ELEMENTSOF(families)] = {}, type[ELEMENTSOF(families)] = {};
+        int current = -1;
+        const char *p = text;
+
+        _assert_true(*text == '\0' || text[strlen(text) - 1] == '\n', "ends in a newline", file, line);
+        while (*p) {
+                const char *end = strchr(p, '\n');
+                size_t length = end - p;
+                char copy[1024];
+
+                _assert_true(length < sizeof(copy), "line length", file, line);
+                memcpy(copy, p, length);
+                copy[length] = '\0';
+
+                if (strncmp(copy, "# HELP ", 7) == 0 || strncmp(copy, "# TYPE ", 7) == 0) {
+                        const char *name = copy + 7;
+                        size_t n = strcspn(name, " ");
+                        int f = family_of(name, n);
+                        if (f < 0)
+                                print_error("unknown family in \"%s\"\n", copy);
+                        _assert_true(f >= 0, "known family", file, line);
+                        if (copy[2] == 'H') {
+                                _assert_int_equal(help[f]++, 0, file, line);
+                                _assert_int_equal(type[f], 0, file, line);
+                                _assert_true(strlen(name + n) > 1, "help text", file, line);
+                                current = f;
+                        } else {
+                                _assert_int_equal(type[f]++, 0, file, line);
+                                _assert_int_equal(help[f], 1, file, line);
+                                _assert_true(name[n] == ' ', "type after the name", file, line);
+                                _assert_string_equal(name + n + 1, families[f].type, file, line);
+                        }
+                } else {
+                        size_t n = strcspn(copy, "{ ");
+                        int f = family_of(copy, n);
+                        if (f < 0 || f != current)
+                                print_error("sample outside its family's block: \"%s\"\n", copy);
+                        _assert_true(f >= 0 && f == current, "sample in its family's block", file, line);
+                        _assert_int_equal(type[f], 1, file, line);
+
+                        const char *q = copy + n;
+                        if (*q == '{') {
+                                /* name="value" pairs; inside a value only \\, \" and \n escapes. */
+                                for (q++; *q != '}';) {
+                                        size_t k = strspn(q, "abcdefghijklmnopqrstuvwxyz_");
+                                        _assert_true(k > 0 && q[k] == '=' && q[k + 1] == '"', "label name",
+                                                     file, line);
+                                        for (q += k + 2; *q != '"'; q++) {
+                                                _assert_true(*q != '\0', "label value ends", file, line);
+                                                if (*q == '\\') {
+                                                        q++;
+                                                        _assert_true(*q == '\\' || *q == '"' || *q == 'n',
+                                                                     "escape", file, line);
+                                                }
+                                        }
+                                        q++;
+                                        if (*q == ',')
+                                                q++;
+                                        else
+                                                _assert_true(*q == '}', "label list", file, line);
+                                }
+                                q++;
+                        }
+                        _assert_true(*q == ' ', "space before the value", file, line);
+                        char *value_end = NULL;
+                        (void) strtod(q + 1, &value_end);
+                        _assert_true(value_end != q + 1 && *value_end == '\0', "numeric value", file, line);
+                }
+                p = end + 1;
+        }
+        for (size_t i = 0; i < ELEMENTSOF(families); i++) {
+                unsigned want = !families[i].webhook || webhooks;
+                if (help[i] != want || type[i] != want)
+                        print_error("%s: %u HELP and %u TYPE lines, expected %u\n", families[i].name,
+                                    help[i], type[i], want);
+                _assert_int_equal(help[i], want, file, line);
+                _assert_int_equal(type[i], want, file, line);
+        }
+}
+#define check_exposition(text) check_exposition_at(text, false, __FILE__, __LINE__)
+
+/* Prints both texts line by line where they differ, since a failed string comparison of a whole
+ * exposition is unreadable. */
+static void assert_text_equal(const char *got, const char *expected) {
+        if (strcmp(got, expected) != 0)
+                print_error("--- expected:\n%s--- got:\n%s---\n", expected, got);
+        assert_string_equal(got, expected);
+}
+
+/* ---- tests ---------------------------------------------------------------------------------------- */
+
+static void test_fleet_exact(void **state) {
+        _cleanup_free_ char *out = format(fleet_json);
+
+        check_exposition(out);
+        assert_text_equal(out, fleet_expected);
+}
+
+static void test_empty_fleet(void **state) {
+        _cleanup_free_ char *out = format("[]");
+        char expected[4096] = "";
+
+        check_exposition(out);
+        /* Every family is announced even without samples, so a scrape of an empty daemon is valid. */
+        for (const char *p = fleet_expected; *p;) {
+                const char *end = strchr(p, '\n') + 1;
+                if (p[0] == '#')
+                        strncat(expected, p, end - p);
+                p = end;
+        }
+        assert_text_equal(out, expected);
+}
+
+static void test_help_and_type_once(void **state) {
+        /* Samples of many targets still share one header per family. */
+        _cleanup_free_ char *out = format(fleet_json);
+
+        for (size_t i = 0; i < ELEMENTSOF(families); i++) {
+                char help[128], type[128];
+                if (families[i].webhook)
+                        continue;
+                snprintf(help, sizeof(help), "# HELP %s ", families[i].name);
+                snprintf(type, sizeof(type), "# TYPE %s %s\n", families[i].name, families[i].type);
+                const char *h = strstr(out, help), *t = strstr(out, type);
+                assert_non_null(h);
+                assert_non_null(t);
+                assert_null(strstr(h + 1, help));
+                assert_null(strstr(t + 1, type));
+                assert_true(h < t);
+        }
+}
+
+static void test_escaping(void **state) {
+        /* Backslash first: "a\"b" must become a\\\"b, not a\\"b. Other control characters are not
+         * escaped by the format and pass as they are. */
+        _cleanup_free_ char *out = format(
+                "[{\"name\":\"\\\\\\\"\\n\\n\\\"\\\\\",\"protocol\":\"a\\tb\",\"status\":\"ok\",\"problems\":["
+                "{\"code\":\"c\\\"d\",\"severity\":\"warning\\\\\"}]}]");
+
+        check_exposition(out);
+        assert_non_null(strstr(out,
+                               "tlswatch_target_status{target=\"\\\\\\\"\\n\\n\\\"\\\\\",protocol=\"a\tb\"} 0\n"));
+        assert_non_null(strstr(out, ",code=\"c\\\"d\",severity=\"warning\\\\\"} 1\n"));
+}
+
+static void test_tls_version_labels(void **state) {
+        _cleanup_free_ char *out = format(
+                "[{\"name\":\"v\",\"protocol\":\"tls\",\"status\":\"ok\",\"report\":{\"addresses\":["
+                "{\"address\":\"a1\",\"status\":\"ok\",\"tls\":{\"version\":\"TLSv1.3\"}},"
+                "{\"address\":\"a2\",\"status\":\"ok\",\"tls\":{\"version\":\"TLSv1.2\"}},"
+                "{\"address\":\"a3\",\"status\":\"ok\",\"tls\":{\"version\":\"TLSv1.1\"}},"
+                "{\"address\":\"a4\",\"status\":\"ok\",\"tls\":{\"version\":\"TLSv1\"}},"
+                "{\"address\":\"a5\",\"status\":\"ok\",\"tls\":{\"version\":\"SSLv3\"}},"
+                "{\"address\":\"a6\",\"status\":\"ok\"}]}}]");
+
+        check_exposition(out);
+        /* As the blackbox exporter names them, so existing dashboards work. */
+#define VERSION_SAMPLE(address, version) \
+        "probe_tls_version_info{target=\"v\",address=\"" address "\",protocol=\"tls\",version=\"" version "\"} 1\n"
+        assert_non_null(strstr(out, VERSION_SAMPLE("a1", "TLS 1.3")));
+        assert_non_null(strstr(out, VERSION_SAMPLE("a2", "TLS 1.2")));
+        assert_non_null(strstr(out, VERSION_SAMPLE("a3", "TLS 1.1")));
+        assert_non_null(strstr(out, VERSION_SAMPLE("a4", "TLS 1.0")));
+        assert_non_null(strstr(out, VERSION_SAMPLE("a5", "SSLv3")));
+        /* No handshake, no version sample. */
+        assert_null(strstr(out, "probe_tls_version_info{target=\"v\",address=\"a6\""));
+        assert_non_null(strstr(out, "probe_success{target=\"v\",address=\"a6\",protocol=\"tls\"} 1\n"));
+}
+
+static void test_probe_success_by_status(void **state) {
+        _cleanup_free_ char *out = format(
+                "[{\"name\":\"s\",\"protocol\":\"mqtt\",\"status\":\"critical\",\"report\":{\"addresses\":["
+                "{\"address\":\"ok\",\"status\":\"ok\"},"
+                "{\"address\":\"warning\",\"status\":\"warning\"},"
+                "{\"address\":\"critical\",\"status\":\"critical\"},"
+                "{\"address\":\"unknown\",\"status\":\"unknown\"},"
+                "{\"address\":\"none\"}]}}]");
+
+        check_exposition(out);
+        assert_non_null(strstr(out, "probe_success{target=\"s\",address=\"ok\",protocol=\"mqtt\"} 1\n"));
+        assert_non_null(strstr(out, "probe_success{target=\"s\",address=\"warning\",protocol=\"mqtt\"} 1\n"));
+        assert_non_null(strstr(out, "probe_success{target=\"s\",address=\"critical\",protocol=\"mqtt\"} 0\n"));
+        assert_non_null(strstr(out, "probe_success{target=\"s\",address=\"unknown\",protocol=\"mqtt\"} 0\n"));
+        assert_non_null(strstr(out, "probe_success{target=\"s\",address=\"none\",protocol=\"mqtt\"} 0\n"));
+}
+
+static void test_target_status_values(void **state) {
+        _cleanup_free_ char *out = format(
+                "[{\"name\":\"a\",\"protocol\":\"tls\",\"status\":\"ok\"},"
+                "{\"name\":\"b\",\"protocol\":\"tls\",\"status\":\"warning\"},"
+                "{\"name\":\"c\",\"protocol\":\"tls\",\"status\":\"critical\"},"
+                "{\"name\":\"d\",\"protocol\":\"tls\",\"status\":\"unknown\"},"
+                "{\"name\":\"e\",\"protocol\":\"tls\",\"status\":\"bogus\"},"
+                "{\"name\":\"f\",\"protocol\":\"tls\"}]");
+
+        check_exposition(out);
+        assert_non_null(strstr(out, "tlswatch_target_status{target=\"a\",protocol=\"tls\"} 0\n"));
+        assert_non_null(strstr(out, "tlswatch_target_status{target=\"b\",protocol=\"tls\"} 1\n"));
+        assert_non_null(strstr(out, "tlswatch_target_status{target=\"c\",protocol=\"tls\"} 2\n"));
+        assert_non_null(strstr(out, "tlswatch_target_status{target=\"d\",protocol=\"tls\"} 3\n"));
+        assert_non_null(strstr(out, "tlswatch_target_status{target=\"e\",protocol=\"tls\"} 3\n"));
+        assert_non_null(strstr(out, "tlswatch_target_status{target=\"f\",protocol=\"tls\"} 3\n"));
+        /* Never probed: no per-address samples at all. */
+        assert_null(strstr(out, "probe_success{"));
+}
+
+static void test_not_after_parsing(void **state) {
+        /* Only the contract's form, "YYYY-MM-DDTHH:MM:SSZ", in UTC whatever TZ says; anything else is
+         * left out rather than guessed. */
+        _cleanup_free_ char *out = NULL;
+
+        setenv("TZ", "America/New_York", 1);
+        out = format("[{\"name\":\"t\",\"protocol\":\"tls\",\"status\":\"ok\",\"report\":{\"addresses\":["
+                     "{\"address\":\"a\",\"status\":\"ok\",\"chain\":["
+                     "{\"not_after\":\"1970-01-01T00:00:01Z\",\"sent\":true},"
+                     "{\"not_after\":\"2100-03-01T12:00:00Z\",\"sent\":true},"
+                     "{\"not_after\":\"2027-02-24T23:54:55\",\"sent\":true},"
+                     "{\"not_after\":\"2027-02-24T23:54:55Z junk\",\"sent\":true},"
+                     "{\"not_after\":\"2027-02-24\",\"sent\":true},"
+                     "{\"not_after\":17,\"sent\":true},"
+                     "{\"sent\":true}]}]}}]");
+        unsetenv("TZ");
+
+        check_exposition(out);
+        assert_non_null(strstr(out, ",depth=\"0\"} 1\n"));
+        assert_non_null(strstr(out, ",depth=\"1\"} 4107585600\n"));
+        for (int depth = 2; depth <= 6; depth++) {
+                char label[32];
+                snprintf(label, sizeof(label), ",depth=\"%d\"}", depth);
+                assert_null(strstr(out, label));
+        }
+        assert_non_null(
+                strstr(out, "probe_ssl_earliest_cert_expiry{target=\"t\",address=\"a\",protocol=\"tls\"} 1\n"));
+}
+
+static void test_no_sent_certificate(void **state) {
+        /* Only trust-store certificates (sent: false): a chain expiry but no served one. */
+        _cleanup_free_ char *out = format(
+                "[{\"name\":\"t\",\"protocol\":\"tls\",\"status\":\"ok\",\"report\":{\"addresses\":["
+                "{\"address\":\"a\",\"status\":\"ok\",\"chain\":[{\"not_after\":\"2027-02-24T23:54:55Z\"}]}]}}]");
+
+        check_exposition(out);
+        assert_null(strstr(out, "probe_ssl_earliest_cert_expiry{"));
+        assert_non_null(strstr(out, "probe_ssl_last_chain_expiry_timestamp_seconds{target=\"t\",address=\"a\","
+                                    "protocol=\"tls\"} 1803513295\n"));
+}
+
+static void test_probe_success_without_addresses(void **state) {
+        /* A name that does not resolve: the report is critical (dns_failed) but has no address. The
+         * usual alert, probe_success == 0, must still fire for it, as it does with the blackbox exporter;
+         * without any probe_success sample the target is invisible to that alert. */
+        _cleanup_free_ char *out = format(
+                "[{\"name\":\"nodns\",\"address\":\"broker.invalid:8883\",\"protocol\":\"mqtt\","
+                " \"status\":\"critical\","
+                " \"problems\":[{\"code\":\"dns_failed\",\"severity\":\"critical\",\"message\":\"x\"}],"
+                " \"report\":{\"status\":\"critical\",\"addresses\":[],"
+                "  \"problems\":[{\"code\":\"dns_failed\",\"severity\":\"critical\",\"message\":\"x\"}]}}]");
+
+        check_exposition(out);
+        if (!strstr(out, "probe_success{target=\"nodns\""))
+                print_error("no probe_success sample for a critical target without addresses:\n%s", out);
+        const char *sample = strstr(out, "probe_success{target=\"nodns\"");
+        assert_non_null(sample);
+        /* With or without an empty address label: either way, 0. */
+        assert_true(strncmp(strchr(sample, '}'), "} 0\n", 4) == 0);
+}
+
+static void test_webhooks(void **state) {
+        /* The webhooks array is what the "webhooks" command answers; the daemon always passes one, so
+         * its three families are always announced, and after the targets' ones. A member that is not
+         * an integer (no success yet) gives no sample. */
+        _cleanup_free_ char *out = format_with_webhooks(
+                "[{\"name\":\"t\",\"protocol\":\"tls\",\"status\":\"ok\"}]",
+                "[{\"name\":\"ops\",\"pending\":3,\"failures_total\":7,\"last_success\":1803513295},"
+                " {\"name\":\"we\\\"ird\\\\\\n\",\"pending\":0,\"failures_total\":0,\"last_success\":null}]");
+        _cleanup_free_ char *empty = format_with_webhooks("[]", "[]");
+
+        check_exposition_at(out, true, __FILE__, __LINE__);
+        check_exposition_at(empty, true, __FILE__, __LINE__);
+        assert_non_null(strstr(out, "\n# HELP tlswatch_webhook_pending Events queued for the webhook.\n"
+                                    "# TYPE tlswatch_webhook_pending gauge\n"
+                                    "tlswatch_webhook_pending{webhook=\"ops\"} 3\n"
+                                    "tlswatch_webhook_pending{webhook=\"we\\\"ird\\\\\\n\"} 0\n"));
+        assert_non_null(strstr(out, "# TYPE tlswatch_webhook_failures_total counter\n"
+                                    "tlswatch_webhook_failures_total{webhook=\"ops\"} 7\n"
+                                    "tlswatch_webhook_failures_total{webhook=\"we\\\"ird\\\\\\n\"} 0\n"));
+        assert_non_null(strstr(out, "tlswatch_webhook_last_success_seconds{webhook=\"ops\"} 1803513295\n"));
+        assert_null(strstr(out, "tlswatch_webhook_last_success_seconds{webhook=\"we"));
+        assert_true(strstr(out, "tlswatch_cert_not_after_seconds") <
+                    strstr(out, "tlswatch_webhook_pending"));
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_fleet_exact),
+                cmocka_unit_test(test_empty_fleet),
+                cmocka_unit_test(test_help_and_type_once),
+                cmocka_unit_test(test_escaping),
+                cmocka_unit_test(test_tls_version_labels),
+                cmocka_unit_test(test_probe_success_by_status),
+                cmocka_unit_test(test_target_status_values),
+                cmocka_unit_test(test_not_after_parsing),
+                cmocka_unit_test(test_no_sent_certificate),
+                cmocka_unit_test(test_webhooks),
+                cmocka_unit_test(test_probe_success_without_addresses),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

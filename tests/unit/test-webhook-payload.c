@@ -1,0 +1,831 @@
+/* SPDX-License-Identifier: MIT */
+/* Webhook payloads: the tlswatch.alert/1 document of each event type with exactly its members, the
+ * Events= kind of each event, the slack text, the Alertmanager v2 body (labels, startsAt, endsAt, and
+ * nothing for status or certificate changes), the HMAC signature against vectors computed with
+ * openssl dgst, and Targets= globs. Last, events from real target transitions are fed through the
+ * Alertmanager renderer into a model of Alertmanager's alert identity (the label set), which must end
+ * up with no alert left open once the target has recovered. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "target.h"
+#include "webhook-payload.h"
+
+#define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+#define ID "0123456789abcdef0123456789abcdef"
+#define MONITOR "monitor.example.net"
+
+/* 2024-06-01 00:00:00 UTC, an arbitrary realistic CLOCK_REALTIME. */
+#define T0 ((usec_t) 1717200000ULL * USEC_PER_SEC)
+#define T0_TEXT "2024-06-01T00:00:00Z"
+#define T0_PLUS_7_DAYS_TEXT "2024-06-08T00:00:00Z"
+
+static const TargetConfig config = {
+        .name = (char *) "broker",
+        .host = (char *) "broker.example.com",
+        .port = 8883,
+        .protocol = PROTOCOL_MQTT,
+        .interval_usec = 300 * USEC_PER_SEC,
+        .retry_interval_usec = 60 * USEC_PER_SEC,
+        .timeout_usec = 10 * USEC_PER_SEC,
+        .repeat_interval_usec = 24 * USEC_PER_HOUR,
+        .warn_days = 30,
+        .crit_days = 7,
+        .confirm_failures = 1,
+};
+
+static const Problem expired = {
+        .code = PROBLEM_EXPIRED,
+        .severity = STATUS_CRITICAL,
+        .message = (char *) "the certificate expired on 2024-05-30",
+        .depth = 0,
+        .verify_code = -1,
+};
+
+static const Problem weak_key = {
+        .code = PROBLEM_WEAK_KEY,
+        .severity = STATUS_WARNING,
+        .message = (char *) "RSA 1024 is weak",
+        .depth = 0,
+        .verify_code = -1,
+};
+
+/* A state holding `problems` and, with a certificate, what was served. */
+static TargetState make_state(Status status, const Problem *problems, size_t n, bool certificate) {
+        TargetState s = { .status = status, .problems = { .items = (Problem *) problems, .n = n } };
+
+        if (certificate) {
+                snprintf(s.sha256, sizeof(s.sha256), "%s", SHA_B);
+                snprintf(s.not_after, sizeof(s.not_after), "%s", "2024-05-30T00:00:00Z");
+                s.subject = (char *) "CN=broker.example.com";
+                s.issuer = (char *) "CN=Example CA";
+                s.has_days_left = true;
+                s.days_left = -2.5;
+        }
+        return s;
+}
+
+static json_t *make_event(const TargetState *state, const TargetEvent *event) {
+        json_t *o = webhook_event_new(&config, state, event, ID, MONITOR, T0);
+        assert_non_null(o);
+        return o;
+}
+
+/* The object has exactly these members (a NULL-terminated list), no more. */
+static void check_members_at(json_t *o, const char *const *names, const char *file, int line) {
+        size_t n = 0;
+
+        _assert_true(json_is_object(o), "an object", file, line);
+        for (; names[n]; n++)
+                if (!json_object_get(o, names[n])) {
+                        char *text = json_dumps(o, JSON_COMPACT);
+                        print_error("member \"%s\" missing in %s\n", names[n], text);
+                        free(text);
+                        _fail(file, line);
+                }
+        if (json_object_size(o) != n) {
+                char *text = json_dumps(o, JSON_COMPACT);
+                print_error("expected %zu members, got %zu: %s\n", n, json_object_size(o), text);
+                free(text);
+                _fail(file, line);
+        }
+}
+#define check_members(o, ...)                                                                               \
+        check_members_at((o), (const char *const[]) { __VA_ARGS__, NULL }, __FILE__, __LINE__)
+
+static const char *string_member(json_t *o, const char *key) {
+        json_t *v = json_object_get(o, key);
+        assert_true(json_is_string(v));
+        return json_string_value(v);
+}
+
+static void check_problem_object(json_t *o, const Problem *p) {
+        check_members(o, "code", "severity", "message");
+        assert_string_equal(string_member(o, "code"), problem_code_to_string(p->code));
+        assert_string_equal(string_member(o, "severity"), status_to_string(p->severity));
+        assert_string_equal(string_member(o, "message"), p->message);
+}
+
+/* ---- event types and kinds --------------------------------------------------------------------------- */
+
+static void test_event_type_and_kind(void **unused) {
+        static const struct {
+                TargetEventType type;
+                Status new_status;
+                const char *name;
+                unsigned kind;
+        } cases[] = {
+                { TARGET_EVENT_PROBLEM_APPEARED, STATUS_CRITICAL, "problem", WEBHOOK_EVENT_PROBLEM },
+                { TARGET_EVENT_PROBLEM_APPEARED, STATUS_WARNING, "problem", WEBHOOK_EVENT_PROBLEM },
+                { TARGET_EVENT_PROBLEM_CLEARED, STATUS_OK, "recovery", WEBHOOK_EVENT_RECOVERY },
+                /* A problem can clear while another remains: still a recovery of that problem. */
+                { TARGET_EVENT_PROBLEM_CLEARED, STATUS_WARNING, "recovery", WEBHOOK_EVENT_RECOVERY },
+                /* A status change to ok is what Events=recovery asks for; any other is a change. */
+                { TARGET_EVENT_STATUS_CHANGED, STATUS_OK, "status_change", WEBHOOK_EVENT_RECOVERY },
+                { TARGET_EVENT_STATUS_CHANGED, STATUS_WARNING, "status_change", WEBHOOK_EVENT_CHANGE },
+                { TARGET_EVENT_STATUS_CHANGED, STATUS_CRITICAL, "status_change", WEBHOOK_EVENT_CHANGE },
+                { TARGET_EVENT_STATUS_CHANGED, STATUS_UNKNOWN, "status_change", WEBHOOK_EVENT_CHANGE },
+                { TARGET_EVENT_CERTIFICATE_CHANGED, STATUS_OK, "certificate_change", WEBHOOK_EVENT_CHANGE },
+                { TARGET_EVENT_REMINDER, STATUS_CRITICAL, "reminder", WEBHOOK_EVENT_REMINDER },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                TargetEvent event = { .type = cases[i].type,
+                                      .old_status = STATUS_OK,
+                                      .new_status = cases[i].new_status };
+                assert_string_equal(webhook_event_type(&event), cases[i].name);
+                assert_int_equal(webhook_event_kind(&event), cases[i].kind);
+        }
+        /* Every kind is one bit of Events=all. */
+        assert_int_equal(WEBHOOK_EVENT_PROBLEM | WEBHOOK_EVENT_RECOVERY | WEBHOOK_EVENT_CHANGE |
+                                 WEBHOOK_EVENT_REMINDER,
+                         WEBHOOK_EVENTS_ALL);
+}
+
+/* ---- the tlswatch.alert/1 document ------------------------------------------------------------------- */
+
+static void test_document_problem(void **unused) {
+        Problem problems[] = { expired, weak_key };
+        TargetState state = make_state(STATUS_CRITICAL, problems, 2, true);
+        TargetEvent event = { .type = TARGET_EVENT_PROBLEM_APPEARED,
+                              .old_status = STATUS_OK,
+                              .new_status = STATUS_CRITICAL,
+                              .problem = &problems[0],
+                              .address = "192.0.2.1" };
+        json_t *o = make_event(&state, &event);
+
+        check_members(o, "schema", "event", "id", "time", "target", "address", "protocol", "old_status",
+                      "status", "problems", "problem", "days_left", "not_after", "subject", "issuer",
+                      "sha256", "monitor");
+        assert_string_equal(string_member(o, "schema"), "tlswatch.alert/1");
+        assert_string_equal(string_member(o, "schema"), WEBHOOK_SCHEMA);
+        assert_string_equal(string_member(o, "event"), "problem");
+        assert_string_equal(string_member(o, "id"), ID);
+        assert_string_equal(string_member(o, "time"), T0_TEXT);
+        assert_string_equal(string_member(o, "target"), "broker");
+        /* Where the problem was seen, with the target's port. */
+        assert_string_equal(string_member(o, "address"), "192.0.2.1:8883");
+        assert_string_equal(string_member(o, "protocol"), "mqtt");
+        assert_string_equal(string_member(o, "old_status"), "ok");
+        assert_string_equal(string_member(o, "status"), "critical");
+        assert_string_equal(string_member(o, "monitor"), MONITOR);
+        check_problem_object(json_object_get(o, "problem"), &expired);
+
+        json_t *list = json_object_get(o, "problems");
+        assert_true(json_is_array(list));
+        assert_int_equal(json_array_size(list), 2);
+        check_problem_object(json_array_get(list, 0), &expired);
+        check_problem_object(json_array_get(list, 1), &weak_key);
+
+        assert_true(json_is_number(json_object_get(o, "days_left")));
+        assert_true(json_number_value(json_object_get(o, "days_left")) == -2.5);
+        assert_string_equal(string_member(o, "not_after"), "2024-05-30T00:00:00Z");
+        assert_string_equal(string_member(o, "subject"), "CN=broker.example.com");
+        assert_string_equal(string_member(o, "issuer"), "CN=Example CA");
+        assert_string_equal(string_member(o, "sha256"), SHA_B);
+        json_decref(o);
+}
+
+static void test_document_ipv6_address(void **unused) {
+        TargetState state = make_state(STATUS_CRITICAL, &expired, 1, false);
+        TargetEvent event = { .type = TARGET_EVENT_PROBLEM_APPEARED,
+                              .old_status = STATUS_OK,
+                              .new_status = STATUS_CRITICAL,
+                              .problem = &expired,
+                              .address = "2001:db8::1" };
+        json_t *o = make_event(&state, &event);
+
+        assert_string_equal(string_member(o, "address"), "[2001:db8::1]:8883");
+        json_decref(o);
+}
+
+static void test_document_recovery(void **unused) {
+        TargetState state = make_state(STATUS_OK, NULL, 0, true);
+        TargetEvent event = { .type = TARGET_EVENT_PROBLEM_CLEARED,
+                              .old_status = STATUS_CRITICAL,
+                              .new_status = STATUS_OK,
+                              .problem = &expired };
+        json_t *o = make_event(&state, &event);
+
+        check_members(o, "schema", "event", "id", "time", "target", "address", "protocol", "old_status",
+                      "status", "problems", "problem", "days_left", "not_after", "subject", "issuer",
+                      "sha256", "monitor");
+        assert_string_equal(string_member(o, "event"), "recovery");
+        /* No address of its own: the target's. */
+        assert_string_equal(string_member(o, "address"), "broker.example.com:8883");
+        assert_string_equal(string_member(o, "old_status"), "critical");
+        assert_string_equal(string_member(o, "status"), "ok");
+        check_problem_object(json_object_get(o, "problem"), &expired);
+        assert_int_equal(json_array_size(json_object_get(o, "problems")), 0);
+        json_decref(o);
+}
+
+static void test_document_status_change_without_certificate(void **unused) {
+        TargetState state = make_state(STATUS_OK, NULL, 0, false);
+        TargetEvent event = { .type = TARGET_EVENT_STATUS_CHANGED,
+                              .old_status = STATUS_UNKNOWN,
+                              .new_status = STATUS_OK };
+        json_t *o = make_event(&state, &event);
+
+        /* Optional members are absent, not null. */
+        check_members(o, "schema", "event", "id", "time", "target", "address", "protocol", "old_status",
+                      "status", "problems", "monitor");
+        assert_string_equal(string_member(o, "event"), "status_change");
+        assert_string_equal(string_member(o, "old_status"), "unknown");
+        assert_string_equal(string_member(o, "status"), "ok");
+        json_decref(o);
+}
+
+static void test_document_certificate_change(void **unused) {
+        TargetState state = make_state(STATUS_OK, NULL, 0, true);
+        TargetEvent event = { .type = TARGET_EVENT_CERTIFICATE_CHANGED,
+                              .old_status = STATUS_OK,
+                              .new_status = STATUS_OK,
+                              .old_sha256 = SHA_A,
+                              .old_not_after = "2024-01-01T00:00:00Z" };
+        json_t *o = make_event(&state, &event);
+
+        check_members(o, "schema", "event", "id", "time", "target", "address", "protocol", "old_status",
+                      "status", "problems", "days_left", "not_after", "subject", "issuer", "sha256",
+                      "old_sha256", "monitor");
+        assert_string_equal(string_member(o, "event"), "certificate_change");
+        assert_string_equal(string_member(o, "sha256"), SHA_B);
+        assert_string_equal(string_member(o, "old_sha256"), SHA_A);
+        json_decref(o);
+}
+
+static void test_document_reminder(void **unused) {
+        TargetState state = make_state(STATUS_CRITICAL, &expired, 1, true);
+        TargetEvent event = { .type = TARGET_EVENT_REMINDER,
+                              .old_status = STATUS_CRITICAL,
+                              .new_status = STATUS_CRITICAL,
+                              .problem = &expired };
+        json_t *o = make_event(&state, &event);
+
+        assert_string_equal(string_member(o, "event"), "reminder");
+        assert_string_equal(string_member(o, "old_status"), "critical");
+        assert_string_equal(string_member(o, "status"), "critical");
+        check_problem_object(json_object_get(o, "problem"), &expired);
+        assert_int_equal(json_array_size(json_object_get(o, "problems")), 1);
+        json_decref(o);
+}
+
+/* The json format's body is the document itself; the id does not change when it is rendered again. */
+static void test_render_json(void **unused) {
+        TargetState state = make_state(STATUS_CRITICAL, &expired, 1, true);
+        TargetEvent event = { .type = TARGET_EVENT_PROBLEM_APPEARED,
+                              .old_status = STATUS_OK,
+                              .new_status = STATUS_CRITICAL,
+                              .problem = &expired };
+        json_t *o = make_event(&state, &event);
+        char *first = NULL, *second = NULL;
+
+        assert_int_equal(webhook_render(WEBHOOK_FORMAT_JSON, o, &first), 0);
+        assert_int_equal(webhook_render(WEBHOOK_FORMAT_JSON, o, &second), 0);
+        assert_string_equal(first, second);
+        json_t *parsed = json_loads(first, 0, NULL);
+        assert_non_null(parsed);
+        assert_true(json_equal(parsed, o));
+        assert_string_equal(string_member(parsed, "id"), ID);
+        json_decref(parsed);
+        free(first);
+        free(second);
+        json_decref(o);
+}
+
+/* ---- slack ------------------------------------------------------------------------------------------- */
+
+static char *slack_text(const TargetState *state, const TargetEvent *event) {
+        json_t *o = make_event(state, event);
+        char *body = NULL;
+
+        assert_int_equal(webhook_render(WEBHOOK_FORMAT_SLACK, o, &body), 0);
+        json_decref(o);
+        json_t *parsed = json_loads(body, 0, NULL);
+        assert_non_null(parsed);
+        check_members(parsed, "text");
+        char *text = strdup(string_member(parsed, "text"));
+        assert_non_null(text);
+        json_decref(parsed);
+        free(body);
+        return text;
+}
+
+static void test_slack(void **unused) {
+        TargetState critical = make_state(STATUS_CRITICAL, &expired, 1, true);
+        TargetState warning = make_state(STATUS_WARNING, &weak_key, 1, true);
+        TargetState ok = make_state(STATUS_OK, NULL, 0, true);
+        char *text;
+
+        text = slack_text(&critical, &(TargetEvent) { .type = TARGET_EVENT_PROBLEM_APPEARED,
+                                                     .old_status = STATUS_OK,
+                                                     .new_status = STATUS_CRITICAL,
+                                                     .problem = &expired,
+                                                     .address = "192.0.2.1" });
+        assert_string_equal(text, ":rotating_light: *broker* (192.0.2.1:8883) problem expired: critical — "
+                                  "the certificate expired on 2024-05-30");
+        free(text);
+
+        text = slack_text(&warning, &(TargetEvent) { .type = TARGET_EVENT_PROBLEM_APPEARED,
+                                                    .old_status = STATUS_OK,
+                                                    .new_status = STATUS_WARNING,
+                                                    .problem = &weak_key });
+        assert_string_equal(text, ":warning: *broker* (broker.example.com:8883) problem weak_key: warning — "
+                                  "RSA 1024 is weak");
+        free(text);
+
+        text = slack_text(&ok, &(TargetEvent) { .type = TARGET_EVENT_PROBLEM_CLEARED,
+                                               .old_status = STATUS_CRITICAL,
+                                               .new_status = STATUS_OK,
+                                               .problem = &expired });
+        assert_string_equal(
+                text, ":white_check_mark: *broker* (broker.example.com:8883) recovered from expired: ok — "
+                      "the certificate expired on 2024-05-30");
+        free(text);
+
+        text = slack_text(&ok, &(TargetEvent) { .type = TARGET_EVENT_STATUS_CHANGED,
+                                               .old_status = STATUS_CRITICAL,
+                                               .new_status = STATUS_OK });
+        assert_string_equal(
+                text, ":white_check_mark: *broker* (broker.example.com:8883) is now ok (was critical)");
+        free(text);
+
+        text = slack_text(&ok, &(TargetEvent) { .type = TARGET_EVENT_CERTIFICATE_CHANGED,
+                                               .old_status = STATUS_OK,
+                                               .new_status = STATUS_OK,
+                                               .old_sha256 = SHA_A });
+        assert_string_equal(
+                text, ":white_check_mark: *broker* (broker.example.com:8883) serves a new certificate: "
+                      "not after 2024-05-30T00:00:00Z");
+        free(text);
+}
+
+/* A message with quotes, newlines and a long tail still makes valid JSON of bounded size. */
+static void test_slack_escaping_and_bound(void **unused) {
+        char message[4096];
+        memset(message, 'x', sizeof(message) - 1);
+        message[sizeof(message) - 1] = '\0';
+        memcpy(message, "\"quoted\"\n\\", 10);
+        Problem p = { .code = PROBLEM_EXPIRED, .severity = STATUS_CRITICAL, .message = message };
+        TargetState state = make_state(STATUS_CRITICAL, &p, 1, false);
+        char *text = slack_text(&state, &(TargetEvent) { .type = TARGET_EVENT_PROBLEM_APPEARED,
+                                                        .old_status = STATUS_OK,
+                                                        .new_status = STATUS_CRITICAL,
+                                                        .problem = &p });
+
+        assert_non_null(strstr(text, "\"quoted\"\n\\"));
+        assert_true(strlen(text) < 2048);
+        free(text);
+}
+
+/* Subjects are up to 512 characters, so a message may hold 2 KiB of UTF-8: cut to fit, the text must
+ * still be UTF-8, or there is no body at all (and the event is retried until RetryMax=). Whatever the
+ * parity of the cut, one of these two messages has it fall inside a two-byte character. */
+static void test_slack_long_utf8_message(void **unused) {
+        for (size_t shift = 0; shift < 2; shift++) {
+                char message[2 * 1100 + 2] = "";
+                size_t n = 0;
+
+                if (shift)
+                        message[n++] = 'x';
+                for (size_t i = 0; i < 1100; i++) {
+                        message[n++] = '\xc3';
+                        message[n++] = '\xa9'; /* é */
+                }
+                message[n] = '\0';
+                Problem p = { .code = PROBLEM_EXPIRES_SOON, .severity = STATUS_WARNING, .message = message };
+                TargetState state = make_state(STATUS_WARNING, &p, 1, false);
+                json_t *o = make_event(&state, &(TargetEvent) { .type = TARGET_EVENT_PROBLEM_APPEARED,
+                                                               .old_status = STATUS_OK,
+                                                               .new_status = STATUS_WARNING,
+                                                               .problem = &p });
+                char *body = NULL;
+                int r = webhook_render(WEBHOOK_FORMAT_SLACK, o, &body);
+                if (r < 0)
+                        print_error("a %zu-byte UTF-8 message: no slack body (%s)\n", n, strerror(-r));
+                assert_int_equal(r, 0);
+                json_t *parsed = json_loads(body, 0, NULL);
+                assert_non_null(parsed);
+                assert_true(strlen(string_member(parsed, "text")) > 1000);
+                json_decref(parsed);
+                free(body);
+                json_decref(o);
+        }
+}
+
+/* ---- alertmanager ------------------------------------------------------------------------------------ */
+
+/* The one alert of an Alertmanager body, or NULL with *ret_r = -ENODATA. */
+static json_t *alertmanager_alert(json_t *document, int *ret_r) {
+        char *body = NULL;
+        int r = webhook_render(WEBHOOK_FORMAT_ALERTMANAGER, document, &body);
+
+        *ret_r = r;
+        if (r < 0)
+                return NULL;
+        json_t *parsed = json_loads(body, 0, NULL);
+        free(body);
+        assert_true(json_is_array(parsed));
+        assert_int_equal(json_array_size(parsed), 1);
+        json_t *alert = json_incref(json_array_get(parsed, 0));
+        json_decref(parsed);
+        return alert;
+}
+
+static json_t *alertmanager_of(const TargetState *state, const TargetEvent *event) {
+        json_t *o = make_event(state, event);
+        int r;
+        json_t *alert = alertmanager_alert(o, &r);
+
+        assert_int_equal(r, 0);
+        json_decref(o);
+        return alert;
+}
+
+/* The labels identify the alert for its whole life, so they hold only what cannot change while it
+ * lasts; the severity (which may grow) and the address (which node showed it) are annotations. */
+static void check_labels(json_t *alert, const char *code, const char *severity, const char *address) {
+        json_t *labels = json_object_get(alert, "labels");
+        json_t *annotations = json_object_get(alert, "annotations");
+
+        check_members(labels, "alertname", "target", "code");
+        assert_string_equal(string_member(labels, "alertname"), "TLSWatchProblem");
+        assert_string_equal(string_member(labels, "target"), "broker");
+        assert_string_equal(string_member(labels, "code"), code);
+        assert_string_equal(string_member(annotations, "severity"), severity);
+        assert_string_equal(string_member(annotations, "address"), address);
+}
+
+static void test_alertmanager_problem(void **unused) {
+        TargetState state = make_state(STATUS_CRITICAL, &expired, 1, true);
+        json_t *alert = alertmanager_of(&state, &(TargetEvent) { .type = TARGET_EVENT_PROBLEM_APPEARED,
+                                                                .old_status = STATUS_OK,
+                                                                .new_status = STATUS_CRITICAL,
+                                                                .problem = &expired,
+                                                                .address = "192.0.2.1" });
+
+        check_members(alert, "labels", "annotations", "startsAt", "endsAt");
+        check_labels(alert, "expired", "critical", "192.0.2.1:8883");
+        json_t *annotations = json_object_get(alert, "annotations");
+        check_members(annotations, "summary", "severity", "address", "monitor");
+        assert_string_equal(string_member(annotations, "summary"), expired.message);
+        assert_string_equal(string_member(annotations, "monitor"), MONITOR);
+        /* It starts now and, having no evaluation loop behind it, ends a week ahead unless renewed. */
+        assert_string_equal(string_member(alert, "startsAt"), T0_TEXT);
+        assert_string_equal(string_member(alert, "endsAt"), T0_PLUS_7_DAYS_TEXT);
+        json_decref(alert);
+}
+
+static void test_alertmanager_recovery(void **unused) {
+        TargetState state = make_state(STATUS_OK, NULL, 0, true);
+        json_t *alert = alertmanager_of(&state, &(TargetEvent) { .type = TARGET_EVENT_PROBLEM_CLEARED,
+                                                                .old_status = STATUS_CRITICAL,
+                                                                .new_status = STATUS_OK,
+                                                                .problem = &expired });
+
+        /* Resolved by an endsAt of the recovery's time; no startsAt, Alertmanager keeps the first. */
+        check_members(alert, "labels", "annotations", "endsAt");
+        check_labels(alert, "expired", "critical", "broker.example.com:8883");
+        assert_string_equal(string_member(alert, "endsAt"), T0_TEXT);
+        json_decref(alert);
+}
+
+static void test_alertmanager_reminder(void **unused) {
+        TargetState state = make_state(STATUS_CRITICAL, &expired, 1, true);
+        json_t *alert = alertmanager_of(&state, &(TargetEvent) { .type = TARGET_EVENT_REMINDER,
+                                                                .old_status = STATUS_CRITICAL,
+                                                                .new_status = STATUS_CRITICAL,
+                                                                .problem = &expired });
+
+        check_labels(alert, "expired", "critical", "broker.example.com:8883");
+        /* A reminder renews the alert for another week. */
+        assert_string_equal(string_member(alert, "endsAt"), T0_PLUS_7_DAYS_TEXT);
+        json_decref(alert);
+}
+
+/* Alertmanager (api/v2, 0.25 checked with the real one in test-alertmanager.sh) fills a missing startsAt
+ * with endsAt, and merges with the alert it holds only when the times overlap: a reminder without
+ * startsAt therefore replaces the alert with one that "starts" a week ahead. A startsAt of the
+ * reminder's time overlaps, and Alertmanager's merge keeps the earliest start. */
+static void test_alertmanager_reminder_has_a_start(void **unused) {
+        TargetState state = make_state(STATUS_CRITICAL, &expired, 1, true);
+        json_t *alert = alertmanager_of(&state, &(TargetEvent) { .type = TARGET_EVENT_REMINDER,
+                                                                .old_status = STATUS_CRITICAL,
+                                                                .new_status = STATUS_CRITICAL,
+                                                                .problem = &expired });
+        json_t *starts = json_object_get(alert, "startsAt");
+
+        if (!json_is_string(starts)) {
+                print_error(
+                        "a reminder has no startsAt: Alertmanager will take its endsAt, " T0_PLUS_7_DAYS_TEXT
+                        ", as the alert's start\n");
+                json_decref(alert);
+                fail();
+        }
+        assert_true(strcmp(json_string_value(starts), T0_TEXT) <= 0);
+        json_decref(alert);
+}
+
+static void test_alertmanager_nothing_to_say(void **unused) {
+        TargetState critical = make_state(STATUS_CRITICAL, &expired, 1, true);
+        TargetState ok = make_state(STATUS_OK, NULL, 0, true);
+        const struct {
+                const TargetState *state;
+                TargetEvent event;
+        } cases[] = {
+                /* A status change names the worst problem, but the problem's own event is the alert. */
+                { &critical,
+                  { .type = TARGET_EVENT_STATUS_CHANGED,
+                    .old_status = STATUS_OK,
+                    .new_status = STATUS_CRITICAL,
+                    .problem = &expired } },
+                { &ok,
+                  { .type = TARGET_EVENT_STATUS_CHANGED,
+                    .old_status = STATUS_UNKNOWN,
+                    .new_status = STATUS_OK } },
+                { &ok,
+                  { .type = TARGET_EVENT_CERTIFICATE_CHANGED,
+                    .old_status = STATUS_OK,
+                    .new_status = STATUS_OK,
+                    .old_sha256 = SHA_A } },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                json_t *o = make_event(cases[i].state, &cases[i].event);
+                int r;
+                assert_null(alertmanager_alert(o, &r));
+                assert_int_equal(r, -ENODATA);
+                /* The other formats do have something to say. */
+                char *body = NULL;
+                assert_int_equal(webhook_render(WEBHOOK_FORMAT_JSON, o, &body), 0);
+                free(body);
+                assert_int_equal(webhook_render(WEBHOOK_FORMAT_SLACK, o, &body), 0);
+                free(body);
+                json_decref(o);
+        }
+}
+
+/* ---- signature --------------------------------------------------------------------------------------- */
+
+/* Computed independently:  printf '%s' 'TIMESTAMP.BODY' | openssl dgst -sha256 -hmac 'SECRET' */
+static void test_signature_vectors(void **unused) {
+        static const struct {
+                const char *secret, *timestamp, *body, *hex;
+        } cases[] = {
+                { "hmac-secret", "1717200000", "{\"schema\":\"tlswatch.alert/1\",\"event\":\"test\"}",
+                  "1116ed995fd7801bd454e8ab6723e07891718bfd00ecc8091e139ad3a006c1ae" },
+                { "k", "0", "", "6b4a4b8b3c40f1e8f53a3d36682e5f99f7ad2ac1df1c93dfe336f329167641e7" },
+                { "s\xc3\xa9"
+                  "cret",
+                  "1717200000", "\xc3\xa9",
+                  "3ea76a5f027e3055eac8b6e8bf1d602aa7992bc3d718220cec03a1804403dd21" },
+        };
+
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char signature[72], want[72];
+
+                memset(signature, '#', sizeof(signature));
+                assert_int_equal(
+                        webhook_signature(cases[i].secret, cases[i].timestamp, cases[i].body, signature), 0);
+                snprintf(want, sizeof(want), "sha256=%s", cases[i].hex);
+                assert_string_equal(signature, want);
+                assert_int_equal(strlen(signature), 71);
+        }
+}
+
+/* The timestamp is part of what is signed, and the "." separates it from the body. */
+static void test_signature_covers_timestamp(void **unused) {
+        char a[72], b[72], c[72];
+
+        assert_int_equal(webhook_signature("key", "1717200000", "{}", a), 0);
+        assert_int_equal(webhook_signature("key", "1717200001", "{}", b), 0);
+        assert_int_equal(webhook_signature("key", "171720000", "0{}", c), 0);
+        assert_string_not_equal(a, b);
+        assert_string_not_equal(a, c);
+        assert_int_equal(webhook_signature("other key", "1717200000", "{}", b), 0);
+        assert_string_not_equal(a, b);
+}
+
+/* ---- Targets= ---------------------------------------------------------------------------------------- */
+
+static void test_wants_target(void **unused) {
+        char *patterns[] = { (char *) "web-*", (char *) "db?", (char *) "[ab]roker" };
+        StringList none = {};
+        StringList some = { .items = patterns, .n = ELEMENTSOF(patterns) };
+        StringList exact = { .items = (char *[]) { (char *) "broker" }, .n = 1 };
+
+        /* No Targets=: every target. */
+        assert_true(webhook_wants_target(&none, "anything"));
+
+        assert_true(webhook_wants_target(&some, "web-1"));
+        assert_true(webhook_wants_target(&some, "web-"));
+        assert_true(webhook_wants_target(&some, "db1"));
+        assert_true(webhook_wants_target(&some, "broker"));
+        assert_true(webhook_wants_target(&some, "aroker"));
+        assert_false(webhook_wants_target(&some, "web"));
+        assert_false(webhook_wants_target(&some, "db12"));
+        assert_false(webhook_wants_target(&some, "croker"));
+        assert_false(webhook_wants_target(&some, "xweb-1"));
+        assert_false(webhook_wants_target(&some, ""));
+
+        assert_true(webhook_wants_target(&exact, "broker"));
+        assert_false(webhook_wants_target(&exact, "Broker"));
+        assert_false(webhook_wants_target(&exact, "broker2"));
+}
+
+/* ---- from target transitions to Alertmanager's alerts ------------------------------------------------ */
+
+/* What Alertmanager holds, reduced to what decides whether an alert fires: identity is the label set;
+ * a post whose endsAt lies after its own time opens (or renews) the alert, one whose endsAt is that
+ * time resolves it. */
+typedef struct AlertModel {
+        char *labels[16];
+        bool open[16];
+        size_t n;
+        size_t posts;
+} AlertModel;
+
+static void model_post(AlertModel *m, json_t *document) {
+        int r;
+        json_t *alert = alertmanager_alert(document, &r);
+
+        if (r == -ENODATA)
+                return;
+        assert_int_equal(r, 0);
+        m->posts++;
+        char *labels = json_dumps(json_object_get(alert, "labels"), JSON_COMPACT | JSON_SORT_KEYS);
+        assert_non_null(labels);
+        bool open = strcmp(string_member(alert, "endsAt"), string_member(document, "time")) > 0;
+        json_decref(alert);
+
+        for (size_t i = 0; i < m->n; i++)
+                if (strcmp(m->labels[i], labels) == 0) {
+                        m->open[i] = open;
+                        free(labels);
+                        return;
+                }
+        assert_true(m->n < ELEMENTSOF(m->labels));
+        m->labels[m->n] = labels;
+        m->open[m->n++] = open;
+}
+
+static size_t model_open(const AlertModel *m) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < m->n; i++)
+                n += m->open[i];
+        return n;
+}
+
+/* After the recovery: no alert left firing, else each is named. */
+static void check_none_firing_at(const AlertModel *m, const char *file, int line) {
+        if (model_open(m) == 0)
+                return;
+        for (size_t i = 0; i < m->n; i++)
+                if (m->open[i])
+                        print_error("still firing after the recovery: %s\n", m->labels[i]);
+        _fail(file, line);
+}
+#define check_none_firing(m) check_none_firing_at((m), __FILE__, __LINE__)
+
+static void model_clear(AlertModel *m) {
+        for (size_t i = 0; i < m->n; i++)
+                free(m->labels[i]);
+        *m = (AlertModel) {};
+}
+
+typedef struct Pipeline {
+        AlertModel model;
+        usec_t now;
+        unsigned events;
+} Pipeline;
+
+static void on_event(const TargetConfig *c, const TargetState *state, const TargetEvent *event,
+                     void *userdata) {
+        Pipeline *p = userdata;
+        json_t *document = webhook_event_new(c, state, event, ID, MONITOR, p->now);
+
+        assert_non_null(document);
+        p->events++;
+        model_post(&p->model, document);
+        json_decref(document);
+}
+
+/* A report for one address, 192.0.2.1, with the given problem (or none: PROBLEM_CODE_INVALID). */
+static Report *build_report(ProblemCode code, Status severity) {
+        Report *report = calloc(1, sizeof(Report));
+        int r;
+
+        assert_non_null(report);
+        report->target = strdup("broker.example.com:8883");
+        AddressReport *a = report_add_address(report, "192.0.2.1");
+        assert_non_null(a);
+        if (code != _PROBLEM_CODE_INVALID) {
+                r = problem_list_add(&a->problems, code, severity, 0, -1, "finding %s",
+                                     problem_code_to_string(code));
+                assert_int_equal(r, 0);
+        }
+        a->tls_version = strdup("TLSv1.3");
+        a->chain = calloc(1, sizeof(CertificateInfo));
+        assert_non_null(a->chain);
+        a->n_chain = 1;
+        a->chain[0] = (CertificateInfo) { .depth = 0,
+                                         .subject = strdup("CN=broker.example.com"),
+                                         .issuer = strdup("CN=Example CA"),
+                                         .not_before = "2024-01-01T00:00:00Z",
+                                         .not_after = "2024-06-09T00:00:00Z",
+                                         .days_left = 8,
+                                         .sent = true };
+        snprintf(a->chain[0].sha256, sizeof(a->chain[0].sha256), "%s", SHA_A);
+        a->has_days_left = true;
+        a->days_left = 8;
+        assert_int_equal(report_finalize(report), 0);
+        return report;
+}
+
+static void apply(Pipeline *p, const TargetConfig *c, TargetState *state, ProblemCode code,
+                  Status severity) {
+        Report *report = build_report(code, severity);
+
+        (void) target_apply_report(c, state, report, p->now, on_event, p);
+        report_free(report);
+        p->now += c->interval_usec;
+}
+
+/* A target named by host name: the problem is seen at one of its addresses, the recovery is the
+ * target's. Both must name the same alert, or the alert fires on for a week after the recovery. */
+static void test_alertmanager_problem_resolved_by_its_recovery(void **unused) {
+        Pipeline p = { .now = T0 };
+        TargetState state = { .status = STATUS_UNKNOWN };
+
+        apply(&p, &config, &state, PROBLEM_EXPIRED, STATUS_CRITICAL);
+        assert_int_equal(p.model.posts, 1);
+        assert_int_equal(model_open(&p.model), 1);
+        apply(&p, &config, &state, _PROBLEM_CODE_INVALID, STATUS_OK);
+        assert_int_equal(state.status, STATUS_OK);
+        assert_int_equal(p.model.posts, 2);
+        check_none_firing(&p.model);
+
+        model_clear(&p.model);
+        target_state_clear(&state);
+}
+
+/* expires_soon is announced as a warning and, days later, is critical under the same code; reminders
+ * renew it; the certificate is renewed. Nothing may be left firing. */
+static void test_alertmanager_escalated_problem_resolved(void **unused) {
+        TargetConfig c = config;
+        c.host = (char *) "192.0.2.1"; /* the problem's address is the target's: only severity differs */
+        c.repeat_interval_usec = c.interval_usec;
+        Pipeline p = { .now = T0 };
+        TargetState state = { .status = STATUS_UNKNOWN };
+
+        apply(&p, &c, &state, PROBLEM_EXPIRES_SOON, STATUS_WARNING);
+        apply(&p, &c, &state, PROBLEM_EXPIRES_SOON, STATUS_WARNING); /* a reminder */
+        apply(&p, &c, &state, PROBLEM_EXPIRES_SOON, STATUS_CRITICAL);
+        apply(&p, &c, &state, PROBLEM_EXPIRES_SOON, STATUS_CRITICAL); /* a reminder */
+        assert_int_equal(state.status, STATUS_CRITICAL);
+        assert_true(model_open(&p.model) >= 1);
+        apply(&p, &c, &state, _PROBLEM_CODE_INVALID, STATUS_OK);
+        assert_int_equal(state.status, STATUS_OK);
+        check_none_firing(&p.model);
+
+        model_clear(&p.model);
+        target_state_clear(&state);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_event_type_and_kind),
+                cmocka_unit_test(test_document_problem),
+                cmocka_unit_test(test_document_ipv6_address),
+                cmocka_unit_test(test_document_recovery),
+                cmocka_unit_test(test_document_status_change_without_certificate),
+                cmocka_unit_test(test_document_certificate_change),
+                cmocka_unit_test(test_document_reminder),
+                cmocka_unit_test(test_render_json),
+                cmocka_unit_test(test_slack),
+                cmocka_unit_test(test_slack_escaping_and_bound),
+                cmocka_unit_test(test_slack_long_utf8_message),
+                cmocka_unit_test(test_alertmanager_problem),
+                cmocka_unit_test(test_alertmanager_recovery),
+                cmocka_unit_test(test_alertmanager_reminder),
+                cmocka_unit_test(test_alertmanager_reminder_has_a_start),
+                cmocka_unit_test(test_alertmanager_nothing_to_say),
+                cmocka_unit_test(test_signature_vectors),
+                cmocka_unit_test(test_signature_covers_timestamp),
+                cmocka_unit_test(test_wants_target),
+                cmocka_unit_test(test_alertmanager_problem_resolved_by_its_recovery),
+                cmocka_unit_test(test_alertmanager_escalated_problem_resolved),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -204,6 +204,8 @@ static void write_webhooks(FILE *f, json_t *webhooks) {
                   "failures_total" },
                 { "tlswatch_webhook_last_success_seconds", "gauge", "When a delivery last succeeded, as a Unix time.",
                   "last_success" },
+                { "tlswatch_webhook_dead_letters", "gauge", "Events given up on since the start (in the .dead file).",
+                  "dead_letters" },
         };
         size_t i;
         json_t *webhook;

@@ -56,6 +56,7 @@ typedef struct Webhook {
         struct curl_slist *headers;
         char *body;
         char response_line[RESPONSE_LINE_MAX];
+        char curl_error[CURL_ERROR_SIZE]; /* curl's detailed reason, e.g. which certificate check failed */
         size_t response_length;
         usec_t retry_after_usec;
         sd_event_source *retry_timer;
@@ -238,7 +239,7 @@ static void on_request_done(CurlGlue *glue, CURL *easy, CURLcode result, void *u
 
         w->failures_total++;
         if (result != CURLE_OK)
-                set_last_error(w, "%s", curl_easy_strerror(result));
+                set_last_error(w, "%s", w->curl_error[0] ? w->curl_error : curl_easy_strerror(result));
         else
                 set_last_error(w, "HTTP %ld: %.*s", status, (int) w->response_length, w->response_line);
 
@@ -330,6 +331,7 @@ static int start_request(Webhook *w) {
         w->headers = list;
         w->response_length = 0;
         w->retry_after_usec = 0;
+        w->curl_error[0] = '\0';
 
         if (curl_easy_setopt(w->easy, CURLOPT_URL, c->url) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_POSTFIELDS, w->body) != CURLE_OK ||
@@ -345,6 +347,7 @@ static int start_request(Webhook *w) {
             curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, w) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_HEADERFUNCTION, on_response_header) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_HEADERDATA, w) != CURLE_OK ||
+            curl_easy_setopt(w->easy, CURLOPT_ERRORBUFFER, w->curl_error) != CURLE_OK ||
             (c->ca_file && curl_easy_setopt(w->easy, CURLOPT_CAINFO, c->ca_file) != CURLE_OK))
                 return -EIO;
 

@@ -30,6 +30,7 @@ static const struct {
         { .name = "tlswatch_webhook_pending", .type = "gauge", .webhook = true },
         { .name = "tlswatch_webhook_failures_total", .type = "counter", .webhook = true },
         { .name = "tlswatch_webhook_last_success_seconds", .type = "gauge", .webhook = true },
+        { .name = "tlswatch_webhook_dead_letters", .type = "gauge", .webhook = true },
 };
 
 /* The status array as the control socket serves it, reduced to what metrics read, plus a little noise
@@ -428,7 +429,8 @@ static void test_webhooks(void **state) {
          * an integer (no success yet) gives no sample. */
         _cleanup_free_ char *out = format_with_webhooks(
                 "[{\"name\":\"t\",\"protocol\":\"tls\",\"status\":\"ok\"}]",
-                "[{\"name\":\"ops\",\"pending\":3,\"failures_total\":7,\"last_success\":1803513295},"
+                "[{\"name\":\"ops\",\"pending\":3,\"failures_total\":7,\"last_success\":1803513295,"
+                "\"dead_letters\":2},"
                 " {\"name\":\"we\\\"ird\\\\\\n\",\"pending\":0,\"failures_total\":0,\"last_success\":null}]");
         _cleanup_free_ char *empty = format_with_webhooks("[]", "[]");
 
@@ -443,6 +445,7 @@ static void test_webhooks(void **state) {
                                     "tlswatch_webhook_failures_total{webhook=\"we\\\"ird\\\\\\n\"} 0\n"));
         assert_non_null(strstr(out, "tlswatch_webhook_last_success_seconds{webhook=\"ops\"} 1803513295\n"));
         assert_null(strstr(out, "tlswatch_webhook_last_success_seconds{webhook=\"we"));
+        assert_non_null(strstr(out, "tlswatch_webhook_dead_letters{webhook=\"ops\"} 2\n"));
         assert_true(strstr(out, "tlswatch_cert_not_after_seconds") <
                     strstr(out, "tlswatch_webhook_pending"));
 }

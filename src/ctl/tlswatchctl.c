@@ -257,8 +257,24 @@ static int run_control_command(const char *socket_option, int argc, char **argv)
                 json_t *targets = json_object_get(answer, "targets");
                 if (json)
                         (void) json_dumpf(targets, stdout, JSON_INDENT(2));
-                Status worst = status_output_table(targets, json ? fopen("/dev/null", "we") ?: stderr : stdout,
-                                                   !json && status_output_use_colour(stdout));
+                Status worst = json ? STATUS_OK : status_output_table(targets, stdout, status_output_use_colour(stdout));
+                size_t i;
+                json_t *item, *webhook;
+                if (json)
+                        json_array_foreach(targets, i, item) {
+                                Status s = status_from_string(json_string_value(json_object_get(item, "status")));
+                                worst = status_worst(worst, s < 0 ? STATUS_UNKNOWN : s);
+                        }
+                json_array_foreach(json_object_get(answer, "webhooks"), i, webhook) {
+                        json_int_t dead = json_integer_value(json_object_get(webhook, "dead_letters"));
+                        if (dead <= 0)
+                                continue;
+                        worst = status_worst(worst, STATUS_WARNING);
+                        if (!json)
+                                printf("webhook %s: %lld event(s) given up on, in its dead-letter file (tlswatchctl "
+                                       "webhooks)\n", json_string_value(json_object_get(webhook, "name")) ?: "?",
+                                       (long long) dead);
+                }
                 if (json)
                         fputc('\n', stdout);
                 exit_code = status_to_exit_code(worst);

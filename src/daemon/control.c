@@ -134,7 +134,11 @@ static void client_run_request(Client *client, ControlRequest *request) {
                 r = c->handlers.status(c->userdata, request->target, &result, &error);
                 if (r < 0)
                         break;
-                (void) client_answer(client, json_pack("{s:b, s:o}", "ok", 1, "targets", result));
+                /* The webhooks' queues belong to the whole picture: dead letters are alerts nobody got. */
+                json_t *webhooks = NULL;
+                if (c->handlers.webhooks(c->userdata, &webhooks, &error) < 0)
+                        webhooks = json_array();
+                (void) client_answer(client, json_pack("{s:b, s:o, s:o}", "ok", 1, "targets", result, "webhooks", webhooks));
                 return;
         case CONTROL_METRICS:
                 r = c->handlers.metrics(c->userdata, &text, &error);

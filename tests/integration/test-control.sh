@@ -775,7 +775,7 @@ run raw "$CONTROL_ABUSE" "$sock" send '{"command":"reload"}' '{"command":"status
         '{"command":"check","target":"good"}' '{"command":"metrics"}'
 expect_rc 0
 expect "$(answer_of "$tmp/raw.out" 1)" '. == {"ok":true}'
-expect "$(answer_of "$tmp/raw.out" 2)" 'keys == ["ok","targets"] and .ok == true and (.targets | length == 1)'
+expect "$(answer_of "$tmp/raw.out" 2)" 'keys == ["ok","targets","webhooks"] and .ok == true and (.targets | length == 1)'
 expect "$(answer_of "$tmp/raw.out" 3)" 'keys == ["ok","reports"] and .ok == true' \
         '.reports | length == 1 and .[0].name == "good" and .[0].status == "ok"'
 expect "$(answer_of "$tmp/raw.out" 4)" 'keys == ["metrics","ok"] and .ok == true' \

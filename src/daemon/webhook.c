@@ -526,9 +526,18 @@ int webhook_manager_configure(WebhookManager *m, const Config *config, char **re
         }
 
         /* Good: the old webhooks go (an event in flight is sent again from the spool), the new ones
-         * take over their queues from disk. */
-        for (size_t i = 0; i < m->n_webhooks; i++)
-                webhook_free(m->webhooks[i]);
+         * take over their queues from disk, and a webhook that keeps its name keeps its counters. */
+        for (size_t i = 0; i < m->n_webhooks; i++) {
+                Webhook *old = m->webhooks[i];
+                for (size_t j = 0; j < n; j++)
+                        if (strcmp(webhooks[j]->config->name, old->config->name) == 0) {
+                                webhooks[j]->failures_total = old->failures_total;
+                                webhooks[j]->dead_letters = old->dead_letters;
+                                webhooks[j]->last_success_usec = old->last_success_usec;
+                                webhooks[j]->last_error = TAKE_PTR(old->last_error);
+                        }
+                webhook_free(old);
+        }
         free(m->webhooks);
         m->webhooks = webhooks;
         m->n_webhooks = n;

@@ -83,6 +83,9 @@ static const KeyDefinition keys[] = {
         { "CritDays", SCOPE_TARGET, VALUE_DAYS, offsetof(TargetConfig, crit_days) },
         { "ConfirmFailures", SCOPE_TARGET, VALUE_COUNT, offsetof(TargetConfig, confirm_failures) },
         { "ExpectStatus", SCOPE_TARGET, VALUE_EXPECT_STATUS, offsetof(TargetConfig, http_expect_status) },
+        { "CertFile", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, cert_file_on_disk) },
+        { "KeyFile", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, key_file_on_disk) },
+        { "CACertFile", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, cacert_file_on_disk) },
         { "MQTTVersion", SCOPE_TARGET, VALUE_MQTT_VERSION, offsetof(TargetConfig, mqtt_version) },
         { "MQTTClientId", SCOPE_TARGET, VALUE_STRING, offsetof(TargetConfig, mqtt_client_id) },
         { "MQTTUsername", SCOPE_TARGET, VALUE_STRING, offsetof(TargetConfig, mqtt_username) },
@@ -790,6 +793,8 @@ int config_finish(Config *config, char **ret_error) {
                                             t->warn_days);
                 if (!!t->cert_file != !!t->key_file)
                         return finish_error(ret_error, t, "ClientCertificate= and ClientKey= go together");
+                if (t->key_file_on_disk && !t->cert_file_on_disk)
+                        return finish_error(ret_error, t, "KeyFile= needs CertFile=");
                 if (t->mqtt_password_file && !t->mqtt_username)
                         return finish_error(ret_error, t, "MQTTPasswordFile= needs MQTTUsername=");
                 if (t->timeout_usec > t->interval_usec)
@@ -888,6 +893,9 @@ bool target_config_equal(const TargetConfig *a, const TargetConfig *b) {
                 streq_null(a->mqtt_client_id, b->mqtt_client_id) && streq_null(a->mqtt_username, b->mqtt_username) &&
                 streq_null(a->mqtt_password_file, b->mqtt_password_file) &&
                 streq_null(a->http_expect_status, b->http_expect_status) &&
+                streq_null(a->cert_file_on_disk, b->cert_file_on_disk) &&
+                streq_null(a->key_file_on_disk, b->key_file_on_disk) &&
+                streq_null(a->cacert_file_on_disk, b->cacert_file_on_disk) &&
                 a->mqtt_expect_accept == b->mqtt_expect_accept;
 }
 
@@ -903,6 +911,9 @@ static void target_config_clear(TargetConfig *t) {
         free(t->mqtt_username);
         free(t->mqtt_password_file);
         free(t->http_expect_status);
+        free(t->cert_file_on_disk);
+        free(t->key_file_on_disk);
+        free(t->cacert_file_on_disk);
         free(t->file);
 }
 

@@ -36,6 +36,9 @@ typedef struct TargetConfig {
         char *mqtt_password_file; /* an absolute path, or a credential name in $CREDENTIALS_DIRECTORY */
         bool mqtt_expect_accept;
         char *http_expect_status; /* NULL: any 2xx or 3xx */
+        char *cert_file_on_disk;  /* CertFile=: the listener's certfile, linted and compared */
+        char *key_file_on_disk;   /* KeyFile= */
+        char *cacert_file_on_disk; /* CACertFile= */
 
         uint64_t set_mask; /* which keys this section set, so [Defaults] fills only the rest */
         char *file;        /* where the section was (first) seen, for later messages */

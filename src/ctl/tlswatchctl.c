@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "file-util.h"
+#include "discover.h"
 #include "inspect.h"
 #include "lint.h"
 #include "log.h"
@@ -28,6 +29,8 @@ static void help(void) {
                "  inspect [--json] FILE...      what certificate and key files hold, and how they chain\n"
                "  lint --certfile F --keyfile F [--cacertfile F] [--ca-file TRUST] [--json]\n"
                "                                check a listener's files against the mapping rules\n"
+               "  discover --mosquitto FILE | --emqx FILE\n"
+               "                                print [Target] sections for a broker's TLS listeners\n"
                "  status [--json] [TARGET]      the daemon's view of every target (or one)\n"
                "  check [--json] TARGET|--all   have the daemon probe now and show the result\n"
                "  reload                        have the daemon reload its configuration\n"
@@ -363,6 +366,8 @@ int main(int argc, char **argv) {
                 return inspect_run(argc - first, argv + first);
         if (strcmp(argv[first], "lint") == 0)
                 return lint_run(argc - first, argv + first);
+        if (strcmp(argv[first], "discover") == 0)
+                return discover_run(argc - first, argv + first);
         if (IN_SET(argv[first][0], 's', 'c', 'r', 'm') &&
             (strcmp(argv[first], "status") == 0 || strcmp(argv[first], "check") == 0 ||
              strcmp(argv[first], "reload") == 0 || strcmp(argv[first], "metrics") == 0))

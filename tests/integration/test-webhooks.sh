@@ -863,7 +863,7 @@ if poll 20 delivered_at_least slow 1; then
 else
         errors+=("slow accepted nothing within 20 s")
 fi
-grep -qE "webhook slow: delivery failed \(.*[Tt]imeout.*\), will retry" "$tmp/d1.err" ||
+grep -qE "webhook slow: delivery failed \(.*([Tt]imeout|timed out).*\), will retry" "$tmp/d1.err" ||
         errors+=("no \"webhook slow: delivery failed (...timeout...), will retry\" on stderr")
 report "a receiver slower than Timeout=1s: the attempt fails, the retry succeeds" ${errors[@]+"${errors[@]}"} -- \
         "$tmp/slow.log" "$tmp/d1.err"

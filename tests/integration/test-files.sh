@@ -19,6 +19,18 @@ cp "$pki/int.pem" "$le/chain.pem"
 cat "$pki/good.pem" "$pki/int.pem" >"$le/fullchain.pem"
 cp "$pki/good.key" "$le/privkey.pem"
 chmod 600 "$le/privkey.pem"
+# The seed's self-signed demo set: ca.pem, server.pem / server-fullchain.pem / server.key, and the
+# client side (client.pem / client-fullchain.pem / client.key) for two-way TLS.
+demo=$tmp/selfsigned
+mkdir -p "$demo"
+cp "$pki/root.pem" "$demo/ca.pem"
+cp "$pki/good.pem" "$demo/server.pem"
+cat "$pki/good.pem" "$pki/int.pem" >"$demo/server-fullchain.pem"
+install -m 600 "$pki/good.key" "$demo/server.key"
+cp "$pki/client.pem" "$demo/client.pem"
+cat "$pki/client.pem" "$pki/clientca.pem" >"$demo/client-fullchain.pem"
+install -m 600 "$pki/client.key" "$demo/client.key"
+cp "$pki/clientca.pem" "$demo/client-ca.pem"
 cat "$pki/int.pem" "$pki/good.pem" >"$tmp/reversed.pem"
 cat "$pki/good.pem" "$pki/int.pem" "$pki/root.pem" >"$tmp/withroot.pem"
 cp "$pki/good.key" "$tmp/open.key"
@@ -60,6 +72,12 @@ lint_case() {
 }
 
 lint_case "fullchain + privkey" 0 @none --certfile "$le/fullchain.pem" --keyfile "$le/privkey.pem"
+lint_case "self-signed set: server-fullchain, server.key, two-way" 0 @none --certfile "$demo/server-fullchain.pem" \
+        --keyfile "$demo/server.key" --cacertfile "$demo/client-ca.pem" --ca-file "$demo/ca.pem"
+lint_case "self-signed set: server.pem as certfile" 2 incomplete_chain --certfile "$demo/server.pem" \
+        --keyfile "$demo/server.key" --ca-file "$demo/ca.pem"
+lint_case "self-signed set: client.key as keyfile" 2 key_mismatch --certfile "$demo/server-fullchain.pem" \
+        --keyfile "$demo/client.key" --ca-file "$demo/ca.pem"
 lint_case "cert.pem as certfile" 2 incomplete_chain --certfile "$le/cert.pem" --keyfile "$le/privkey.pem"
 lint_case "wrong key" 2 key_mismatch --certfile "$le/fullchain.pem" --keyfile "$tmp/other.key"
 lint_case "a certificate as keyfile" 2 key_mismatch --certfile "$le/fullchain.pem" --keyfile "$le/chain.pem"
@@ -101,6 +119,8 @@ inspect_case() {
 
 inspect_case "fullchain" 0 '(.certificates | length == 2) and .chain.ordered and (.chain.root_included | not) and
         (.certificates[0].subject_alt_names | test("localhost"))' "$le/fullchain.pem"
+inspect_case "client-fullchain (client and its root)" 0 '(.certificates | length == 2) and .chain.ordered and
+        .chain.root_included' "$demo/client-fullchain.pem"
 inspect_case "reversed" 0 '(.chain.ordered | not) and .chain.break_after == 0' "$tmp/reversed.pem"
 inspect_case "root included" 0 '.chain.root_included' "$tmp/withroot.pem"
 inspect_case "private key" 0 '.items[0].type == "private key" and (.items[0].key | test("RSA 2048"))' \

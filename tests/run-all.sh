@@ -53,5 +53,10 @@ run_suite() {
 run_suite release || true
 run_suite sanitizers --enable-sanitizers || true
 
+# --- static analysis and fuzz smoke runs (hardening) ---
+
+# --- make distcheck and the Debian package (shipping) ---
+
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

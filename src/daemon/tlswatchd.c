@@ -4,6 +4,7 @@
 #include <curl/curl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,6 +49,11 @@ int main(int argc, char **argv) {
 
         /* A listener that closes while we write must cost a problem code, not the process. */
         (void) signal(SIGPIPE, SIG_IGN);
+        /* The process holds MQTT passwords, webhook tokens and HMAC secrets, and OpenSSL holds client
+         * keys: a core dump would copy them all to disk. Not dumpable also keeps unprivileged users
+         * from attaching a debugger; root still can. */
+        if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+                log_warning("cannot disable core dumps: %m");
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
                 log_error("cannot initialise libcurl");
                 return 1;

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Webhook bodies. The json body is the event document itself; slack gets one readable line; the
  * Alertmanager v2 API gets one alert per target and problem code, resolved by endsAt on recovery. */
+#include <curl/curl.h>
+#include <errno.h>
 #include <fnmatch.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
@@ -216,4 +218,37 @@ bool webhook_wants_target(const StringList *patterns, const char *target) {
                 if (fnmatch(patterns->items[i], target, 0) == 0)
                         return true;
         return false;
+}
+
+int webhook_url_redact(const char *url, char **ret) {
+        CURLU *handle = curl_url();
+        char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL, *user = NULL;
+        int r = -EINVAL;
+
+        if (!handle)
+                return -ENOMEM;
+        if (curl_url_set(handle, CURLUPART_URL, url, 0) != CURLUE_OK ||
+            curl_url_get(handle, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+            curl_url_get(handle, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+                goto finish;
+        /* Absent parts are not errors: only the port the URL names, not the scheme's default. */
+        (void) curl_url_get(handle, CURLUPART_PORT, &port, 0);
+        (void) curl_url_get(handle, CURLUPART_PATH, &path, 0);
+        (void) curl_url_get(handle, CURLUPART_QUERY, &query, 0);
+        (void) curl_url_get(handle, CURLUPART_USER, &user, 0);
+
+        bool hidden = (path && strcmp(path, "/") != 0) || query || user;
+        if (asprintf(ret, "%s://%s%s%s%s", scheme, host, port ? ":" : "", port ?: "", hidden ? "/..." : "/") < 0)
+                r = -ENOMEM;
+        else
+                r = 0;
+finish:
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+        curl_free(path);
+        curl_free(query);
+        curl_free(user);
+        curl_url_cleanup(handle);
+        return r;
 }

@@ -343,6 +343,7 @@ static int start_request(Webhook *w) {
             curl_easy_setopt(w->easy, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+            curl_easy_setopt(w->easy, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, on_response_body) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, w) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_HEADERFUNCTION, on_response_header) != CURLE_OK ||
@@ -631,7 +632,10 @@ json_t *webhook_manager_status(WebhookManager *m) {
 
         for (size_t i = 0; array && m && i < m->n_webhooks; i++) {
                 Webhook *w = m->webhooks[i];
-                json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "name", w->config->name, "url", w->config->url,
+                _cleanup_free_ char *url = NULL;
+                if (webhook_url_redact(w->config->url, &url) < 0)
+                        continue;
+                json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "name", w->config->name, "url", url,
                                       "format", webhook_format_to_string(w->config->format), "pending",
                                       (json_int_t) w->n_pending, "failures_total", (json_int_t) w->failures_total,
                                       "dead_letters", (json_int_t) w->dead_letters);

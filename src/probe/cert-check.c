@@ -450,3 +450,24 @@ int cert_check(const CertCheckInput *input, AddressReport *report) {
                 return r;
         return check_strength(path, report);
 }
+
+bool cert_check_identity_verified(const ProblemList *problems) {
+        for (size_t i = 0; i < problems->n; i++) {
+                const Problem *problem = &problems->items[i];
+
+                switch (problem->code) {
+                case PROBLEM_NO_PEER_CERTIFICATE:
+                case PROBLEM_CHAIN_UNVERIFIED:
+                case PROBLEM_HOSTNAME_MISMATCH:
+                        return false;
+                case PROBLEM_INCOMPLETE_CHAIN:
+                        /* A warning: the local store completed the path, which then verified. */
+                        if (problem->severity == STATUS_CRITICAL)
+                                return false;
+                        break;
+                default:
+                        break;
+                }
+        }
+        return true;
+}

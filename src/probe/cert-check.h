@@ -37,5 +37,11 @@ int cert_check(const CertCheckInput *input, AddressReport *report);
  * signature, names, fingerprint). Returns 0 or -ENOMEM; the caller clears *ret. */
 int cert_check_describe(X509 *x, int depth, bool sent, time_t now, CertificateInfo *ret);
 
+/* True unless the problems found show that the listener did not prove who it is: no certificate, a
+ * chain that does not verify to a trust anchor, or a name the certificate does not cover. An expired
+ * certificate still proves identity, so a probe may send it what only the real listener may see (an
+ * MQTT password). */
+bool cert_check_identity_verified(const ProblemList *problems);
+
 /* True if `name` is an IPv4 or IPv6 literal (without brackets). */
 bool cert_check_name_is_ip(const char *name);

@@ -592,6 +592,43 @@ expect_probe "https against MQTTS" 2 critical protocol_failed '!timeout' \
 expect_probe "wss against MQTTS" 2 critical protocol_failed '!timeout' \
         -- "${json[@]}" --protocol wss "$(at mqtts)"
 
+# --- the password goes only to a listener that proved who it is
+# The silent listener is an `openssl s_server`, which prints what a client sends it: the password is
+# there after a probe that trusts the listener, and must not be after one that cannot.
+
+# password_probe NAME WANT_SENT CHECK... -- PROBE-ARGS...: a password probe of the silent listener.
+password_probe() {
+        local name=$1 want_sent=$2 before sent=no
+        local -a checks=() errors=()
+
+        shift 2
+        while [[ $# -gt 0 && $1 != -- ]]; do
+                checks+=("$1")
+                shift
+        done
+        shift
+        before=$(stat -c %s "$tmp/silent.out")
+        run_probe --json --timeout 2 --protocol mqtt --username alice --password-file "$tmp/password" "$@"
+        # The listener may print what it got a moment after the probe gave up: wait for it (1 s at most).
+        for ((i = 0; i < 20; i++)); do
+                tail -c +"$((before + 1))" "$tmp/silent.out" | grep -qF -e "$password" && { sent=yes; break; }
+                [[ $want_sent == no ]] && ((i >= 4)) && break
+                sleep 0.05
+        done
+        [[ $sent == "$want_sent" ]] || errors+=("password sent: $sent, expected $want_sent")
+        local rc_seen=$rc
+        check_report "$rc_seen" critical "${checks[@]}"
+        report "$name" ${errors[@]+"${errors[@]}"}
+}
+
+password_probe "password: sent to the trusted listener" yes protocol_failed '!chain_unverified' \
+        -- "${ca[@]}" --servername localhost "$(at silent)"
+password_probe "password: withheld from an untrusted chain" no chain_unverified '!protocol_failed' \
+        '?.addresses[0].protocol_detail | test("withheld")' -- --servername localhost "$(at silent)"
+password_probe "password: withheld from a name the certificate does not cover" no hostname_mismatch \
+        '!protocol_failed' '?.addresses[0].protocol_detail | test("withheld")' \
+        -- "${ca[@]}" --servername wrong.example "$(at silent)"
+
 # --- a TLS listener that never answers
 
 expect_probe "mqtt against a silent TLS listener" 2 critical protocol_failed '!timeout' \

@@ -952,7 +952,8 @@ names=$("$jq" -r '[.[] | .name] | join(" ")' "$tmp/ctl.out" 2>/dev/null)
 v=$("$jq" -c '[.[] | select(.name == "chat" or .name == "main") | .format]' "$tmp/ctl.out" 2>/dev/null)
 [[ $v == '["json","slack"]' ]] || errors+=("formats of main and chat: $v")
 v=$("$jq" -c '[.[] | select(.name == "main") | .url]' "$tmp/ctl.out" 2>/dev/null)
-[[ $v == "[\"$(hook main)\"]" ]] || errors+=("url of main: $v")
+# Scheme, host and port only: a path such as Slack's carries the webhook's token.
+[[ $v == "[\"https://127.0.0.1:${port[main]}/...\"]" ]] || errors+=("url of main: $v")
 bad=$("$jq" -c '[.[] | select((has("pending") and has("failures_total") and has("dead_letters") and
                                has("last_success") and has("last_error")) | not) | .name]' "$tmp/ctl.out" 2>/dev/null)
 [[ $bad == "[]" ]] || errors+=("webhooks without pending/failures_total/dead_letters/last_success/last_error: $bad")

@@ -577,6 +577,30 @@ static void test_alertmanager_nothing_to_say(void **unused) {
 /* ---- signature --------------------------------------------------------------------------------------- */
 
 /* Computed independently:  printf '%s' 'TIMESTAMP.BODY' | openssl dgst -sha256 -hmac 'SECRET' */
+/* Status output shows where a webhook points, never the token a path, query or user name carries. */
+static void test_url_redact(void **unused) {
+        static const char *const cases[][2] = {
+                { "https://hooks.slack.com/services/T000/B000/XXXXXXXX", "https://hooks.slack.com/..." },
+                { "https://alerts.example:9093/api/v2/alerts", "https://alerts.example:9093/..." },
+                { "https://receiver.example/", "https://receiver.example/" },
+                { "https://receiver.example", "https://receiver.example/" },
+                { "http://127.0.0.1:8080/?token=secret", "http://127.0.0.1:8080/..." },
+                { "https://user:secret@receiver.example/", "https://receiver.example/..." },
+                { "https://[::1]:8443/hook", "https://[::1]:8443/..." },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *redacted = NULL;
+
+                assert_int_equal(webhook_url_redact(cases[i][0], &redacted), 0);
+                assert_string_equal(redacted, cases[i][1]);
+                free(redacted);
+        }
+        char *redacted = NULL;
+        assert_int_equal(webhook_url_redact("not a url", &redacted), -EINVAL);
+        assert_null(redacted);
+}
+
 static void test_signature_vectors(void **unused) {
         static const struct {
                 const char *secret, *timestamp, *body, *hex;
@@ -820,6 +844,7 @@ int main(void) {
                 cmocka_unit_test(test_alertmanager_reminder),
                 cmocka_unit_test(test_alertmanager_reminder_has_a_start),
                 cmocka_unit_test(test_alertmanager_nothing_to_say),
+                cmocka_unit_test(test_url_redact),
                 cmocka_unit_test(test_signature_vectors),
                 cmocka_unit_test(test_signature_covers_timestamp),
                 cmocka_unit_test(test_wants_target),

@@ -17,6 +17,8 @@
 /* An event-driven source has no evaluation loop to keep an alert alive, so an open problem is sent
  * with an end this far away, renewed by each reminder, and ended explicitly by its recovery. */
 #define ALERT_HORIZON_SECONDS (7 * 24 * 3600)
+/* Long enough to see the test alert in Alertmanager's UI, short enough that nobody must silence it. */
+#define TEST_ALERT_SECONDS (5 * 60)
 
 const char *webhook_event_type(const TargetEvent *event) {
         switch (event->type) {
@@ -135,16 +137,20 @@ static int render_alertmanager(json_t *event, char **ret) {
         struct tm tm = {};
         char ends[32];
 
-        /* Alerts are per target and problem code; a status or certificate change is no alert. */
+        /* Alerts are per target and problem code; a status or certificate change is no alert. A test
+         * event (tlswatchctl webhook-test) is an alert of its own name that resolves by itself. */
+        bool test = strcmp(type, "test") == 0;
         if (!problem || !(strcmp(type, "problem") == 0 || strcmp(type, "recovery") == 0 ||
-                          strcmp(type, "reminder") == 0))
+                          strcmp(type, "reminder") == 0 || test))
                 return -ENODATA;
 
         const char *time_text = string_of(event, "time");
         if (!strptime(time_text, "%Y-%m-%dT%H:%M:%SZ", &tm))
                 return -EINVAL;
         time_t at = timegm(&tm);
-        if (strcmp(type, "recovery") != 0)
+        if (test)
+                at += TEST_ALERT_SECONDS;
+        else if (strcmp(type, "recovery") != 0)
                 at += ALERT_HORIZON_SECONDS;
         format_time((uint64_t) at * 1000000, ends, sizeof(ends));
 
@@ -152,7 +158,7 @@ static int render_alertmanager(json_t *event, char **ret) {
          * warning to critical, or the address of the node that showed it, are annotations, or the
          * recovery would resolve another alert than the one that fired. */
         json_t *alert = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}, s:s}", "labels", "alertname",
-                                  "TLSWatchProblem", "target", string_of(event, "target"), "code",
+                                  test ? "TLSWatchTest" : "TLSWatchProblem", "target", string_of(event, "target"), "code",
                                   string_of(problem, "code"), "annotations", "summary", string_of(problem, "message"),
                                   "severity", string_of(problem, "severity"), "address", string_of(event, "address"),
                                   "monitor", string_of(event, "monitor"), "endsAt", ends);

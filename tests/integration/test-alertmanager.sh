@@ -4,7 +4,8 @@
 # that goes critical shows up as an active TLSWatchProblem alert with its labels and annotations, and
 # is resolved by the recovery; a reminder keeps the alert's startsAt; and an expires_soon problem whose
 # severity rises from warning to critical is still resolved, every alert of it, when the certificate
-# is renewed. Run by the automake harness: 0 pass, 1 fail, 99 broken environment; never skips.
+# is renewed; and `tlswatchctl webhook-test` raises a TLSWatchTest alert that ends by itself. Run by the
+# automake harness: 0 pass, 1 fail, 99 broken environment; never skips.
 
 # SC2317: functions only reached through trap; SC2016: the $names in single quotes are jq's.
 # shellcheck disable=SC2317,SC2016
@@ -451,6 +452,23 @@ else
 fi
 report "a problem whose severity rose is resolved entirely by the recovery" ${errors[@]+"${errors[@]}"} -- \
         "$tmp/d.err"
+
+# --- tlswatchctl webhook-test: an alert of its own that resolves by itself ---------------------------------
+
+test_alert='.labels.alertname == "TLSWatchTest" and .labels.target == "tlswatch-test" and .labels.code == "test"'
+errors=()
+timeout -k 5 30 "$TLSWATCHCTL" --socket "$tmp/d.sock" webhook-test am >"$tmp/webhook-test.out" 2>>"$tmp/ctl.err" ||
+        errors+=("tlswatchctl webhook-test am failed: $(cat "$tmp/ctl.err")")
+if poll 20 alerts_match "$test_alert"; then
+        "$jq" -e ".[] | select($test_alert) | .status.state == \"active\" and
+                   ((.endsAt | sub(\"\\\\.[0-9]+Z$\"; \"Z\") | fromdateiso8601) - now | . > 0 and . <= 310)" \
+                "$tmp/alerts.json" >/dev/null ||
+                errors+=("the test alert is not active or does not end within 5 minutes: $("$jq" -c ".[] | select($test_alert)" "$tmp/alerts.json")")
+else
+        errors+=("no TLSWatchTest alert within 20 s: $(cat "$tmp/alerts.json" 2>/dev/null)")
+fi
+report "webhook-test: a TLSWatchTest alert that ends within 5 minutes" ${errors[@]+"${errors[@]}"} -- "$tmp/d.err" \
+        "$tmp/http.err"
 
 errors=()
 if webhook_idle; then

@@ -577,6 +577,24 @@ static void test_alertmanager_nothing_to_say(void **unused) {
 /* ---- signature --------------------------------------------------------------------------------------- */
 
 /* Computed independently:  printf '%s' 'TIMESTAMP.BODY' | openssl dgst -sha256 -hmac 'SECRET' */
+/* tlswatchctl webhook-test reaches Alertmanager too: an alert of its own name that ends by itself. */
+static void test_alertmanager_test_event(void **unused) {
+        json_t *event = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s}", "schema", WEBHOOK_SCHEMA,
+                                  "event", "test", "id", "0123456789abcdef0123456789abcdef", "time",
+                                  "2026-11-27T10:00:00Z", "target", "tlswatch-test", "address", "localhost:0", "problem",
+                                  "code", "test", "severity", "warning", "message", "a test event", "monitor", "host1");
+        int r;
+        json_t *alert = alertmanager_alert(event, &r);
+
+        assert_int_equal(r, 0);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(alert, "labels"), "alertname")),
+                            "TLSWatchTest");
+        assert_string_equal(json_string_value(json_object_get(alert, "startsAt")), "2026-11-27T10:00:00Z");
+        assert_string_equal(json_string_value(json_object_get(alert, "endsAt")), "2026-11-27T10:05:00Z");
+        json_decref(alert);
+        json_decref(event);
+}
+
 /* Status output shows where a webhook points, never the token a path, query or user name carries. */
 static void test_url_redact(void **unused) {
         static const char *const cases[][2] = {
@@ -844,6 +862,7 @@ int main(void) {
                 cmocka_unit_test(test_alertmanager_reminder),
                 cmocka_unit_test(test_alertmanager_reminder_has_a_start),
                 cmocka_unit_test(test_alertmanager_nothing_to_say),
+                cmocka_unit_test(test_alertmanager_test_event),
                 cmocka_unit_test(test_url_redact),
                 cmocka_unit_test(test_signature_vectors),
                 cmocka_unit_test(test_signature_covers_timestamp),

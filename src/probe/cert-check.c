@@ -280,9 +280,10 @@ static int check_trust(const CertCheckInput *input, STACK_OF(X509) *path, Addres
 
                         _cleanup_free_ char *subject = name_to_string(X509_get_subject_name(x));
                         return problem_list_add(&report->problems, PROBLEM_INCOMPLETE_CHAIN, STATUS_WARNING, depth, -1,
-                                                "the listener does not send the intermediate \"%s\"; it verified only "
+                                                "%s the intermediate \"%s\"; it verified only "
                                                 "because the local trust store holds it, clients without it fail with "
                                                 "code 20: map the fullchain file as certfile, not cert.pem",
+                                                input->from_file ? "the certfile does not hold" : "the listener does not send",
                                                 subject ?: "?");
                 }
                 return 0;
@@ -294,10 +295,11 @@ static int check_trust(const CertCheckInput *input, STACK_OF(X509) *path, Addres
                 _cleanup_free_ char *issuer = name_to_string(X509_get_issuer_name(top));
                 return problem_list_add(&report->problems, PROBLEM_INCOMPLETE_CHAIN, STATUS_CRITICAL, distrust->depth,
                                         distrust->code,
-                                        "the listener sent only its own certificate and its issuer \"%s\" is neither "
+                                        "%s its own certificate and its issuer \"%s\" is neither "
                                         "sent nor trusted (verify code %d): the certfile lacks the intermediate, map "
                                         "the fullchain file, not cert.pem (or, for a private CA, configure the CA "
                                         "file that holds it)",
+                                        input->from_file ? "the certfile holds only" : "the listener sent only",
                                         issuer ?: "?", distrust->code);
         }
 

@@ -27,6 +27,7 @@ typedef struct CertCheckInput {
         time_t now;
         unsigned warn_days;
         unsigned crit_days;
+        bool from_file; /* `served` is a certfile on disk (lint), not what a listener sent */
 } CertCheckInput;
 
 /* Appends the problems to report->problems and the analysed path to report->chain. Returns 0, or

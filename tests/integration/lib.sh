@@ -229,9 +229,9 @@ start_process() {
         pids+=("$!")
 }
 
-# start_tls NAME [--stdin FILE] S_SERVER-ARGS...: an s_server on an ephemeral 127.0.0.1 port, or on
-# $listen_port when that is set; it reads FILE (default: the idle FIFO, see make_tmp). wait_port learns
-# the port.
+# start_tls NAME [--stdin FILE] S_SERVER-ARGS...: an s_server on an ephemeral port of 127.0.0.1, or on
+# $listen_port (of $listen_host) when that is set; it reads FILE (default: the idle FIFO, see make_tmp).
+# wait_port learns the port.
 start_tls() {
         local name=$1 in=$tmp/idle.in
 
@@ -241,7 +241,7 @@ start_tls() {
                 shift 2
         fi
         rm -f "$tmp/$name.out"
-        "$openssl" s_server -accept "127.0.0.1:${listen_port:-0}" "$@" <"$in" >"$tmp/$name.out" \
+        "$openssl" s_server -accept "${listen_host:-127.0.0.1}:${listen_port:-0}" "$@" <"$in" >"$tmp/$name.out" \
                 2>"$tmp/$name.err" &
         pid[$name]=$!
         pids+=("$!")
@@ -357,8 +357,9 @@ stop_daemon() {
 
 # --- results -------------------------------------------------------------------------------------------
 
-# report NAME [ERROR...] [-- FILE...]: "ok" without errors; else "FAIL", the errors, the end of each
-# file, and whatever report_details prints if the test defines it. Counts into passed and failed.
+# report NAME [ERROR...] [-- FILE...]: "ok" without errors; else "FAIL", the errors (every line
+# indented), the end of each file, and whatever report_details prints if the test defines it. Counts
+# into passed and failed.
 report() {
         local name=$1 f
         local -a errors=() files=()
@@ -376,7 +377,7 @@ report() {
                 return 0
         fi
         echo "FAIL - $name"
-        printf '    %s\n' "${errors[@]}"
+        printf '%s\n' "${errors[@]}" | sed 's/^/    /'
         for f in ${files[@]+"${files[@]}"}; do
                 echo "    --- ${f#"${tmp:-}"/} (last 40 lines):"
                 tail -n 40 "$f" 2>/dev/null | cut -c1-300 | sed 's/^/    /'

@@ -2,13 +2,13 @@
 # The plumbing the integration tests share: environment checks, the temporary directory and its cleanup,
 # children started, watched and stopped by PID (never by name) with bounded waits, loopback servers
 # whose ports are announced or picked, and the "ok"/"FAIL" lines with their counters. Sourced by a test
-# after `set -u -o pipefail`; running it defines functions and a few variables and changes nothing else:
+# after `set -u -o pipefail`; sourcing it only defines functions and the variables below:
 #
 #     [[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
 #     . "$TESTS_SRCDIR/integration/lib.sh"
 #
-# What differs from test to test stays in the test; the hooks are report_details (more output after a
-# failed check) and cleanup_extra (undo what the tests set up beyond its children and $tmp).
+# What differs from test to test stays in the test; a test may define report_details, which report
+# calls after a failed check to show more (the probe's output, the journal's entries).
 
 # shellcheck shell=bash
 # SC2317: functions only reached through trap or from the tests; SC2034: variables for the tests.
@@ -158,8 +158,8 @@ stop_pid() {
 }
 
 # cleanup: the EXIT trap. Stops every child still ours, all at once and bounded, so a server that
-# ignores SIGTERM costs two seconds and a SIGKILL rather than a hung test run; then cleanup_extra if the
-# test defines it, and removes $tmp. Keeps the test's exit status.
+# ignores SIGTERM costs two seconds and a SIGKILL rather than a hung test run; then removes $tmp. Keeps
+# the test's exit status.
 cleanup() {
         local rc=$? p i
         local -a live=()
@@ -179,7 +179,6 @@ cleanup() {
                 kill -KILL "$p" 2>/dev/null
                 wait "$p" 2>/dev/null
         done
-        declare -F cleanup_extra >/dev/null && cleanup_extra
         [[ -n ${tmp:-} ]] && rm -rf "$tmp"
         exit "$rc"
 }

@@ -73,21 +73,6 @@ done
 
 # --- probing -------------------------------------------------------------------------------------------
 
-# run_probe ARGS...: run `tlswatchctl probe ARGS`, leaving exit code in rc, elapsed time in elapsed_ms,
-# output in $tmp/out and $tmp/err. Bounded by timeout(1) so an engine bug cannot hang the suite. SIGPIPE
-# is reset to its default so a probe that does not guard against it really dies (exit 141) here, even
-# when the harness ignores the signal.
-run_probe() {
-        local t0 t1
-
-        t0=$(date +%s%N)
-        timeout -k 5 30 env --default-signal=PIPE "$TLSWATCHCTL" probe "$@" \
-                </dev/null >"$tmp/out" 2>"$tmp/err"
-        rc=$?
-        t1=$(date +%s%N)
-        elapsed_ms=$(((t1 - t0) / 1000000))
-}
-
 # report_details: after a failed check, what the probe printed.
 report_details() {
         echo "    --- stdout:"

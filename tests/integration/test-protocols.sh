@@ -206,19 +206,6 @@ wait_port silent
 # --- probing -------------------------------------------------------------------------------------------
 
 
-# run_probe ARGS...: run `tlswatchctl probe ARGS`, leaving exit code in rc, elapsed time in elapsed_ms,
-# output in $tmp/out and $tmp/err. Bounded by timeout(1) so an engine bug cannot hang the suite.
-run_probe() {
-        local t0 t1
-
-        t0=$(date +%s%N)
-        timeout -k 5 30 env --default-signal=PIPE "$TLSWATCHCTL" probe "$@" \
-                </dev/null >"$tmp/out" 2>"$tmp/err"
-        rc=$?
-        t1=$(date +%s%N)
-        elapsed_ms=$(((t1 - t0) / 1000000))
-}
-
 # report_details: after a failed check, what the probe printed (without the certificates).
 report_details() {
         echo "    --- stdout:"

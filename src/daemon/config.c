@@ -266,7 +266,9 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
         case VALUE_URL:
                 if ((strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0) ||
                     strpbrk(value, " \t\r\n") || strlen(value) > 2048)
-                        return parser_error(p, p->line, "%s: \"%s\" is not an http:// or https:// URL", k->key, value);
+                        /* The value is not repeated: a webhook URL may carry its service's token. */
+                        return parser_error(p, p->line, "%s: not an http:// or https:// URL of at most 2048 bytes "
+                                            "without spaces", k->key);
                 r = assign_string(field, value);
                 break;
         case VALUE_WEBHOOK_FORMAT: {
@@ -313,7 +315,8 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
         case VALUE_HEADER: {
                 const char *colon = strchr(value, ':');
                 if (!colon || colon == value || strpbrk(value, "\r\n") || strcspn(value, " \t") < (size_t) (colon - value))
-                        return parser_error(p, p->line, "%s: \"%s\" is not \"Name: value\"", k->key, value);
+                        /* Not repeated: the value may be a credential. */
+                        return parser_error(p, p->line, "%s: the value is not \"Name: value\"", k->key);
                 _fallthrough_;
         }
         case VALUE_APPEND: {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Webhook bodies. The json body is the event document itself; slack gets one readable line; the
  * Alertmanager v2 API gets one alert per target and problem code, resolved by endsAt on recovery. */
+#include <curl/curl.h>
+#include <errno.h>
 #include <fnmatch.h>
 #include <openssl/evp.h>
 #include <openssl/core_names.h>
@@ -15,6 +17,8 @@
 /* An event-driven source has no evaluation loop to keep an alert alive, so an open problem is sent
  * with an end this far away, renewed by each reminder, and ended explicitly by its recovery. */
 #define ALERT_HORIZON_SECONDS (7 * 24 * 3600)
+/* Long enough to see the test alert in Alertmanager's UI, short enough that nobody must silence it. */
+#define TEST_ALERT_SECONDS (5 * 60)
 
 const char *webhook_event_type(const TargetEvent *event) {
         switch (event->type) {
@@ -133,16 +137,20 @@ static int render_alertmanager(json_t *event, char **ret) {
         struct tm tm = {};
         char ends[32];
 
-        /* Alerts are per target and problem code; a status or certificate change is no alert. */
+        /* Alerts are per target and problem code; a status or certificate change is no alert. A test
+         * event (tlswatchctl webhook-test) is an alert of its own name that resolves by itself. */
+        bool test = strcmp(type, "test") == 0;
         if (!problem || !(strcmp(type, "problem") == 0 || strcmp(type, "recovery") == 0 ||
-                          strcmp(type, "reminder") == 0))
+                          strcmp(type, "reminder") == 0 || test))
                 return -ENODATA;
 
         const char *time_text = string_of(event, "time");
         if (!strptime(time_text, "%Y-%m-%dT%H:%M:%SZ", &tm))
                 return -EINVAL;
         time_t at = timegm(&tm);
-        if (strcmp(type, "recovery") != 0)
+        if (test)
+                at += TEST_ALERT_SECONDS;
+        else if (strcmp(type, "recovery") != 0)
                 at += ALERT_HORIZON_SECONDS;
         format_time((uint64_t) at * 1000000, ends, sizeof(ends));
 
@@ -150,7 +158,7 @@ static int render_alertmanager(json_t *event, char **ret) {
          * warning to critical, or the address of the node that showed it, are annotations, or the
          * recovery would resolve another alert than the one that fired. */
         json_t *alert = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}, s:s}", "labels", "alertname",
-                                  "TLSWatchProblem", "target", string_of(event, "target"), "code",
+                                  test ? "TLSWatchTest" : "TLSWatchProblem", "target", string_of(event, "target"), "code",
                                   string_of(problem, "code"), "annotations", "summary", string_of(problem, "message"),
                                   "severity", string_of(problem, "severity"), "address", string_of(event, "address"),
                                   "monitor", string_of(event, "monitor"), "endsAt", ends);
@@ -216,4 +224,37 @@ bool webhook_wants_target(const StringList *patterns, const char *target) {
                 if (fnmatch(patterns->items[i], target, 0) == 0)
                         return true;
         return false;
+}
+
+int webhook_url_redact(const char *url, char **ret) {
+        CURLU *handle = curl_url();
+        char *scheme = NULL, *host = NULL, *port = NULL, *path = NULL, *query = NULL, *user = NULL;
+        int r = -EINVAL;
+
+        if (!handle)
+                return -ENOMEM;
+        if (curl_url_set(handle, CURLUPART_URL, url, 0) != CURLUE_OK ||
+            curl_url_get(handle, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK ||
+            curl_url_get(handle, CURLUPART_HOST, &host, 0) != CURLUE_OK)
+                goto finish;
+        /* Absent parts are not errors: only the port the URL names, not the scheme's default. */
+        (void) curl_url_get(handle, CURLUPART_PORT, &port, 0);
+        (void) curl_url_get(handle, CURLUPART_PATH, &path, 0);
+        (void) curl_url_get(handle, CURLUPART_QUERY, &query, 0);
+        (void) curl_url_get(handle, CURLUPART_USER, &user, 0);
+
+        bool hidden = (path && strcmp(path, "/") != 0) || query || user;
+        if (asprintf(ret, "%s://%s%s%s%s", scheme, host, port ? ":" : "", port ?: "", hidden ? "/..." : "/") < 0)
+                r = -ENOMEM;
+        else
+                r = 0;
+finish:
+        curl_free(scheme);
+        curl_free(host);
+        curl_free(port);
+        curl_free(path);
+        curl_free(query);
+        curl_free(user);
+        curl_url_cleanup(handle);
+        return r;
 }

@@ -31,3 +31,8 @@ int webhook_signature(const char *secret, const char *timestamp, const char *bod
 
 /* True if the target's name matches one of the glob patterns (an empty list matches all). */
 bool webhook_wants_target(const StringList *patterns, const char *target);
+
+/* The URL as status output may show it: scheme, host and port, and "/…" in place of a path, query or
+ * user name, since services such as Slack put the webhook's secret token there. Returns 0 and a new
+ * string, -EINVAL for a URL libcurl cannot parse, or -ENOMEM. */
+int webhook_url_redact(const char *url, char **ret);

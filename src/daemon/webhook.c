@@ -134,12 +134,54 @@ static Webhook *webhook_free(Webhook *w) {
         return NULL;
 }
 
+/* "<spool file>.first-attempt" holds when the event was first tried, so RetryMax= counts from the
+ * first attempt across restarts too; the event file itself stays exactly the body it was. */
+static char *first_attempt_path(const Pending *p) {
+        char *path = NULL;
+
+        if (!p->path || asprintf(&path, "%s.first-attempt", p->path) < 0)
+                return NULL;
+        return path;
+}
+
+static void save_first_attempt(const Webhook *w, const Pending *p) {
+        _cleanup_free_ char *path = first_attempt_path(p);
+        char text[32];
+
+        if (!path)
+                return;
+        int n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long) p->first_attempt_usec);
+        int r = write_file_atomic(path, text, (size_t) n, 0600);
+        if (r < 0)
+                log_warning("webhook %s: cannot record the first attempt in %s: %s; after a restart RetryMax= "
+                            "counts from then", w->config->name, path, strerror(-r));
+}
+
+static void load_first_attempt(Pending *p) {
+        _cleanup_free_ char *path = first_attempt_path(p), *text = NULL;
+        char *end = NULL;
+
+        if (!path || read_full_file(path, 64, &text) < 0)
+                return;
+        errno = 0;
+        unsigned long long usec = strtoull(text, &end, 10);
+        if (errno == 0 && end != text && (*end == '\n' || *end == '\0') && usec > 0) {
+                p->first_attempt_usec = usec;
+                p->attempts = 1;
+        }
+}
+
 /* Removes the head event: delivered, or given up on. */
 static void pop_head(Webhook *w) {
         Pending *p = w->head;
 
         if (!p)
                 return;
+        /* The marker first: a crash in between leaves an event that is retried afresh, never a marker
+         * that a later event with the same sequence number would inherit. */
+        _cleanup_free_ char *marker = first_attempt_path(p);
+        if (marker && unlink(marker) < 0 && errno != ENOENT)
+                log_warning("webhook %s: cannot remove %s: %m", w->config->name, marker);
         if (p->path && unlink(p->path) < 0 && errno != ENOENT)
                 log_warning("webhook %s: cannot remove %s: %m", w->config->name, p->path);
         w->head = p->next;
@@ -347,6 +389,7 @@ static int start_request(Webhook *w) {
             curl_easy_setopt(w->easy, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
+            curl_easy_setopt(w->easy, CURLOPT_SSLVERSION, (long) CURL_SSLVERSION_TLSv1_2) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_WRITEFUNCTION, on_response_body) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_WRITEDATA, w) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_HEADERFUNCTION, on_response_header) != CURLE_OK ||
@@ -358,8 +401,10 @@ static int start_request(Webhook *w) {
         r = curl_glue_add(w->manager->glue, w->easy, on_request_done, w);
         if (r < 0)
                 return r;
-        if (p->attempts++ == 0)
+        if (p->attempts++ == 0) {
                 p->first_attempt_usec = now_realtime();
+                save_first_attempt(w, p);
+        }
         w->state = WEBHOOK_SENDING;
         return 0;
 }
@@ -372,8 +417,10 @@ static void webhook_kick(Webhook *w) {
                         continue; /* sending, or the head was dropped: look again */
                 cancel_request(w);
                 set_last_error(w, "cannot prepare the request: %s", strerror(-r));
-                if (!w->head->first_attempt_usec)
+                if (!w->head->first_attempt_usec) {
                         w->head->first_attempt_usec = now_realtime();
+                        save_first_attempt(w, w->head);
+                }
                 w->head->attempts++;
                 if (!schedule_retry(w))
                         return;
@@ -440,6 +487,7 @@ static void load_spool(Webhook *w) {
                         if (p) {
                                 *p = (Pending) { .sequence = sequence, .event = event, .path = TAKE_PTR(path),
                                                  .bytes = strlen(text) };
+                                load_first_attempt(p);
                                 w->manager->spool_bytes += p->bytes;
                                 if (w->tail)
                                         w->tail->next = p;
@@ -450,9 +498,13 @@ static void load_spool(Webhook *w) {
                         } else {
                                 json_decref(event);
                                 log_warning("webhook %s: %s is not an event; moved aside", w->config->name, path);
-                                _cleanup_free_ char *aside = NULL;
+                                _cleanup_free_ char *aside = NULL, *marker = NULL;
                                 if (asprintf(&aside, "%s.corrupt", path) >= 0)
                                         (void) rename(path, aside);
+                                /* A later event may get this sequence number: it must not inherit the
+                                 * first attempt. */
+                                if (asprintf(&marker, "%s.first-attempt", path) >= 0)
+                                        (void) unlink(marker);
                         }
                 }
                 w->next_sequence = MAX(w->next_sequence, sequence + 1);
@@ -635,7 +687,10 @@ json_t *webhook_manager_status(WebhookManager *m) {
 
         for (size_t i = 0; array && m && i < m->n_webhooks; i++) {
                 Webhook *w = m->webhooks[i];
-                json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "name", w->config->name, "url", w->config->url,
+                _cleanup_free_ char *url = NULL;
+                if (webhook_url_redact(w->config->url, &url) < 0)
+                        continue;
+                json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "name", w->config->name, "url", url,
                                       "format", webhook_format_to_string(w->config->format), "pending",
                                       (json_int_t) w->n_pending, "failures_total", (json_int_t) w->failures_total,
                                       "dead_letters", (json_int_t) w->dead_letters);

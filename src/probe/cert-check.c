@@ -280,9 +280,10 @@ static int check_trust(const CertCheckInput *input, STACK_OF(X509) *path, Addres
 
                         _cleanup_free_ char *subject = name_to_string(X509_get_subject_name(x));
                         return problem_list_add(&report->problems, PROBLEM_INCOMPLETE_CHAIN, STATUS_WARNING, depth, -1,
-                                                "the listener does not send the intermediate \"%s\"; it verified only "
+                                                "%s the intermediate \"%s\"; it verified only "
                                                 "because the local trust store holds it, clients without it fail with "
                                                 "code 20: map the fullchain file as certfile, not cert.pem",
+                                                input->from_file ? "the certfile does not hold" : "the listener does not send",
                                                 subject ?: "?");
                 }
                 return 0;
@@ -294,10 +295,11 @@ static int check_trust(const CertCheckInput *input, STACK_OF(X509) *path, Addres
                 _cleanup_free_ char *issuer = name_to_string(X509_get_issuer_name(top));
                 return problem_list_add(&report->problems, PROBLEM_INCOMPLETE_CHAIN, STATUS_CRITICAL, distrust->depth,
                                         distrust->code,
-                                        "the listener sent only its own certificate and its issuer \"%s\" is neither "
+                                        "%s its own certificate and its issuer \"%s\" is neither "
                                         "sent nor trusted (verify code %d): the certfile lacks the intermediate, map "
                                         "the fullchain file, not cert.pem (or, for a private CA, configure the CA "
                                         "file that holds it)",
+                                        input->from_file ? "the certfile holds only" : "the listener sent only",
                                         issuer ?: "?", distrust->code);
         }
 
@@ -449,4 +451,25 @@ int cert_check(const CertCheckInput *input, AddressReport *report) {
         if (r < 0)
                 return r;
         return check_strength(path, report);
+}
+
+bool cert_check_identity_verified(const ProblemList *problems) {
+        for (size_t i = 0; i < problems->n; i++) {
+                const Problem *problem = &problems->items[i];
+
+                switch (problem->code) {
+                case PROBLEM_NO_PEER_CERTIFICATE:
+                case PROBLEM_CHAIN_UNVERIFIED:
+                case PROBLEM_HOSTNAME_MISMATCH:
+                        return false;
+                case PROBLEM_INCOMPLETE_CHAIN:
+                        /* A warning: the local store completed the path, which then verified. */
+                        if (problem->severity == STATUS_CRITICAL)
+                                return false;
+                        break;
+                default:
+                        break;
+                }
+        }
+        return true;
 }

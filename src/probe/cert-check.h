@@ -27,6 +27,7 @@ typedef struct CertCheckInput {
         time_t now;
         unsigned warn_days;
         unsigned crit_days;
+        bool from_file; /* `served` is a certfile on disk (lint), not what a listener sent */
 } CertCheckInput;
 
 /* Appends the problems to report->problems and the analysed path to report->chain. Returns 0, or
@@ -36,6 +37,12 @@ int cert_check(const CertCheckInput *input, AddressReport *report);
 /* Describes one certificate as a report shows it (subject, issuer, dates, days left at `now`, key,
  * signature, names, fingerprint). Returns 0 or -ENOMEM; the caller clears *ret. */
 int cert_check_describe(X509 *x, int depth, bool sent, time_t now, CertificateInfo *ret);
+
+/* True unless the problems found show that the listener did not prove who it is: no certificate, a
+ * chain that does not verify to a trust anchor, or a name the certificate does not cover. An expired
+ * certificate still proves identity, so a probe may send it what only the real listener may see (an
+ * MQTT password). */
+bool cert_check_identity_verified(const ProblemList *problems);
 
 /* True if `name` is an IPv4 or IPv6 literal (without brackets). */
 bool cert_check_name_is_ip(const char *name);

@@ -159,6 +159,7 @@ int cert_lint(const LintInput *in, AddressReport *report) {
                 .now = in->now,
                 .warn_days = in->warn_days,
                 .crit_days = in->crit_days,
+                .from_file = true,
         };
         r = cert_check(&check, report);
 

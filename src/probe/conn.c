@@ -333,6 +333,17 @@ static int conn_after_handshake(Conn *c) {
 
         c->handshake_done_usec = now_usec(c);
         c->report->handshake_usec = c->handshake_done_usec - c->started_usec;
+        if (c->settings->protocol != PROTOCOL_TLS && c->settings->mqtt_password &&
+            !cert_check_identity_verified(&c->report->problems)) {
+                /* The password goes only to a listener that proved its identity: an impostor on the
+                 * path would otherwise collect it from every probe. The chain problems already make
+                 * the verdict critical, so skipping the exchange hides nothing. */
+                c->report->protocol_detail = strdup("MQTT credentials withheld: the listener's identity "
+                                                    "is not verified");
+                if (!c->report->protocol_detail)
+                        return conn_fail_internal(c, -ENOMEM);
+                return conn_succeed(c);
+        }
         if (c->settings->protocol != PROTOCOL_TLS) {
                 char authority[300];
                 format_authority(c, authority, sizeof(authority));

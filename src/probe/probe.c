@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "conn.h"
+#include "file-util.h"
 #include "probe.h"
 #include "resolve.h"
 #include "string-table.h"
@@ -256,7 +257,7 @@ Probe *probe_free(Probe *p) {
         free(p->http_path);
         free(p->mqtt_client_id);
         free(p->mqtt_username);
-        free(p->mqtt_password);
+        erase_and_free(p->mqtt_password);
         free(p->http_expect_status);
         sd_event_unref(p->event);
         free(p);

@@ -900,6 +900,10 @@ expect_rc 3
 expect_one_line "$tmp/asnobody-daemon.err" "$(basename "$TLSWATCHCTL"): $denied"
 run asnobody-daemon-status "${as_daemon[@]}" "$TLSWATCHCTL" --socket "$nsock" status
 expect_rc 0
+# Not dumpable: no core dump carries its secrets, and even its own user cannot read its memory or
+# environment through /proc (the kernel makes those files root's).
+"${as_nobody[@]}" cat "/proc/${pid[asnobody]}/environ" >/dev/null 2>&1 &&
+        errors+=("user nobody can read the environment of its own tlswatchd: the process is dumpable")
 report "a daemon run as nobody: nobody and root may reload and check, user daemon may not" \
         ${errors[@]+"${errors[@]}"} -- "$tmp/asnobody.err" "$tmp/asnobody-reload.err" "$tmp/asnobody-daemon.err"
 stop_daemon asnobody

@@ -1015,9 +1015,39 @@ static int group_teardown(void **state) {
         return 0;
 }
 
+/* Which findings mean the listener did not prove who it is, so that no password may be sent to it. */
+static void test_identity_verified(void **state) {
+        static const struct {
+                ProblemCode code;
+                Status severity;
+                bool verified;
+        } cases[] = {
+                { PROBLEM_EXPIRED, STATUS_CRITICAL, true },
+                { PROBLEM_EXPIRES_SOON, STATUS_WARNING, true },
+                { PROBLEM_WEAK_KEY, STATUS_WARNING, true },
+                { PROBLEM_INCOMPLETE_CHAIN, STATUS_WARNING, true },
+                { PROBLEM_INCOMPLETE_CHAIN, STATUS_CRITICAL, false },
+                { PROBLEM_CHAIN_UNVERIFIED, STATUS_CRITICAL, false },
+                { PROBLEM_HOSTNAME_MISMATCH, STATUS_CRITICAL, false },
+                { PROBLEM_NO_PEER_CERTIFICATE, STATUS_CRITICAL, false },
+        };
+        ProblemList empty = {};
+
+        assert_true(cert_check_identity_verified(&empty));
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                ProblemList list = {};
+
+                assert_int_equal(problem_list_add(&list, PROBLEM_OLD_TLS_VERSION, STATUS_WARNING, -1, -1, "old"), 0);
+                assert_int_equal(problem_list_add(&list, cases[i].code, cases[i].severity, 0, -1, "finding"), 0);
+                assert_int_equal(cert_check_identity_verified(&list), cases[i].verified);
+                problem_list_clear(&list);
+        }
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_good_chain),
+                cmocka_unit_test(test_identity_verified),
                 cmocka_unit_test(test_leaf_issued_by_root),
                 cmocka_unit_test(test_incomplete_chain_unknown_intermediate),
                 cmocka_unit_test(test_incomplete_chain_store_has_intermediate),

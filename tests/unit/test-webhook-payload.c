@@ -577,6 +577,48 @@ static void test_alertmanager_nothing_to_say(void **unused) {
 /* ---- signature --------------------------------------------------------------------------------------- */
 
 /* Computed independently:  printf '%s' 'TIMESTAMP.BODY' | openssl dgst -sha256 -hmac 'SECRET' */
+/* tlswatchctl webhook-test reaches Alertmanager too: an alert of its own name that ends by itself. */
+static void test_alertmanager_test_event(void **unused) {
+        json_t *event = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s}", "schema", WEBHOOK_SCHEMA,
+                                  "event", "test", "id", "0123456789abcdef0123456789abcdef", "time",
+                                  "2026-11-27T10:00:00Z", "target", "tlswatch-test", "address", "localhost:0", "problem",
+                                  "code", "test", "severity", "warning", "message", "a test event", "monitor", "host1");
+        int r;
+        json_t *alert = alertmanager_alert(event, &r);
+
+        assert_int_equal(r, 0);
+        assert_string_equal(json_string_value(json_object_get(json_object_get(alert, "labels"), "alertname")),
+                            "TLSWatchTest");
+        assert_string_equal(json_string_value(json_object_get(alert, "startsAt")), "2026-11-27T10:00:00Z");
+        assert_string_equal(json_string_value(json_object_get(alert, "endsAt")), "2026-11-27T10:05:00Z");
+        json_decref(alert);
+        json_decref(event);
+}
+
+/* Status output shows where a webhook points, never the token a path, query or user name carries. */
+static void test_url_redact(void **unused) {
+        static const char *const cases[][2] = {
+                { "https://hooks.slack.com/services/T000/B000/XXXXXXXX", "https://hooks.slack.com/..." },
+                { "https://alerts.example:9093/api/v2/alerts", "https://alerts.example:9093/..." },
+                { "https://receiver.example/", "https://receiver.example/" },
+                { "https://receiver.example", "https://receiver.example/" },
+                { "http://127.0.0.1:8080/?token=secret", "http://127.0.0.1:8080/..." },
+                { "https://user:secret@receiver.example/", "https://receiver.example/..." },
+                { "https://[::1]:8443/hook", "https://[::1]:8443/..." },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                char *redacted = NULL;
+
+                assert_int_equal(webhook_url_redact(cases[i][0], &redacted), 0);
+                assert_string_equal(redacted, cases[i][1]);
+                free(redacted);
+        }
+        char *redacted = NULL;
+        assert_int_equal(webhook_url_redact("not a url", &redacted), -EINVAL);
+        assert_null(redacted);
+}
+
 static void test_signature_vectors(void **unused) {
         static const struct {
                 const char *secret, *timestamp, *body, *hex;
@@ -820,6 +862,8 @@ int main(void) {
                 cmocka_unit_test(test_alertmanager_reminder),
                 cmocka_unit_test(test_alertmanager_reminder_has_a_start),
                 cmocka_unit_test(test_alertmanager_nothing_to_say),
+                cmocka_unit_test(test_alertmanager_test_event),
+                cmocka_unit_test(test_url_redact),
                 cmocka_unit_test(test_signature_vectors),
                 cmocka_unit_test(test_signature_covers_timestamp),
                 cmocka_unit_test(test_wants_target),

@@ -2,6 +2,8 @@
 /* tlswatchctl: the command-line client. `probe` runs one probe against one listener on its own event
  * loop and exits with the Nagios plugin convention, so cron, Icinga or a person can use it directly. */
 #include <errno.h>
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -17,10 +19,21 @@
 #include "status-output.h"
 #include "report-json.h"
 #include "tls.h"
+#include "version-util.h"
 
 #define EXIT_USAGE 3 /* UNKNOWN in the plugin convention */
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(SSL_CTX *, SSL_CTX_free);
+
+/* The libraries as this process runs them, not as it was built: what a bug report needs. tlswatchctl
+ * does not link libcurl (only the daemon sends webhooks), so it has no libcurl to report. */
+static void version(void) {
+        _cleanup_free_ char *systemd = NULL;
+
+        printf("%s %s\n", program_invocation_short_name, PACKAGE_VERSION);
+        printf("OpenSSL: %s (built with %s)\n", OpenSSL_version(OPENSSL_VERSION), OPENSSL_VERSION_TEXT);
+        printf("libsystemd: %s\n", version_libsystemd(&systemd) >= 0 ? systemd : "unknown");
+}
 
 static void help(void) {
         printf("Usage: %s COMMAND [OPTIONS]\n\n"
@@ -175,7 +188,10 @@ static int run_probe(int argc, char **argv) {
                 }
                 r = json_dumpf(document, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
                 json_decref(document);
-                fputc('\n', stdout);
+                if (r < 0 || fputc('\n', stdout) == EOF) {
+                        log_error("cannot write the JSON report to standard output");
+                        goto finish;
+                }
         } else
                 probe_output_human(report, stdout);
 
@@ -343,7 +359,7 @@ int main(int argc, char **argv) {
                 return 0;
         }
         if (strcmp(argv[1], "--version") == 0) {
-                printf("tlswatchctl %s\n", PACKAGE_VERSION);
+                version();
                 return 0;
         }
         const char *socket_option = NULL;

@@ -3,6 +3,8 @@
  * foreground, under systemd (Type=notify) or once for cron and CI (--once). */
 #include <curl/curl.h>
 #include <getopt.h>
+#include <openssl/crypto.h>
+#include <openssl/opensslv.h>
 #include <signal.h>
 #include <sys/prctl.h>
 #include <stdio.h>
@@ -11,6 +13,17 @@
 #include "config.h"
 #include "log.h"
 #include "manager.h"
+#include "version-util.h"
+
+/* The libraries as this process runs them, not as it was built: what a bug report needs. */
+static void version(void) {
+        _cleanup_free_ char *systemd = NULL;
+
+        printf("%s %s\n", program_invocation_short_name, PACKAGE_VERSION);
+        printf("OpenSSL: %s (built with %s)\n", OpenSSL_version(OPENSSL_VERSION), OPENSSL_VERSION_TEXT);
+        printf("libcurl: %s (built with %s)\n", curl_version_info(CURLVERSION_NOW)->version, LIBCURL_VERSION);
+        printf("libsystemd: %s\n", version_libsystemd(&systemd) >= 0 ? systemd : "unknown");
+}
 
 static void help(void) {
         printf("Usage: %s [OPTIONS]\n\n"
@@ -84,7 +97,7 @@ int main(int argc, char **argv) {
                         help();
                         return 0;
                 case ARG_VERSION:
-                        printf("tlswatchd %s\n", PACKAGE_VERSION);
+                        version();
                         return 0;
                 default:
                         return 3;

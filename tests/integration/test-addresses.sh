@@ -6,8 +6,12 @@
 # host's resolver configuration is untouched.
 set -u -o pipefail
 
+[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/integration/lib.sh
+. "$TESTS_SRCDIR/integration/lib.sh"
+
 if [[ -z ${TLSWATCH_IN_NAMESPACE:-} ]]; then
-        [[ $(id -u) -eq 0 ]] || { echo "test-addresses: needs root for a private mount namespace" >&2; exit 99; }
+        [[ $(id -u) -eq 0 ]] || hard_error "needs root for a private mount namespace"
         TLSWATCH_IN_NAMESPACE=1 exec unshare -m --propagation private "$BASH" "$0" "$@"
 fi
 
@@ -16,54 +20,23 @@ fail() {
         exit 1
 }
 
-[[ -x ${TLSWATCHCTL:-} ]] || { echo "test-addresses: TLSWATCHCTL not set" >&2; exit 99; }
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tlswatch-test-addresses.XXXXXX") || exit 99
-pids=()
-cleanup() {
-        for pid in "${pids[@]}"; do
-                kill "$pid" 2>/dev/null
-                wait "$pid" 2>/dev/null
-        done
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-"$TESTS_SRCDIR/pki/make-pki.sh" "$tmp/pki" >/dev/null 2>&1 || exit 99
-pki=$tmp/pki
+need_programs TLSWATCHCTL
+make_tmp
+make_pki
 
 printf '127.0.0.1 cluster.test\n127.0.0.2 cluster.test\n' >"$tmp/hosts"
 mount --bind "$tmp/hosts" /etc/hosts || exit 99
 
-mkfifo "$tmp/stdin"
-exec {stdin_fd}<>"$tmp/stdin"
-
-# start NAME ADDRESS:PORT ARGS...: sets $port to the port the server accepted on. Not called in a
-# command substitution: that subshell would record the PID where cleanup() never sees it.
-start() {
-        local name=$1 accept=$2 i
-        port=""
-        shift 2
-        openssl s_server -accept "$accept" "$@" <"$tmp/stdin" >"$tmp/$name.out" 2>&1 &
-        pids+=("$!")
-        for ((i = 0; i < 100; i++)); do
-                port=$(sed -n 's/^ACCEPT .*:\([0-9][0-9]*\)$/\1/p' "$tmp/$name.out")
-                # With a fixed port, s_server prints a bare "ACCEPT".
-                grep -qx ACCEPT "$tmp/$name.out" && port=${accept##*:}
-                [[ -n $port ]] && break
-                sleep 0.05
-        done
-        [[ -n $port ]] || { cat "$tmp/$name.out" >&2; echo "test-addresses: $name did not start" >&2; exit 99; }
-}
-
-start good 127.0.0.1:0 -cert "$pki/good.pem" -key "$pki/good.key" -cert_chain "$pki/int.pem"
-good_port=$port
-start stale "127.0.0.2:$good_port" -cert "$pki/expired.pem" -key "$pki/expired.key" -cert_chain "$pki/int.pem"
-port=$good_port
+# Both nodes on one port, as a cluster's would be.
+start_tls good -cert "$pki/good.pem" -key "$pki/good.key" -cert_chain "$pki/int.pem"
+wait_port good
+listen_host=127.0.0.2 listen_port=${port[good]} start_tls stale -cert "$pki/expired.pem" -key "$pki/expired.key" \
+        -cert_chain "$pki/int.pem"
+listen_port=${port[good]} wait_port stale
 
 out=$(timeout 30 "$TLSWATCHCTL" probe --json --protocol tls --timeout 5 --ca-file "$pki/root.pem" \
-      --servername localhost "cluster.test:$port")
+      --servername localhost "cluster.test:${port[good]}")
 rc=$?
-passed=0
 
 check() {
         local description=$1 filter=$2

@@ -13,42 +13,19 @@
 # No `set -e`: failures are expected on purpose, and every status is checked explicitly.
 set -u -o pipefail
 
-hard_error() {
-        echo "test-alertmanager: ERROR: $*" >&2
-        exit 99
-}
+[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/integration/lib.sh
+. "$TESTS_SRCDIR/integration/lib.sh"
 
 # --- environment ---------------------------------------------------------------------------------------
 
 # As in test-daemon.sh: keep events out of a host's journal by hiding its socket.
-if [[ -e /run/systemd/journal/socket && -z ${TLSWATCH_TEST_ALERTMANAGER_NS:-} ]]; then
-        command -v unshare >/dev/null 2>&1 ||
-                hard_error "/run/systemd/journal/socket exists and unshare(1) is missing to hide it"
-        export TLSWATCH_TEST_ALERTMANAGER_NS=1
-        if ((EUID == 0)); then
-                ns=(unshare --mount --propagation private)
-        else
-                ns=(unshare --user --map-root-user --mount --propagation private)
-        fi
-        "${ns[@]}" true 2>/dev/null ||
-                hard_error "/run/systemd/journal/socket exists and '${ns[*]}' is not permitted to hide it"
-        exec "${ns[@]}" bash "$0" "$@"
-fi
-if [[ -e /run/systemd/journal/socket ]]; then
-        mount -t tmpfs -o mode=0755 tlswatch-test /run/systemd/journal ||
-                hard_error "cannot hide /run/systemd/journal in the private mount namespace"
-fi
+hide_journal "$@"
 
 unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY JOURNAL_STREAM CREDENTIALS_DIRECTORY \
         TLSWATCH_SOCKET
 
-for var in TLSWATCHD TLSWATCHCTL TCP_PEER; do
-        [[ -n ${!var:-} ]] || hard_error "$var is not set (path of the built program)"
-        [[ -f ${!var} && -x ${!var} ]] || hard_error "$var=${!var} is not an executable file; build it first"
-done
-[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
-make_pki=$TESTS_SRCDIR/pki/make-pki.sh
-[[ -f $make_pki ]] || hard_error "$make_pki not found (is TESTS_SRCDIR the source tests/ dir?)"
+need_programs TLSWATCHD TLSWATCHCTL TCP_PEER
 
 # Debian's prometheus-alertmanager installs /usr/bin/prometheus-alertmanager; upstream calls it alertmanager.
 alertmanager=${ALERTMANAGER:-}
@@ -56,200 +33,17 @@ if [[ -z $alertmanager ]]; then
         alertmanager=$(command -v prometheus-alertmanager || command -v alertmanager) ||
                 hard_error "prometheus-alertmanager not found (apt-get install prometheus-alertmanager)"
 fi
-openssl=${OPENSSL_BIN:-openssl}
-jq=${JQ:-jq}
 python=${PYTHON:-python3}
-command -v "$openssl" >/dev/null 2>&1 || hard_error "openssl not found"
-command -v "$jq" >/dev/null 2>&1 || hard_error "jq not found"
+need_commands "$openssl" "$jq"
 "$python" -c 'import urllib.request' 2>/dev/null || hard_error "$python not found"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tlswatch-test-alertmanager.XXXXXX") || hard_error "mktemp failed"
-tmp=$(cd "$tmp" && pwd) || hard_error "cannot enter $tmp"
-pki=$tmp/pki
-pids=()
-declare -A port pid
+make_tmp
+make_pki
 
-stat_fields() {
-        local stat
-
-        stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-        read -r -a fields <<<"${stat##*) }"
-}
-
-ours() {
-        local -a fields
-
-        stat_fields "$1" || return 1
-        [[ ${fields[1]:-} == "$$" ]]
-}
-
-running() {
-        local -a fields
-
-        stat_fields "$1" || return 1
-        [[ ${fields[1]:-} == "$$" && ${fields[0]:-} != Z ]]
-}
-
-cleanup() {
-        local rc=$? p i
-        local -a live=()
-
-        trap - EXIT
-        for p in "${pids[@]}"; do
-                ours "$p" && live+=("$p")
-        done
-        for p in "${live[@]}"; do
-                kill "$p" 2>/dev/null
-        done
-        for p in "${live[@]}"; do
-                for ((i = 0; i < 40; i++)); do
-                        running "$p" || break
-                        sleep 0.05
-                done
-                kill -KILL "$p" 2>/dev/null
-                wait "$p" 2>/dev/null
-        done
-        rm -rf "$tmp"
-        exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 99' INT TERM HUP
-
-if ! bash "$make_pki" "$pki" >"$tmp/make-pki.log" 2>&1; then
-        cat "$tmp/make-pki.log" >&2
-        hard_error "make-pki.sh failed"
-fi
-
-mkfifo "$tmp/idle.in"
-# shellcheck disable=SC2034 # only held open, never used
-exec {idle_fd}<>"$tmp/idle.in"
-
-# start_tls NAME S_SERVER-ARGS...: an s_server on $listen_port of 127.0.0.1 (set for the call).
-listen_port=
-start_tls() {
-        local name=$1
-
-        shift
-        rm -f "$tmp/$name.out"
-        "$openssl" s_server -accept "127.0.0.1:$listen_port" "$@" <"$tmp/idle.in" >"$tmp/$name.out" \
-                2>"$tmp/$name.err" &
-        pid[$name]=$!
-        pids+=("$!")
-}
-
-# wait_tls NAME: wait (max 10 s) for s_server's "ACCEPT".
-wait_tls() {
-        local i
-
-        for ((i = 0; i < 200; i++)); do
-                grep -q '^ACCEPT' "$tmp/$1.out" 2>/dev/null && return 0
-                running "${pid[$1]}" || break
-                sleep 0.05
-        done
-        cat "$tmp/$1.out" "$tmp/$1.err" >&2
-        hard_error "s_server '$1' did not start"
-}
-
-start_peer() {
-        "$TCP_PEER" --mode "$2" --port-file "$tmp/$1.port" --lifetime "$3" >"$tmp/$1.out" 2>"$tmp/$1.err" &
-        pid[$1]=$!
-        pids+=("$!")
-}
-
-# wait_peer NAME: wait (max 10 s) for the tcp-peer's port file, then for it to exit: the port is free.
+# wait_peer NAME: wait (max 10 s) for the tcp-peer's port, then for it to exit: the port is free.
 wait_peer() {
-        local i
-
-        for ((i = 0; i < 200; i++)); do
-                [[ -s $tmp/$1.port ]] && break
-                sleep 0.05
-        done
-        [[ -s $tmp/$1.port ]] || hard_error "tcp-peer '$1' did not start"
-        port[$1]=$(<"$tmp/$1.port")
+        wait_port "$1"
         wait "${pid[$1]}" 2>/dev/null
-}
-
-stop_pid() {
-        local i
-
-        kill -TERM "$1" 2>/dev/null
-        for ((i = 0; i < 100; i++)); do
-                running "$1" || break
-                sleep 0.1
-        done
-        running "$1" && kill -KILL "$1" 2>/dev/null
-        wait "$1" 2>/dev/null
-}
-
-start_daemon() {
-        local name=$1
-
-        shift
-        "$TLSWATCHD" "$@" </dev/null >>"$tmp/$name.out" 2>>"$tmp/$name.err" &
-        pid[$name]=$!
-        pids+=("$!")
-}
-
-# stop_daemon NAME: SIGTERM, wait (max 30 s), then SIGKILL; the exit status goes to daemon_rc.
-stop_daemon() {
-        local p=${pid[$1]} i
-
-        kill -TERM "$p" 2>/dev/null
-        for ((i = 0; i < 300; i++)); do
-                running "$p" || break
-                sleep 0.1
-        done
-        running "$p" && kill -KILL "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-        daemon_rc=$?
-}
-
-passed=0
-failed=0
-
-report() {
-        local name=$1 f
-        local -a errors=() files=()
-
-        shift
-        while [[ $# -gt 0 && $1 != -- ]]; do
-                errors+=("$1")
-                shift
-        done
-        [[ $# -gt 0 ]] && shift
-        files=("$@")
-        if [[ ${#errors[@]} -eq 0 ]]; then
-                echo "ok - $name"
-                passed=$((passed + 1))
-                return 0
-        fi
-        echo "FAIL - $name"
-        printf '    %s\n' "${errors[@]}"
-        for f in ${files[@]+"${files[@]}"}; do
-                echo "    --- ${f#"$tmp"/} (last 40 lines):"
-                tail -n 40 "$f" 2>/dev/null | sed 's/^/    /'
-        done
-        failed=$((failed + 1))
-        return 1
-}
-
-describe_rc() {
-        if (($1 > 128)); then
-                echo "$1 (killed by signal $(kill -l "$(($1 - 128))" 2>/dev/null || echo "$(($1 - 128))"))"
-        else
-                echo "$1"
-        fi
-}
-
-poll() {
-        local limit=$1 i
-
-        shift
-        for ((i = 0; i <= limit * 10; i++)); do
-                "$@" && return 0
-                sleep 0.1
-        done
-        return 1
 }
 
 # http_get URL FILE: the body of a GET into FILE, bounded; fails on anything but 200.
@@ -351,7 +145,7 @@ EOF
 
 listen_port=${port[expiring]} start_tls expiring -cert "$pki/soon10.pem" -key "$pki/soon10.key" \
         -cert_chain "$pki/int.pem"
-wait_tls expiring
+listen_port=${port[expiring]} wait_port expiring
 write_config 7
 mkdir -p "$tmp/state"
 start_daemon d -c "$tmp/d.conf" --state-directory "$tmp/state"
@@ -386,7 +180,7 @@ report "a critical target is an active TLSWatchProblem alert" ${errors[@]+"${err
 # --- the recovery resolves it ----------------------------------------------------------------------------
 
 listen_port=${port[flip]} start_tls flip -cert "$pki/good.pem" -key "$pki/good.key" -cert_chain "$pki/int.pem"
-wait_tls flip
+listen_port=${port[flip]} wait_port flip
 errors=()
 poll 20 alerts_none "$flip_alert" ||
         errors+=("the alert of flip is still active 20 s after the server came up: $("$jq" -c ".[] | select($flip_alert)" "$tmp/alerts.json")")
@@ -440,7 +234,7 @@ else
 fi
 stop_pid "${pid[expiring]}"
 listen_port=${port[expiring]} start_tls expiring -cert "$pki/good.pem" -key "$pki/good.key" -cert_chain "$pki/int.pem"
-wait_tls expiring
+listen_port=${port[expiring]} wait_port expiring
 renewed() {
         grep -qF '<5>expiring: status critical -> ok' "$tmp/d.err"
 }
@@ -483,6 +277,4 @@ stop_daemon d
 running "${pid[am]}" || errors+=("Alertmanager is not running any more")
 report "every POST accepted by Alertmanager; clean stop" ${errors[@]+"${errors[@]}"} -- "$tmp/d.err" "$tmp/am.err"
 
-echo "$passed passed, $failed failed"
-((failed == 0)) || exit 1
-exit 0
+summary

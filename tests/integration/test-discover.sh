@@ -6,43 +6,22 @@
 # --check-config, and for Mosquitto the discovered targets must probe ok against the running broker.
 set -u -o pipefail
 
-for variable in TLSWATCHD TLSWATCHCTL TESTS_SRCDIR; do
-        [[ -n ${!variable:-} ]] || { echo "test-discover: $variable is not set" >&2; exit 99; }
-done
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tlswatch-test-discover.XXXXXX") || exit 99
+[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/integration/lib.sh
+. "$TESTS_SRCDIR/integration/lib.sh"
+
+need_programs TLSWATCHD TLSWATCHCTL
+make_tmp
 chmod 755 "$tmp"
-broker_pid=""
-cleanup() {
-        if [[ -n $broker_pid ]]; then
-                kill "$broker_pid" 2>/dev/null
-                wait "$broker_pid" 2>/dev/null
-        fi
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-"$TESTS_SRCDIR/pki/make-pki.sh" "$tmp/pki" >/dev/null 2>&1 || { echo "test-discover: PKI failed" >&2; exit 99; }
-pki=$tmp/pki
+make_pki
 chmod -R a+rX "$pki"
 chmod 600 "$pki"/*.key # the broker runs as root here; keys stay private (key_permissions)
 
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $1"; echo "$2" | sed 's/^/    /'; failed=$((failed + 1)); }
-
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-free_port() {
-        local p i
-        for ((i = 0; i < 50; i++)); do
-                p=$((20000 + RANDOM % 12000))
-                port_free "$p" && { echo "$p"; return; }
-        done
-        exit 99
-}
-mqtts=$(free_port)
-mtls=$(free_port)
-wss=$(free_port)
-plain=$(free_port)
+pick_ports 4
+mqtts=${picked[0]}
+mtls=${picked[1]}
+wss=${picked[2]}
+plain=${picked[3]}
 
 cat >"$tmp/mosquitto.conf" <<CONF
 # mosquitto.conf as an operator writes it
@@ -72,35 +51,39 @@ keyfile $pki/good.key
 CONF
 mosquitto -c "$tmp/mosquitto.conf" >"$tmp/mosquitto.log" 2>&1 &
 broker_pid=$!
+pids+=("$!")
 for ((i = 0; i < 100; i++)); do
         grep -q "running" "$tmp/mosquitto.log" && break
-        kill -0 "$broker_pid" 2>/dev/null || break
+        running "$broker_pid" || break
         sleep 0.05
 done
-grep -q "running" "$tmp/mosquitto.log" || { cat "$tmp/mosquitto.log" >&2; exit 99; }
+grep -q "running" "$tmp/mosquitto.log" || { show_log mosquitto "$tmp/mosquitto.log"; hard_error "mosquitto did not start"; }
 
 out=$("$TLSWATCHCTL" discover --mosquitto "$tmp/mosquitto.conf" 2>&1)
 rc=$?
 if [[ $rc -eq 0 && $(grep -c '^\[Target ' <<<"$out") -eq 3 && $out == *"Address=127.0.0.1:$mqtts"* &&
       $out == *"Address=127.0.0.1:$wss"*$'\n'"Protocol=wss"* && $out == *"CACertFile=$pki/clientca.pem"* &&
       $out != *":$plain"* ]]; then
-        ok "mosquitto: three TLS listeners, the plain one left out, two-way TLS noted"
+        report "mosquitto: three TLS listeners, the plain one left out, two-way TLS noted"
 else
-        not_ok "mosquitto discover (exit $rc)" "$out"
+        report "mosquitto discover (exit $rc)" "$out"
 fi
 
 # The sections work: as a drop-in with a CA file, they pass --check-config and probe the broker.
 mkdir -p "$tmp/etc/conf.d"
 printf '[Defaults]\nCAFile=%s\nServerName=localhost\n' "$pki/root.pem" >"$tmp/etc/tlswatch.conf"
 printf '%s\n' "$out" >"$tmp/etc/conf.d/50-mosquitto.conf"
-check=$("$TLSWATCHD" -c "$tmp/etc/tlswatch.conf" --check-config 2>&1) && ok "mosquitto: the sections pass --check-config" ||
-        not_ok "mosquitto: --check-config" "$check"
+if check=$("$TLSWATCHD" -c "$tmp/etc/tlswatch.conf" --check-config 2>&1); then
+        report "mosquitto: the sections pass --check-config"
+else
+        report "mosquitto: --check-config" "$check"
+fi
 report=$(timeout 60 "$TLSWATCHD" -c "$tmp/etc/tlswatch.conf" --once --json 2>&1)
 if jq -e '[.[] | {(.name): .status}] | add | (.["mosquitto-2"] == "ok" and .["mosquitto-4"] == "ok" and
           .["mosquitto-3"] == "critical")' <<<"$report" >/dev/null 2>&1; then
-        ok "mosquitto: the discovered MQTTS and WSS listeners probe ok; two-way TLS asks for a client certificate"
+        report "mosquitto: the discovered MQTTS and WSS listeners probe ok; two-way TLS asks for a client certificate"
 else
-        not_ok "mosquitto: --once over the discovered targets" "$(jq -c '[.[] | [.name, .status, [.problems[].code]]]' <<<"$report" 2>&1)"
+        report "mosquitto: --once over the discovered targets" "$(jq -c '[.[] | [.name, .status, [.problems[].code]]]' <<<"$report" 2>&1)"
 fi
 
 cat >"$tmp/emqx4.conf" <<'CONF'
@@ -123,9 +106,9 @@ rc=$?
 if [[ $rc -eq 0 && $(grep -c '^\[Target ' <<<"$out") -eq 3 && $out == *"Address=localhost:8883"*$'\n'"Protocol=mqtt"* &&
       $out == *"Address=localhost:8084"*$'\n'"Protocol=wss"* && $out == *"Address=localhost:18084"*$'\n'"Protocol=https"* &&
       $out == *"# relative to the broker: CertFile=etc/certs/cert.pem"* && $out == *"CertFile=/etc/emqx/certs/cert.pem"* ]]; then
-        ok "EMQX 4: ssl, wss and the dashboard"
+        report "EMQX 4: ssl, wss and the dashboard"
 else
-        not_ok "EMQX 4 discover (exit $rc)" "$out"
+        report "EMQX 4 discover (exit $rc)" "$out"
 fi
 
 cat >"$tmp/emqx.conf" <<'CONF'
@@ -156,16 +139,18 @@ rc=$?
 if [[ $rc -eq 0 && $(grep -c '^\[Target ' <<<"$out") -eq 3 && $out == *"Address=localhost:8883"* &&
       $out == *"CACertFile=/etc/emqx/certs/cacert.pem"* && $out == *"Address=localhost:8084"*$'\n'"Protocol=wss"* &&
       $out == *"Address=localhost:18084"*$'\n'"Protocol=https"* ]]; then
-        ok "EMQX 5: ssl (two-way), wss and the dashboard from HOCON"
+        report "EMQX 5: ssl (two-way), wss and the dashboard from HOCON"
 else
-        not_ok "EMQX 5 discover (exit $rc)" "$out"
+        report "EMQX 5 discover (exit $rc)" "$out"
 fi
 
 printf 'listener 1883\nallow_anonymous true\n' >"$tmp/plain.conf"
 out=$("$TLSWATCHCTL" discover --mosquitto "$tmp/plain.conf" 2>&1)
 rc=$?
-[[ $rc -eq 3 && $out == *"no TLS listener found"* ]] && ok "no TLS listener: a clear message, exit 3" ||
-        not_ok "no TLS listener (exit $rc)" "$out"
+if [[ $rc -eq 3 && $out == *"no TLS listener found"* ]]; then
+        report "no TLS listener: a clear message, exit 3"
+else
+        report "no TLS listener (exit $rc)" "$out"
+fi
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+summary

@@ -6,12 +6,13 @@
 # an intermediate as cacertfile, DER, truncated PEM, an empty file, a directory). All made at run time.
 set -u -o pipefail
 
-[[ -x ${TLSWATCHCTL:-} ]] || { echo "test-files: TLSWATCHCTL not set" >&2; exit 99; }
 [[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tlswatch-test-files.XXXXXX") || exit 99
-trap 'rm -rf "$tmp"' EXIT
-"$TESTS_SRCDIR/pki/make-pki.sh" "$tmp/pki" >/dev/null 2>&1 || { echo "test-files: PKI failed" >&2; exit 99; }
-pki=$tmp/pki
+# shellcheck source=tests/integration/lib.sh
+. "$TESTS_SRCDIR/integration/lib.sh"
+
+need_programs TLSWATCHCTL
+make_tmp
+make_pki
 le=$tmp/letsencrypt
 mkdir -p "$le"
 cp "$pki/good.pem" "$le/cert.pem"
@@ -49,11 +50,6 @@ for name in expired rsa1024 sha1; do
         chmod 600 "$tmp/$name.key"
 done
 
-passed=0
-failed=0
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-not_ok() { echo "FAIL - $1"; echo "$2" | sed 's/^/    /'; failed=$((failed + 1)); }
-
 # lint_case NAME EXIT CODE[~REGEX]|@none ARGS...: lint's exit status, and a problem code it must report
 # (with a message matching REGEX).
 lint_case() {
@@ -63,14 +59,14 @@ lint_case() {
         out=$(timeout 30 "$TLSWATCHCTL" lint --json --ca-file "$pki/root.pem" "$@" 2>&1)
         rc=$?
         if [[ $rc -ne $want_rc ]]; then
-                not_ok "lint $name: exit $rc, expected $want_rc" "$out"
+                report "lint $name: exit $rc, expected $want_rc" "$out"
         elif [[ $code == @none ]] && ! jq -e '.problems | length == 0' <<<"$out" >/dev/null; then
-                not_ok "lint $name: expected no problems" "$out"
+                report "lint $name: expected no problems" "$out"
         elif [[ $code != @none ]] && ! jq -e --arg c "$code" --arg re "$regex" \
                 'any(.problems[]; .code == $c and (.message | test($re)))' <<<"$out" >/dev/null; then
-                not_ok "lint $name: no $code${regex:+ with a message matching /$regex/}" "$out"
+                report "lint $name: no $code${regex:+ with a message matching /$regex/}" "$out"
         else
-                ok "lint $name"
+                report "lint $name"
         fi
 }
 
@@ -102,8 +98,11 @@ lint_case "SHA-1 signature" 1 weak_signature --certfile "$tmp/sha1-chain.pem" --
 
 out=$("$TLSWATCHCTL" lint --certfile "$tmp/missing.pem" --keyfile "$le/privkey.pem" 2>&1)
 rc=$?
-[[ $rc -eq 3 && $out == *missing.pem* ]] && ok "lint: a missing file is exit 3, named" ||
-        not_ok "lint: a missing file (exit $rc)" "$out"
+if [[ $rc -eq 3 && $out == *missing.pem* ]]; then
+        report "lint: a missing file is exit 3, named"
+else
+        report "lint: a missing file (exit $rc)" "$out"
+fi
 
 # inspect_case NAME EXIT JQ-FILTER FILE: inspect --json of one file.
 inspect_case() {
@@ -112,11 +111,11 @@ inspect_case() {
         out=$(timeout 30 "$TLSWATCHCTL" inspect --json "$@" 2>&1)
         rc=$?
         if [[ $rc -ne $want_rc ]]; then
-                not_ok "inspect $name: exit $rc, expected $want_rc" "$out"
+                report "inspect $name: exit $rc, expected $want_rc" "$out"
         elif ! jq -e ".[0] | $filter" <<<"$out" >/dev/null; then
-                not_ok "inspect $name: not $filter" "$out"
+                report "inspect $name: not $filter" "$out"
         else
-                ok "inspect $name"
+                report "inspect $name"
         fi
 }
 
@@ -135,8 +134,10 @@ inspect_case "truncated PEM" 3 '.problem | test("truncated")' "$tmp/truncated.pe
 inspect_case "empty file" 3 '.problem | test("empty")' "$tmp/empty.pem"
 inspect_case "directory" 3 '.error | test("directory")' "$tmp"
 out=$("$TLSWATCHCTL" inspect "$le/fullchain.pem" 2>&1)
-[[ $out == *"chain: ordered"* && $out == *"root: not included"* ]] && ok "inspect: human output" ||
-        not_ok "inspect: human output" "$out"
+if [[ $out == *"chain: ordered"* && $out == *"root: not included"* ]]; then
+        report "inspect: human output"
+else
+        report "inspect: human output" "$out"
+fi
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+summary

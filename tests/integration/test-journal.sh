@@ -14,10 +14,9 @@
 # No `set -e`: every status is checked explicitly.
 set -u -o pipefail
 
-hard_error() {
-        echo "test-journal: ERROR: $*" >&2
-        exit 99
-}
+[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/integration/lib.sh
+. "$TESTS_SRCDIR/integration/lib.sh"
 
 # The MESSAGE_IDs are a published contract (tlswatch.catalog; "never change" in src/daemon/journal.c), so
 # they are spelled out here rather than read from the source: a change must fail this test.
@@ -28,14 +27,8 @@ MESSAGE_ID_CERTIFICATE_CHANGED=f7c9b520ffb343eea44eda492f62d476
 
 # --- environment, in both halves ----------------------------------------------------------------------
 
-[[ -n ${TLSWATCHD:-} ]] || hard_error "TLSWATCHD is not set (path of the built program)"
-[[ -f $TLSWATCHD && -x $TLSWATCHD ]] || hard_error "TLSWATCHD=$TLSWATCHD is not an executable file; build it first"
-[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
-make_pki=$TESTS_SRCDIR/pki/make-pki.sh
-[[ -f $make_pki ]] || hard_error "$make_pki not found (is TESTS_SRCDIR the source tests/ dir?)"
+need_programs TLSWATCHD
 
-openssl=${OPENSSL_BIN:-openssl}
-jq=${JQ:-jq}
 journald=${SYSTEMD_JOURNALD:-}
 if [[ -z $journald ]]; then
         for f in /lib/systemd/systemd-journald /usr/lib/systemd/systemd-journald; do
@@ -44,9 +37,7 @@ if [[ -z $journald ]]; then
 fi
 [[ -n $journald && -x $journald ]] ||
         hard_error "systemd-journald not found (set SYSTEMD_JOURNALD; Debian: package systemd)"
-for tool in "$openssl" "$jq" journalctl logger unshare mount timeout od; do
-        command -v "$tool" >/dev/null 2>&1 || hard_error "$tool not found"
-done
+need_commands "$openssl" "$jq" journalctl logger unshare mount timeout od
 
 # --- outer half: on the host ---------------------------------------------------------------------------
 
@@ -98,17 +89,9 @@ if [[ -z ${TLSWATCH_TEST_JOURNAL_NS:-} ]]; then
                 cmp -s "$outer/host-before" "$outer/host-after" ||
                         errors+=("the host's /run/log/journal or /var/log/journal changed: $(diff "$outer/host-before" "$outer/host-after" | head -n 5 | tr '\n' ' ')")
         fi
-        if [[ ${#errors[@]} -eq 0 ]]; then
-                echo "ok - the host's journal is untouched"
-                passed=$((passed + 1))
-        else
-                echo "FAIL - the host's journal is untouched"
-                printf '    %s\n' "${errors[@]}"
-                failed=$((failed + 1))
-        fi
-        echo "$passed passed, $failed failed"
-        ((failed == 0)) || exit 1
-        exit 0
+        report "the host's journal is untouched" ${errors[@]+"${errors[@]}"}
+        summary
+        exit
 fi
 
 # --- inner half: in the private mount namespace --------------------------------------------------------
@@ -121,43 +104,6 @@ outer=$TLSWATCH_TEST_JOURNAL_NS
 target=${TLSWATCH_TEST_JOURNAL_TARGET:-journal-test}
 tmp=$outer/inner
 mkdir -p "$tmp" || hard_error "cannot create $tmp"
-pki=$tmp/pki
-pids=()
-declare -A pid
-
-stat_fields() {
-        local stat
-
-        stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-        read -r -a fields <<<"${stat##*) }"
-}
-
-# running PID: still our child and not a zombie. A PID that was already reaped may have been reused by
-# an unrelated process, which must never be signalled.
-running() {
-        local -a fields
-
-        stat_fields "$1" || return 1
-        [[ ${fields[1]:-} == "$$" && ${fields[0]:-} != Z ]]
-}
-
-# stop PID: SIGTERM, wait (max 10 s), SIGKILL, reap; the exit status goes to stop_rc.
-stop() {
-        local p=$1 i
-        local -a fields
-
-        stop_rc=0
-        stat_fields "$p" 2>/dev/null || return 0
-        kill -TERM "$p" 2>/dev/null
-        for ((i = 0; i < 100; i++)); do
-                running "$p" || break
-                sleep 0.1
-        done
-        running "$p" && kill -KILL "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-        stop_rc=$?
-}
-
 # Stop everything this half started, newest first (journald last), bounded. The outer half removes the
 # files; the tmpfs mounts vanish with the namespace.
 cleanup() {
@@ -165,7 +111,7 @@ cleanup() {
 
         trap - EXIT
         for ((i = ${#pids[@]} - 1; i >= 0; i--)); do
-                running "${pids[i]}" && stop "${pids[i]}"
+                running "${pids[i]}" && stop_pid "${pids[i]}"
         done
         exit "$rc"
 }
@@ -259,47 +205,26 @@ fi
 
 # --- PKI and servers -----------------------------------------------------------------------------------
 
-if ! bash "$make_pki" "$pki" >"$tmp/make-pki.log" 2>&1; then
-        cat "$tmp/make-pki.log" >&2
-        hard_error "make-pki.sh failed"
-fi
+make_pki
 
-# As in test-probe.sh: s_server only prints "ACCEPT host:port" without -quiet, and then shuts down at
-# EOF on stdin; so its stdin is a FIFO this shell holds open and never writes to.
+# As make_tmp does for other tests: s_server only prints "ACCEPT host:port" without -quiet, and then
+# shuts down at EOF on stdin; so its stdin is a FIFO this shell holds open and never writes to.
 mkfifo "$tmp/idle.in"
 # shellcheck disable=SC2034 # only held open, never used
 exec {idle_fd}<>"$tmp/idle.in"
 
-# serve NAME PORT CERT: an s_server for CERT.pem (+ int.pem) on 127.0.0.1:PORT (0: any), its output in
-# NAME.out; it becomes the current server. Waits (max 10 s) until it listens, and sets port.
+# serve NAME PORT CERT: an s_server for CERT.pem (+ int.pem) on 127.0.0.1:PORT (0: any); it becomes the
+# current server, pid[server] listening on server_port. Waits (max 10 s) until it listens.
 serve() {
-        local name=$1 p=$2 cert=$3 i
+        local name=$1 cert=$3 listen_port=
 
-        "$openssl" s_server -accept "127.0.0.1:$p" -cert "$pki/$cert.pem" -key "$pki/$cert.key" \
-                -cert_chain "$pki/int.pem" <"$tmp/idle.in" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-        pid[server]=$!
-        pids+=("$!")
-        port=""
-        for ((i = 0; i < 200; i++)); do
-                # "ACCEPT host:port" for port 0; a plain "ACCEPT" once listening on a given port.
-                if ((p == 0)); then
-                        port=$(sed -n 's/^ACCEPT .*:\([0-9][0-9]*\)$/\1/p' "$tmp/$name.out")
-                elif grep -q '^ACCEPT' "$tmp/$name.out" 2>/dev/null; then
-                        port=$p
-                fi
-                [[ -n $port ]] && break
-                running "${pid[server]}" || break
-                sleep 0.05
-        done
-        if [[ -z $port ]]; then
-                head -n 20 "$tmp/$name.out" "$tmp/$name.err" >&2
-                hard_error "s_server '$name' did not start on port $p"
-        fi
+        (($2 == 0)) || listen_port=$2
+        start_tls "$name" -cert "$pki/$cert.pem" -key "$pki/$cert.key" -cert_chain "$pki/int.pem"
+        wait_port "$name"
+        pid[server]=${pid[$name]}
+        server_port=${port[$name]}
 }
 
-fingerprint() {
-        "$openssl" x509 -in "$pki/$1.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f'
-}
 not_after() {
         date -u -d "$("$openssl" x509 -in "$pki/$1.pem" -noout -enddate | cut -d= -f2)" +%Y-%m-%dT%H:%M:%SZ
 }
@@ -313,27 +238,14 @@ serve wrongname 0 wrongname
 
 # --- the daemon ----------------------------------------------------------------------------------------
 
-passed=0
-failed=0
 
-report() {
-        local name=$1
-
-        shift
-        if [[ $# -eq 0 ]]; then
-                echo "ok - $name"
-                passed=$((passed + 1))
-                return 0
-        fi
-        echo "FAIL - $name"
-        printf '    %s\n' "$@"
+# report_details: after a failed check, the target's journal entries and the daemon's stderr.
+report_details() {
         echo "    --- the target's journal entries (MESSAGE_ID, TLSWATCH_EVENT, MESSAGE):"
         journal "SYSLOG_IDENTIFIER=tlswatchd" |
                 "$jq" -r '"    \(.MESSAGE_ID) \(.TLSWATCH_EVENT) \(.MESSAGE)"' 2>/dev/null | tail -n 20
         echo "    --- tlswatchd stderr (last 20 lines):"
         tail -n 20 "$tmp/daemon.err" 2>/dev/null | sed 's/^/    /'
-        failed=$((failed + 1))
-        return 1
 }
 
 mkdir -p "$tmp/conf" "$tmp/state"
@@ -347,7 +259,7 @@ Timeout=2s
 ConfirmFailures=1
 
 [Target $target]
-Address=127.0.0.1:$port
+Address=127.0.0.1:$server_port
 EOF
 
 "$TLSWATCHD" -c "$tmp/conf/tlswatch.conf" --state-directory "$tmp/state" \
@@ -384,11 +296,11 @@ cursor_of() {
 # swap NAME CERT: replace the current server with one for CERT on the same port, as a certificate
 # renewal with a server restart would.
 swap() {
-        local p=$port
+        local p=$server_port
 
-        stop "${pid[server]}"
+        stop_pid "${pid[server]}"
         serve "$1" "$p" "$2"
-        [[ $port == "$p" ]] || hard_error "the new server listens on $port, not $p"
+        [[ $server_port == "$p" ]] || hard_error "the new server listens on $server_port, not $p"
 }
 
 problem='.TLSWATCH_EVENT == "problem" and .TLSWATCH_CODE == "hostname_mismatch"'
@@ -396,7 +308,7 @@ errors=()
 after=""
 if wait_entry 30 "$problem"; then
         "$jq" -e --arg id "$MESSAGE_ID_HOSTNAME_MISMATCH" --arg target "$target" --arg sha "$wrongname_sha256" \
-                --arg not_after "$wrongname_not_after" --arg address "127.0.0.1:$port" \
+                --arg not_after "$wrongname_not_after" --arg address "127.0.0.1:$server_port" \
                 '[.[] | select('"$problem"')] | first
                 | .PRIORITY == "2" and .MESSAGE_ID == $id and .TLSWATCH_TARGET == $target
                   and .TLSWATCH_ADDRESS == $address
@@ -404,7 +316,7 @@ if wait_entry 30 "$problem"; then
                   and .TLSWATCH_SEVERITY == "critical" and ._TRANSPORT == "journal"
                   and (.MESSAGE | startswith($target + ": critical hostname_mismatch"))' \
                 <(entries) >/dev/null ||
-                errors+=("the problem entry lacks one of PRIORITY=2, MESSAGE_ID=$MESSAGE_ID_HOSTNAME_MISMATCH, TLSWATCH_TARGET=$target, TLSWATCH_ADDRESS=127.0.0.1:$port, TLSWATCH_SHA256=$wrongname_sha256, TLSWATCH_NOT_AFTER=$wrongname_not_after, TLSWATCH_SEVERITY=critical, _TRANSPORT=journal, MESSAGE=\"$target: critical hostname_mismatch: ...\"")
+                errors+=("the problem entry lacks one of PRIORITY=2, MESSAGE_ID=$MESSAGE_ID_HOSTNAME_MISMATCH, TLSWATCH_TARGET=$target, TLSWATCH_ADDRESS=127.0.0.1:$server_port, TLSWATCH_SHA256=$wrongname_sha256, TLSWATCH_NOT_AFTER=$wrongname_not_after, TLSWATCH_SEVERITY=critical, _TRANSPORT=journal, MESSAGE=\"$target: critical hostname_mismatch: ...\"")
         "$jq" -e --arg id "$MESSAGE_ID_HOSTNAME_MISMATCH" 'any(.[]; .TLSWATCH_EVENT == "status_changed"
                   and .TLSWATCH_STATUS == "critical" and .PRIORITY == "2" and .MESSAGE_ID == $id)' \
                 <(entries) >/dev/null ||
@@ -421,14 +333,14 @@ swap good good
 recovered='.TLSWATCH_EVENT == "status_changed" and .TLSWATCH_STATUS == "ok"'
 errors=()
 if wait_entry 30 "$recovered"; then
-        "$jq" -e --arg id "$MESSAGE_ID_RECOVERY" --arg after "$after" --arg address "127.0.0.1:$port" \
+        "$jq" -e --arg id "$MESSAGE_ID_RECOVERY" --arg after "$after" --arg address "127.0.0.1:$server_port" \
                 '(map(.__CURSOR) | index($after)) as $i | .[$i + 1:]
                  | ([.[] | select('"$recovered"')] | first | .MESSAGE_ID == $id and .PRIORITY == "5"
                     and .TLSWATCH_ADDRESS == $address)
                    and any(.[]; .TLSWATCH_EVENT == "recovery" and .TLSWATCH_CODE == "hostname_mismatch"
                            and .MESSAGE_ID == $id)' \
                 <(entries) >/dev/null ||
-                errors+=("expected a status_changed entry to ok and a recovery entry for hostname_mismatch, both with MESSAGE_ID=$MESSAGE_ID_RECOVERY (status_changed with PRIORITY=5 and TLSWATCH_ADDRESS=127.0.0.1:$port)")
+                errors+=("expected a status_changed entry to ok and a recovery entry for hostname_mismatch, both with MESSAGE_ID=$MESSAGE_ID_RECOVERY (status_changed with PRIORITY=5 and TLSWATCH_ADDRESS=127.0.0.1:$server_port)")
 else
         errors+=("no status_changed entry to ok within 30 s of the good certificate")
 fi
@@ -467,22 +379,23 @@ report "certificate change: entry with MESSAGE_ID $MESSAGE_ID_CERTIFICATE_CHANGE
 # The listener goes away. ConfirmFailures=1: the first refused connection counts, and its entries still
 # describe the certificate served before.
 after=$(cursor_of "$new_cert")
-stop "${pid[server]}"
+stop_pid "${pid[server]}"
 refused='.TLSWATCH_EVENT == "problem" and .TLSWATCH_CODE == "connect_failed"'
 errors=()
 if wait_entry 30 "$refused"; then
-        "$jq" -e --arg id "$MESSAGE_ID_CONNECT_FAILED" --arg sha "$ec_sha256" --arg address "127.0.0.1:$port" \
+        "$jq" -e --arg id "$MESSAGE_ID_CONNECT_FAILED" --arg sha "$ec_sha256" --arg address "127.0.0.1:$server_port" \
                 '[.[] | select('"$refused"')] | last
                  | .MESSAGE_ID == $id and .PRIORITY == "2" and .TLSWATCH_ADDRESS == $address
                    and .TLSWATCH_SHA256 == $sha' \
                 <(entries) >/dev/null ||
-                errors+=("the connect_failed entry lacks MESSAGE_ID=$MESSAGE_ID_CONNECT_FAILED, PRIORITY=2, TLSWATCH_ADDRESS=127.0.0.1:$port or TLSWATCH_SHA256=$ec_sha256 (the certificate served before)")
+                errors+=("the connect_failed entry lacks MESSAGE_ID=$MESSAGE_ID_CONNECT_FAILED, PRIORITY=2, TLSWATCH_ADDRESS=127.0.0.1:$server_port or TLSWATCH_SHA256=$ec_sha256 (the certificate served before)")
 else
         errors+=("no connect_failed problem entry within 30 s of stopping the listener (ConfirmFailures=1)")
 fi
 report "listener gone: connect_failed entry, still naming the last certificate" ${errors[@]+"${errors[@]}"}
 
-stop "${pid[daemon]}"
+stop_pid "${pid[daemon]}"
+stop_rc=$?
 errors=()
 [[ $stop_rc == 0 ]] || errors+=("tlswatchd exited $stop_rc after SIGTERM, expected 0")
 # Make journald write out everything it holds before the last look.

@@ -10,135 +10,19 @@
 # No `set -e`: probes fail on purpose, and every status is checked explicitly.
 set -u -o pipefail
 
-hard_error() {
-        echo "test-probe: ERROR: $*" >&2
-        exit 99
-}
+[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/integration/lib.sh
+. "$TESTS_SRCDIR/integration/lib.sh"
 
 # --- environment ---------------------------------------------------------------------------------------
 
-[[ -n ${TLSWATCHCTL:-} ]] || hard_error "TLSWATCHCTL is not set (path to the tlswatchctl binary)"
-[[ -f $TLSWATCHCTL && -x $TLSWATCHCTL ]] ||
-        hard_error "TLSWATCHCTL=$TLSWATCHCTL is not an executable file; build tlswatchctl first"
-[[ -n ${TCP_PEER:-} && -x ${TCP_PEER:-} ]] ||
-        hard_error "TCP_PEER=${TCP_PEER:-} is not an executable file; build tests/tools/tcp-peer first"
-[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
-make_pki=$TESTS_SRCDIR/pki/make-pki.sh
-[[ -f $make_pki ]] || hard_error "$make_pki not found (is TESTS_SRCDIR the source tests/ dir?)"
+need_programs TLSWATCHCTL TCP_PEER
+need_commands "$openssl" "$jq" timeout
 
-# configure finds these with AC_PATH_PROG; fall back to PATH when run by hand.
-openssl=${OPENSSL_BIN:-openssl}
-jq=${JQ:-jq}
-command -v "$openssl" >/dev/null 2>&1 || hard_error "openssl not found"
-command -v "$jq" >/dev/null 2>&1 || hard_error "jq not found"
-command -v timeout >/dev/null 2>&1 || hard_error "timeout (coreutils) not found"
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tlswatch-test-probe.XXXXXX") || hard_error "mktemp failed"
-pki=$tmp/pki
-pids=()
-
-# ours PID: the process is still a child of this shell. A PID that was already reaped may have been
-# reused by an unrelated process, which must never be signalled.
-ours() {
-        local stat
-        local -a fields
-
-        stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-        # Fields after "(comm) ": state, ppid, ...; comm itself may contain spaces.
-        read -r -a fields <<<"${stat##*) }"
-        [[ ${fields[1]:-} == "$$" ]]
-}
-
-# Stop every process this script started, by PID, and reap it; bounded, so a server that ignores
-# SIGTERM costs two seconds and a SIGKILL rather than a hung test run.
-cleanup() {
-        local rc=$? pid i
-        local -a live=()
-
-        trap - EXIT
-        for pid in "${pids[@]}"; do
-                ours "$pid" && live+=("$pid")
-        done
-        for pid in "${live[@]}"; do
-                kill "$pid" 2>/dev/null
-        done
-        for pid in "${live[@]}"; do
-                for ((i = 0; i < 40; i++)); do
-                        kill -0 "$pid" 2>/dev/null || break
-                        sleep 0.05
-                done
-                kill -KILL "$pid" 2>/dev/null
-                wait "$pid" 2>/dev/null
-        done
-        rm -rf "$tmp"
-        exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 99' INT TERM HUP
-
-# Through bash: a dist tarball or a checkout may have lost the exec bit.
-if ! bash "$make_pki" "$pki" >"$tmp/make-pki.log" 2>&1; then
-        cat "$tmp/make-pki.log" >&2
-        hard_error "make-pki.sh failed"
-fi
+make_tmp
+make_pki
 
 # --- servers -------------------------------------------------------------------------------------------
-
-# s_server only prints "ACCEPT host:port" (the only way to learn an ephemeral port) without -quiet, and
-# without -quiet it treats EOF on stdin as "shut down the whole server" after the first connection
-# (-ign_eof does not prevent that in OpenSSL 3.0). So every s_server reads a FIFO that this shell holds
-# open for writing and never writes to: stdin never ends, and there is no extra process to clean up.
-mkfifo "$tmp/idle.in"
-# shellcheck disable=SC2034 # only held open, never used
-exec {idle_fd}<>"$tmp/idle.in"
-
-declare -A port pid
-
-# start_tls NAME [STDIN] -- S_SERVER-ARGS...: an s_server on an ephemeral 127.0.0.1 port.
-start_tls() {
-        local name=$1 in=$tmp/idle.in
-
-        shift
-        if [[ $1 != -- ]]; then
-                in=$1
-                shift
-        fi
-        shift
-        "$openssl" s_server -accept 127.0.0.1:0 "$@" <"$in" >"$tmp/$name.out" 2>"$tmp/$name.err" &
-        pid[$name]=$!
-        pids+=("$!")
-}
-
-# start_peer NAME MODE: a tcp-peer that outlives this script (killed at cleanup anyway).
-start_peer() {
-        "$TCP_PEER" --mode "$2" --port-file "$tmp/$1.port" --lifetime 120 >"$tmp/$1.out" 2>"$tmp/$1.err" &
-        pid[$1]=$!
-        pids+=("$!")
-}
-
-# wait_port NAME: wait (max 5 s) for the server to announce its port, and record it.
-wait_port() {
-        local name=$1 p="" i
-
-        for ((i = 0; i < 100; i++)); do
-                if [[ -s $tmp/$name.port ]]; then
-                        p=$(<"$tmp/$name.port")
-                elif [[ -s $tmp/$name.out ]]; then
-                        p=$(sed -n 's/^ACCEPT .*:\([0-9][0-9]*\)$/\1/p' "$tmp/$name.out")
-                fi
-                [[ -n $p ]] && break
-                kill -0 "${pid[$name]}" 2>/dev/null || break
-                sleep 0.05
-        done
-        if [[ -z $p ]]; then
-                echo "--- $name stdout:" >&2
-                cat "$tmp/$name.out" >&2
-                echo "--- $name stderr:" >&2
-                cat "$tmp/$name.err" >&2
-                hard_error "server '$name' did not start"
-        fi
-        port[$name]=$p
-}
 
 # Junk servers answer whatever is written to their own FIFO right before a probe: plain s_server mode
 # sends stdin to the connected client. -www only answers a complete "GET" line and -rev answers line by
@@ -154,35 +38,33 @@ legacy=(-cipher 'DEFAULT:@SECLEVEL=0')
 # -verify_return_error: without it s_server logs a bad client certificate and accepts it anyway.
 mtls=(-Verify 1 -CAfile "$pki/clientca.pem" -verify_return_error)
 
-start_tls good -- "${good[@]}"
-start_tls ec -- -cert "$pki/ec.pem" -key "$pki/ec.key" -cert_chain "$pki/int.pem"
-start_tls nochain -- -cert "$pki/good.pem" -key "$pki/good.key"
+start_tls good "${good[@]}"
+start_tls ec -cert "$pki/ec.pem" -key "$pki/ec.key" -cert_chain "$pki/int.pem"
+start_tls nochain -cert "$pki/good.pem" -key "$pki/good.key"
 for name in expired notyet soon10 soon3 wrongname; do
-        start_tls "$name" -- -cert "$pki/$name.pem" -key "$pki/$name.key" -cert_chain "$pki/int.pem"
+        start_tls "$name" -cert "$pki/$name.pem" -key "$pki/$name.key" -cert_chain "$pki/int.pem"
 done
 for name in rsa1024 sha1; do
-        start_tls "$name" -- -cert "$pki/$name.pem" -key "$pki/$name.key" -cert_chain "$pki/int.pem" \
+        start_tls "$name" -cert "$pki/$name.pem" -key "$pki/$name.key" -cert_chain "$pki/int.pem" \
                 "${legacy[@]}"
 done
-start_tls selfsigned -- -cert "$pki/selfsigned.pem" -key "$pki/selfsigned.key"
-start_tls untrusted -- -cert "$pki/untrusted.pem" -key "$pki/untrusted.key" \
+start_tls selfsigned -cert "$pki/selfsigned.pem" -key "$pki/selfsigned.key"
+start_tls untrusted -cert "$pki/untrusted.pem" -key "$pki/untrusted.key" \
         -cert_chain "$pki/otherca-chain.pem"
-start_tls expiredint -- -cert "$pki/underexpiredint.pem" -key "$pki/underexpiredint.key" \
+start_tls expiredint -cert "$pki/underexpiredint.pem" -key "$pki/underexpiredint.key" \
         -cert_chain "$pki/expiredint.pem"
-start_tls tls10 -- "${good[@]}" -tls1 "${legacy[@]}"
-start_tls mtls13 -- "${good[@]}" "${mtls[@]}"
-start_tls mtls12 -- "${good[@]}" "${mtls[@]}" -tls1_2
-start_tls anon -- -nocert -cipher 'aNULL:@SECLEVEL=0' -tls1_2
-start_tls www -- "${good[@]}" -www
-start_tls junk_http "$tmp/junk-http.in" -- "${good[@]}"
-start_tls junk_mqtt "$tmp/junk-mqtt.in" -- "${good[@]}"
+start_tls tls10 "${good[@]}" -tls1 "${legacy[@]}"
+start_tls mtls13 "${good[@]}" "${mtls[@]}"
+start_tls mtls12 "${good[@]}" "${mtls[@]}" -tls1_2
+start_tls anon -nocert -cipher 'aNULL:@SECLEVEL=0' -tls1_2
+start_tls www "${good[@]}" -www
+start_tls junk_http --stdin "$tmp/junk-http.in" "${good[@]}"
+start_tls junk_mqtt --stdin "$tmp/junk-mqtt.in" "${good[@]}"
 start_peer silent silent
 start_peer close close
 start_peer plain plain
 # A port that was just free and now has no listener: a tcp-peer that lives one second.
-"$TCP_PEER" --mode close --port-file "$tmp/closed.port" --lifetime 1 >/dev/null 2>&1 &
-pid[closed]=$!
-pids+=("$!")
+start_peer closed close 1
 
 for name in good ec nochain expired notyet soon10 soon3 wrongname rsa1024 sha1 selfsigned untrusted \
             expiredint tls10 mtls13 mtls12 anon www junk_http junk_mqtt silent close plain closed; do
@@ -191,35 +73,8 @@ done
 
 # --- probing -------------------------------------------------------------------------------------------
 
-passed=0
-failed=0
-
-# run_probe ARGS...: run `tlswatchctl probe ARGS`, leaving exit code in rc, elapsed time in elapsed_ms,
-# output in $tmp/out and $tmp/err. Bounded by timeout(1) so an engine bug cannot hang the suite. SIGPIPE
-# is reset to its default so a probe that does not guard against it really dies (exit 141) here, even
-# when the harness ignores the signal.
-run_probe() {
-        local t0 t1
-
-        t0=$(date +%s%N)
-        timeout -k 5 30 env --default-signal=PIPE "$TLSWATCHCTL" probe "$@" \
-                </dev/null >"$tmp/out" 2>"$tmp/err"
-        rc=$?
-        t1=$(date +%s%N)
-        elapsed_ms=$(((t1 - t0) / 1000000))
-}
-
-report() {
-        local name=$1
-
-        shift
-        if [[ $# -eq 0 ]]; then
-                echo "ok - $name"
-                passed=$((passed + 1))
-                return 0
-        fi
-        echo "FAIL - $name"
-        printf '    %s\n' "$@"
+# report_details: after a failed check, what the probe printed.
+report_details() {
         echo "    --- stdout:"
         if "$jq" -e . "$tmp/out" >/dev/null 2>&1; then
                 "$jq" . "$tmp/out" | sed 's/^/    /'
@@ -228,18 +83,6 @@ report() {
         fi
         echo "    --- stderr:"
         sed 's/^/    /' "$tmp/err"
-        failed=$((failed + 1))
-        return 1
-}
-
-describe_rc() {
-        if (($1 == 124)); then
-                echo "$1 (killed by the test's 30 s timeout)"
-        elif (($1 > 128)); then
-                echo "$1 (killed by signal $(kill -l "$(($1 - 128))" 2>/dev/null || echo "$(($1 - 128))"))"
-        else
-                echo "$1"
-        fi
 }
 
 # expect_probe NAME EXIT STATUS [CHECK...] -- PROBE-ARGS...
@@ -325,10 +168,6 @@ ca=(--ca-file "$pki/root.pem")
 json=(--json --timeout 5)
 tls=(--protocol tls)
 sni=(--servername localhost)
-at() {
-        echo "127.0.0.1:${port[$1]}"
-}
-
 # What the good server's leaf must look like in the report, from the certificate itself.
 good_sha256=$("$openssl" x509 -in "$pki/good.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' |
               tr 'A-F' 'a-f')
@@ -468,6 +307,4 @@ errors=()
 [[ $(head -n 1 "$tmp/out") == OK* ]] || errors+=("first line of stdout does not start with OK")
 report "human output" ${errors[@]+"${errors[@]}"}
 
-echo "$passed passed, $failed failed"
-((failed == 0)) || exit 1
-exit 0
+summary

@@ -12,80 +12,22 @@
 # No `set -e`: probes fail on purpose, and every status is checked explicitly.
 set -u -o pipefail
 
-hard_error() {
-        echo "test-protocols: ERROR: $*" >&2
-        exit 99
-}
+[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/integration/lib.sh
+. "$TESTS_SRCDIR/integration/lib.sh"
 
 # --- environment ---------------------------------------------------------------------------------------
 
-[[ -n ${TLSWATCHCTL:-} ]] || hard_error "TLSWATCHCTL is not set (path to the tlswatchctl binary)"
-[[ -f $TLSWATCHCTL && -x $TLSWATCHCTL ]] ||
-        hard_error "TLSWATCHCTL=$TLSWATCHCTL is not an executable file; build tlswatchctl first"
-[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
-make_pki=$TESTS_SRCDIR/pki/make-pki.sh
-[[ -f $make_pki ]] || hard_error "$make_pki not found (is TESTS_SRCDIR the source tests/ dir?)"
+need_programs TLSWATCHCTL
 
-openssl=${OPENSSL_BIN:-openssl}
-jq=${JQ:-jq}
 # The Debian packages mosquitto and nginx-light (or any nginx with the SSL module).
 mosquitto=${MOSQUITTO:-mosquitto}
 mosquitto_passwd=${MOSQUITTO_PASSWD:-mosquitto_passwd}
 nginx=${NGINX:-nginx}
-for tool in "$openssl" "$jq" "$mosquitto" "$mosquitto_passwd" "$nginx" timeout; do
-        command -v "$tool" >/dev/null 2>&1 || hard_error "$tool not found"
-done
+need_commands "$openssl" "$jq" "$mosquitto" "$mosquitto_passwd" "$nginx" timeout
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tlswatch-test-protocols.XXXXXX") || hard_error "mktemp failed"
-pki=$tmp/pki
-pids=()
-
-# ours PID: the process is still a child of this shell. A PID that was already reaped may have been
-# reused by an unrelated process, which must never be signalled.
-ours() {
-        local stat
-        local -a fields
-
-        stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-        # Fields after "(comm) ": state, ppid, ...; comm itself may contain spaces.
-        read -r -a fields <<<"${stat##*) }"
-        [[ ${fields[1]:-} == "$$" ]]
-}
-
-# stop PID: SIGTERM, a bounded wait (2 s), then SIGKILL; reaps it. Only for this shell's children.
-stop() {
-        local i
-
-        ours "$1" || return 0
-        kill "$1" 2>/dev/null
-        for ((i = 0; i < 40; i++)); do
-                kill -0 "$1" 2>/dev/null || break
-                # A zombie still answers kill -0; it is gone for our purposes.
-                [[ $(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) == Z ]] && break
-                sleep 0.05
-        done
-        kill -KILL "$1" 2>/dev/null
-        wait "$1" 2>/dev/null
-}
-
-cleanup() {
-        local rc=$? pid
-
-        trap - EXIT
-        for pid in "${pids[@]}"; do
-                stop "$pid"
-        done
-        rm -rf "$tmp"
-        exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 99' INT TERM HUP
-
-# Through bash: a dist tarball or a checkout may have lost the exec bit.
-if ! bash "$make_pki" "$pki" >"$tmp/make-pki.log" 2>&1; then
-        cat "$tmp/make-pki.log" >&2
-        hard_error "make-pki.sh failed"
-fi
+make_tmp
+make_pki
 
 # MQTT credentials. Distinctive strings, so finding one in tlswatchctl's output can only be a leak.
 password=tlswatch-pw-$RANDOM$RANDOM
@@ -96,39 +38,8 @@ chmod 600 "$tmp/password" "$tmp/wrong-password"
 
 # --- servers -------------------------------------------------------------------------------------------
 
-declare -A port pid
-
-# Mosquitto and nginx take no port 0, so the test picks ports: at random from 20000-32767, below
-# Linux's default ephemeral range so that no test's outgoing connection or s_server on port 0 holds
-# them, skipping any that has a listener now. Another test may still take one between the check and
-# the bind; the server then fails with "Address already in use" and is started again on other ports.
-port_in_use() {
-        (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# pick_ports N: N distinct free ports into the array `picked`.
-pick_ports() {
-        local p tries
-
-        picked=()
-        for ((tries = 0; ${#picked[@]} < $1; tries++)); do
-                ((tries < 200)) || hard_error "no free port found in 20000-32767"
-                p=$((20000 + RANDOM % 12768))
-                [[ " ${picked[*]} " == *" $p "* ]] && continue
-                port_in_use "$p" && continue
-                picked+=("$p")
-        done
-}
-
-dead() {
-        ! kill -0 "$1" 2>/dev/null || [[ $(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) == Z ]]
-}
-
-# show_log NAME FILE: the server's log on stderr, for a hard error.
-show_log() {
-        echo "--- $1 log:" >&2
-        cat "$2" >&2
-}
+# Mosquitto and nginx take no port 0: pick_ports picks theirs, and they start again on other ports when
+# another test took one between the check and the bind ("Address already in use").
 
 # Mosquitto 2 started as root drops its privileges to the user "mosquitto" before it loads the
 # listeners' keys, which make-pki.sh leaves 0600 root ("Unable to load server key file ... Permission
@@ -200,7 +111,7 @@ start_mosquitto() {
                         dead "${pid[mosquitto]}" && break
                         sleep 0.05
                 done
-                stop "${pid[mosquitto]}"
+                stop_pid "${pid[mosquitto]}" 2
                 grep -qE 'Address already in use|Unable to create websockets listener' "$log" || break
                 echo "test-protocols: mosquitto: a port was taken, attempt $attempt of 5" >&2
         done
@@ -278,7 +189,7 @@ start_nginx() {
                         dead "${pid[nginx]}" && break
                         sleep 0.05
                 done
-                stop "${pid[nginx]}"
+                stop_pid "${pid[nginx]}" 2
                 grep -q 'Address already in use' "$log" || break
                 echo "test-protocols: nginx: the port was taken, attempt $attempt of 5" >&2
         done
@@ -286,68 +197,17 @@ start_nginx() {
         hard_error "nginx did not start"
 }
 
-# A TLS listener that completes the handshake and then says nothing: s_server reads a FIFO this shell
-# holds open and never writes to (EOF on stdin would shut it down), on an ephemeral port it announces
-# as "ACCEPT 127.0.0.1:PORT" (only without -quiet).
-start_silent() {
-        local p="" i
-
-        mkfifo "$tmp/idle.in" || hard_error "mkfifo failed"
-        # shellcheck disable=SC2034 # only held open, never used
-        exec {idle_fd}<>"$tmp/idle.in"
-        "$openssl" s_server -accept 127.0.0.1:0 -cert "$pki/good.pem" -key "$pki/good.key" \
-                -cert_chain "$pki/int.pem" <"$tmp/idle.in" >"$tmp/silent.out" 2>"$tmp/silent.err" &
-        pid[silent]=$!
-        pids+=("$!")
-        for ((i = 0; i < 100; i++)); do
-                # The file appears when the background shell has set up the redirection.
-                [[ -f $tmp/silent.out ]] &&
-                        p=$(sed -n 's/^ACCEPT .*:\([0-9][0-9]*\)$/\1/p' "$tmp/silent.out")
-                [[ -n $p ]] && break
-                dead "${pid[silent]}" && break
-                sleep 0.05
-        done
-        if [[ -z $p ]]; then
-                show_log "s_server stdout" "$tmp/silent.out"
-                show_log "s_server stderr" "$tmp/silent.err"
-                hard_error "openssl s_server did not start"
-        fi
-        port[silent]=$p
-}
-
 start_mosquitto
 start_nginx
-start_silent
+# A TLS listener that completes the handshake and then says nothing.
+start_tls silent -cert "$pki/good.pem" -key "$pki/good.key" -cert_chain "$pki/int.pem"
+wait_port silent
 
 # --- probing -------------------------------------------------------------------------------------------
 
-passed=0
-failed=0
 
-# run_probe ARGS...: run `tlswatchctl probe ARGS`, leaving exit code in rc, elapsed time in elapsed_ms,
-# output in $tmp/out and $tmp/err. Bounded by timeout(1) so an engine bug cannot hang the suite.
-run_probe() {
-        local t0 t1
-
-        t0=$(date +%s%N)
-        timeout -k 5 30 env --default-signal=PIPE "$TLSWATCHCTL" probe "$@" \
-                </dev/null >"$tmp/out" 2>"$tmp/err"
-        rc=$?
-        t1=$(date +%s%N)
-        elapsed_ms=$(((t1 - t0) / 1000000))
-}
-
-report() {
-        local name=$1
-
-        shift
-        if [[ $# -eq 0 ]]; then
-                echo "ok - $name"
-                passed=$((passed + 1))
-                return 0
-        fi
-        echo "FAIL - $name"
-        printf '    %s\n' "$@"
+# report_details: after a failed check, what the probe printed (without the certificates).
+report_details() {
         echo "    --- stdout:"
         if "$jq" -e . "$tmp/out" >/dev/null 2>&1; then
                 "$jq" 'del(.addresses[]?.chain)' "$tmp/out" | sed 's/^/    /'
@@ -356,18 +216,6 @@ report() {
         fi
         echo "    --- stderr:"
         sed 's/^/    /' "$tmp/err"
-        failed=$((failed + 1))
-        return 1
-}
-
-describe_rc() {
-        if (($1 == 124)); then
-                echo "$1 (killed by the test's 30 s timeout)"
-        elif (($1 > 128)); then
-                echo "$1 (killed by signal $(kill -l "$(($1 - 128))" 2>/dev/null || echo "$(($1 - 128))"))"
-        else
-                echo "$1"
-        fi
 }
 
 # check_report WANT_RC WANT_STATUS CHECK...: the last probe's output against the expectations; adds what
@@ -455,10 +303,6 @@ expect_probe() {
 
 ca=(--ca-file "$pki/root.pem")
 json=(--json --timeout 5 "${ca[@]}" --servername localhost)
-at() {
-        echo "127.0.0.1:${port[$1]}"
-}
-
 # What every completed exchange reports, whatever its verdict.
 timing='?(.addresses[0].tls.handshake_ms | type == "number" and . >= 0)
          and ($app.duration_ms | type == "number" and . >= 0)'
@@ -641,6 +485,4 @@ else
         report "silent TLS listener: took ${elapsed_ms} ms"
 fi
 
-echo "$passed passed, $failed failed"
-((failed == 0)) || exit 1
-exit 0
+summary

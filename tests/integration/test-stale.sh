@@ -6,68 +6,46 @@
 # is still watched. Servers on 127.0.0.1, started and stopped by PID; bounded waits.
 set -u -o pipefail
 
-for variable in TLSWATCHD TLSWATCHCTL TESTS_SRCDIR; do
-        [[ -n ${!variable:-} ]] || { echo "test-stale: $variable is not set" >&2; exit 99; }
-done
-command -v mosquitto >/dev/null || { echo "test-stale: mosquitto is not installed" >&2; exit 99; }
+[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/integration/lib.sh
+. "$TESTS_SRCDIR/integration/lib.sh"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tlswatch-test-stale.XXXXXX") || exit 99
+need_programs TLSWATCHD TLSWATCHCTL
+need_commands mosquitto
+
+make_tmp
 chmod 755 "$tmp"
-broker_pid=""
-daemon_pid=""
-stop() {
-        local pid=$1 i
-        [[ -n $pid ]] || return 0
-        kill "$pid" 2>/dev/null
-        for ((i = 0; i < 100; i++)); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.05
-        done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-}
-cleanup() {
-        stop "$daemon_pid"
-        stop "$broker_pid"
-        rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-"$TESTS_SRCDIR/pki/make-pki.sh" "$tmp/pki" >/dev/null 2>&1 || { echo "test-stale: PKI failed" >&2; exit 99; }
-pki=$tmp/pki
+make_pki
 chmod -R a+rX "$pki"
 install -m 644 "$pki/good-chain.pem" "$tmp/server.pem"
 install -m 600 "$pki/good.key" "$tmp/server.key"
 
-port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
-
+# start_broker: Mosquitto on port[broker], once the port is free again (a broker just stopped may hold it a
+# moment), and waited for until it listens.
 start_broker() {
         local i
-        broker_pid=""
         for ((i = 0; i < 100; i++)); do
-                port_free "$port" && break
+                port_in_use "${port[broker]}" || break
                 sleep 0.05
         done
         mosquitto -c "$tmp/mosquitto.conf" >>"$tmp/mosquitto.log" 2>&1 &
         broker_pid=$!
+        pids+=("$!")
         for ((i = 0; i < 100; i++)); do
-                port_free "$port" || return 0
-                kill -0 "$broker_pid" 2>/dev/null || break
+                port_in_use "${port[broker]}" && return 0
+                running "$broker_pid" || break
                 sleep 0.05
         done
-        cat "$tmp/mosquitto.log" >&2
-        echo "test-stale: mosquitto did not start" >&2
-        exit 99
+        show_log mosquitto "$tmp/mosquitto.log"
+        hard_error "mosquitto did not start"
 }
 
-for ((attempt = 0; attempt < 5; attempt++)); do
-        port=$((20000 + RANDOM % 12000))
-        port_free "$port" && break
-done
+pick_ports 1
+port[broker]=${picked[0]}
 cat >"$tmp/mosquitto.conf" <<CONF
 user root
 allow_anonymous true
-listener $port 127.0.0.1
+listener ${port[broker]} 127.0.0.1
 certfile $tmp/server.pem
 keyfile $tmp/server.key
 CONF
@@ -79,7 +57,7 @@ Interval=1h
 ControlSocket=$tmp/control.sock
 
 [Target broker]
-Address=127.0.0.1:$port
+Address=127.0.0.1:${port[broker]}
 Protocol=mqtt
 ServerName=localhost
 CAFile=$pki/root.pem
@@ -88,15 +66,9 @@ KeyFile=$tmp/server.key
 ConfirmFailures=1
 CONF
 mkdir -p "$tmp/state"
-"$TLSWATCHD" -c "$tmp/tlswatch.conf" --state-directory "$tmp/state" >"$tmp/daemon.log" 2>&1 &
-daemon_pid=$!
-for ((i = 0; i < 200; i++)); do
-        [[ -S $tmp/control.sock ]] && break
-        sleep 0.05
-done
+start_daemon daemon -c "$tmp/tlswatch.conf" --state-directory "$tmp/state"
+wait_daemon daemon "$tmp/control.sock"
 
-passed=0
-failed=0
 # check NAME JQ-FILTER: `tlswatchctl check broker` (a probe now) and the report it answers.
 check() {
         local name=$1 filter=$2 out
@@ -121,13 +93,12 @@ check "renewed on disk, not loaded: stale_certificate" \
         ".status == \"warning\" and ($codes | index(\"stale_certificate\") != null) and
          (.problems[] | select(.code == \"stale_certificate\") | .message | test(\"reload the broker\"))"
 
-stop "$broker_pid"
+stop_pid "$broker_pid" 5
 start_broker
 check "the broker restarted with the renewed files: cleared" ".status == \"ok\" and ($codes | length == 0)"
 
 # The listener goes down; the files' expiry is still judged.
-stop "$broker_pid"
-broker_pid=""
+stop_pid "$broker_pid" 5
 install -m 644 "$pki/soon3-chain.pem" "$tmp/server.pem.new" && mv "$tmp/server.pem.new" "$tmp/server.pem"
 install -m 600 "$pki/soon3.key" "$tmp/server.key.new" && mv "$tmp/server.key.new" "$tmp/server.key"
 check "broker down: the files' expiry is still watched" \
@@ -137,5 +108,4 @@ check "broker down: the files' expiry is still watched" \
 install -m 600 "$pki/good.key" "$tmp/server.key.new" && mv "$tmp/server.key.new" "$tmp/server.key"
 check "a mismatched key on disk: key_mismatch" "$codes | index(\"key_mismatch\") != null"
 
-echo "$passed passed, $failed failed"
-[[ $failed -eq 0 ]]
+summary

@@ -10,17 +10,13 @@
 
 set -u -o pipefail
 
-hard_error() {
-        echo "test-units: ERROR: $*" >&2
-        exit 99
-}
+[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/integration/lib.sh
+. "$TESTS_SRCDIR/integration/lib.sh"
 
 # --- environment ---------------------------------------------------------------------------------------
 
-[[ -n ${TLSWATCHD:-} ]] || hard_error "TLSWATCHD is not set (path to the built tlswatchd)"
-[[ -f $TLSWATCHD && -x $TLSWATCHD ]] ||
-        hard_error "TLSWATCHD=$TLSWATCHD is not an executable file; build it first"
-[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+need_programs TLSWATCHD
 top=$(cd "$TESTS_SRCDIR/.." && pwd) || hard_error "TESTS_SRCDIR=$TESTS_SRCDIR: no parent directory"
 unit_in=$top/systemd/tlswatchd.service.in
 catalog=$top/systemd/tlswatch.catalog
@@ -30,9 +26,7 @@ man_pages=("$top/man/tlswatchd.8" "$top/man/tlswatch.conf.5" "$top/man/tlswatchc
 for f in "$unit_in" "$catalog" "$journal_c" "$problem_h" "${man_pages[@]}"; do
         [[ -f $f ]] || hard_error "$f not found (is TESTS_SRCDIR the source tests/ dir?)"
 done
-for tool in systemd-analyze journalctl groff man sed awk sort comm; do
-        command -v "$tool" >/dev/null 2>&1 || hard_error "$tool not found"
-done
+need_commands systemd-analyze journalctl groff man sed awk sort comm
 
 # Absolute, so the rendered ExecStart= is absolute as verify requires.
 sbindir=$(cd "$(dirname "$TLSWATCHD")" && pwd) || hard_error "cannot resolve the directory of $TLSWATCHD"
@@ -40,31 +34,11 @@ daemon_name=$(basename "$TLSWATCHD")
 [[ $daemon_name == tlswatchd ]] ||
         hard_error "TLSWATCHD must name a file called tlswatchd (the unit runs @sbindir@/tlswatchd)"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tlswatch-test-units.XXXXXX") || hard_error "mktemp failed"
-trap 'rm -rf "$tmp"' EXIT
-trap 'exit 99' INT TERM HUP
+make_tmp
 
 # An untranslated, UTF-8 locale: the tools' messages stay parseable, and groff and man read UTF-8.
 export LC_ALL=C.UTF-8 SYSTEMD_COLORS=0 SYSTEMD_PAGER=cat PAGER=cat MANPAGER=cat
 unset SYSTEMD_LOG_LEVEL
-
-passed=0
-failed=0
-
-# report NAME [PROBLEM...]: ok without problems, else FAIL with each problem indented.
-report() {
-        local name=$1
-
-        shift
-        if [[ $# -eq 0 ]]; then
-                echo "ok - $name"
-                passed=$((passed + 1))
-        else
-                echo "FAIL - $name"
-                printf '    %s\n' "$@"
-                failed=$((failed + 1))
-        fi
-}
 
 # --- the unit ------------------------------------------------------------------------------------------
 
@@ -261,6 +235,4 @@ for page in "${man_pages[@]}"; do
         report "$(basename "$page") renders without warnings" ${errors[@]+"${errors[@]}"}
 done
 
-echo "$passed passed, $failed failed"
-((failed == 0)) || exit 1
-exit 0
+summary

@@ -89,6 +89,108 @@ hardening_step fuzz-smoke fuzz_smoke || true
 
 # --- make distcheck and the Debian package (shipping) ---
 
+# One step of this section, counted like a test: PASS, or FAIL followed by its problems.
+ship_report() {
+        local name=$1
+
+        shift
+        if [ $# -eq 0 ]; then
+                echo "PASS: ship: $name"
+                passed=$((passed + 1))
+        else
+                echo "FAIL: ship: $name"
+                printf '    %s\n' "$@"
+                failed=$((failed + 1))
+        fi
+}
+
+# make distcheck from the release build: the tarball builds out of tree from a read-only source tree,
+# passes make check, installs, uninstalls cleanly. It leaves tlswatch-VERSION.tar.gz behind.
+ship_version=$(make -s -C "$top/build-release" --no-print-directory print-install-dirs 2>/dev/null |
+        sed -n 's/^version=//p' || true)
+echo "=== ship: make distcheck"
+if make -C "$top/build-release" -j"$jobs" distcheck >"$top/build-release/distcheck.out" 2>&1; then
+        ship_report "make distcheck"
+else
+        ship_report "make distcheck" "failed; the end of build-release/distcheck.out:" \
+                "$(tail -n 60 "$top/build-release/distcheck.out")"
+fi
+
+# The Debian package, built from that tarball unpacked in a scratch directory, so dpkg-buildpackage's
+# artifacts (written beside the source) stay out of the clone. The suite already ran: nocheck.
+ship_tmp=$(mktemp -d "${TMPDIR:-/tmp}/tlswatch-ship.XXXXXX")
+ship_tarball=$top/build-release/tlswatch-$ship_version.tar.gz
+ship_deb=$ship_tmp/tlswatch_${ship_version}_$(dpkg --print-architecture).deb
+echo "=== ship: dpkg-buildpackage"
+if [ -z "$ship_version" ] || { [ ! -f "$ship_tarball" ] && ! make -C "$top/build-release" dist >/dev/null 2>&1; }; then
+        ship_report "dpkg-buildpackage -us -uc -b" "no tarball tlswatch-$ship_version.tar.gz to build from"
+elif ! tar -xzf "$ship_tarball" -C "$ship_tmp" ||
+        ! (cd "$ship_tmp/tlswatch-$ship_version" && DEB_BUILD_OPTIONS="nocheck parallel=$jobs" DEB_BUILD_PROFILES=nocheck \
+                dpkg-buildpackage -us -uc -b >"$ship_tmp/build.out" 2>&1) || [ ! -f "$ship_deb" ]; then
+        ship_report "dpkg-buildpackage -us -uc -b" "failed; the end of its output:" \
+                "$(tail -n 60 "$ship_tmp/build.out" 2>/dev/null)"
+else
+        ship_report "dpkg-buildpackage -us -uc -b"
+fi
+
+if [ -f "$ship_deb" ]; then
+        # Contents: every file where Debian 12 puts it, with its mode; the unit runs the packaged daemon.
+        problems=()
+        dpkg-deb -x "$ship_deb" "$ship_tmp/root" || problems+=("dpkg-deb -x failed")
+        for entry in usr/bin/tlswatchctl:755 usr/sbin/tlswatchd:755 etc/tlswatch/tlswatch.conf:644 \
+                etc/tlswatch/conf.d:755 lib/systemd/system/tlswatchd.service:644 \
+                lib/systemd/system/tlswatchd.socket:644 usr/lib/systemd/catalog/tlswatch.catalog:644 \
+                usr/share/man/man1/tlswatchctl.1.gz:644 usr/share/man/man5/tlswatch.conf.5.gz:644 \
+                usr/share/man/man8/tlswatchd.8.gz:644 usr/share/bash-completion/completions/tlswatchctl:644 \
+                usr/share/doc/tlswatch/copyright:644 usr/share/doc/tlswatch/NEWS.gz:644 \
+                usr/share/doc/tlswatch/README.md.gz:644 usr/share/doc/tlswatch/changelog.gz:644; do
+                path=${entry%:*}
+                ship_expected="${ship_expected:-} /$path "
+                mode=$(stat -c %a "$ship_tmp/root/$path" 2>/dev/null) || { problems+=("missing: /$path"); continue; }
+                [ "$mode" = "${entry##*:}" ] || problems+=("/$path: mode $mode, expected ${entry##*:}")
+        done
+        while IFS= read -r path; do
+                case $ship_expected in *" /$path "*) ;; *) problems+=("unexpected file: /$path") ;; esac
+        done < <(cd "$ship_tmp/root" && find . \( -type f -o -type l \) -printf '%P\n')
+        grep -qxF 'ExecStart=/usr/sbin/tlswatchd' "$ship_tmp/root/lib/systemd/system/tlswatchd.service" 2>/dev/null ||
+                problems+=("tlswatchd.service does not run /usr/sbin/tlswatchd")
+        [ "$(dpkg-deb -f "$ship_deb" Version)" = "$ship_version" ] ||
+                problems+=("package version $(dpkg-deb -f "$ship_deb" Version), configure.ac says $ship_version")
+        "$ship_tmp/root/usr/sbin/tlswatchd" --version 2>&1 | head -n 1 | grep -qxF "tlswatchd $ship_version" ||
+                problems+=("the packaged tlswatchd --version does not say $ship_version")
+        ship_report "package contents (dpkg-deb -x)" ${problems[@]+"${problems[@]}"}
+
+        # Control files: the configuration is the only conffile; the units are not enabled or started
+        # on install; the catalog lies where systemd's trigger rebuilds the catalog database.
+        problems=()
+        dpkg-deb -e "$ship_deb" "$ship_tmp/control" || problems+=("dpkg-deb -e failed")
+        conffiles=$(cat "$ship_tmp/control/conffiles" 2>/dev/null || true)
+        [ "$conffiles" = "/etc/tlswatch/tlswatch.conf" ] ||
+                problems+=("conffiles is '$conffiles', expected /etc/tlswatch/tlswatch.conf")
+        # dh_installsystemd --no-enable enables a unit again only if the administrator had enabled it
+        # before: inside its "if deb-systemd-helper debian-installed" block.
+        if awk '/deb-systemd-helper debian-installed/ { installed = 1 } /^\tfi$/ { installed = 0 }
+                /deb-systemd-invoke (start|restart) |systemctl (enable|start)/ ||
+                (/deb-systemd-helper enable/ && !installed) { print FILENAME ":" NR ": " $0; bad = 1 }
+                END { exit !bad }' "$ship_tmp/control/postinst" >"$ship_tmp/enables" 2>/dev/null; then
+                problems+=("postinst enables or starts a unit:" "$(cat "$ship_tmp/enables")")
+        fi
+        grep -q 'deb-systemd-invoke try-restart' "$ship_tmp/control/postinst" 2>/dev/null ||
+                problems+=("postinst does not try-restart a running tlswatchd after an upgrade")
+        grep -qx 'interest-noawait /usr/lib/systemd/catalog' /var/lib/dpkg/info/systemd.triggers 2>/dev/null ||
+                problems+=("systemd has no trigger on /usr/lib/systemd/catalog on this system")
+        ship_report "package conffiles and maintainer scripts" ${problems[@]+"${problems[@]}"}
+
+        # lintian: no errors. Its warnings and the tags it explains are listed for the log.
+        echo "=== ship: lintian"
+        if lintian --fail-on error "$ship_deb" >"$ship_tmp/lintian.out" 2>&1; then
+                sed 's/^/    /' "$ship_tmp/lintian.out"
+                ship_report "lintian (no errors)"
+        else
+                ship_report "lintian (no errors)" "$(cat "$ship_tmp/lintian.out")"
+        fi
+fi
+rm -rf "$ship_tmp"
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -48,7 +48,10 @@ scan-build)
         # check`: with -j the two goals would build the same objects at once.)
         # unix.Malloc is off: clang 14's analyzer does not model __attribute__((cleanup)), so it reports
         # every _cleanup_ local as leaked; LeakSanitizer (make check, the fuzzers) finds the real ones.
+        # tests/unit and tests/tools are left to clang-tidy's run of the same analyzer, where a false
+        # positive can be marked at its line (cmocka's assertions are not noreturn; getsockname()).
         scan-build --status-bugs -o "$builddir/scan-build-reports" -disable-checker unix.Malloc \
+                --exclude "$top/tests/unit" --exclude "$top/tests/tools" \
                 make -j"$jobs" check TESTS= \
                 >make.out 2>&1 || {
                 grep -E 'warning:|error:' make.out | sort -u

@@ -82,6 +82,8 @@ int read_secret(const char *name, char **ret) {
         r = read_full_file(path ?: name, SECRET_MAX, &data);
         if (r < 0)
                 return r;
+        if (!data) /* cannot happen; the static analyzer doubts that errno is positive when fopen() fails */
+                return -EIO;
         data[strcspn(data, "\r\n")] = '\0';
         *ret = data;
         return 0;

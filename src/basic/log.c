@@ -26,11 +26,16 @@ static bool stderr_is_journal(void) {
         static int cached = -1;
         const char *value = getenv("JOURNAL_STREAM");
         unsigned long long device, inode;
+        char *end = NULL;
         struct stat st;
 
         if (cached >= 0)
                 return cached;
-        cached = value && sscanf(value, "%llu:%llu", &device, &inode) == 2 && fstat(STDERR_FILENO, &st) == 0 &&
+        /* strtoull, not sscanf: an out-of-range number in the environment is then an error, not UB. */
+        errno = 0;
+        device = value ? strtoull(value, &end, 10) : 0;
+        inode = end && *end == ':' ? strtoull(end + 1, &end, 10) : 0;
+        cached = value && errno == 0 && end && end != value && *end == '\0' && fstat(STDERR_FILENO, &st) == 0 &&
                  (unsigned long long) st.st_dev == device && (unsigned long long) st.st_ino == inode;
         return cached;
 }

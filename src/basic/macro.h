@@ -51,6 +51,7 @@
 
 /* Defines func##p(type *p) that calls func(*p) when *p is not NULL, for use with _cleanup_. */
 #define DEFINE_TRIVIAL_CLEANUP_FUNC(type, func)          \
+        /* NOLINTNEXTLINE(bugprone-macro-parentheses): a type cannot be parenthesised */ \
         static inline void func##p(type *p) {            \
                 if (*p)                                  \
                         func(*p);                        \

@@ -23,8 +23,9 @@ char *control_client_socket_path(const char *explicit_path) {
 
         if (explicit_path)
                 return strdup(explicit_path);
-        if (getenv("TLSWATCH_SOCKET"))
-                return strdup(getenv("TLSWATCH_SOCKET"));
+        const char *from_environment = getenv("TLSWATCH_SOCKET");
+        if (from_environment)
+                return strdup(from_environment);
         if (asprintf(&path, "%.*s/control.sock", runtime ? (int) strcspn(runtime, ":") : (int) strlen("/run/tlswatch"),
                      runtime ?: "/run/tlswatch") < 0)
                 return NULL;

@@ -97,7 +97,7 @@ static void read_mosquitto(char *text, Listeners *ls) {
         Listener *current = NULL;
         unsigned count = 0;
 
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        for (char *saved, *line = strtok_r(text, "\n", &saved); line; line = strtok_r(NULL, "\n", &saved)) {
                 char *s = trim(line);
                 if (*s == '#' || !*s)
                         continue;
@@ -169,7 +169,7 @@ static void take_flat_key(Listeners *ls, const char *key, const char *value) {
 }
 
 static void read_emqx4(char *text, Listeners *ls) {
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        for (char *saved, *line = strtok_r(text, "\n", &saved); line; line = strtok_r(NULL, "\n", &saved)) {
                 char *s = trim(line);
                 char *equals = strchr(s, '=');
                 if (*s == '#' || !equals)
@@ -184,7 +184,7 @@ static void read_emqx5(char *text, Listeners *ls) {
         char path[16][128];
         size_t depth = 0;
 
-        for (char *line = strtok(text, "\n"); line; line = strtok(NULL, "\n")) {
+        for (char *saved, *line = strtok_r(text, "\n", &saved); line; line = strtok_r(NULL, "\n", &saved)) {
                 char *s = trim(line);
                 if (*s == '#' || (s[0] == '/' && s[1] == '/'))
                         continue;

@@ -31,8 +31,10 @@ void probe_output_human(const Report *report, FILE *out) {
                 fprintf(out, " certificate valid for %.1f more days", report->addresses[0].days_left);
         fputc('\n', out);
 
-        for (size_t i = 0; i < report->problems.n; i++)
-                if (report->n_addresses == 0)
+        /* Without an address (DNS failed) the problems are the report's own; `worst` is set whenever
+         * there are any, which also tells the static analyzer that the list is not empty. */
+        if (report->n_addresses == 0 && worst)
+                for (size_t i = 0; i < report->problems.n; i++)
                         print_problem(&report->problems.items[i], out);
 
         for (size_t i = 0; i < report->n_addresses; i++) {

@@ -188,7 +188,10 @@ static int run_probe(int argc, char **argv) {
                 }
                 r = json_dumpf(document, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
                 json_decref(document);
-                fputc('\n', stdout);
+                if (r < 0 || fputc('\n', stdout) == EOF) {
+                        log_error("cannot write the JSON report to standard output");
+                        goto finish;
+                }
         } else
                 probe_output_human(report, stdout);
 

@@ -164,7 +164,6 @@ static char *read_line(char *buffer, int size, void *userdata) {
         if (length >= (size_t) size || content > LINE_MAX_CHARS - 3) {
                 /* Drop the rest of the line; the handler reports it with the right number. */
                 p->line_too_long = true;
-                n = 0;
                 buffer[0] = '\0';
         } else {
                 memcpy(buffer, p->text, length);

@@ -83,7 +83,8 @@ static void format_message(const TargetConfig *config, const TargetState *state,
 
         switch (event->type) {
         case TARGET_EVENT_PROBLEM_APPEARED:
-                snprintf(buffer, size, "%s: %s %s: %s", config->name, status_to_string(p->severity), code, p->message);
+                snprintf(buffer, size, "%s: %s %s: %s", config->name, p ? status_to_string(p->severity) : "?", code,
+                         p ? p->message : "");
                 break;
         case TARGET_EVENT_PROBLEM_CLEARED:
                 snprintf(buffer, size, "%s: %s cleared", config->name, code);

@@ -24,6 +24,7 @@
 #include "manager.h"
 #include "probe-output.h"
 #include "report-json.h"
+#include "state-file.h"
 #include "target.h"
 #include "tls.h"
 #include "webhook.h"
@@ -238,46 +239,45 @@ static void schedule_save(Manager *m) {
 }
 
 static void load_state(Manager *m) {
-        json_error_t error;
-        json_t *document, *targets, *o;
-        const char *name;
+        _cleanup_free_ char *text = NULL;
+        json_t *document = NULL;
+        char reason[JSON_ERROR_TEXT_LENGTH + 32];
+        int r;
 
-        if (!m->state_file || access(m->state_file, F_OK) < 0)
+        if (!m->state_file)
                 return;
-
-        document = json_load_file(m->state_file, 0, &error);
-        targets = document ? json_object_get(document, "targets") : NULL;
-        if (!json_is_object(targets)) {
+        r = read_full_file(m->state_file, STATE_FILE_MAX, &text);
+        if (r == -ENOENT)
+                return;
+        if (r == -EBADMSG || r == -EFBIG)
+                snprintf(reason, sizeof(reason), "%s", r == -EBADMSG ? "it holds a NUL byte" : "too large");
+        else if (r < 0)
+                snprintf(reason, sizeof(reason), "cannot read it: %s", strerror(-r));
+        else
+                r = state_file_parse(text, strlen(text), &document, reason, sizeof(reason));
+        if (r < 0) {
                 char aside[4096];
                 snprintf(aside, sizeof(aside), "%s.corrupt", m->state_file);
                 log_warning("%s is not a valid state file (%s); moved it to %s and starting afresh", m->state_file,
-                            document ? "no targets object" : error.text, aside);
+                            reason, aside);
                 (void) rename(m->state_file, aside);
-                json_decref(document);
                 return;
         }
 
-        json_object_foreach(targets, name, o) {
-                for (size_t i = 0; i < m->n_targets; i++) {
-                        Target *t = m->targets[i];
-                        char address[300];
-                        TargetState state;
+        for (size_t i = 0; i < m->n_targets; i++) {
+                Target *t = m->targets[i];
+                char address[300];
+                TargetState state;
 
-                        if (strcmp(t->config->name, name) != 0)
-                                continue;
-                        /* A target that now points elsewhere starts afresh. */
-                        snprintf(address, sizeof(address), "%s:%u", t->config->host, t->config->port);
-                        const char *saved = json_string_value(json_object_get(o, "address"));
-                        if (!saved || strcmp(saved, address) != 0)
-                                break;
-                        if (target_state_from_json(o, &state) < 0) {
-                                log_warning("%s: ignoring the saved state of target %s: malformed", m->state_file, name);
-                                break;
-                        }
-                        target_state_clear(&t->state);
-                        t->state = state;
-                        break;
-                }
+                snprintf(address, sizeof(address), "%s:%u", t->config->host, t->config->port);
+                r = state_file_find(document, t->config->name, address, &state);
+                if (r < 0)
+                        log_warning("%s: ignoring the saved state of target %s: malformed", m->state_file,
+                                    t->config->name);
+                if (r <= 0)
+                        continue;
+                target_state_clear(&t->state);
+                t->state = state;
         }
         json_decref(document);
 }
@@ -956,7 +956,11 @@ static int print_once(Manager *m) {
                 fputc('\n', stdout);
                 json_decref(array);
         }
-        fflush(stdout);
+        /* A report that did not reach its reader (a full disk, a closed pipe) is no report. */
+        if (fflush(stdout) != 0 || ferror(stdout)) {
+                log_error("cannot write the report to standard output: %s", strerror(errno));
+                worst = STATUS_UNKNOWN;
+        }
         return status_to_exit_code(worst);
 }
 

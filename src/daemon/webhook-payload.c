@@ -207,7 +207,7 @@ int webhook_signature(const char *secret, const char *timestamp, const char *bod
             EVP_MAC_update(ctx, (const unsigned char *) body, strlen(body)) == 1 &&
             EVP_MAC_final(ctx, digest, &out, sizeof(digest)) == 1 && out == 32) {
                 length = (unsigned) out;
-                memcpy(ret, "sha256=", 7);
+                memcpy(ret, "sha256=", sizeof("sha256="));
                 for (unsigned i = 0; i < length; i++)
                         snprintf(ret + 7 + 2 * i, 3, "%02x", digest[i]);
                 r = 0;

@@ -223,7 +223,10 @@ static int on_retry_timer(sd_event_source *source, uint64_t usec, void *userdata
         return 0;
 }
 
-static void schedule_retry(Webhook *w) {
+/* Returns true when the head was given up on instead: the caller moves on to the next event. (It does
+ * not kick itself: with a request that cannot even be prepared, each queued event would then add a
+ * stack frame, and a full spool would overflow the stack.) */
+static bool schedule_retry(Webhook *w) {
         Pending *p = w->head;
         usec_t delay = RETRY_FIRST_USEC;
         uint32_t random = 0;
@@ -240,8 +243,7 @@ static void schedule_retry(Webhook *w) {
         if (now_realtime() + delay > p->first_attempt_usec + w->config->retry_max_usec) {
                 dead_letter(w, w->last_error ?: "retries exhausted");
                 w->state = WEBHOOK_IDLE;
-                webhook_kick(w);
-                return;
+                return true;
         }
 
         w->state = WEBHOOK_WAITING;
@@ -251,12 +253,13 @@ static void schedule_retry(Webhook *w) {
                 if (sd_event_add_time(w->manager->event, &w->retry_timer, CLOCK_MONOTONIC, now + delay, USEC_PER_MSEC * 50,
                                       on_retry_timer, w) < 0) {
                         w->state = WEBHOOK_IDLE;
-                        return;
+                        return false;
                 }
         } else {
                 (void) sd_event_source_set_time(w->retry_timer, now + delay);
                 (void) sd_event_source_set_enabled(w->retry_timer, SD_EVENT_ONESHOT);
         }
+        return false;
 }
 
 static void on_request_done(CurlGlue *glue, CURL *easy, CURLcode result, void *userdata) {
@@ -293,7 +296,8 @@ static void on_request_done(CurlGlue *glue, CURL *easy, CURLcode result, void *u
                 return;
         }
         log_warning("webhook %s: delivery failed (%s), will retry", w->config->name, w->last_error ?: "?");
-        schedule_retry(w);
+        if (schedule_retry(w))
+                webhook_kick(w);
 }
 
 static size_t on_response_body(char *data, size_t size, size_t n, void *userdata) {
@@ -306,7 +310,7 @@ static size_t on_response_body(char *data, size_t size, size_t n, void *userdata
                         w->response_length = sizeof(w->response_line) - 1;
                         break;
                 }
-                w->response_line[w->response_length++] = (unsigned char) data[i] < 0x20 ? '?' : data[i];
+                w->response_line[w->response_length++] = (char) ((unsigned char) data[i] < 0x20 ? '?' : data[i]);
         }
         return total;
 }
@@ -418,8 +422,8 @@ static void webhook_kick(Webhook *w) {
                         save_first_attempt(w, w->head);
                 }
                 w->head->attempts++;
-                schedule_retry(w);
-                return;
+                if (!schedule_retry(w))
+                        return;
         }
 }
 
@@ -659,7 +663,7 @@ int webhook_manager_test(WebhookManager *m, const char *name, char **ret_error) 
 
                 new_event_id(id);
                 gmtime_r(&now, &tm);
-                strftime(time_text, sizeof(time_text), "%Y-%m-%dT%H:%M:%SZ", &tm);
+                (void) strftime(time_text, sizeof(time_text), "%Y-%m-%dT%H:%M:%SZ", &tm);
                 json_t *event = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[], s:{s:s, s:s, s:s}, s:s}",
                                           "schema", WEBHOOK_SCHEMA, "event", "test", "id", id, "time", time_text,
                                           "target", "tlswatch-test", "address", "localhost:0", "protocol", "tls",

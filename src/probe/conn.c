@@ -246,6 +246,7 @@ static int conn_step_protocol(Conn *c) {
         size_t pending;
         int n;
 
+write_pending:
         while ((pending = exchange_output(c->exchange, &output)) > 0) {
                 ERR_clear_error();
                 n = SSL_write(c->ssl, output, (int) pending);
@@ -272,7 +273,7 @@ static int conn_step_protocol(Conn *c) {
                                 return conn_finish_exchange(c);
                         /* The answer may call for more from us (the CONNACK after a 101 needs a CONNECT). */
                         if (exchange_output(c->exchange, &output) > 0)
-                                return conn_step_protocol(c);
+                                goto write_pending;
                         continue;
                 }
 

@@ -14,171 +14,28 @@
 # No `set -e`: failures are expected on purpose, and every status is checked explicitly.
 set -u -o pipefail
 
-hard_error() {
-        echo "test-daemon: ERROR: $*" >&2
-        exit 99
-}
+[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/integration/lib.sh
+. "$TESTS_SRCDIR/integration/lib.sh"
 
 # --- environment ---------------------------------------------------------------------------------------
 
-# Events go to the journal whenever its socket is writable. On a host with a journal, hide the socket in a
-# private mount namespace (the same PID goes on, so the harness still waits for us), as root or with
-# a user namespace; elsewhere (a container, a build chroot) there is nothing to hide.
-if [[ -e /run/systemd/journal/socket && -z ${TLSWATCH_TEST_DAEMON_NS:-} ]]; then
-        command -v unshare >/dev/null 2>&1 ||
-                hard_error "/run/systemd/journal/socket exists and unshare(1) is missing to hide it"
-        export TLSWATCH_TEST_DAEMON_NS=1
-        if ((EUID == 0)); then
-                ns=(unshare --mount --propagation private)
-        else
-                ns=(unshare --user --map-root-user --mount --propagation private)
-        fi
-        "${ns[@]}" true 2>/dev/null ||
-                hard_error "/run/systemd/journal/socket exists and '${ns[*]}' is not permitted to hide it"
-        exec "${ns[@]}" bash "$0" "$@"
-fi
-if [[ -e /run/systemd/journal/socket ]]; then
-        mount -t tmpfs -o mode=0755 tlswatch-test /run/systemd/journal ||
-                hard_error "cannot hide /run/systemd/journal in the private mount namespace"
-fi
+# Events go to the journal whenever its socket is writable: hide_journal hides it on a host that has one.
+hide_journal "$@"
 
 # A test run inside a service (CI under systemd) must not notify that service's manager; and
 # JOURNAL_STREAM would make the daemon's own stderr lines "<N>..." ones, like its events.
 unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY JOURNAL_STREAM
 
-for var in TLSWATCHD TCP_PEER NOTIFY_LISTENER; do
-        [[ -n ${!var:-} ]] || hard_error "$var is not set (path of the built program)"
-        [[ -f ${!var} && -x ${!var} ]] || hard_error "$var=${!var} is not an executable file; build it first"
-done
-[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
-make_pki=$TESTS_SRCDIR/pki/make-pki.sh
-[[ -f $make_pki ]] || hard_error "$make_pki not found (is TESTS_SRCDIR the source tests/ dir?)"
-
-openssl=${OPENSSL_BIN:-openssl}
-jq=${JQ:-jq}
-command -v "$openssl" >/dev/null 2>&1 || hard_error "openssl not found"
-command -v "$jq" >/dev/null 2>&1 || hard_error "jq not found"
-command -v timeout >/dev/null 2>&1 || hard_error "timeout (coreutils) not found"
+need_programs TLSWATCHD TCP_PEER NOTIFY_LISTENER
+need_commands "$openssl" "$jq" timeout
 [[ -r /proc/net/tcp ]] || hard_error "/proc/net/tcp is not readable (needed to count connections)"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tlswatch-test-daemon.XXXXXX") || hard_error "mktemp failed"
-# Configuration paths must be absolute, whatever TMPDIR is.
-tmp=$(cd "$tmp" && pwd) || hard_error "cannot enter $tmp"
-pki=$tmp/pki
-pids=()
-declare -A port pid
-
-# /proc/PID/stat fields after "(comm) ": state, ppid, ...; comm itself may contain spaces.
-stat_fields() {
-        local stat
-
-        stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-        read -r -a fields <<<"${stat##*) }"
-}
-
-# ours PID: the process is still a child of this shell. A PID that was already reaped may have been
-# reused by an unrelated process, which must never be signalled.
-ours() {
-        local -a fields
-
-        stat_fields "$1" || return 1
-        [[ ${fields[1]:-} == "$$" ]]
-}
-
-# running PID: our child and not yet a zombie (kill -0 succeeds on a zombie until it is reaped).
-running() {
-        local -a fields
-
-        stat_fields "$1" || return 1
-        [[ ${fields[1]:-} == "$$" && ${fields[0]:-} != Z ]]
-}
-
-# Stop every process this script started, by PID, and reap it; bounded, so a process that ignores
-# SIGTERM costs two seconds and a SIGKILL rather than a hung test run.
-cleanup() {
-        local rc=$? p i
-        local -a live=()
-
-        trap - EXIT
-        for p in "${pids[@]}"; do
-                ours "$p" && live+=("$p")
-        done
-        for p in "${live[@]}"; do
-                kill "$p" 2>/dev/null
-        done
-        for p in "${live[@]}"; do
-                for ((i = 0; i < 40; i++)); do
-                        running "$p" || break
-                        sleep 0.05
-                done
-                kill -KILL "$p" 2>/dev/null
-                wait "$p" 2>/dev/null
-        done
-        rm -rf "$tmp"
-        exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 99' INT TERM HUP
-
-if ! bash "$make_pki" "$pki" >"$tmp/make-pki.log" 2>&1; then
-        cat "$tmp/make-pki.log" >&2
-        hard_error "make-pki.sh failed"
-fi
+# Configuration paths must be absolute, whatever TMPDIR is: make_tmp's $tmp is.
+make_tmp
+make_pki
 
 # --- servers -------------------------------------------------------------------------------------------
-
-# As in test-probe.sh: s_server only prints "ACCEPT host:port" without -quiet, and then shuts down at
-# EOF on stdin; so its stdin is a FIFO this shell holds open and never writes to.
-mkfifo "$tmp/idle.in"
-# shellcheck disable=SC2034 # only held open, never used
-exec {idle_fd}<>"$tmp/idle.in"
-
-# start_tls NAME S_SERVER-ARGS...: an s_server on an ephemeral 127.0.0.1 port; with listen_port set, on
-# that port instead.
-start_tls() {
-        local name=$1
-
-        shift
-        rm -f "$tmp/$name.out"
-        "$openssl" s_server -accept "127.0.0.1:${listen_port:-0}" "$@" <"$tmp/idle.in" >"$tmp/$name.out" \
-                2>"$tmp/$name.err" &
-        pid[$name]=$!
-        pids+=("$!")
-}
-
-# start_peer NAME MODE LIFETIME: a tcp-peer, which exits by itself after LIFETIME seconds.
-start_peer() {
-        "$TCP_PEER" --mode "$2" --port-file "$tmp/$1.port" --lifetime "$3" >"$tmp/$1.out" 2>"$tmp/$1.err" &
-        pid[$1]=$!
-        pids+=("$!")
-}
-
-# wait_port NAME: wait (max 10 s) for the server to announce its port, and record it.
-wait_port() {
-        local name=$1 p="" i
-
-        for ((i = 0; i < 200; i++)); do
-                if [[ -s $tmp/$name.port ]]; then
-                        p=$(<"$tmp/$name.port")
-                elif [[ -n ${listen_port:-} ]]; then
-                        # On a given port s_server says just "ACCEPT" once it listens.
-                        grep -q '^ACCEPT' "$tmp/$name.out" 2>/dev/null && p=$listen_port
-                elif [[ -s $tmp/$name.out ]]; then
-                        p=$(sed -n 's/^ACCEPT .*:\([0-9][0-9]*\)$/\1/p' "$tmp/$name.out")
-                fi
-                [[ -n $p ]] && break
-                running "${pid[$name]}" || break
-                sleep 0.05
-        done
-        if [[ -z $p ]]; then
-                echo "--- $name stdout:" >&2
-                cat "$tmp/$name.out" >&2
-                echo "--- $name stderr:" >&2
-                cat "$tmp/$name.err" >&2
-                hard_error "server '$name' did not start"
-        fi
-        port[$name]=$p
-}
 
 start_tls good -cert "$pki/good.pem" -key "$pki/good.key" -cert_chain "$pki/int.pem"
 start_tls expired -cert "$pki/expired.pem" -key "$pki/expired.key" -cert_chain "$pki/int.pem"
@@ -195,46 +52,6 @@ for name in good expired fleet hung fleethung oncehung closed; do
 done
 
 # --- helpers -------------------------------------------------------------------------------------------
-
-passed=0
-failed=0
-
-# report NAME [ERROR...] [-- FILE...]: "ok" without errors; else "FAIL", the errors and the files.
-report() {
-        local name=$1 f
-        local -a errors=() files=()
-
-        shift
-        while [[ $# -gt 0 && $1 != -- ]]; do
-                errors+=("$1")
-                shift
-        done
-        [[ $# -gt 0 ]] && shift
-        files=("$@")
-        if [[ ${#errors[@]} -eq 0 ]]; then
-                echo "ok - $name"
-                passed=$((passed + 1))
-                return 0
-        fi
-        echo "FAIL - $name"
-        printf '    %s\n' "${errors[@]}"
-        for f in ${files[@]+"${files[@]}"}; do
-                echo "    --- ${f#"$tmp"/} (last 40 lines):"
-                tail -n 40 "$f" 2>/dev/null | sed 's/^/    /'
-        done
-        failed=$((failed + 1))
-        return 1
-}
-
-describe_rc() {
-        if (($1 == 124)); then
-                echo "$1 (killed by the test's timeout)"
-        elif (($1 > 128)); then
-                echo "$1 (killed by signal $(kill -l "$(($1 - 128))" 2>/dev/null || echo "$(($1 - 128))"))"
-        else
-                echo "$1"
-        fi
-}
 
 # wait_match [-F] FILE PATTERN SECONDS [AFTER]: wait for a line matching the extended regular expression
 # (with -F: containing the string) below line AFTER of FILE; print its line number. Polled, bounded.
@@ -288,54 +105,19 @@ start_listener() {
         hard_error "notify-listener for $1 did not bind $tmp/$1.sock"
 }
 
-# start_daemon NAME NOTIFY ARGS...: tlswatchd ARGS in the background, output in $tmp/NAME.out and
-# $tmp/NAME.err. With NOTIFY=yes it reports to the NAME listener, with a one-second watchdog; the
-# subshell execs the daemon, so WATCHDOG_PID is exactly the daemon's PID, as systemd would set it.
-start_daemon() {
+# start_tlswatchd NAME NOTIFY ARGS...: tlswatchd ARGS in the background, output in $tmp/NAME.out and
+# $tmp/NAME.err. With NOTIFY=yes it reports to the NAME listener, with a one-second watchdog; bash execs
+# the daemon, so WATCHDOG_PID is exactly the daemon's PID, as systemd would set it.
+start_tlswatchd() {
         local name=$1 notify=$2
 
         shift 2
-        (
-                if [[ $notify == yes ]]; then
-                        export NOTIFY_SOCKET=$tmp/$name.sock WATCHDOG_USEC=1000000 WATCHDOG_PID=$BASHPID
-                fi
-                exec "$TLSWATCHD" "$@"
-        ) </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err" &
-        pid[$name]=$!
-        pids+=("$!")
-}
-
-# stop_daemon NAME: SIGTERM, wait (max 30 s), then SIGKILL; the exit status goes to daemon_rc.
-stop_daemon() {
-        local p=${pid[$1]} i
-
-        kill -TERM "$p" 2>/dev/null
-        for ((i = 0; i < 300; i++)); do
-                running "$p" || break
-                sleep 0.1
-        done
-        if running "$p"; then
-                kill -KILL "$p" 2>/dev/null
+        if [[ $notify == yes ]]; then
+                start_process "$name" env NOTIFY_SOCKET="$tmp/$name.sock" WATCHDOG_USEC=1000000 \
+                        bash -c 'WATCHDOG_PID=$$ exec "$@"' bash "$TLSWATCHD" "$@"
+        else
+                start_process "$name" "$TLSWATCHD" "$@"
         fi
-        wait "$p" 2>/dev/null
-        daemon_rc=$?
-}
-
-# stop_pid PID: SIGTERM, wait (max 10 s), SIGKILL, reap.
-stop_pid() {
-        local i
-
-        kill -TERM "$1" 2>/dev/null
-        for ((i = 0; i < 100; i++)); do
-                running "$1" || break
-                sleep 0.1
-        done
-        running "$1" && kill -KILL "$1" 2>/dev/null
-        wait "$1" 2>/dev/null
-}
-
-fingerprint() {
-        "$openssl" x509 -in "$pki/$1.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f'
 }
 
 # run_once NAME ARGS...: tlswatchd ARGS in the foreground, bounded; rc and $tmp/NAME.out/.err.
@@ -345,10 +127,6 @@ run_once() {
         shift
         timeout -k 5 60 "$TLSWATCHD" "$@" </dev/null >"$tmp/$name.out" 2>"$tmp/$name.err"
         rc=$?
-}
-
-at() {
-        echo "127.0.0.1:${port[$1]}"
 }
 
 # server_connections NAME: sockets the server holds on its port, besides the listening one: with a
@@ -390,7 +168,7 @@ mkdir -p "$tmp/fleet.d"
 mkdir -p "$tmp/fleet.state"
 start_listener fleet
 fleet_started=$SECONDS
-start_daemon fleet yes -c "$tmp/fleet.d/tlswatch.conf" --state-directory "$tmp/fleet.state"
+start_tlswatchd fleet yes -c "$tmp/fleet.d/tlswatch.conf" --state-directory "$tmp/fleet.state"
 
 # --- --check-config ------------------------------------------------------------------------------------
 
@@ -457,7 +235,7 @@ report "--json without --once is a usage error" ${errors[@]+"${errors[@]}"} -- "
 
 # As a service, a configuration error makes the start fail: status 1, the error, and no READY=1.
 start_listener badstart
-start_daemon badstart yes -c "$tmp/bad.d/tlswatch.conf" --state-directory "$tmp"
+start_tlswatchd badstart yes -c "$tmp/bad.d/tlswatch.conf" --state-directory "$tmp"
 errors=()
 for ((i = 0; i < 300; i++)); do
         running "${pid[badstart]}" || break
@@ -537,7 +315,7 @@ Address=$(at good)
 Address=$(at oncehung)
 EOF
 start_listener oncestop
-start_daemon oncestop yes -c "$tmp/oncestop.d/tlswatch.conf" --once --json
+start_tlswatchd oncestop yes -c "$tmp/oncestop.d/tlswatch.conf" --once --json
 errors=()
 for ((i = 0; i < 300; i++)); do
         (($(server_connections oncehung) > 0)) && break
@@ -579,7 +357,7 @@ Address=$(at good)
 Address=$(at expired)
 EOF
 start_listener svc
-start_daemon svc yes -c "$conf" --state-directory "$tmp/svc.state"
+start_tlswatchd svc yes -c "$conf" --state-directory "$tmp/svc.state"
 notify=$tmp/svc.notify
 show=("$notify" "$tmp/svc.err")
 
@@ -724,7 +502,7 @@ Address=$(at expired)
 [Target fresh]
 Address=$(at expired)
 EOF
-start_daemon restart no -c "$conf" --state-directory "$tmp/svc.state"
+start_tlswatchd restart no -c "$conf" --state-directory "$tmp/svc.state"
 show=("$tmp/restart.err" "$state")
 errors=()
 wait_match "$tmp/restart.err" '^<2>fresh: critical expired: ' 30 >/dev/null ||
@@ -756,7 +534,7 @@ report "restart: known problem not re-announced, new target and new certificate 
 
 # A state file that cannot be parsed is moved aside, and every target starts afresh.
 echo '{"version": 1, "targets": ' >"$state"
-start_daemon corrupt no -c "$conf" --state-directory "$tmp/svc.state"
+start_tlswatchd corrupt no -c "$conf" --state-directory "$tmp/svc.state"
 errors=()
 wait_match -F "$tmp/corrupt.err" "$state is not a valid state file" 30 >/dev/null ||
         errors+=("no warning \"$state is not a valid state file ...\"")
@@ -790,7 +568,7 @@ Address=$(at hung)
 Address=$(at closed)
 EOF
 confirm_started=$(date +%s%N)
-start_daemon confirm no -c "$tmp/confirm.d/tlswatch.conf" --state-directory "$tmp/confirm.state"
+start_tlswatchd confirm no -c "$tmp/confirm.d/tlswatch.conf" --state-directory "$tmp/confirm.state"
 
 # Meanwhile, reminders: a problem that lasts is logged again every RepeatInterval=.
 mkdir -p "$tmp/remind.d"
@@ -806,7 +584,7 @@ Address=$(at expired)
 EOF
 # The state directory is the first of STATE_DIRECTORY's, as systemd passes several.
 mkdir -p "$tmp/remind.state1" "$tmp/remind.state2"
-STATE_DIRECTORY=$tmp/remind.state1:$tmp/remind.state2 start_daemon remind no -c "$tmp/remind.d/tlswatch.conf"
+STATE_DIRECTORY=$tmp/remind.state1:$tmp/remind.state2 start_tlswatchd remind no -c "$tmp/remind.d/tlswatch.conf"
 
 # And a reload re-reads a CA file whose path did not change: first a CA that did not issue the chain.
 mkdir -p "$tmp/careload.d" "$tmp/careload.state"
@@ -821,7 +599,7 @@ Timeout=2s
 [Target careload]
 Address=$(at good)
 EOF
-start_daemon careload no -c "$tmp/careload.d/tlswatch.conf" --state-directory "$tmp/careload.state"
+start_tlswatchd careload no -c "$tmp/careload.d/tlswatch.conf" --state-directory "$tmp/careload.state"
 err=$tmp/confirm.err
 show=("$err")
 
@@ -954,6 +732,4 @@ errors=()
         errors+=("state.json does not hold 201 targets")
 report "201 targets, daemon: clean stop" ${errors[@]+"${errors[@]}"} -- "$tmp/fleet.err"
 
-echo "$passed passed, $failed failed"
-((failed == 0)) || exit 1
-exit 0
+summary

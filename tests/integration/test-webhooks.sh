@@ -16,161 +16,29 @@
 # No `set -e`: failures are expected on purpose, and every status is checked explicitly.
 set -u -o pipefail
 
-hard_error() {
-        echo "test-webhooks: ERROR: $*" >&2
-        exit 99
-}
+[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/integration/lib.sh
+. "$TESTS_SRCDIR/integration/lib.sh"
 
 # --- environment ---------------------------------------------------------------------------------------
 
-# As in test-daemon.sh: events would go to the journal whenever its socket is writable, so on a host
-# with a journal the socket is hidden in a private mount namespace.
-if [[ -e /run/systemd/journal/socket && -z ${TLSWATCH_TEST_WEBHOOKS_NS:-} ]]; then
-        command -v unshare >/dev/null 2>&1 ||
-                hard_error "/run/systemd/journal/socket exists and unshare(1) is missing to hide it"
-        export TLSWATCH_TEST_WEBHOOKS_NS=1
-        if ((EUID == 0)); then
-                ns=(unshare --mount --propagation private)
-        else
-                ns=(unshare --user --map-root-user --mount --propagation private)
-        fi
-        "${ns[@]}" true 2>/dev/null ||
-                hard_error "/run/systemd/journal/socket exists and '${ns[*]}' is not permitted to hide it"
-        exec "${ns[@]}" bash "$0" "$@"
-fi
-if [[ -e /run/systemd/journal/socket ]]; then
-        mount -t tmpfs -o mode=0755 tlswatch-test /run/systemd/journal ||
-                hard_error "cannot hide /run/systemd/journal in the private mount namespace"
-fi
+hide_journal "$@"
 
 unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY JOURNAL_STREAM CREDENTIALS_DIRECTORY \
         TLSWATCH_SOCKET
 
-for var in TLSWATCHD TLSWATCHCTL TCP_PEER; do
-        [[ -n ${!var:-} ]] || hard_error "$var is not set (path of the built program)"
-        [[ -f ${!var} && -x ${!var} ]] || hard_error "$var=${!var} is not an executable file; build it first"
-done
-[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
-make_pki=$TESTS_SRCDIR/pki/make-pki.sh
+need_programs TLSWATCHD TLSWATCHCTL TCP_PEER
 receiver=$TESTS_SRCDIR/integration/webhook-receiver.py
-[[ -f $make_pki ]] || hard_error "$make_pki not found (is TESTS_SRCDIR the source tests/ dir?)"
 [[ -f $receiver ]] || hard_error "$receiver not found"
 
-openssl=${OPENSSL_BIN:-openssl}
-jq=${JQ:-jq}
 python=${PYTHON:-python3}
-command -v "$openssl" >/dev/null 2>&1 || hard_error "openssl not found"
-command -v "$jq" >/dev/null 2>&1 || hard_error "jq not found"
+need_commands "$openssl" "$jq"
 "$python" -c 'import ssl, http.server, hmac' 2>/dev/null || hard_error "$python (with ssl) not found"
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tlswatch-test-webhooks.XXXXXX") || hard_error "mktemp failed"
-tmp=$(cd "$tmp" && pwd) || hard_error "cannot enter $tmp"
-pki=$tmp/pki
-pids=()
-declare -A port pid
-
-stat_fields() {
-        local stat
-
-        stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-        read -r -a fields <<<"${stat##*) }"
-}
-
-# ours PID: still a child of this shell (a reaped PID may have been reused and must not be signalled).
-ours() {
-        local -a fields
-
-        stat_fields "$1" || return 1
-        [[ ${fields[1]:-} == "$$" ]]
-}
-
-# running PID: our child and not a zombie.
-running() {
-        local -a fields
-
-        stat_fields "$1" || return 1
-        [[ ${fields[1]:-} == "$$" && ${fields[0]:-} != Z ]]
-}
-
-cleanup() {
-        local rc=$? p i
-        local -a live=()
-
-        trap - EXIT
-        for p in "${pids[@]}"; do
-                ours "$p" && live+=("$p")
-        done
-        for p in "${live[@]}"; do
-                kill "$p" 2>/dev/null
-        done
-        for p in "${live[@]}"; do
-                for ((i = 0; i < 40; i++)); do
-                        running "$p" || break
-                        sleep 0.05
-                done
-                kill -KILL "$p" 2>/dev/null
-                wait "$p" 2>/dev/null
-        done
-        rm -rf "$tmp"
-        exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 99' INT TERM HUP
-
-if ! bash "$make_pki" "$pki" >"$tmp/make-pki.log" 2>&1; then
-        cat "$tmp/make-pki.log" >&2
-        hard_error "make-pki.sh failed"
-fi
+make_tmp
+make_pki
 
 # --- servers -------------------------------------------------------------------------------------------
-
-mkfifo "$tmp/idle.in"
-# shellcheck disable=SC2034 # only held open, never used
-exec {idle_fd}<>"$tmp/idle.in"
-
-# start_tls NAME S_SERVER-ARGS...: an s_server on an ephemeral 127.0.0.1 port, or on $listen_port.
-start_tls() {
-        local name=$1
-
-        shift
-        rm -f "$tmp/$name.out"
-        "$openssl" s_server -accept "127.0.0.1:${listen_port:-0}" "$@" <"$tmp/idle.in" >"$tmp/$name.out" \
-                2>"$tmp/$name.err" &
-        pid[$name]=$!
-        pids+=("$!")
-}
-
-start_peer() {
-        "$TCP_PEER" --mode "$2" --port-file "$tmp/$1.port" --lifetime "$3" >"$tmp/$1.out" 2>"$tmp/$1.err" &
-        pid[$1]=$!
-        pids+=("$!")
-}
-
-# wait_port NAME: wait (max 10 s) for the server to announce its port, and record it.
-wait_port() {
-        local name=$1 p="" i
-
-        for ((i = 0; i < 200; i++)); do
-                if [[ -s $tmp/$name.port ]]; then
-                        p=$(<"$tmp/$name.port")
-                elif [[ -n ${listen_port:-} ]]; then
-                        grep -q '^ACCEPT' "$tmp/$name.out" 2>/dev/null && p=$listen_port
-                elif [[ -s $tmp/$name.out ]]; then
-                        p=$(sed -n 's/^ACCEPT .*:\([0-9][0-9]*\)$/\1/p' "$tmp/$name.out")
-                fi
-                [[ -n $p ]] && break
-                running "${pid[$name]}" || break
-                sleep 0.05
-        done
-        if [[ -z $p ]]; then
-                echo "--- $name stdout:" >&2
-                cat "$tmp/$name.out" >&2
-                echo "--- $name stderr:" >&2
-                cat "$tmp/$name.err" >&2
-                hard_error "server '$name' did not start"
-        fi
-        port[$name]=$p
-}
 
 # start_receiver NAME PORT [ARGS...]: webhook-receiver.py on PORT (0: any), HTTPS unless ARGS say
 # --http; requests in $tmp/NAME.log, behaviour from $tmp/NAME.control.
@@ -184,128 +52,12 @@ start_receiver() {
                 shift
         fi
         rm -f "$tmp/$name.port"
-        "$python" "$receiver" --port "$want" --port-file "$tmp/$name.port" --log "$tmp/$name.log" \
-                --control "$tmp/$name.control" ${tls[@]+"${tls[@]}"} "$@" </dev/null >>"$tmp/$name.out" \
-                2>>"$tmp/$name.err" &
-        pid[$name]=$!
-        pids+=("$!")
+        start_process --append "$name" "$python" "$receiver" --port "$want" --port-file "$tmp/$name.port" \
+                --log "$tmp/$name.log" --control "$tmp/$name.control" ${tls[@]+"${tls[@]}"} "$@"
         wait_port "$name"
 }
 
-# stop_pid PID: SIGTERM, wait (max 10 s), SIGKILL, reap.
-stop_pid() {
-        local i
-
-        kill -TERM "$1" 2>/dev/null
-        for ((i = 0; i < 100; i++)); do
-                running "$1" || break
-                sleep 0.1
-        done
-        running "$1" && kill -KILL "$1" 2>/dev/null
-        wait "$1" 2>/dev/null
-}
-
-# start_daemon NAME ARGS...: tlswatchd ARGS in the background; $tmp/NAME.out and $tmp/NAME.err.
-start_daemon() {
-        local name=$1
-
-        shift
-        "$TLSWATCHD" "$@" </dev/null >>"$tmp/$name.out" 2>>"$tmp/$name.err" &
-        pid[$name]=$!
-        pids+=("$!")
-}
-
-# wait_daemon NAME: wait (max 15 s) for the control socket of a daemon just started; one that does not
-# come up fails the test at once, since everything after it would only time out.
-wait_daemon() {
-        local i
-
-        for ((i = 0; i < 150; i++)); do
-                [[ -S $tmp/$1.sock ]] && return 0
-                running "${pid[$1]}" || break
-                sleep 0.1
-        done
-        echo "FAIL - daemon $1 did not start (no $tmp/$1.sock)"
-        sed 's/^/    /' "$tmp/$1.err"
-        echo "$passed passed, $((failed + 1)) failed"
-        exit 1
-}
-
-# stop_daemon NAME: SIGTERM, wait (max 30 s), then SIGKILL; the exit status goes to daemon_rc.
-stop_daemon() {
-        local p=${pid[$1]} i
-
-        kill -TERM "$p" 2>/dev/null
-        for ((i = 0; i < 300; i++)); do
-                running "$p" || break
-                sleep 0.1
-        done
-        running "$p" && kill -KILL "$p" 2>/dev/null
-        wait "$p" 2>/dev/null
-        daemon_rc=$?
-}
-
-at() {
-        echo "127.0.0.1:${port[$1]}"
-}
-
-fingerprint() {
-        "$openssl" x509 -in "$pki/$1.pem" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f'
-}
-
 # --- helpers -------------------------------------------------------------------------------------------
-
-passed=0
-failed=0
-
-# report NAME [ERROR...] [-- FILE...]: "ok" without errors; else "FAIL", the errors and the files.
-report() {
-        local name=$1 f
-        local -a errors=() files=()
-
-        shift
-        while [[ $# -gt 0 && $1 != -- ]]; do
-                errors+=("$1")
-                shift
-        done
-        [[ $# -gt 0 ]] && shift
-        files=("$@")
-        if [[ ${#errors[@]} -eq 0 ]]; then
-                echo "ok - $name"
-                passed=$((passed + 1))
-                return 0
-        fi
-        echo "FAIL - $name"
-        printf '    %s\n' "${errors[@]}"
-        for f in ${files[@]+"${files[@]}"}; do
-                echo "    --- ${f#"$tmp"/} (last 40 lines):"
-                tail -n 40 "$f" 2>/dev/null | sed 's/^/    /'
-        done
-        failed=$((failed + 1))
-        return 1
-}
-
-describe_rc() {
-        if (($1 == 124)); then
-                echo "$1 (killed by the test's timeout)"
-        elif (($1 > 128)); then
-                echo "$1 (killed by signal $(kill -l "$(($1 - 128))" 2>/dev/null || echo "$(($1 - 128))"))"
-        else
-                echo "$1"
-        fi
-}
-
-# poll SECONDS COMMAND...: run COMMAND every 0.1 s until it succeeds (0) or SECONDS pass (1).
-poll() {
-        local limit=$1 i
-
-        shift
-        for ((i = 0; i <= limit * 10; i++)); do
-                "$@" && return 0
-                sleep 0.1
-        done
-        return 1
-}
 
 # rlog NAME JQ-FILTER: the filter applied to the array of requests NAME's receiver has logged.
 rlog() {
@@ -993,6 +745,4 @@ errors=()
 report "d1 stops cleanly" ${errors[@]+"${errors[@]}"} -- "$tmp/d1.err"
 
 echo "test-webhooks: $((SECONDS - started)) s after the daemons started"
-echo "$passed passed, $failed failed"
-((failed == 0)) || exit 1
-exit 0
+summary

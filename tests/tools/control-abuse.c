@@ -323,7 +323,7 @@ static int run_idle(const char *path, long count, long seconds) {
                         if (n > 0 && strstr(buffer, "\"too many clients\"")) {
                                 state[i] = REFUSED;
                                 if (!first[0])
-                                        snprintf(first, sizeof(first), "%s", strtok(buffer, "\n"));
+                                        snprintf(first, sizeof(first), "%.*s", (int) strcspn(buffer, "\n"), buffer);
                         } else
                                 state[i] = OTHER;
                         if (n == 0)
@@ -337,7 +337,7 @@ static int run_idle(const char *path, long count, long seconds) {
         printf("refused %ld\nheld %ld\nother %ld\n", refused, held, other);
         if (first[0])
                 printf("answer %s\n", first);
-        fflush(stdout);
+        (void) fflush(stdout);
 
         /* The refused ones are closed by the server; close ours so only the held ones remain. */
         for (long i = 0; i < count; i++)
@@ -401,7 +401,7 @@ static int run_noread(int fd, const char *request, long seconds) {
                 return 1;
         }
         printf("sent\n");
-        fflush(stdout);
+        (void) fflush(stdout);
         sleep((unsigned) seconds);
 
         chunk = r.buffer;
@@ -442,8 +442,8 @@ int main(int argc, char *argv[]) {
         path = argv[1];
         mode = argv[2];
         /* The server may hang up while we write; that is a result, not our end. */
-        signal(SIGPIPE, SIG_IGN);
-        setvbuf(stdout, NULL, _IOLBF, 0);
+        (void) signal(SIGPIPE, SIG_IGN);
+        (void) setvbuf(stdout, NULL, _IOLBF, 0);
 
         if (strcmp(mode, "idle") == 0) {
                 if (argc != 5 || parse_number(argv[3], 1, COUNT_MAX, &a) < 0 ||

@@ -191,7 +191,7 @@ int main(int argc, char *argv[]) {
         (void) sigaction(SIGTERM, &sa, NULL);
         (void) sigaction(SIGINT, &sa, NULL);
         (void) sigaction(SIGHUP, &sa, NULL);
-        signal(SIGPIPE, SIG_IGN);
+        (void) signal(SIGPIPE, SIG_IGN);
 
         fd = bind_path(path);
         if (fd == -EINVAL) {

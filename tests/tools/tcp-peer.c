@@ -118,6 +118,7 @@ static int listen_loopback(const char *bind_addr, unsigned *ret_port) {
         if (getsockname(fd, (struct sockaddr *) &ss, &len) < 0)
                 goto fail;
 
+        /* NOLINTNEXTLINE(clang-analyzer-core.CallAndMessage): getsockname() filled ss */
         *ret_port = ntohs(ss.ss_family == AF_INET ? ((struct sockaddr_in *) &ss)->sin_port
                                                    : ((struct sockaddr_in6 *) &ss)->sin6_port);
         return fd;
@@ -237,7 +238,7 @@ int main(int argc, char *argv[]) {
         }
 
         /* Belt and braces next to MSG_NOSIGNAL: nothing a client does may end us early. */
-        signal(SIGPIPE, SIG_IGN);
+        (void) signal(SIGPIPE, SIG_IGN);
 
         lfd = listen_loopback(bind_addr, &port);
         if (lfd == -EINVAL) {

@@ -12,8 +12,9 @@ Its behaviour is read from --control before each request, so a test switches it 
     429:SECONDS     429 with "Retry-After: SECONDS"
     hang:SECONDS    sleep SECONDS, then 200 (the client may have given up by then)
 The file may hold several words, used one per request, the last one for good; "WORD*N" stands for N
-times WORD: "500*5 ok" answers 500 five times, then 200. Writing a different text starts over. A
-missing or empty control file means "ok".
+times WORD: "500*5 ok" answers 500 five times, then 200. A last word "cycle" starts the list over
+instead: "500 ok*3 cycle" fails one request in four for as long as it runs. Writing a different text
+starts over. A missing or empty control file means "ok".
 
 The test stops and starts it by PID: a receiver that is "down" is simply not running. --port 0
 picks a free port; the port in use is written to --port-file atomically once it listens.
@@ -67,7 +68,10 @@ class Behaviour:
                 self.text = text
                 self.used = 0
             words = self.expand(text)
-            word = words[min(self.used, len(words) - 1)]
+            if len(words) > 1 and words[-1] == "cycle":
+                word = words[self.used % (len(words) - 1)]
+            else:
+                word = words[min(self.used, len(words) - 1)]
             self.used += 1
             return word
 

@@ -8,11 +8,15 @@ set -euo pipefail
 
 usage() {
         cat <<EOF
-usage: $0 [--quick] [--reps N] [--sizes "100 1000 10000"] [--json FILE] [--no-install]
+usage: $0 [--quick] [--reps N] [--sizes "100 1000 10000"] [--peer-targets N] [--memory-windows N]
+          [--json FILE] [--no-install] [--serve DIR]
 
   --quick       a few targets, two repetitions, no peers and no long runs: the smoke run of make check
   --reps N      repetitions of each interleaved measurement (default 3; 2 with --quick)
   --sizes LIST  sweep sizes (default "100 1000 10000"; "10" with --quick)
+  --peer-targets N   targets each peer tool checks, one process after the other (default 100)
+  --memory-windows N  30-second windows of a running daemon's RSS (default 10)
+  --only-hung   only measurement 6 (1,000 healthy targets beside 50 silent ones)
   --json FILE   where the machine-readable results go (default bench-results.json)
   --no-install  do not apt-get the peer tools; those missing are reported as skipped
   --serve DIR   only set up: write the PKI and the target files to DIR, keep the listeners up until
@@ -28,6 +32,9 @@ sizes=
 json_out=bench-results.json
 install=1
 serve=
+peer_n=100
+memory_windows=
+only_hung=0
 while [ $# -gt 0 ]; do
         case $1 in
         --quick) quick=1 ;;
@@ -36,6 +43,9 @@ while [ $# -gt 0 ]; do
         --json) json_out=$2; shift ;;
         --no-install) install=0 ;;
         --serve) serve=$2; shift ;;
+        --peer-targets) peer_n=$2; shift ;;
+        --memory-windows) memory_windows=$2; shift ;;
+        --only-hung) only_hung=1 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;
         esac
@@ -310,16 +320,20 @@ for n in $sizes; do
 done
 first_size=${sizes%% *}
 write_config "$work/rsa.conf" "$first_size" "$rsa_addr"
-peer_n=100
 if [ "$quick" = 0 ]; then
-        write_config "$work/ecdsa-100.conf" 100 "$ecdsa_addr"
+        write_config "$work/ecdsa-peers.conf" "$peer_n" "$ecdsa_addr"
         # 1,000 healthy targets with 50 silent ones spread among them, a 2 s timeout for all.
         hung_timeout=2
         write_config "$work/healthy.conf" 1000 "$ecdsa_addr" "${hung_timeout}s"
-        cp "$work/healthy.conf" "$work/hung.conf"
-        for i in $(seq 1 50); do
-                printf '\n[Target h%05d]\nAddress=%s:%d\nServerName=h%05d.bench.test\n' "$i" "$hung_addr" "$port_base" "$i"
-        done >>"$work/hung.conf"
+        # One silent target after every 20th healthy one: targets start in file order, so the silent
+        # ones hold slots all through the sweep, not only at its end.
+        awk -v addr="$hung_addr" -v port="$port_base" '
+                { print }
+                /^\[Target t/ { n++ }
+                /^ServerName=t/ && n % 20 == 0 {
+                        h++
+                        printf "\n[Target h%05d]\nAddress=%s:%d\nServerName=h%05d.bench.test\n", h, addr, port, h
+                }' "$work/healthy.conf" >"$work/hung.conf"
 fi
 
 if [ -n "$serve" ]; then
@@ -337,6 +351,11 @@ fi
 s_time_seconds=$([ "$quick" = 1 ] && echo 1 || echo 3)
 for rep in $(seq 1 "$reps"); do
         echo "run.sh: repetition $rep of $reps" >&2
+        if [ "$only_hung" = 1 ]; then
+                sweep tlswatch.healthy "$work/healthy.conf" 1000
+                sweep tlswatch.hung "$work/hung.conf" 1050 2
+                continue
+        fi
         s_time_run openssl.ecdsa "$ecdsa_addr" "$s_time_seconds"
         for n in $sizes; do
                 sweep "tlswatch.ecdsa.$n" "$work/ecdsa-$n.conf" "$n"
@@ -344,7 +363,7 @@ for rep in $(seq 1 "$reps"); do
         s_time_run openssl.rsa "$rsa_addr" "$s_time_seconds"
         sweep "tlswatch.rsa.$first_size" "$work/rsa.conf" "$first_size"
         if [ "$quick" = 0 ]; then
-                sweep tlswatch.peerset "$work/ecdsa-100.conf" "$peer_n"
+                sweep tlswatch.peerset "$work/ecdsa-peers.conf" "$peer_n"
                 for peer in "${peers[@]}"; do
                         peer_loop "peer.$peer" "$peer_n" "$peer"
                 done
@@ -372,43 +391,50 @@ wakeups() {
         echo "$total"
 }
 
-mem_n=${sizes##* }
-mem_sweeps=$([ "$quick" = 1 ] && echo 1 || echo 10)
-# An interval that leaves the sweep room to finish: twice the slowest --once sweep, at least 2 s.
-mem_interval=$(awk -v m="$mem_n" '$1 == "tlswatch.ecdsa." m ".wall_s" && $2 > w { w = $2 } END { i = int(w * 2) + 1; print (i < 2 ? 2 : i) }' "$samples")
-sed -e "s/^Interval=1h$/Interval=${mem_interval}s/" -e "s/^Timeout=.*/Timeout=2s/" "$work/ecdsa-$mem_n.conf" >"$work/memory.conf"
-daemon_run "$work/memory.conf" "$work/state-memory"
-# The first sweep is spread over min(Interval, 30 s): sample once per interval, after each sweep.
-first_rss=
-for s in $(seq 1 $((mem_sweeps + 1))); do
-        sleep "$mem_interval"
-        kill -0 "$daemon_pid" 2>/dev/null || { echo "run.sh: tlswatchd died:" >&2; cat "$work/state-memory/log" >&2; exit 1; }
-        rss=$(rss_kib "$daemon_pid")
-        [ -n "$first_rss" ] || first_rss=$rss
-        record "tlswatch.memory.rss_mib" "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')"
-done
-record "tlswatch.memory.peak_rss_mib" "$(awk -v k="$(hwm_kib "$daemon_pid")" 'BEGIN { printf "%.1f", k / 1024 }')"
-record "tlswatch.memory.growth_mib" "$(awk -v a="$first_rss" -v b="$rss" 'BEGIN { printf "%.1f", (b - a) / 1024 }')"
-stop_pid "$daemon_pid"
+if [ "$only_hung" = 0 ]; then
+        mem_n=${sizes##* }
+        memory_windows=${memory_windows:-$([ "$quick" = 1 ] && echo 2 || echo 10)}
+        memory_window=$([ "$quick" = 1 ] && echo 2 || echo 30)
+        # A short interval keeps the daemon sweeping the whole time (targets that come due while all slots
+        # are busy wait their turn), so each window holds as many probes as the machine allows; how many
+        # sweeps that made is counted from the state file, not assumed.
+        sed -e "s/^Interval=1h$/Interval=${memory_window}s/" -e "s/^Timeout=.*/Timeout=$([ "$quick" = 1 ] && echo 1 || echo 10)s/" \
+                "$work/ecdsa-$mem_n.conf" >"$work/memory.conf"
+        daemon_run "$work/memory.conf" "$work/state-memory"
+        first_rss=
+        for s in $(seq 1 "$memory_windows"); do
+                sleep "$memory_window"
+                kill -0 "$daemon_pid" 2>/dev/null || { echo "run.sh: tlswatchd died:" >&2; cat "$work/state-memory/log" >&2; exit 1; }
+                rss=$(rss_kib "$daemon_pid")
+                [ -n "$first_rss" ] || first_rss=$rss
+                record "tlswatch.memory.rss_mib" "$(awk -v k="$rss" 'BEGIN { printf "%.1f", k / 1024 }')"
+        done
+        record "tlswatch.memory.peak_rss_mib" "$(awk -v k="$(hwm_kib "$daemon_pid")" 'BEGIN { printf "%.1f", k / 1024 }')"
+        record "tlswatch.memory.growth_mib" "$(awk -v a="$first_rss" -v b="$rss" 'BEGIN { printf "%.1f", (b - a) / 1024 }')"
+        stop_pid "$daemon_pid"
+        if [ -f "$work/state-memory/state.json" ]; then
+                record "tlswatch.memory.sweeps" "$(jq --arg n "$mem_n" '[.targets[].probes] | add / ($n | tonumber)' "$work/state-memory/state.json")"
+        fi
 
-idle_n=$([ "$quick" = 1 ] && echo 10 || echo 1000)
-idle_window=$([ "$quick" = 1 ] && echo 2 || echo 20)
-idle_windows=$([ "$quick" = 1 ] && echo 1 || echo 3)
-idle_conf=$work/ecdsa-$idle_n.conf
-[ -f "$idle_conf" ] || write_config "$idle_conf" "$idle_n" "$ecdsa_addr"
-daemon_run "$idle_conf" "$work/state-idle"
-# The first probes are spread over 30 s; after that nothing is due for an hour.
-sleep $([ "$quick" = 1 ] && echo 1 || echo 35)
-for w in $(seq 1 "$idle_windows"); do
-        c0=$(proc_cpu "$daemon_pid")
-        k0=$(wakeups "$daemon_pid")
-        sleep "$idle_window"
-        c1=$(proc_cpu "$daemon_pid")
-        k1=$(wakeups "$daemon_pid")
-        record tlswatch.idle.cpu_ms_per_min "$(awk -v d=$((c1 - c0)) -v hz="$hz" -v w="$idle_window" 'BEGIN { printf "%.1f", d * 1000 / hz * 60 / w }')"
-        record tlswatch.idle.wakeups_per_min "$(awk -v d=$((k1 - k0)) -v w="$idle_window" 'BEGIN { printf "%.1f", d * 60 / w }')"
-done
-stop_pid "$daemon_pid"
+        idle_n=$([ "$quick" = 1 ] && echo 10 || echo 1000)
+        idle_window=$([ "$quick" = 1 ] && echo 2 || echo 20)
+        idle_windows=$([ "$quick" = 1 ] && echo 1 || echo 3)
+        idle_conf=$work/ecdsa-$idle_n.conf
+        [ -f "$idle_conf" ] || write_config "$idle_conf" "$idle_n" "$ecdsa_addr"
+        daemon_run "$idle_conf" "$work/state-idle"
+        # The first probes are spread over 30 s; after that nothing is due for an hour.
+        sleep $([ "$quick" = 1 ] && echo 1 || echo 35)
+        for w in $(seq 1 "$idle_windows"); do
+                c0=$(proc_cpu "$daemon_pid")
+                k0=$(wakeups "$daemon_pid")
+                sleep "$idle_window"
+                c1=$(proc_cpu "$daemon_pid")
+                k1=$(wakeups "$daemon_pid")
+                record tlswatch.idle.cpu_ms_per_min "$(awk -v d=$((c1 - c0)) -v hz="$hz" -v w="$idle_window" 'BEGIN { printf "%.1f", d * 1000 / hz * 60 / w }')"
+                record tlswatch.idle.wakeups_per_min "$(awk -v d=$((k1 - k0)) -v w="$idle_window" 'BEGIN { printf "%.1f", d * 60 / w }')"
+        done
+        stop_pid "$daemon_pid"
+fi
 
 # --- statistics, JSON and the table ---
 stats() { # metric -> "median min max"
@@ -437,7 +463,7 @@ for n in $sizes; do
 done
 paired_ratio "tlswatch.rsa.$first_size.cpu_ms_per_probe" openssl.rsa.cpu_ms_per_handshake "ratio.cpu.rsa.$first_size"
 if [ "$quick" = 0 ]; then
-        awk '$1 == "tlswatch.peerset.wall_s" { printf "tlswatch.peerset.wall_ms_per_target %.2f\n", $2 * 1000 / 100 }' "$samples" >>"$samples"
+        awk -v n="$peer_n" '$1 == "tlswatch.peerset.wall_s" { printf "tlswatch.peerset.wall_ms_per_target %.2f\n", $2 * 1000 / n }' "$samples" >>"$samples"
         for peer in "${peers[@]}"; do
                 paired_ratio "peer.$peer.wall_ms_per_target" tlswatch.peerset.wall_ms_per_target "ratio.peer.$peer"
         done
@@ -456,15 +482,15 @@ jq -n --rawfile s "$samples" --arg cpu "$cpu_model" --arg cores "$cores" --arg o
         --arg tlswatch "$tlswatch_version" --arg nginx "$nginx_version" --arg load "$load" --arg reps "$reps" \
         --arg quick "$quick" --arg skipped "${peer_skipped[*]:-}" '
         ($s | split("\n") | map(select(length > 0) | split(" ") | {key: .[0], value: (.[1] | tonumber)})
-            | group_by(.key) | map({key: .[0].key, value: (map(.value) | sort)}) | from_entries) as $samples
+            | group_by(.key) | map({key: .[0].key, value: map(.value)}) | from_entries) as $samples
         | {
             machine: {cpu: $cpu, cores: ($cores | tonumber), load_before: $load},
             versions: {tlswatch: $tlswatch, openssl: $openssl, nginx: $nginx},
             repetitions: ($reps | tonumber), quick: ($quick == "1"),
             skipped_peers: ($skipped | split(" ") | map(select(length > 0))),
-            results: ($samples | with_entries(.value |= {
+            results: ($samples | with_entries(.value |= (. as $taken | sort | {
                 median: (if length % 2 == 1 then .[length / 2 | floor] else (.[length / 2 - 1] + .[length / 2]) / 2 end),
-                min: .[0], max: .[-1], samples: .}))
+                min: .[0], max: .[-1], samples: $taken})))
         }' >"$json_out"
 
 row() { printf '| %s | %s | %s |\n' "$1" "$2" "$3"; }
@@ -491,13 +517,15 @@ row() { printf '| %s | %s | %s |\n' "$1" "$2" "$3"; }
                 row "2. sweep $n: peak RSS (MiB)" "$(fmt "tlswatch.ecdsa.$n.peak_rss_mib")" ""
                 row "2. sweep $n: server (nginx) CPU per probe (ms)" "$(fmt "tlswatch.ecdsa.$n.server_cpu_ms_per_probe")" ""
         done
-        row "3. running daemon, $mem_n targets, Interval=${mem_interval}s: RSS after each sweep (MiB)" "$(fmt tlswatch.memory.rss_mib)" "≤ 32"
-        row "3. peak RSS (VmHWM, MiB)" "$(fmt tlswatch.memory.peak_rss_mib)" "≤ 32"
-        row "3. RSS growth from sweep 1 to sweep $((mem_sweeps + 1)) (MiB)" "$(fmt tlswatch.memory.growth_mib)" "flat"
-        row "4. idle, $idle_n targets, Interval=1h: CPU (ms per minute)" "$(fmt tlswatch.idle.cpu_ms_per_min)" "no busy loop"
-        row "4. idle: wake-ups per minute (all threads, schedstat)" "$(fmt tlswatch.idle.wakeups_per_min)" "≈ timers due"
+        if [ "$only_hung" = 0 ]; then
+                row "3. running daemon, $mem_n targets, sweeping without pause: RSS every ${memory_window} s (MiB)" "$(fmt tlswatch.memory.rss_mib)" "≤ 32"
+                row "3. peak RSS (VmHWM, MiB)" "$(fmt tlswatch.memory.peak_rss_mib)" "≤ 32"
+                row "3. RSS growth from the first to the last of $memory_windows windows (MiB); sweeps made" "$(fmt tlswatch.memory.growth_mib); $(median tlswatch.memory.sweeps) sweeps" "flat"
+                row "4. idle, $idle_n targets, Interval=1h: CPU (ms per minute)" "$(fmt tlswatch.idle.cpu_ms_per_min)" "no busy loop"
+                row "4. idle: wake-ups per minute (all threads, schedstat)" "$(fmt tlswatch.idle.wakeups_per_min)" "≈ timers due"
+        fi
         if [ "$quick" = 0 ]; then
-                row "5. tlswatchd --once over the 100 peer targets: wall per target (ms)" "$(fmt tlswatch.peerset.wall_ms_per_target)" ""
+                row "5. tlswatchd --once over the $peer_n peer targets: wall per target (ms)" "$(fmt tlswatch.peerset.wall_ms_per_target)" ""
                 for peer in "${peers[@]}"; do
                         row "5. $peer: wall per target (ms); **ratio** to tlswatchd; failed checks of $peer_n" \
                                 "$(fmt "peer.$peer.wall_ms_per_target"); ratio $(fmt "ratio.peer.$peer"); failed $(median "peer.$peer.failed")" ""

@@ -112,8 +112,12 @@ echo "=== ship: make distcheck"
 if make -C "$top/build-release" -j"$jobs" distcheck >"$top/build-release/distcheck.out" 2>&1; then
         ship_report "make distcheck"
 else
-        ship_report "make distcheck" "failed; the end of build-release/distcheck.out:" \
-                "$(tail -n 60 "$top/build-release/distcheck.out")"
+        # The failing tests' logs when its make check failed, else the end of the output.
+        ship_logs=$(grep -hE '^:test-result: (FAIL|ERROR)' -rl --include='*.trs' "$top/build-release/tlswatch-$ship_version/_build" 2>/dev/null || true)
+        ship_report "make distcheck" "failed; the failing tests and the end of build-release/distcheck.out:" \
+                "$(grep -E '^(FAIL|ERROR):' "$top/build-release/distcheck.out" || true)" \
+                "$(for log in $ship_logs; do echo "--- ${log%.trs}.log"; grep -vE '^ok - ' "${log%.trs}.log" | head -n 40; done)" \
+                "$(tail -n 20 "$top/build-release/distcheck.out")"
 fi
 
 # The Debian package, built from that tarball unpacked in a scratch directory, so dpkg-buildpackage's

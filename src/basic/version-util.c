@@ -16,6 +16,19 @@
 #define LIBSYSTEMD_SONAME "libsystemd.so"
 #define LIBSYSTEMD_VERSION_PREFIX "LIBSYSTEMD_"
 
+/* The native ELF types, spelled out rather than through glibc's ElfW() so that cppcheck can read them. */
+#if __SIZEOF_POINTER__ == 8
+typedef Elf64_Addr ElfAddr;
+typedef Elf64_Dyn ElfDyn;
+typedef Elf64_Verdef ElfVerdef;
+typedef Elf64_Verdaux ElfVerdaux;
+#else
+typedef Elf32_Addr ElfAddr;
+typedef Elf32_Dyn ElfDyn;
+typedef Elf32_Verdef ElfVerdef;
+typedef Elf32_Verdaux ElfVerdaux;
+#endif
+
 typedef struct LibraryVersion {
         unsigned api;
         char file[PATH_MAX];
@@ -23,16 +36,16 @@ typedef struct LibraryVersion {
 
 /* ld.so rewrites some dynamic entries to absolute addresses and leaves others (DT_VERDEF among them)
  * as offsets from the load address; a value below the load address is such an offset. */
-static const void *dynamic_pointer(const struct dl_phdr_info *info, ElfW(Addr) value) {
+static const void *dynamic_pointer(const struct dl_phdr_info *info, ElfAddr value) {
         return (const void *) (value < info->dlpi_addr ? info->dlpi_addr + value : value);
 }
 
 static int on_loaded_object(struct dl_phdr_info *info, size_t size, void *userdata) {
         LibraryVersion *found = userdata;
         const char *name = strrchr(info->dlpi_name, '/');
-        const ElfW(Dyn) *dynamic = NULL;
+        const ElfDyn *dynamic = NULL;
         const char *strings = NULL;
-        const ElfW(Verdef) *verdef = NULL;
+        const ElfVerdef *verdef = NULL;
         size_t verdefs = 0;
 
         name = name ? name + 1 : info->dlpi_name;
@@ -41,7 +54,7 @@ static int on_loaded_object(struct dl_phdr_info *info, size_t size, void *userda
 
         for (size_t i = 0; i < info->dlpi_phnum; i++)
                 if (info->dlpi_phdr[i].p_type == PT_DYNAMIC)
-                        dynamic = (const ElfW(Dyn) *) (info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
+                        dynamic = (const ElfDyn *) (info->dlpi_addr + info->dlpi_phdr[i].p_vaddr);
         for (; dynamic && dynamic->d_tag != DT_NULL; dynamic++)
                 if (dynamic->d_tag == DT_STRTAB)
                         strings = dynamic_pointer(info, dynamic->d_un.d_ptr);
@@ -53,7 +66,7 @@ static int on_loaded_object(struct dl_phdr_info *info, size_t size, void *userda
                 return 0;
 
         for (size_t i = 0; i < verdefs; i++) {
-                const ElfW(Verdaux) *aux = (const ElfW(Verdaux) *) ((const char *) verdef + verdef->vd_aux);
+                const ElfVerdaux *aux = (const ElfVerdaux *) ((const char *) verdef + verdef->vd_aux);
                 const char *version = strings + aux->vda_name;
 
                 if (strncmp(version, LIBSYSTEMD_VERSION_PREFIX, strlen(LIBSYSTEMD_VERSION_PREFIX)) == 0) {
@@ -62,7 +75,7 @@ static int on_loaded_object(struct dl_phdr_info *info, size_t size, void *userda
                 }
                 if (verdef->vd_next == 0)
                         break;
-                verdef = (const ElfW(Verdef) *) ((const char *) verdef + verdef->vd_next);
+                verdef = (const ElfVerdef *) ((const char *) verdef + verdef->vd_next);
         }
 
         /* The soname is a symlink; the file it names carries the library's own version. */

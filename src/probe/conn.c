@@ -480,7 +480,8 @@ int conn_start(sd_event *event, const ProbeSettings *settings, const struct sock
         };
         c->started_usec = now_usec(c);
 
-        r = sd_event_add_time(event, &c->timer, CLOCK_MONOTONIC, deadline_usec, 0, on_conn_timer, c);
+        r = sd_event_add_time(event, &c->timer, CLOCK_MONOTONIC, deadline_usec, PROBE_DEADLINE_ACCURACY_USEC,
+                              on_conn_timer, c);
         if (r < 0)
                 return r;
 

@@ -229,7 +229,8 @@ int probe_start(sd_event *event, const ProbeSettings *settings, probe_handler_t 
         p->started_usec = probe_now(p);
         p->deadline_usec = p->started_usec + settings->timeout_usec;
 
-        r = sd_event_add_time(event, &p->timer, CLOCK_MONOTONIC, p->deadline_usec, 0, on_resolve_deadline, p);
+        r = sd_event_add_time(event, &p->timer, CLOCK_MONOTONIC, p->deadline_usec, PROBE_DEADLINE_ACCURACY_USEC,
+                              on_resolve_deadline, p);
         if (r < 0)
                 return r;
         r = resolve_start(event, p->host, settings->port, on_resolved, p, &p->query);

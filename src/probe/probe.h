@@ -24,6 +24,10 @@ typedef enum Protocol {
 const char *protocol_to_string(Protocol protocol);
 Protocol protocol_from_string(const char *s);
 
+/* How late a probe's deadline may fire. sd-event's default for an accuracy of 0 is 250 ms, which
+ * made a 2 s timeout take up to 2.25 s and so held a probe slot (and the sweep) that much longer. */
+#define PROBE_DEADLINE_ACCURACY_USEC (1000ULL)
+
 /* What a listener on this port most likely speaks: 8883 mqtt, 8084 wss, 18084 and 443 https. */
 Protocol protocol_default_for_port(uint16_t port);
 

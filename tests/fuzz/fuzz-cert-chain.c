@@ -31,7 +31,7 @@ static void check_chain(STACK_OF(X509) *served, const char *server_name, time_t 
         size_t n_errors = 0;
         AddressReport *address;
 
-        roots = test_store_new(sk_X509_value(served, sk_X509_num(served) - 1), NULL);
+        roots = test_store_new(sk_X509_value(served, sk_X509_num(served) - 1), (X509 *) NULL);
         if (!roots || test_verify(roots, served, now, &verified, errors, &n_errors) < 0)
                 return;
 

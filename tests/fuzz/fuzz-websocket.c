@@ -56,8 +56,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 return 0;
         for (size_t i = 0; i < size;) {
                 if (size - i >= strlen(PLACEHOLDER) && memcmp(data + i, PLACEHOLDER, strlen(PLACEHOLDER)) == 0) {
-                        memcpy(input + input_length, accept, strlen(accept));
-                        input_length += strlen(accept);
+                        /* The accept value without its NUL: the input is bytes, not a string. */
+                        memcpy(input + input_length, accept, sizeof(accept) - 1);
+                        input_length += sizeof(accept) - 1;
                         i += strlen(PLACEHOLDER);
                 } else
                         input[input_length++] = data[i++];

@@ -44,11 +44,15 @@ scan-build)
         cd "$builddir"
         scan-build --status-bugs -o "$builddir/scan-build-reports" "$top/configure" CC=clang >configure.out
         make clean >/dev/null 2>&1 || true
-        # `make check TESTS=` builds the test programs too, and runs none.
+        # `make check TESTS=` builds everything, the test programs too, and runs none. (Not `make all
+        # check`: with -j the two goals would build the same objects at once.)
         # unix.Malloc is off: clang 14's analyzer does not model __attribute__((cleanup)), so it reports
         # every _cleanup_ local as leaked; LeakSanitizer (make check, the fuzzers) finds the real ones.
+        # tests/unit and tests/tools are left to clang-tidy's run of the same analyzer, where a false
+        # positive can be marked at its line (cmocka's assertions are not noreturn; getsockname()).
         scan-build --status-bugs -o "$builddir/scan-build-reports" -disable-checker unix.Malloc \
-                make -j"$jobs" all check TESTS= \
+                --exclude "$top/tests/unit" --exclude "$top/tests/tools" \
+                make -j"$jobs" check TESTS= \
                 >make.out 2>&1 || {
                 grep -E 'warning:|error:' make.out | sort -u
                 echo "scan-build: see $builddir/scan-build-reports" >&2

@@ -500,8 +500,8 @@ int main(int argc, char *argv[]) {
         }
 
         /* Children are reaped by the kernel; a client that left must not kill us with SIGPIPE. */
-        signal(SIGCHLD, SIG_IGN);
-        signal(SIGPIPE, SIG_IGN);
+        (void) signal(SIGCHLD, SIG_IGN);
+        (void) signal(SIGPIPE, SIG_IGN);
         deadline = time(NULL) + lifetime;
 
         for (;;) {

@@ -449,19 +449,62 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
         return 1;
 }
 
+static size_t name_hash(const char *name) {
+        size_t hash = 14695981039346656037ULL; /* FNV-1a */
+
+        for (const unsigned char *c = (const unsigned char *) name; *c; c++)
+                hash = (hash ^ *c) * 1099511628211ULL;
+        return hash;
+}
+
+/* The slot where `name` is, or the empty slot where it would go. n_target_slots is a power of two. */
+static size_t *target_slot(const Config *c, const char *name) {
+        size_t mask = c->n_target_slots - 1;
+
+        for (size_t i = name_hash(name) & mask;; i = (i + 1) & mask) {
+                size_t *slot = &c->target_slots[i];
+                if (*slot == 0 || strcmp(c->targets[*slot - 1].name, name) == 0)
+                        return slot;
+        }
+}
+
+/* Keeps the index at most half full, so that probing stays short. */
+static int target_index_reserve(Config *c, size_t n) {
+        if (n * 2 < c->n_target_slots)
+                return 0;
+        size_t n_slots = 64;
+        while (n_slots <= n * 2)
+                n_slots *= 2;
+        size_t *slots = calloc(n_slots, sizeof(size_t));
+        if (!slots)
+                return -ENOMEM;
+        free(c->target_slots);
+        c->target_slots = slots;
+        c->n_target_slots = n_slots;
+        for (size_t i = 0; i < c->n_targets; i++)
+                *target_slot(c, c->targets[i].name) = i + 1;
+        return 0;
+}
+
 static TargetConfig *find_or_add_target(Parser *p, const char *name) {
         Config *c = p->config;
 
-        for (size_t i = 0; i < c->n_targets; i++)
-                if (strcmp(c->targets[i].name, name) == 0)
-                        return &c->targets[i];
+        if (target_index_reserve(c, c->n_targets + 1) < 0)
+                return NULL;
+        size_t *slot = target_slot(c, name);
+        if (*slot != 0)
+                return &c->targets[*slot - 1];
 
         if (c->n_targets >= TARGETS_MAX)
                 return NULL;
-        TargetConfig *targets = realloc(c->targets, (c->n_targets + 1) * sizeof(TargetConfig));
-        if (!targets)
-                return NULL;
-        c->targets = targets;
+        if (c->n_targets == c->targets_allocated) {
+                size_t n = MAX(c->targets_allocated * 2, (size_t) 16);
+                TargetConfig *targets = reallocarray(c->targets, n, sizeof(TargetConfig));
+                if (!targets)
+                        return NULL;
+                c->targets = targets;
+                c->targets_allocated = n;
+        }
 
         TargetConfig *t = &c->targets[c->n_targets];
         *t = (TargetConfig) { .protocol = _PROTOCOL_INVALID, .line = p->section_line };
@@ -473,6 +516,7 @@ static TargetConfig *find_or_add_target(Parser *p, const char *name) {
                 return NULL;
         }
         c->n_targets++;
+        *slot = c->n_targets;
         return t;
 }
 
@@ -873,10 +917,10 @@ int config_load(const char *main_file, Config **ret, char **ret_error) {
 }
 
 const TargetConfig *config_find_target(const Config *config, const char *name) {
-        for (size_t i = 0; i < config->n_targets; i++)
-                if (strcmp(config->targets[i].name, name) == 0)
-                        return &config->targets[i];
-        return NULL;
+        if (config->n_target_slots == 0)
+                return NULL;
+        size_t slot = *target_slot(config, name);
+        return slot ? &config->targets[slot - 1] : NULL;
 }
 
 static bool streq_null(const char *a, const char *b) {
@@ -949,6 +993,7 @@ Config *config_free(Config *config) {
         for (size_t i = 0; i < config->n_targets; i++)
                 target_config_clear(&config->targets[i]);
         free(config->targets);
+        free(config->target_slots);
         free(config);
         return NULL;
 }

@@ -100,6 +100,11 @@ typedef struct Config {
         WebhookConfig *webhooks;
         size_t n_webhooks;
         uint64_t global_set_mask;
+        /* The parser's own: room allocated in `targets`, and an open-addressing index of target names
+         * (slot = index + 1, 0 = empty), so that 100,000 sections parse in linear time. */
+        size_t targets_allocated;
+        size_t *target_slots;
+        size_t n_target_slots;
 } Config;
 
 /* Loads `main_file` and the *.conf files of the conf.d directory beside it. On failure returns

@@ -27,7 +27,7 @@
 
 typedef struct Pending {
         uint64_t sequence;
-        json_t *event;   /* the tlswatch.alert/1 document */
+        json_t *event;   /* the tlswatch.alert/1 document; NULL while it waits in its spool file */
         char *path;      /* its spool file, NULL if it could not be written */
         size_t bytes;
         unsigned attempts;
@@ -171,6 +171,19 @@ static void load_first_attempt(Pending *p) {
         }
 }
 
+/* The event's document. A spooled event keeps only its path in memory until it is sent (a document
+ * costs some 4 KiB, its path a hundred bytes), so a receiver that stays down behind a busy fleet
+ * costs the spool's disk space, not that much memory nine times over. NULL: the spool file is gone
+ * or unreadable. */
+static json_t *pending_event(Pending *p) {
+        if (!p->event && p->path) {
+                _cleanup_free_ char *text = NULL;
+                if (read_full_file(p->path, 1024 * 1024, &text) >= 0)
+                        p->event = json_loads(text, 0, NULL);
+        }
+        return p->event;
+}
+
 /* Removes the head event: delivered, or given up on. */
 static void pop_head(Webhook *w) {
         Pending *p = w->head;
@@ -198,10 +211,10 @@ static void dead_letter(Webhook *w, const char *reason) {
 
         w->dead_letters++;
         log_error("webhook %s: giving up on event %s after %u attempts: %s", w->config->name,
-                  json_string_value(json_object_get(p->event, "id")) ?: "?", p->attempts, reason);
+                  json_string_value(json_object_get(pending_event(p), "id")) ?: "?", p->attempts, reason);
 
-        json_t *entry = json_pack("{s:s, s:s, s:i, s:O}", "webhook", w->config->name, "error", reason, "attempts",
-                                  (int) p->attempts, "event", p->event);
+        json_t *entry = json_pack("{s:s, s:s, s:i, s:O*}", "webhook", w->config->name, "error", reason, "attempts",
+                                  (int) p->attempts, "event", pending_event(p));
         line = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
         json_decref(entry);
         if (w->directory && line && asprintf(&path, "%s.dead", w->directory) >= 0) {
@@ -334,7 +347,14 @@ static int start_request(Webhook *w) {
         char timestamp[32], signature[72], header[512];
         int r;
 
-        r = webhook_render(c->format, p->event, &w->body);
+        json_t *event = pending_event(p);
+        if (!event) {
+                log_error("webhook %s: the spooled event %s is gone or unreadable; it is dropped", c->name,
+                          p->path ?: "?");
+                pop_head(w);
+                return 0;
+        }
+        r = webhook_render(c->format, event, &w->body);
         if (r == -ENODATA) {
                 pop_head(w); /* nothing for this format to say about the event */
                 return 0;
@@ -359,8 +379,8 @@ static int start_request(Webhook *w) {
                 list = grown;                                                      \
         } while (0)
         ADD_HEADER("Content-Type: application/json");
-        ADD_HEADER("X-Tlswatch-Event: %s", json_string_value(json_object_get(p->event, "event")) ?: "");
-        ADD_HEADER("X-Tlswatch-Event-Id: %s", json_string_value(json_object_get(p->event, "id")) ?: "");
+        ADD_HEADER("X-Tlswatch-Event: %s", json_string_value(json_object_get(event, "event")) ?: "");
+        ADD_HEADER("X-Tlswatch-Event-Id: %s", json_string_value(json_object_get(event, "id")) ?: "");
         ADD_HEADER("X-Tlswatch-Timestamp: %s", timestamp);
         if (w->secret) {
                 if (webhook_signature(w->secret, timestamp, w->body, signature) < 0) {
@@ -454,6 +474,9 @@ static void enqueue(Webhook *w, json_t *event) {
                         log_error("webhook %s: cannot spool the event to %s: %s; it is kept in memory only",
                                   w->config->name, p->path, strerror(-r));
                         p->path = mfree(p->path);
+                } else {
+                        json_decref(p->event);
+                        p->event = NULL;
                 }
         }
         m->spool_bytes += bytes;
@@ -485,8 +508,9 @@ static void load_spool(Webhook *w) {
                         json_t *event = json_loads(text, 0, NULL);
                         Pending *p = event ? calloc(1, sizeof(Pending)) : NULL;
                         if (p) {
-                                *p = (Pending) { .sequence = sequence, .event = event, .path = TAKE_PTR(path),
-                                                 .bytes = strlen(text) };
+                                /* Parsed only to set bad files aside; read again when sent. */
+                                json_decref(event);
+                                *p = (Pending) { .sequence = sequence, .path = TAKE_PTR(path), .bytes = strlen(text) };
                                 load_first_attempt(p);
                                 w->manager->spool_bytes += p->bytes;
                                 if (w->tail)

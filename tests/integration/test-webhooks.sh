@@ -744,5 +744,40 @@ errors=()
 [[ $daemon_rc == 0 ]] || errors+=("exit code $(describe_rc "$daemon_rc") after SIGTERM, expected 0")
 report "d1 stops cleanly" ${errors[@]+"${errors[@]}"} -- "$tmp/d1.err"
 
+# d4: a backlog of 2,000 events for a receiver that is down costs their spool files, not memory: a
+# pending event keeps only its path until it is sent (its document alone is some 4 KiB).
+mkdir -p "$tmp/d4.d" "$tmp/d4.state"
+cat >"$tmp/d4.d/tlswatch.conf" <<EOF
+[Defaults]
+ControlSocket=$tmp/d4.sock
+
+[Webhook down]
+URL=https://$(at closed)/hooks/down
+RetryMax=1h
+EOF
+rm -f "$tmp/d4.sock"
+start_daemon d4 -c "$tmp/d4.d/tlswatch.conf" --state-directory "$tmp/d4.state"
+wait_daemon d4
+errors=()
+requests=()
+for ((i = 0; i < 2000; i++)); do
+        requests+=('{"command":"webhook-test","name":"down"}')
+done
+# A first batch warms the allocator; the growth is measured over the second.
+timeout -k 5 120 "$CONTROL_ABUSE" "$tmp/d4.sock" send "${requests[@]:0:200}" >"$tmp/d4-warm.out" 2>&1
+rss0=$(awk '/^VmRSS:/ { print $2 }' "/proc/${pid[d4]}/status")
+timeout -k 5 120 "$CONTROL_ABUSE" "$tmp/d4.sock" send "${requests[@]}" >"$tmp/d4-fill.out" 2>&1
+rss1=$(awk '/^VmRSS:/ { print $2 }' "/proc/${pid[d4]}/status")
+n=$(spool_files "$tmp/d4.state/spool/down" | grep -c .)
+((n == 2200)) || errors+=("$n spool files, expected 2200")
+# ASan keeps freed memory in its quarantine, so only the plain build's RSS means anything here.
+if ! ldd "$TLSWATCHD" 2>/dev/null | grep -q libasan && ((rss1 - rss0 > 2048)); then
+        errors+=("RSS grew $((rss1 - rss0)) KiB for 2,000 pending events, expected under 2 MiB")
+fi
+stop_daemon d4
+[[ $daemon_rc == 0 ]] || errors+=("exit code $(describe_rc "$daemon_rc") after SIGTERM, expected 0")
+report "2,000 events pending for a receiver that is down: RSS $rss0 -> $rss1 KiB" ${errors[@]+"${errors[@]}"} -- \
+        "$tmp/d4.err" "$tmp/d4-fill.out"
+
 echo "test-webhooks: $((SECONDS - started)) s after the daemons started"
 summary

@@ -190,6 +190,34 @@ static void test_later_value_wins(void **state) {
         config_free(config);
 }
 
+/* Many sections: each name found again, in the order first seen, a repeated one merged (the index of
+ * names is rebuilt several times on the way). */
+static void test_many_targets(void **state) {
+        enum { N = 5000 };
+        _cleanup_free_ char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+
+        assert_non_null(f);
+        for (int i = 0; i < N; i++)
+                fprintf(f, "[Target t%d]\nAddress=127.0.0.1:%d\n", i, 1000 + i);
+        fprintf(f, "[Target t17]\nServerName=again\n");
+        assert_int_equal(fclose(f), 0);
+
+        Config *config = parse_ok(text);
+        assert_int_equal(config->n_targets, N);
+        for (int i = 0; i < N; i++) {
+                char name[16];
+                snprintf(name, sizeof(name), "t%d", i);
+                const TargetConfig *t = find(config, name);
+                assert_ptr_equal(t, &config->targets[i]);
+                assert_int_equal(t->port, 1000 + i);
+        }
+        assert_string_equal(find(config, "t17")->server_name, "again");
+        assert_null(config_find_target(config, "t5000"));
+        config_free(config);
+}
+
 /* ---- built-in defaults ------------------------------------------------------------------------ */
 
 static void test_builtin_defaults(void **state) {
@@ -890,6 +918,7 @@ static void test_target_config_equal(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_every_key),
+                cmocka_unit_test(test_many_targets),
                 cmocka_unit_test(test_protocol_names),
                 cmocka_unit_test(test_address_forms),
                 cmocka_unit_test(test_target_names),

@@ -356,10 +356,15 @@ static int create_socket(const char *path) {
         if (fd < 0)
                 return -errno;
         (void) unlink(path); /* a stale socket of a previous run */
-        if (bind(fd, (struct sockaddr *) &address, sizeof(address)) < 0)
-                return -errno;
-        /* Readers need only to be able to open it: owner and group (tlswatch), nobody else. */
-        if (chmod(path, 0660) < 0 || listen(fd, SOMAXCONN) < 0) {
+        /* Readers need only to be able to open it: owner and group (tlswatch), nobody else. The mode
+         * is set by the umask at bind, so there is no moment when the socket has another one. */
+        mode_t saved_umask = umask(0117);
+        int bound = bind(fd, (struct sockaddr *) &address, sizeof(address));
+        int bind_errno = errno;
+        (void) umask(saved_umask);
+        if (bound < 0)
+                return -bind_errno;
+        if (listen(fd, SOMAXCONN) < 0) {
                 int r = -errno;
                 (void) unlink(path);
                 return r;

@@ -11,15 +11,13 @@
 # No `set -e`: every probe here fails on purpose, and every status is checked explicitly.
 set -u -o pipefail
 
-hard_error() {
-        echo "test-hostile: ERROR: $*" >&2
-        exit 99
-}
+[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/integration/lib.sh
+. "$TESTS_SRCDIR/integration/lib.sh"
 
 for var in TLSWATCHCTL TLSWATCHD HOSTILE_PEER; do
         [[ -n ${!var:-} && -x ${!var} ]] || hard_error "$var is not set to an executable (run under make check)"
 done
-jq=${JQ:-jq}
 gnu_time=${GNU_TIME:-/usr/bin/time}
 for tool in "$jq" "$gnu_time" timeout; do
         command -v "$tool" >/dev/null 2>&1 || hard_error "$tool not found (Debian: jq, time, coreutils)"
@@ -39,49 +37,7 @@ if ldd "$TLSWATCHCTL" 2>/dev/null | grep -q 'libasan'; then
         slack_ms=$((slack_ms * 2))
 fi
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tlswatch-test-hostile.XXXXXX") || hard_error "mktemp failed"
-pids=()
-
-ours() {
-        local stat
-        local -a fields
-
-        stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-        read -r -a fields <<<"${stat##*) }"
-        [[ ${fields[1]:-} == "$$" ]]
-}
-
-# stop PID: SIGTERM, a bounded wait (2 s), then SIGKILL; only for this shell's children.
-stop() {
-        local i
-
-        ours "$1" || return 0
-        kill "$1" 2>/dev/null
-        for ((i = 0; i < 40; i++)); do
-                kill -0 "$1" 2>/dev/null || break
-                [[ $(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) == Z ]] && break
-                sleep 0.05
-        done
-        kill -KILL "$1" 2>/dev/null
-        wait "$1" 2>/dev/null
-}
-
-cleanup() {
-        local rc=$? p
-
-        trap - EXIT
-        for p in "${pids[@]}"; do
-                stop "$p"
-        done
-        rm -rf "$tmp"
-        exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 99' INT TERM HUP
-
-passed=0
-failed=0
-declare -A port
+make_tmp
 
 # start_peer MODE: a hostile-peer in MODE, its port in port[MODE].
 start_peer() {

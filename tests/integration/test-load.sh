@@ -10,15 +10,13 @@
 # shellcheck disable=SC2317,SC2016
 set -u -o pipefail
 
-hard_error() {
-        echo "test-load: ERROR: $*" >&2
-        exit 99
-}
+[[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck source=tests/integration/lib.sh
+. "$TESTS_SRCDIR/integration/lib.sh"
 
 for var in TLSWATCHCTL TLSWATCHD HOSTILE_PEER TCP_PEER; do
         [[ -n ${!var:-} && -x ${!var} ]] || hard_error "$var is not set to an executable (run under make check)"
 done
-jq=${JQ:-jq}
 command -v "$jq" >/dev/null 2>&1 || hard_error "$jq not found"
 
 targets_good=1000
@@ -41,46 +39,7 @@ if ldd "$TLSWATCHD" 2>/dev/null | grep -q 'libasan'; then
 fi
 run_limit_sec=${LOAD_RUN_LIMIT_SEC:-150}
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/tlswatch-test-load.XXXXXX") || hard_error "mktemp failed"
-pids=()
-daemon=
-
-ours() {
-        local stat
-        local -a fields
-
-        stat=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
-        read -r -a fields <<<"${stat##*) }"
-        [[ ${fields[1]:-} == "$$" ]]
-}
-
-stop() {
-        local i
-
-        ours "$1" || return 0
-        kill "$1" 2>/dev/null
-        for ((i = 0; i < 100; i++)); do
-                kill -0 "$1" 2>/dev/null || break
-                [[ $(cut -d' ' -f3 "/proc/$1/stat" 2>/dev/null) == Z ]] && break
-                sleep 0.05
-        done
-        kill -KILL "$1" 2>/dev/null
-        wait "$1" 2>/dev/null
-}
-
-cleanup() {
-        local rc=$? p
-
-        trap - EXIT
-        [[ -n $daemon ]] && stop "$daemon"
-        for p in "${pids[@]}"; do
-                stop "$p"
-        done
-        rm -rf "$tmp"
-        exit "$rc"
-}
-trap cleanup EXIT
-trap 'exit 99' INT TERM HUP
+make_tmp
 
 # wait_file PATH [PID]: up to 60 s (reading 5,000 targets under ASan on a loaded machine is slow), or
 # until PID has died.
@@ -134,6 +93,7 @@ mkdir -p "$tmp/state"
 "$TLSWATCHD" -c "$tmp/tlswatch.conf" --state-directory "$tmp/state" </dev/null >"$tmp/daemon.out" \
         2>"$tmp/daemon.err" &
 daemon=$!
+pids+=("$daemon")
 wait_file "$tmp/control.sock" "$daemon"
 
 # Sample until every target has a result: fds and a one-target status query's time every round. The
@@ -207,9 +167,8 @@ timeout 60 "$TLSWATCHCTL" --socket "$tmp/control.sock" status --json >"$tmp/stat
         "$tmp/status.json" >/dev/null || errors+=("a good target reports a problem other than timeout")
 good_ok=$("$jq" '[.[] | select(.name | startswith("good-")) | select(.status == "ok")] | length' "$tmp/status.json")
 
-stop "$daemon"
+stop_pid "$daemon" 5
 daemon_rc=$?
-daemon=
 ((daemon_rc == 0)) || errors+=("tlswatchd exited with status $daemon_rc on SIGTERM, expected 0")
 summary="$total targets ($targets_hung hung) in $elapsed s: peak $max_fds fds (MaxConcurrentProbes=$concurrency),"
 summary+=" status over $n queries: median $median ms, p95 $p95 ms, max $max ms; $good_ok of $targets_good good ok"

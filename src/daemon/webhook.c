@@ -136,16 +136,16 @@ static Webhook *webhook_free(Webhook *w) {
 
 /* "<spool file>.first-attempt" holds when the event was first tried, so RetryMax= counts from the
  * first attempt across restarts too; the event file itself stays exactly the body it was. */
-static char *first_attempt_path(const Pending *p) {
+static char *first_attempt_path(const char *event_path) {
         char *path = NULL;
 
-        if (!p->path || asprintf(&path, "%s.first-attempt", p->path) < 0)
+        if (!event_path || asprintf(&path, "%s.first-attempt", event_path) < 0)
                 return NULL;
         return path;
 }
 
 static void save_first_attempt(const Webhook *w, const Pending *p) {
-        _cleanup_free_ char *path = first_attempt_path(p);
+        _cleanup_free_ char *path = first_attempt_path(p->path);
         char text[32];
 
         if (!path)
@@ -158,7 +158,7 @@ static void save_first_attempt(const Webhook *w, const Pending *p) {
 }
 
 static void load_first_attempt(Pending *p) {
-        _cleanup_free_ char *path = first_attempt_path(p), *text = NULL;
+        _cleanup_free_ char *path = first_attempt_path(p->path), *text = NULL;
         char *end = NULL;
 
         if (!path || read_full_file(path, 64, &text) < 0)
@@ -192,7 +192,7 @@ static void pop_head(Webhook *w) {
                 return;
         /* The marker first: a crash in between leaves an event that is retried afresh, never a marker
          * that a later event with the same sequence number would inherit. */
-        _cleanup_free_ char *marker = first_attempt_path(p);
+        _cleanup_free_ char *marker = first_attempt_path(p->path);
         if (marker && unlink(marker) < 0 && errno != ENOENT)
                 log_warning("webhook %s: cannot remove %s: %m", w->config->name, marker);
         if (p->path && unlink(p->path) < 0 && errno != ENOENT)
@@ -522,12 +522,12 @@ static void load_spool(Webhook *w) {
                         } else {
                                 json_decref(event);
                                 log_warning("webhook %s: %s is not an event; moved aside", w->config->name, path);
-                                _cleanup_free_ char *aside = NULL, *marker = NULL;
+                                _cleanup_free_ char *aside = NULL, *marker = first_attempt_path(path);
                                 if (asprintf(&aside, "%s.corrupt", path) >= 0)
                                         (void) rename(path, aside);
                                 /* A later event may get this sequence number: it must not inherit the
                                  * first attempt. */
-                                if (asprintf(&marker, "%s.first-attempt", path) >= 0)
+                                if (marker)
                                         (void) unlink(marker);
                         }
                 }

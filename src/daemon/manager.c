@@ -9,14 +9,10 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
-#include "cert-check.h"
-#include "cert-file.h"
-#include "cert-lint.h"
 #include "control.h"
 #include "file-util.h"
 #include "metrics.h"
@@ -28,6 +24,7 @@
 #include "report-json.h"
 #include "state-file.h"
 #include "target.h"
+#include "target-files.h"
 #include "tls.h"
 #include "webhook.h"
 
@@ -35,15 +32,6 @@
 #define STATE_SAVE_DELAY_USEC (5 * USEC_PER_SEC)
 /* First probes spread over this much (or the interval, if shorter), so a fleet does not fire at once. */
 #define STARTUP_SPREAD_USEC (30 * USEC_PER_SEC)
-
-/* A file behind the listener, re-read only when its inode, size or mtime changes. */
-typedef struct WatchedFile {
-        struct stat st;
-        CertFile *parsed;
-        int error; /* why it could not be read, or 0 */
-} WatchedFile;
-
-#define WATCHED_FILES_MAX 3
 
 typedef struct Target {
         Manager *manager;            /* back-pointer, not owned */
@@ -56,8 +44,7 @@ typedef struct Target {
         bool waiting;                /* in the queue for a probe slot */
         Report *once_report;         /* --once: the result, kept for printing */
         json_t *last_report;         /* the JSON of the last probe, for status, check and metrics */
-        WatchedFile *files;          /* [3]: CertFile=, KeyFile=, CACertFile=; only for a target that
-                                      * names them, since three struct stat cost 0.5 KiB a target */
+        TargetFiles *files;          /* CertFile=, KeyFile=, CACertFile=; only for a target that names them */
         usec_t next_probe_usec;      /* CLOCK_REALTIME of the next scheduled probe, 0 if none */
 } Target;
 
@@ -106,9 +93,7 @@ static Target *target_free(Target *t) {
         target_state_clear(&t->state);
         report_free(t->once_report);
         json_decref(t->last_report);
-        for (size_t i = 0; t->files && i < WATCHED_FILES_MAX; i++)
-                cert_file_free(t->files[i].parsed);
-        free(t->files);
+        target_files_free(t->files);
         free(t);
         return NULL;
 }
@@ -339,105 +324,28 @@ static void run_queue(Manager *m) {
         }
 }
 
-static void watched_file_refresh(WatchedFile *f, const char *path) {
-        struct stat st;
-
-        if (stat(path, &st) < 0) {
-                f->error = -errno;
-                f->parsed = cert_file_free(f->parsed);
-                return;
-        }
-        if (f->parsed && st.st_ino == f->st.st_ino && st.st_size == f->st.st_size &&
-            st.st_mtim.tv_sec == f->st.st_mtim.tv_sec && st.st_mtim.tv_nsec == f->st.st_mtim.tv_nsec)
-                return;
-        f->st = st;
-        f->parsed = cert_file_free(f->parsed);
-        f->error = cert_file_load(path, &f->parsed);
-}
-
-static void leaf_fingerprint(X509 *x, char ret[65]) {
-        unsigned char digest[32];
-        unsigned length = 0;
-
-        ret[0] = '\0';
-        if (X509_digest(x, EVP_sha256(), digest, &length) == 1 && length == 32)
-                for (unsigned i = 0; i < 32; i++)
-                        snprintf(ret + 2 * i, 3, "%02x", digest[i]);
-}
-
-/* Lints the files the listener uses (CertFile=, KeyFile=, CACertFile=) and compares the certificate
- * on disk with the one served: a renewal the broker never loaded is stale_certificate. The files'
- * findings join the probe's, so their expiry is watched even while the listener is down. */
+/* The listener's files (CertFile=, ...) are read beside each probe; their findings join its report. */
 static void check_target_files(Target *t, Report *report) {
         const TargetConfig *c = t->config;
-        const char *paths[WATCHED_FILES_MAX] = { c->cert_file_on_disk, c->key_file_on_disk ?: c->cert_file_on_disk,
-                                                 c->cacert_file_on_disk };
-        AddressReport files = {};
-
-        if (!c->cert_file_on_disk)
-                return;
-        if (!t->files) {
-                t->files = calloc(WATCHED_FILES_MAX, sizeof(WatchedFile));
-                if (!t->files) /* out of memory: the files are linted at the next probe */
-                        return;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
-                if (paths[i])
-                        watched_file_refresh(&t->files[i], paths[i]);
-
-        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
-                if (paths[i] && t->files[i].error < 0) {
-                        (void) problem_list_add(&report->problems, PROBLEM_CHAIN_UNVERIFIED, STATUS_CRITICAL, -1, -1,
-                                                "%s: cannot read the listener's file: %s", paths[i],
-                                                strerror(-t->files[i].error));
-                        goto finish;
-                }
-
-        LintInput input = {
-                .certfile = t->files[0].parsed,
-                .keyfile = t->files[1].parsed,
-                .cacertfile = paths[2] ? t->files[2].parsed : NULL,
-                .key_mode = (int) (t->files[1].st.st_mode & 07777),
-                .trust = SSL_CTX_get_cert_store(t->tls_context),
-                .now = time(NULL),
-                .warn_days = c->probe.warn_days,
-                .crit_days = c->probe.crit_days,
+        const TargetFilesPaths paths = {
+                .cert_file = c->cert_file_on_disk,
+                .key_file = c->key_file_on_disk,
+                .cacert_file = c->cacert_file_on_disk,
         };
-        if (cert_lint(&input, &files) < 0)
-                goto finish;
-        for (size_t i = 0; i < files.problems.n; i++) {
-                const Problem *p = &files.problems.items[i];
-                (void) problem_list_add(&report->problems, p->code, p->severity, p->depth, p->verify_code,
-                                        "%s: %s", c->cert_file_on_disk, p->message);
-        }
 
-        /* Stale: the listener serves a certificate other than the file's, and the file's is newer. */
-        STACK_OF(X509) *on_disk = cert_file_certificates(t->files[0].parsed);
-        X509 *disk_leaf = on_disk ? sk_X509_value(on_disk, 0) : NULL;
-        char disk_sha256[65] = "";
-        if (disk_leaf)
-                leaf_fingerprint(disk_leaf, disk_sha256);
-        for (size_t i = 0; disk_leaf && i < report->n_addresses; i++) {
-                const AddressReport *a = &report->addresses[i];
-                if (a->n_chain == 0 || !a->chain[0].sent || strcmp(a->chain[0].sha256, disk_sha256) == 0)
-                        continue;
-                CertificateInfo disk = {};
-                if (cert_check_describe(disk_leaf, 0, false, time(NULL), &disk) >= 0)
-                        (void) problem_list_add(&report->problems, PROBLEM_STALE_CERTIFICATE, STATUS_WARNING, 0, -1,
-                                                "the certificate on disk (%s) was issued on %s, but %s still serves the "
-                                                "one that expires %s: reload the broker",
-                                                c->cert_file_on_disk, disk.not_before, a->address, a->chain[0].not_after);
-                certificate_info_clear(&disk);
-                break;
-        }
-        sk_X509_pop_free(on_disk, X509_free);
-
-finish:
-        problem_list_clear(&files.problems);
-        for (size_t i = 0; i < files.n_chain; i++)
-                certificate_info_clear(&files.chain[i]);
-        free(files.chain);
-        (void) report_finalize(report);
+        if (!paths.cert_file)
+                return;
+        if (!t->files && target_files_new(&t->files) < 0) /* out of memory: linted at the next probe */
+                return;
+        target_files_refresh(t->files, &paths);
+        (void) target_files_check(t->files, &paths,
+                                  &(const TargetFilesCheck) {
+                                          .trust = SSL_CTX_get_cert_store(t->tls_context),
+                                          .now = time(NULL),
+                                          .warn_days = c->probe.warn_days,
+                                          .crit_days = c->probe.crit_days,
+                                  },
+                                  report);
 }
 
 static void on_probe_done(Probe *probe, Report *report, void *userdata) {

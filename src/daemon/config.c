@@ -410,11 +410,13 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 r = 0;
                 break;
         case VALUE_PROTOCOL: {
-                Protocol protocol = protocol_from_string(value);
-                if (protocol < 0)
-                        return parser_error(p, p->line, "%s: \"%s\" is not one of tls, mqtt, wss, https", k->key,
-                                            value);
-                *(Protocol *) field = protocol;
+                const Protocol *protocol = protocol_from_string(value);
+                if (!protocol) {
+                        char names[PROTOCOL_NAMES_MAX];
+                        (void) protocol_names(", ", names, sizeof(names));
+                        return parser_error(p, p->line, "%s: \"%s\" is not one of %s", k->key, value, names);
+                }
+                *(const Protocol **) field = protocol;
                 r = 0;
                 break;
         }
@@ -511,7 +513,7 @@ static ssize_t find_or_add_target(Parser *p, const char *name) {
         }
 
         TargetConfig *t = &c->targets[c->n_targets];
-        *t = (TargetConfig) { .probe.protocol = _PROTOCOL_INVALID, .line = p->section_line };
+        *t = (TargetConfig) { .line = p->section_line };
         if (section_names_init(p, name, &t->name, &t->file) < 0)
                 return -1;
         c->n_targets++;
@@ -661,7 +663,6 @@ int config_new(Config **ret) {
         Config *c = calloc(1, sizeof(Config));
         if (!c)
                 return -ENOMEM;
-        c->defaults.probe.protocol = _PROTOCOL_INVALID;
         *ret = c;
         return 0;
 }
@@ -821,8 +822,7 @@ int config_finish(Config *config, char **ret_error) {
 
                 if (!t->probe.host)
                         return finish_error(ret_error, t, "Address= is missing (HOST:PORT)");
-                if (t->probe.protocol < 0)
-                        t->probe.protocol = protocol_default_for_port(t->probe.port);
+                t->probe.protocol = probe_settings_protocol(&t->probe);
                 if (!t->interval_usec)
                         t->interval_usec = DEFAULT_INTERVAL_USEC;
                 if (!t->retry_interval_usec)

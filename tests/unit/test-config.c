@@ -86,7 +86,7 @@ static void test_every_key(void **state) {
         assert_string_equal(t->name, "broker");
         assert_string_equal(t->probe.host, "broker.example.com");
         assert_int_equal(t->probe.port, 8883);
-        assert_int_equal(t->probe.protocol, PROTOCOL_WSS); /* set explicitly: the port's guess does not apply */
+        assert_ptr_equal(t->probe.protocol, &protocol_wss); /* set explicitly: the port's guess does not apply */
         assert_string_equal(t->probe.server_name, "mqtt.example.com");
         assert_string_equal(t->probe.path, "/mqtt");
         assert_string_equal(t->probe.ca_file, "/etc/tlswatch/ca.pem");
@@ -110,10 +110,10 @@ static void test_protocol_names(void **state) {
                                   "[Target c]\nAddress=c:1\nProtocol=wss\n"
                                   "[Target d]\nAddress=d:1\nProtocol=https\n");
 
-        assert_int_equal(find(config, "a")->probe.protocol, PROTOCOL_TLS);
-        assert_int_equal(find(config, "b")->probe.protocol, PROTOCOL_MQTT);
-        assert_int_equal(find(config, "c")->probe.protocol, PROTOCOL_WSS);
-        assert_int_equal(find(config, "d")->probe.protocol, PROTOCOL_HTTPS);
+        assert_ptr_equal(find(config, "a")->probe.protocol, &protocol_tls);
+        assert_ptr_equal(find(config, "b")->probe.protocol, &protocol_mqtt);
+        assert_ptr_equal(find(config, "c")->probe.protocol, &protocol_wss);
+        assert_ptr_equal(find(config, "d")->probe.protocol, &protocol_https);
         config_free(config);
 }
 
@@ -225,7 +225,7 @@ static void test_builtin_defaults(void **state) {
         const TargetConfig *t = find(config, "a");
 
         assert_int_equal(config->max_concurrent_probes, 64);
-        assert_int_equal(t->probe.protocol, PROTOCOL_TLS);
+        assert_ptr_equal(t->probe.protocol, &protocol_tls);
         assert_null(t->probe.server_name);
         assert_null(t->probe.path);
         assert_null(t->probe.ca_file);
@@ -259,11 +259,11 @@ static void test_protocol_by_port(void **state) {
                                   "[Target tls]\nAddress=h:8443\n"
                                   "[Target other]\nAddress=h:1\n");
 
-        assert_int_equal(find(config, "mqtt")->probe.protocol, PROTOCOL_MQTT);
-        assert_int_equal(find(config, "wss")->probe.protocol, PROTOCOL_WSS);
-        assert_int_equal(find(config, "https")->probe.protocol, PROTOCOL_HTTPS);
-        assert_int_equal(find(config, "tls")->probe.protocol, PROTOCOL_TLS);
-        assert_int_equal(find(config, "other")->probe.protocol, PROTOCOL_TLS);
+        assert_ptr_equal(find(config, "mqtt")->probe.protocol, &protocol_mqtt);
+        assert_ptr_equal(find(config, "wss")->probe.protocol, &protocol_wss);
+        assert_ptr_equal(find(config, "https")->probe.protocol, &protocol_https);
+        assert_ptr_equal(find(config, "tls")->probe.protocol, &protocol_tls);
+        assert_ptr_equal(find(config, "other")->probe.protocol, &protocol_tls);
         config_free(config);
 }
 
@@ -302,7 +302,7 @@ static void check_inherited(const Config *config) {
         /* Unset in the target: from [Defaults]. */
         assert_int_equal(plain->interval_usec, USEC_PER_HOUR);
         assert_int_equal(plain->probe.warn_days, 60);
-        assert_int_equal(plain->probe.protocol, PROTOCOL_MQTT);
+        assert_ptr_equal(plain->probe.protocol, &protocol_mqtt);
         assert_string_equal(plain->probe.ca_file, "/etc/ca.pem");
         assert_int_equal(plain->confirm_failures, 5);
         /* Set neither here nor there: built in. */
@@ -312,7 +312,7 @@ static void check_inherited(const Config *config) {
         /* Set in the target: the target's own value, even when it equals a built-in default. */
         assert_int_equal(own->interval_usec, 5 * USEC_PER_MINUTE);
         assert_int_equal(own->probe.warn_days, 30);
-        assert_int_equal(own->probe.protocol, PROTOCOL_TLS);
+        assert_ptr_equal(own->probe.protocol, &protocol_tls);
         assert_string_equal(own->probe.ca_file, "/etc/own.pem");
         assert_int_equal(own->confirm_failures, 2);
         assert_int_equal(own->probe.crit_days, 7);

@@ -140,9 +140,9 @@ void journal_log_event(const TargetConfig *config, const TargetState *state, con
         FIELD("TLSWATCH_STATUS=%s", status_to_string(event->new_status));
         FIELD("TLSWATCH_OLD_STATUS=%s", status_to_string(event->old_status));
         /* Always HOST:PORT, the address where the problem was seen if one was, else the configured one. */
-        const char *host = event->address ?: config->host;
+        const char *host = event->address ?: config->probe.host;
         FIELD("TLSWATCH_ADDRESS=%s%s%s:%u", strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
-              config->port);
+              config->probe.port);
         if (event->problem) {
                 FIELD("TLSWATCH_CODE=%s", problem_code_to_string(event->problem->code));
                 FIELD("TLSWATCH_SEVERITY=%s", status_to_string(event->problem->severity));

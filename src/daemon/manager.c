@@ -17,6 +17,7 @@
 #include "control.h"
 #include "file-util.h"
 #include "metrics.h"
+#include "probe.h"
 #include "sink.h"
 #include "log.h"
 #include "manager.h"
@@ -135,22 +136,22 @@ static int build_targets(Manager *m, const Config *config, Target ***ret, char *
                 *t = (Target) { .manager = m, .config = c, .state = { .status = STATUS_UNKNOWN } };
                 targets[i] = t;
 
-                TlsSettings tls = { .ca_file = c->ca_file, .cert_file = c->cert_file, .key_file = c->key_file };
+                TlsSettings tls = { .ca_file = c->probe.ca_file, .cert_file = c->probe.cert_file, .key_file = c->probe.key_file };
                 r = tls_context_cache_get(m->tls_cache, &tls, &t->tls_context);
                 if (r < 0) {
                         if (asprintf(ret_error, "%s:%u: [Target %s]: %s%s%s: %s", c->file, c->line, c->name,
-                                     c->ca_file ? "CAFile=" : "", c->ca_file ?: "",
-                                     c->cert_file ? " ClientCertificate/ClientKey" : "", tls_error_text(r)) < 0)
+                                     c->probe.ca_file ? "CAFile=" : "", c->probe.ca_file ?: "",
+                                     c->probe.cert_file ? " ClientCertificate/ClientKey" : "", tls_error_text(r)) < 0)
                                 *ret_error = NULL;
                         free_targets(targets, i + 1);
                         return -EINVAL;
                 }
-                if (c->mqtt_password_file) {
-                        r = read_secret(c->mqtt_password_file, &t->mqtt_password);
+                if (c->probe.mqtt_password_file) {
+                        r = read_secret(c->probe.mqtt_password_file, &t->mqtt_password);
                         if (r < 0) {
                                 if (asprintf(ret_error, "%s:%u: [Target %s]: MQTTPasswordFile=%s: %s", c->file, c->line,
-                                             c->name, c->mqtt_password_file,
-                                             r == -ENOENT && !strchr(c->mqtt_password_file, '/')
+                                             c->name, c->probe.mqtt_password_file,
+                                             r == -ENOENT && !strchr(c->probe.mqtt_password_file, '/')
                                                      ? "no such credential in $CREDENTIALS_DIRECTORY"
                                                      : strerror(-r)) < 0)
                                         *ret_error = NULL;
@@ -190,7 +191,7 @@ static int append_target_state(FILE *f, const Target *t, bool first) {
         _cleanup_free_ char *name_text = NULL, *state_text = NULL;
 
         if (o)
-                (void) json_object_set_new(o, "address", json_sprintf("%s:%u", t->config->host, t->config->port));
+                (void) json_object_set_new(o, "address", json_sprintf("%s:%u", t->config->probe.host, t->config->probe.port));
         if (o && name) {
                 name_text = json_dumps(name, JSON_ENCODE_ANY);
                 state_text = json_dumps(o, JSON_COMPACT);
@@ -281,7 +282,7 @@ static void load_state(Manager *m) {
                 char address[300];
                 TargetState state;
 
-                snprintf(address, sizeof(address), "%s:%u", t->config->host, t->config->port);
+                snprintf(address, sizeof(address), "%s:%u", t->config->probe.host, t->config->probe.port);
                 r = state_file_find(document, t->config->name, address, &state);
                 if (r < 0)
                         log_warning("%s: ignoring the saved state of target %s: malformed", m->state_file,
@@ -367,8 +368,8 @@ static void check_target_files(Target *t, Report *report) {
                                   &(const TargetFilesCheck) {
                                           .trust = SSL_CTX_get_cert_store(t->tls_context),
                                           .now = time(NULL),
-                                          .warn_days = c->warn_days,
-                                          .crit_days = c->crit_days,
+                                          .warn_days = c->probe.warn_days,
+                                          .crit_days = c->probe.crit_days,
                                   },
                                   report);
 }
@@ -422,24 +423,7 @@ static void start_probe(Target *t) {
                 return;
         }
 
-        ProbeSettings settings = {
-                .host = c->host,
-                .port = c->port,
-                .server_name = c->server_name,
-                .protocol = c->protocol,
-                .http_path = c->http_path,
-                .mqtt_version = c->mqtt_version,
-                .mqtt_client_id = c->mqtt_client_id,
-                .mqtt_username = c->mqtt_username,
-                .mqtt_password = t->mqtt_password,
-                .mqtt_expect_accept = c->mqtt_expect_accept,
-                .http_expect_status = c->http_expect_status,
-                .tls_context = t->tls_context,
-                .timeout_usec = c->timeout_usec,
-                .warn_days = c->warn_days,
-                .crit_days = c->crit_days,
-        };
-        r = probe_start(m->event, &settings, on_probe_done, t, &t->probe);
+        r = probe_start(m->event, &c->probe, t->tls_context, t->mqtt_password, on_probe_done, t, &t->probe);
         if (r < 0) {
                 log_warning("%s: cannot start a probe: %s; retrying in %llus", c->name, strerror(-r),
                             (unsigned long long) (c->retry_interval_usec / USEC_PER_SEC));
@@ -678,10 +662,10 @@ static json_t *target_status_json(const Target *t) {
         format_realtime(t->next_probe_usec, next, sizeof(next));
 
         char address[300];
-        snprintf(address, sizeof(address), strchr(c->host, ':') ? "[%s]:%u" : "%s:%u", c->host, c->port);
+        snprintf(address, sizeof(address), strchr(c->probe.host, ':') ? "[%s]:%u" : "%s:%u", c->probe.host, c->probe.port);
 
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o*, s:s, s:f, s:s, s:i, s:i}", "name", c->name, "address",
-                              address, "protocol", protocol_to_string(c->protocol), "status",
+                              address, "protocol", protocol_to_string(c->probe.protocol), "status",
                               status_to_string(state->status), "problems", problems, "last_probe", last,
                               "last_duration_seconds", (double) state->last_duration_usec / USEC_PER_SEC, "next_probe",
                               t->probe ? "now" : next, "consecutive_failures", (int) state->consecutive_failures,

@@ -70,12 +70,12 @@ json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, 
                                                                  "message", p->message));
         }
         format_time(now_usec, time_text, sizeof(time_text));
-        const char *host = event->address ?: config->host;
-        snprintf(address, sizeof(address), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, config->port);
+        const char *host = event->address ?: config->probe.host;
+        snprintf(address, sizeof(address), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, config->probe.port);
 
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o*, s:s}", "schema", WEBHOOK_SCHEMA,
                               "event", webhook_event_type(event), "id", id, "time", time_text, "target", config->name,
-                              "address", address, "protocol", protocol_to_string(config->protocol), "old_status",
+                              "address", address, "protocol", protocol_to_string(config->probe.protocol), "old_status",
                               status_to_string(event->old_status), "status", status_to_string(event->new_status),
                               "problems", problems, "monitor", hostname);
         if (!o)

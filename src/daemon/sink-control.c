@@ -14,7 +14,7 @@ typedef struct ControlSink {
         const SinkContext *context;
         const char *pending_path; /* ControlSocket= of the config being configured, NULL: the default */
         bool pending;
-        bool started;             /* the socket was made, or tried */
+        bool started; /* the socket was made, or tried */
         Control *control;
 } ControlSink;
 
@@ -58,7 +58,8 @@ static void start_control(ControlSink *s, const char *configured) {
         else {
                 const char *runtime = getenv("RUNTIME_DIRECTORY");
                 /* systemd passes several directories separated by ':' when the unit lists several. */
-                if (asprintf(&path, "%.*s/control.sock", runtime ? (int) strcspn(runtime, ":") : (int) strlen("/run/tlswatch"),
+                if (asprintf(&path, "%.*s/control.sock",
+                             runtime ? (int) strcspn(runtime, ":") : (int) strlen("/run/tlswatch"),
                              runtime ?: "/run/tlswatch") < 0)
                         path = NULL;
         }
@@ -71,11 +72,12 @@ static void start_control(ControlSink *s, const char *configured) {
         if (sd_listen_fds(true) >= 1)
                 listen_fd = SD_LISTEN_FDS_START;
 
-        r = control_new(s->context->event, path, listen_fd, s->context->host->requests, s->context->host->userdata,
-                        &s->control);
+        r = control_new(s->context->event, path, listen_fd, s->context->host->requests,
+                        s->context->host->userdata, &s->control);
         if (r < 0)
-                log_warning("cannot create the control socket %s: %s; tlswatchctl status will not reach this daemon",
-                            path, strerror(-r));
+                log_warning(
+                        "cannot create the control socket %s: %s; tlswatchctl will not reach this daemon",
+                        path, strerror(-r));
 }
 
 static void sink_commit(void *sink, bool apply) {

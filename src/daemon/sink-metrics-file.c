@@ -23,7 +23,7 @@ static int sink_new(const SinkContext *context, void **ret) {
         assert(context->host);
         if (!s)
                 return -ENOMEM;
-        *s = (MetricsFileSink) { .host = context->host, .once = context->once };
+        *s = (MetricsFileSink){ .host = context->host, .once = context->once };
         *ret = s;
         return 0;
 }

@@ -36,7 +36,7 @@ int sink_set_new(const SinkContext *context, SinkSet **ret) {
                 const SinkType *type = s->types[s->n];
 
                 assert(type->name && type->new && type->free);
-                r = type->new(context, &s->sinks[s->n]);
+                r = type->new (context, &s->sinks[s->n]);
                 if (r < 0)
                         return log_debug_errno(r, "cannot set up the %s sink: %m", type->name);
         }
@@ -73,7 +73,8 @@ int sink_set_configure(SinkSet *s, const Config *config, char **ret_error) {
         return r;
 }
 
-void sink_set_event(SinkSet *s, const TargetConfig *config, const TargetState *state, const TargetEvent *event) {
+void sink_set_event(SinkSet *s, const TargetConfig *config, const TargetState *state,
+                    const TargetEvent *event) {
         assert(s);
         assert(config && state && event);
 

@@ -48,11 +48,13 @@ typedef struct SinkType {
         /* Checks `config` (at start and at each reload) and prepares for it aside, changing nothing;
          * returns 0, or a negative errno with a sentence naming file:line in *ret_error. Then `commit`
          * follows with apply = true once every sink accepted `config` (which stays alive until the
-         * next commit), or with apply = false: the running configuration stays. Commit cannot fail. */
+         * next commit), or with apply = false: the running configuration stays (a sink after the one
+         * that refused gets this without a configure first). Commit cannot fail. */
         int (*configure)(void *sink, const Config *config, char **ret_error);
         void (*commit)(void *sink, bool apply);
         /* A target event: a problem appeared or cleared, the status or the certificate changed, a reminder. */
-        void (*event)(void *sink, const TargetConfig *config, const TargetState *state, const TargetEvent *event);
+        void (*event)(void *sink, const TargetConfig *config, const TargetState *state,
+                      const TargetEvent *event);
         /* A target has a new report (its events, if any, came first). */
         void (*probe_done)(void *sink, const SinkTarget *target);
         /* A reload dropped the target; its config is still valid during the call. */
@@ -75,7 +77,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(SinkSet *, sink_set_free);
 /* Configures every sink for `config`, all or none: when one refuses, none changes. */
 int sink_set_configure(SinkSet *s, const Config *config, char **ret_error);
 
-void sink_set_event(SinkSet *s, const TargetConfig *config, const TargetState *state, const TargetEvent *event);
+void sink_set_event(SinkSet *s, const TargetConfig *config, const TargetState *state,
+                    const TargetEvent *event);
 void sink_set_probe_done(SinkSet *s, const SinkTarget *target);
 void sink_set_target_removed(SinkSet *s, const TargetConfig *config);
 void sink_set_flush(SinkSet *s);

@@ -42,8 +42,9 @@ static int dummy_configure(void *sink, const Config *config, char **ret_error) {
         for (size_t i = 0; i < config->n_targets; i++)
                 if (strcmp(config->targets[i].name, DUMMY_SINK_REFUSED_TARGET) == 0) {
                         dummy_sink_log.refusals++;
-                        if (asprintf(ret_error, "%s:%u: [Target %s]: the dummy sink refuses it", config->targets[i].file,
-                                     config->targets[i].line, DUMMY_SINK_REFUSED_TARGET) < 0)
+                        if (asprintf(ret_error, "%s:%u: [Target %s]: the dummy sink refuses it",
+                                     config->targets[i].file, config->targets[i].line,
+                                     DUMMY_SINK_REFUSED_TARGET) < 0)
                                 *ret_error = NULL;
                         step("refused", NULL);
                         return -EINVAL;
@@ -64,7 +65,8 @@ static void dummy_commit(void *sink, bool apply) {
         step(apply ? "applied" : "dropped", NULL);
 }
 
-static void dummy_event(void *sink, const TargetConfig *config, const TargetState *state, const TargetEvent *event) {
+static void dummy_event(void *sink, const TargetConfig *config, const TargetState *state,
+                        const TargetEvent *event) {
         assert(event->type >= 0 && event->type < _TARGET_EVENT_TYPE_MAX);
         dummy_sink_log.events[event->type]++;
         if (event->type == TARGET_EVENT_PROBLEM_APPEARED && event->problem->code == PROBLEM_EXPIRES_SOON)

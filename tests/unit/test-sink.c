@@ -31,11 +31,11 @@
 #define RUN_LIMIT_USEC (120ULL * 1000 * 1000)
 
 typedef enum Phase {
-        PHASE_FIRST_PROBE,   /* waiting for the first report of "expiring" */
-        PHASE_FLUSH,         /* ... and the flush after it */
-        PHASE_REFUSAL,       /* a reload the dummy refuses */
-        PHASE_RELOAD,        /* a reload that drops "second" */
-        PHASE_PROBE_AFTER,   /* a report after that reload */
+        PHASE_FIRST_PROBE, /* waiting for the first report of "expiring" */
+        PHASE_FLUSH,       /* ... and the flush after it */
+        PHASE_REFUSAL,     /* a reload the dummy refuses */
+        PHASE_RELOAD,      /* a reload that drops "second" */
+        PHASE_PROBE_AFTER, /* a report after that reload */
         PHASE_DONE,
 } Phase;
 
@@ -66,10 +66,11 @@ static void write_config(bool with_second, bool with_refused) {
                      "[Target expiring]\nAddress=127.0.0.1:%u\n",
                      fx.metrics, fx.control, fx.directory, fx.port);
         if (with_second)
-                n += snprintf(text + n, sizeof(text) - n, "\n[Target second]\nAddress=127.0.0.1:%u\n", fx.port);
-        if (with_refused)
-                n += snprintf(text + n, sizeof(text) - n, "\n[Target " DUMMY_SINK_REFUSED_TARGET "]\nAddress=127.0.0.1:%u\n",
+                n += snprintf(text + n, sizeof(text) - n, "\n[Target second]\nAddress=127.0.0.1:%u\n",
                               fx.port);
+        if (with_refused)
+                n += snprintf(text + n, sizeof(text) - n,
+                              "\n[Target " DUMMY_SINK_REFUSED_TARGET "]\nAddress=127.0.0.1:%u\n", fx.port);
         assert_true(n > 0 && (size_t) n < sizeof(text));
         write_text(fx.config, text);
 }
@@ -92,15 +93,22 @@ static void make_certificates(void) {
         _cleanup_(X509_freep) X509 *ca = NULL, *leaf = NULL;
         time_t now = time(NULL);
 
-        assert_int_equal(test_cert_new(&(TestCertSpec) { .subject_cn = "Sink Test CA", .key = test_key(TEST_KEY_EC, 256, 0),
-                                                         .now = now, .not_before = -DAY, .not_after = 3650 * DAY,
-                                                         .ca = true },
+        assert_int_equal(test_cert_new(&(TestCertSpec){ .subject_cn = "Sink Test CA",
+                                                        .key = test_key(TEST_KEY_EC, 256, 0),
+                                                        .now = now,
+                                                        .not_before = -DAY,
+                                                        .not_after = 3650 * DAY,
+                                                        .ca = true },
                                        &ca),
                          0);
-        assert_int_equal(test_cert_new(&(TestCertSpec) { .subject_cn = "broker", .key = test_key(TEST_KEY_EC, 256, 1),
-                                                         .issuer = ca, .issuer_key = test_key(TEST_KEY_EC, 256, 0),
-                                                         .now = now, .not_before = -DAY, .not_after = 10 * DAY,
-                                                         .ips = ips },
+        assert_int_equal(test_cert_new(&(TestCertSpec){ .subject_cn = "broker",
+                                                        .key = test_key(TEST_KEY_EC, 256, 1),
+                                                        .issuer = ca,
+                                                        .issuer_key = test_key(TEST_KEY_EC, 256, 0),
+                                                        .now = now,
+                                                        .not_before = -DAY,
+                                                        .not_after = 10 * DAY,
+                                                        .ips = ips },
                                        &leaf),
                          0);
         write_pem("ca.pem", ca, NULL);
@@ -125,8 +133,8 @@ static void start_server(void) {
                 if (fd < 0 || dup2(in[0], STDIN_FILENO) < 0 || dup2(fd, STDOUT_FILENO) < 0 ||
                     dup2(fd, STDERR_FILENO) < 0)
                         _exit(127);
-                execlp("openssl", "openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert, "-key", key,
-                       (char *) NULL);
+                execlp("openssl", "openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", cert, "-key",
+                       key, (char *) NULL);
                 _exit(127);
         }
         close(in[0]);
@@ -213,15 +221,17 @@ static void test_dummy_sink_in_a_real_manager(void **state) {
         char *metrics = NULL;
 
         write_config(true, false);
-        dummy_sink_log = (DummySinkLog) { .step = on_step };
-        assert_int_equal(manager_new(&(ManagerOptions) { .config_file = fx.config, .state_directory = fx.directory },
-                                     &manager, &error),
-                         0);
+        dummy_sink_log = (DummySinkLog){ .step = on_step };
+        assert_int_equal(
+                manager_new(&(ManagerOptions){ .config_file = fx.config, .state_directory = fx.directory },
+                            &manager, &error),
+                0);
         assert_int_equal(dummy_sink_log.applied, 1); /* configured at start */
 
         /* The manager runs sd_event_default(); the run limit goes on the same loop. */
         assert_true(sd_event_default(&fx.event) >= 0);
-        assert_true(sd_event_add_time_relative(fx.event, &limit, CLOCK_MONOTONIC, RUN_LIMIT_USEC, 0, on_run_limit, NULL) >= 0);
+        assert_true(sd_event_add_time_relative(fx.event, &limit, CLOCK_MONOTONIC, RUN_LIMIT_USEC, 0,
+                                               on_run_limit, NULL) >= 0);
         assert_int_equal(manager_run(manager), 0);
         sd_event_source_disable_unref(limit);
         manager = manager_free(manager);

@@ -3,6 +3,7 @@
  * while MaxConcurrentProbes probes are in flight. A finished probe updates the target's state, logs
  * its events, schedules the next run and lets the next waiting target go. A reload builds the new
  * targets aside and swaps them in only when the whole configuration is good. */
+#include <assert.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <openssl/rand.h>
@@ -17,7 +18,7 @@
 #include "file-util.h"
 #include "metrics.h"
 #include "probe.h"
-#include "journal.h"
+#include "sink.h"
 #include "log.h"
 #include "manager.h"
 #include "probe-output.h"
@@ -64,11 +65,13 @@ struct Manager {
         unsigned in_flight;
         size_t once_remaining;
 
-        bool use_journal;
         sd_event_source *save_timer;
         char *last_status_text;
-        Control *control;
-        WebhookManager *webhooks;
+
+        char *state_directory;   /* where the state file and the sinks' durable data go; NULL: nowhere */
+        SinkHost sink_host;      /* what the sinks may read and ask; points back at this Manager */
+        SinkContext sink_context;
+        SinkSet *sinks;          /* the journal, webhooks, metrics file, control socket: sink-table.c */
 };
 
 static usec_t now_realtime(void) {
@@ -227,22 +230,22 @@ static int save_state(Manager *m) {
         return r;
 }
 
-static void write_metrics_file(Manager *m);
-
 static int on_save_timer(sd_event_source *source, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
         (void) save_state(m);
-        write_metrics_file(m);
+        sink_set_flush(m->sinks);
         /* Both built and freed large transient buffers; glibc keeps freed pages inside the heap
          * resident until asked, so a fleet's RSS would stay at its highest point for good. */
         (void) malloc_trim(0);
         return 0;
 }
 
+/* The state file and the sinks' bulk outputs (the metrics file) are written a few seconds after
+ * probes settle, once for a whole burst of them. */
 static void schedule_save(Manager *m) {
-        if ((!m->state_file && !m->config->metrics_file) || m->save_timer)
+        if (m->save_timer)
                 return;
         (void) sd_event_add_time_relative(m->event, &m->save_timer, CLOCK_MONOTONIC, STATE_SAVE_DELAY_USEC, 0,
                                           on_save_timer, m);
@@ -292,6 +295,30 @@ static void load_state(Manager *m) {
         json_decref(document);
 }
 
+/* --- what sinks see ---------------------------------------------------------------------------- */
+
+static void target_view(const Target *t, SinkTarget *ret) {
+        *ret = (SinkTarget) {
+                .config = t->config,
+                .state = &t->state,
+                .last_report = t->last_report,
+                .next_probe_usec = t->next_probe_usec,
+                .probing = t->probe,
+        };
+}
+
+static size_t sink_host_n_targets(void *userdata) {
+        const Manager *m = userdata;
+        return m->n_targets;
+}
+
+static void sink_host_target(void *userdata, size_t i, SinkTarget *ret) {
+        const Manager *m = userdata;
+
+        assert(i < m->n_targets);
+        target_view(m->targets[i], ret);
+}
+
 /* --- scheduling -------------------------------------------------------------------------------- */
 
 static void start_probe(Target *t);
@@ -299,8 +326,7 @@ static int on_target_timer(sd_event_source *source, uint64_t usec, void *userdat
 
 static void on_event(const TargetConfig *config, const TargetState *state, const TargetEvent *event, void *userdata) {
         Manager *m = userdata;
-        journal_log_event(config, state, event, m->use_journal);
-        webhook_manager_dispatch(m->webhooks, config, state, event);
+        sink_set_event(m->sinks, config, state, event);
 }
 
 static int schedule(Target *t, usec_t delay) {
@@ -373,8 +399,9 @@ static void on_probe_done(Probe *probe, Report *report, void *userdata) {
         usec_t delay = target_apply_report(t->config, &t->state, report, now_realtime(), on_event, m);
         report_free(report);
         (void) schedule(t, delay);
-        if (t->last_report)
-                control_probe_finished(m->control, t->config->name, t->last_report);
+        SinkTarget view;
+        target_view(t, &view);
+        sink_set_probe_done(m->sinks, &view);
         notify_status(m);
         schedule_save(m);
         run_queue(m);
@@ -552,7 +579,7 @@ static int reload(Manager *m, char **ret_error) {
                 return r;
         }
 
-        r = webhook_manager_configure(m->webhooks, config, &error);
+        r = sink_set_configure(m->sinks, config, &error);
         if (r < 0) {
                 log_error("reload failed, keeping the running configuration: %s", error ?: strerror(-r));
                 free_targets(targets, config->n_targets);
@@ -586,7 +613,7 @@ static int reload(Manager *m, char **ret_error) {
         /* Targets that went away: their probes are cancelled with them. */
         for (size_t j = 0; j < m->n_targets; j++)
                 if (m->targets[j]) {
-                        control_target_removed(m->control, m->targets[j]->config->name);
+                        sink_set_target_removed(m->sinks, m->targets[j]->config);
                         if (m->targets[j]->probe)
                                 m->in_flight--;
                         target_free(m->targets[j]);
@@ -690,7 +717,7 @@ static int handle_metrics(void *userdata, char **ret, char **ret_error) {
         r = handle_status(userdata, NULL, &targets, ret_error);
         if (r < 0)
                 return r;
-        json_t *webhooks = webhook_manager_status(((Manager *) userdata)->webhooks);
+        json_t *webhooks = webhook_manager_status(sink_set_find(((Manager *) userdata)->sinks, &sink_webhook));
         r = metrics_format(targets, webhooks, ret);
         json_decref(targets);
         json_decref(webhooks);
@@ -700,13 +727,13 @@ static int handle_metrics(void *userdata, char **ret, char **ret_error) {
 static int handle_webhooks(void *userdata, json_t **ret, char **ret_error) {
         Manager *m = userdata;
 
-        *ret = webhook_manager_status(m->webhooks);
+        *ret = webhook_manager_status(sink_set_find(m->sinks, &sink_webhook));
         return *ret ? 0 : -ENOMEM;
 }
 
 static int handle_webhook_test(void *userdata, const char *name, char **ret_error) {
         Manager *m = userdata;
-        return webhook_manager_test(m->webhooks, name, ret_error);
+        return webhook_manager_test(sink_set_find(m->sinks, &sink_webhook), name, ret_error);
 }
 
 static int handle_reload(void *userdata, char **ret_error) {
@@ -740,54 +767,15 @@ static int handle_check(void *userdata, const char *target, json_t **ret_names, 
         return 0;
 }
 
-static void write_metrics_file(Manager *m) {
-        _cleanup_free_ char *text = NULL, *error = NULL;
-        int r;
-
-        if (!m->config->metrics_file)
-                return;
-        r = handle_metrics(m, &text, &error);
-        if (r >= 0)
-                r = write_file_atomic(m->config->metrics_file, text, strlen(text), 0644);
-        if (r < 0)
-                log_warning("cannot write the metrics to %s: %s", m->config->metrics_file, error ?: strerror(-r));
-}
-
-static int start_control(Manager *m) {
-        static const ControlHandlers handlers = {
-                .status = handle_status,
-                .metrics = handle_metrics,
-                .reload = handle_reload,
-                .check = handle_check,
-                .webhooks = handle_webhooks,
-                .webhook_test = handle_webhook_test,
-        };
-        _cleanup_free_ char *path = NULL;
-        int listen_fd = -EBADF;
-        int r;
-
-        if (m->config->control_socket)
-                path = strdup(m->config->control_socket);
-        else {
-                const char *runtime = getenv("RUNTIME_DIRECTORY");
-                r = asprintf(&path, "%.*s/control.sock", runtime ? (int) strcspn(runtime, ":") : (int) strlen("/run/tlswatch"),
-                             runtime ?: "/run/tlswatch");
-                if (r < 0)
-                        path = NULL;
-        }
-        if (!path)
-                return -ENOMEM;
-
-        /* Socket activation: systemd passes the listening socket of tlswatchd.socket. */
-        if (sd_listen_fds(true) >= 1)
-                listen_fd = SD_LISTEN_FDS_START;
-
-        r = control_new(m->event, path, listen_fd, &handlers, m, &m->control);
-        if (r < 0)
-                log_warning("cannot create the control socket %s: %s; tlswatchctl status will not reach this daemon",
-                            path, strerror(-r));
-        return 0;
-}
+/* The requests the control socket (and any sink that serves requests) answers. */
+static const ControlHandlers request_handlers = {
+        .status = handle_status,
+        .metrics = handle_metrics,
+        .reload = handle_reload,
+        .check = handle_check,
+        .webhooks = handle_webhooks,
+        .webhook_test = handle_webhook_test,
+};
 
 static int on_sighup(sd_event_source *source, const struct signalfd_siginfo *info, void *userdata) {
         (void) reload(userdata, NULL);
@@ -826,7 +814,6 @@ int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) 
         m->config_file = strdup(options->config_file);
         if (!m->config_file)
                 return -ENOMEM;
-        m->use_journal = journal_available() && !options->once;
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -844,23 +831,29 @@ int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) 
                         log_warning("state directory %s is not writable (%m); state will not survive a restart",
                                     directory);
                         m->state_file = mfree(m->state_file);
-                }
+                } else
+                        m->state_directory = TAKE_PTR(directory);
                 load_state(m);
         }
 
-        /* Webhooks are checked in every mode (their secret files must be readable); only the service
-         * keeps a spool beside its state. */
-        _cleanup_free_ char *spool = NULL;
-        if (m->state_file) {
-                spool = strdup(m->state_file);
-                if (!spool)
-                        return -ENOMEM;
-                strcpy(strrchr(spool, '/'), "/spool");
-        }
-        r = webhook_manager_new(m->event, spool, &m->webhooks);
+        /* Sinks are configured in every mode (webhook secret files must be readable); a command
+         * (--once, --check-config) gets no events, no socket and writes no file. */
+        m->sink_host = (SinkHost) {
+                .userdata = m,
+                .n_targets = sink_host_n_targets,
+                .target = sink_host_target,
+                .requests = &request_handlers,
+        };
+        m->sink_context = (SinkContext) {
+                .event = m->event,
+                .state_directory = m->state_directory,
+                .once = options->once,
+                .host = &m->sink_host,
+        };
+        r = sink_set_new(&m->sink_context, &m->sinks);
         if (r < 0)
                 return r;
-        r = webhook_manager_configure(m->webhooks, m->config, ret_error);
+        r = sink_set_configure(m->sinks, m->config, ret_error);
         if (r < 0)
                 return r;
 
@@ -872,8 +865,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
-        control_free(m->control);
-        webhook_manager_free(m->webhooks);
+        sink_set_free(m->sinks);
         free_targets(m->targets, m->n_targets);
         free(m->queue);
         config_free(m->config);
@@ -881,6 +873,7 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
         free(m->config_file);
         free(m->state_file);
+        free(m->state_directory);
         free(m->last_status_text);
         free(m);
         return NULL;
@@ -942,7 +935,6 @@ int manager_run(Manager *m) {
                 return log_error_errno(r, "cannot schedule the targets: %m"), 1;
 
         if (!m->options.once) {
-                (void) start_control(m);
                 (void) sd_event_set_watchdog(m->event, true);
                 (void) sd_notify(false, "READY=1");
                 notify_status(m);
@@ -958,7 +950,7 @@ int manager_run(Manager *m) {
 
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
         (void) save_state(m);
-        write_metrics_file(m);
+        sink_set_flush(m->sinks);
         /* Both built and freed large transient buffers; glibc keeps freed pages inside the heap
          * resident until asked, so a fleet's RSS would stay at its highest point for good. */
         (void) malloc_trim(0);

@@ -99,25 +99,26 @@ static int check_stale(X509 *disk_leaf, const char *cert_path, time_t now, Repor
 
                 if (a->n_chain == 0 || !a->chain[0].sent || strcmp(a->chain[0].sha256, disk.sha256) == 0)
                         continue;
-                r = problem_list_add(&report->problems, PROBLEM_STALE_CERTIFICATE, STATUS_WARNING, 0, -1,
-                                     "the certificate on disk (%s) was issued on %s, but %s still serves the one "
-                                     "that expires %s: reload the broker",
-                                     cert_path, disk.not_before, a->address, a->chain[0].not_after);
+                r = problem_list_add(
+                        &report->problems, PROBLEM_STALE_CERTIFICATE, STATUS_WARNING, 0, -1,
+                        "the certificate on disk (%s) was issued on %s, but %s still serves the one "
+                        "that expires %s: reload the broker",
+                        cert_path, disk.not_before, a->address, a->chain[0].not_after);
                 break;
         }
         certificate_info_clear(&disk);
         return r;
 }
 
-static int check_loaded(const TargetFiles *f, const char *const p[static _FILE_MAX], const TargetFilesCheck *check,
-                        Report *report) {
+static int check_loaded(const TargetFiles *f, const char *const p[static _FILE_MAX],
+                        const TargetFilesCheck *check, Report *report) {
         AddressReport files = {};
         int r;
 
         for (size_t i = 0; i < _FILE_MAX; i++)
                 if (p[i] && f->files[i].error < 0)
-                        return problem_list_add(&report->problems, PROBLEM_CHAIN_UNVERIFIED, STATUS_CRITICAL, -1, -1,
-                                                "%s: cannot read the listener's file: %s", p[i],
+                        return problem_list_add(&report->problems, PROBLEM_CHAIN_UNVERIFIED, STATUS_CRITICAL,
+                                                -1, -1, "%s: cannot read the listener's file: %s", p[i],
                                                 strerror(-f->files[i].error));
 
         LintInput input = {

@@ -52,10 +52,14 @@ static X509 *new_leaf(Fixture *fx, long not_after) {
         static const char *const ips[] = { "127.0.0.1", NULL };
         X509 *leaf = NULL;
 
-        assert_int_equal(test_cert_new(&(TestCertSpec) { .subject_cn = "broker", .key = test_key(TEST_KEY_EC, 256, 1),
-                                                         .issuer = fx->ca, .issuer_key = test_key(TEST_KEY_EC, 256, 0),
-                                                         .now = fx->now, .not_before = -DAY, .not_after = not_after,
-                                                         .ips = ips },
+        assert_int_equal(test_cert_new(&(TestCertSpec){ .subject_cn = "broker",
+                                                        .key = test_key(TEST_KEY_EC, 256, 1),
+                                                        .issuer = fx->ca,
+                                                        .issuer_key = test_key(TEST_KEY_EC, 256, 0),
+                                                        .now = fx->now,
+                                                        .not_before = -DAY,
+                                                        .not_after = not_after,
+                                                        .ips = ips },
                                        &leaf),
                          0);
         return leaf;
@@ -70,9 +74,12 @@ static int setup(void **state) {
         assert_non_null(mkdtemp(fx->directory));
         snprintf(fx->cert_path, sizeof(fx->cert_path), "%s/fullchain.pem", fx->directory);
         snprintf(fx->key_path, sizeof(fx->key_path), "%s/key.pem", fx->directory);
-        assert_int_equal(test_cert_new(&(TestCertSpec) { .subject_cn = "Test CA", .key = test_key(TEST_KEY_EC, 256, 0),
-                                                         .now = fx->now, .not_before = -DAY, .not_after = 3650 * DAY,
-                                                         .ca = true },
+        assert_int_equal(test_cert_new(&(TestCertSpec){ .subject_cn = "Test CA",
+                                                        .key = test_key(TEST_KEY_EC, 256, 0),
+                                                        .now = fx->now,
+                                                        .not_before = -DAY,
+                                                        .not_after = 3650 * DAY,
+                                                        .ca = true },
                                        &fx->ca),
                          0);
         fx->leaf = new_leaf(fx, 300 * DAY);
@@ -121,8 +128,10 @@ static const Problem *find_problem(const Report *report, ProblemCode code) {
 static void check(Fixture *fx, TargetFiles *files, const TargetFilesPaths *paths, Report *report) {
         target_files_refresh(files, paths);
         assert_int_equal(target_files_check(files, paths,
-                                            &(TargetFilesCheck) { .trust = fx->trust, .now = fx->now,
-                                                                  .warn_days = 30, .crit_days = 7 },
+                                            &(TargetFilesCheck){ .trust = fx->trust,
+                                                                 .now = fx->now,
+                                                                 .warn_days = 30,
+                                                                 .crit_days = 7 },
                                             report),
                          0);
 }
@@ -133,7 +142,7 @@ static void test_no_files_named(void **state) {
         _cleanup_(report_freep) Report *report = served_report(fx, fx->leaf);
 
         assert_int_equal(target_files_new(&files), 0);
-        check(fx, files, &(TargetFilesPaths) {}, report);
+        check(fx, files, &(TargetFilesPaths){}, report);
         assert_int_equal(report->problems.n, 0);
         assert_int_equal(report->status, STATUS_OK);
 }
@@ -146,7 +155,7 @@ static void test_unreadable_file(void **state) {
 
         snprintf(missing, sizeof(missing), "%s/missing.pem", fx->directory);
         assert_int_equal(target_files_new(&files), 0);
-        check(fx, files, &(TargetFilesPaths) { .cert_file = fx->cert_path, .key_file = missing }, report);
+        check(fx, files, &(TargetFilesPaths){ .cert_file = fx->cert_path, .key_file = missing }, report);
         const Problem *p = find_problem(report, PROBLEM_CHAIN_UNVERIFIED);
         assert_non_null(p);
         assert_non_null(strstr(p->message, "missing.pem: cannot read the listener's file"));
@@ -159,7 +168,8 @@ static void test_good_files_in_use(void **state) {
         _cleanup_(report_freep) Report *report = served_report(fx, fx->leaf);
 
         assert_int_equal(target_files_new(&files), 0);
-        check(fx, files, &(TargetFilesPaths) { .cert_file = fx->cert_path, .key_file = fx->key_path }, report);
+        check(fx, files, &(TargetFilesPaths){ .cert_file = fx->cert_path, .key_file = fx->key_path },
+              report);
         for (size_t i = 0; i < report->problems.n; i++)
                 print_message("unexpected: %s\n", report->problems.items[i].message);
         assert_int_equal(report->problems.n, 0);
@@ -173,7 +183,8 @@ static void test_lint_findings_name_the_file(void **state) {
 
         write_pem(fx->key_path, NULL, NULL, test_key(TEST_KEY_EC, 256, 1), 0644);
         assert_int_equal(target_files_new(&files), 0);
-        check(fx, files, &(TargetFilesPaths) { .cert_file = fx->cert_path, .key_file = fx->key_path }, report);
+        check(fx, files, &(TargetFilesPaths){ .cert_file = fx->cert_path, .key_file = fx->key_path },
+              report);
         const Problem *p = find_problem(report, PROBLEM_KEY_PERMISSIONS);
         assert_non_null(p);
         assert_true(strncmp(p->message, fx->cert_path, strlen(fx->cert_path)) == 0);

@@ -345,16 +345,11 @@ static int conn_after_handshake(Conn *c) {
                 char authority[300];
                 format_authority(c, authority, sizeof(authority));
                 ExchangeSettings exchange = {
-                        .protocol = c->protocol,
+                        .probe = *c->settings, /* a view: the exchange copies what it keeps */
                         .authority = authority,
-                        .path = c->settings->path,
-                        .mqtt_version = c->settings->mqtt_version,
-                        .client_id = c->settings->mqtt_client_id,
-                        .username = c->settings->mqtt_username,
                         .password = c->password,
-                        .expect_accept = c->settings->mqtt_expect_accept,
-                        .expect_status = c->settings->http_expect_status,
                 };
+                exchange.probe.protocol = c->protocol; /* resolved, also when set by port */
                 r = exchange_new(&exchange, &c->exchange);
                 if (r < 0)
                         return conn_fail_internal(c, r);

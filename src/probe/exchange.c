@@ -173,7 +173,7 @@ int exchange_new(const ExchangeSettings *settings, Exchange **ret) {
         assert(settings);
         assert(ret);
 
-        protocol = settings->protocol;
+        protocol = settings->probe.protocol;
         if (!protocol || !protocol->start || !protocol->advance || !protocol->closed)
                 return -EINVAL; /* tls: nothing to exchange */
 
@@ -182,8 +182,8 @@ int exchange_new(const ExchangeSettings *settings, Exchange **ret) {
                 return -ENOMEM;
         e->protocol = protocol;
         e->result = (ExchangeResult) { .http_status = -1, .connack = -1, .mqtt_version = -1 };
-        if (settings->path || protocol->default_path) {
-                e->path = strdup(settings->path ?: protocol->default_path);
+        if (settings->probe.path || protocol->default_path) {
+                e->path = strdup(settings->probe.path ?: protocol->default_path);
                 if (!e->path)
                         return -ENOMEM;
         }

@@ -10,20 +10,16 @@
 #include <stdint.h>
 
 #include "macro.h"
+#include "probe-settings.h"
 #include "protocol.h"
 
-/* What one exchange is told: a borrowed view of the probe's settings plus what the connection knows
- * (the Host header's authority) and the password read beside the settings. Nothing here is owned. */
+/* What one exchange is told: the probe's settings as a view (a shallow copy the exchange never frees;
+ * it copies what it keeps), plus what the connection knows: the Host header's authority and the
+ * password read beside the settings. */
 struct ExchangeSettings {
-        const Protocol *protocol; /* one with a start() operation */
-        const char *authority;    /* for Host: "name", "name:port", "[v6]:port" */
-        const char *path;         /* NULL: the protocol's default_path */
-        int mqtt_version;         /* 4 (3.1.1, default) or 5 */
-        const char *client_id;    /* NULL: "tlswatch-" and 8 random hex digits */
-        const char *username;     /* NULL: none */
+        ProbeSettings probe;   /* protocol: one with a start() operation */
+        const char *authority; /* for Host: "name", "name:port", "[v6]:port" */
         const char *password;
-        bool expect_accept;       /* a refused CONNACK is a failure, not information */
-        const char *expect_status; /* https: "200", "2xx 301", ...; NULL: any 2xx or 3xx */
 };
 
 /* What the application answered, for the report. -1 where it does not apply. */

@@ -12,11 +12,12 @@ typedef struct Https {
 } Https;
 
 static int https_start(Exchange *e, void *state, const ExchangeSettings *settings) {
+        const char *expect = settings->probe.http_expect_status;
         Https *h = state;
         char buffer[4096];
         int n;
 
-        if (settings->expect_status && proto_http_parse_expect(settings->expect_status, &h->expect_status) < 0)
+        if (expect && proto_http_parse_expect(expect, &h->expect_status) < 0)
                 return -EINVAL;
         n = proto_http_build_get(settings->authority, exchange_path(e), buffer, sizeof(buffer));
         if (n < 0 || !exchange_queue(e, buffer, (size_t) n))

@@ -23,10 +23,11 @@ int mqtt_session_init(MqttSession *s, const ExchangeSettings *settings, Exchange
         assert(settings);
         assert(result);
 
-        if (dup_optional(&s->username, settings->username) < 0 || dup_optional(&s->password, settings->password) < 0)
+        if (dup_optional(&s->username, settings->probe.mqtt_username) < 0 ||
+            dup_optional(&s->password, settings->password) < 0)
                 return -ENOMEM;
-        if (settings->client_id)
-                s->client_id = strdup(settings->client_id);
+        if (settings->probe.mqtt_client_id)
+                s->client_id = strdup(settings->probe.mqtt_client_id);
         else {
                 unsigned char random[4];
                 if (RAND_bytes(random, sizeof(random)) != 1)
@@ -37,9 +38,9 @@ int mqtt_session_init(MqttSession *s, const ExchangeSettings *settings, Exchange
         }
         if (!s->client_id)
                 return -ENOMEM;
-        s->expect_accept = settings->expect_accept;
+        s->expect_accept = settings->probe.mqtt_expect_accept;
         s->options = (MqttConnectOptions) {
-                .version = settings->mqtt_version == MQTT_VERSION_5 ? MQTT_VERSION_5 : MQTT_VERSION_3_1_1,
+                .version = settings->probe.mqtt_version == MQTT_VERSION_5 ? MQTT_VERSION_5 : MQTT_VERSION_3_1_1,
                 .client_id = s->client_id,
                 .keep_alive_seconds = 30,
                 .username = s->username,

@@ -31,10 +31,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
 
         ExchangeSettings settings = {
-                .protocol = &protocol_https,
+                .probe.protocol = &protocol_https,
                 .authority = "[::1]:18084",
-                .path = "/api/v5/status",
-                .expect_status = "2xx 301",
+                .probe.path = "/api/v5/status",
+                .probe.http_expect_status = "2xx 301",
         };
         fuzz_exchange_run(&settings, data, size);
         return 0;

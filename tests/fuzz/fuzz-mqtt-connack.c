@@ -15,13 +15,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
 
                 ExchangeSettings settings = {
-                        .protocol = &protocol_mqtt,
+                        .probe.protocol = &protocol_mqtt,
                         .authority = "broker.test:8883",
-                        .mqtt_version = version,
-                        .client_id = "tlswatch-fuzz",
-                        .username = "fuzz",
+                        .probe.mqtt_version = version,
+                        .probe.mqtt_client_id = "tlswatch-fuzz",
+                        .probe.mqtt_username = "fuzz",
                         .password = "secret",
-                        .expect_accept = version == MQTT_VERSION_5,
+                        .probe.mqtt_expect_accept = version == MQTT_VERSION_5,
                 };
                 fuzz_exchange_run(&settings, data, size);
         }

@@ -42,11 +42,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
 
         ExchangeSettings settings = {
-                .protocol = &protocol_wss,
+                .probe.protocol = &protocol_wss,
                 .authority = "broker.test:8084",
-                .mqtt_version = size % 2 ? MQTT_VERSION_5 : MQTT_VERSION_3_1_1,
-                .client_id = "tlswatch-fuzz",
-                .expect_accept = true,
+                .probe.mqtt_version = size % 2 ? MQTT_VERSION_5 : MQTT_VERSION_3_1_1,
+                .probe.mqtt_client_id = "tlswatch-fuzz",
+                .probe.mqtt_expect_accept = true,
         };
         if (exchange_new(&settings, &e) < 0 || !request_key(e, key) || proto_ws_accept_for_key(key, accept) < 0)
                 abort(); /* the exchange's own request is not fuzz input: this is a bug */

@@ -307,9 +307,9 @@ static void switching_protocols(const char *accept, const char *protocol, char *
 }
 
 static const ExchangeSettings wss_settings = {
-        .protocol = &protocol_wss,
+        .probe.protocol = &protocol_wss,
         .authority = "broker.example.com:443",
-        .username = USERNAME,
+        .probe.mqtt_username = USERNAME,
         .password = PASSWORD,
 };
 
@@ -321,7 +321,7 @@ static Exchange *wss_connected(void **state, const ExchangeSettings *settings) {
         uint8_t out[4096];
         ClientFrame frames[2];
 
-        take_upgrade_request(e, settings->path ?: "/mqtt", accept);
+        take_upgrade_request(e, settings->probe.path ?: "/mqtt", accept);
         switching_protocols(accept, "mqtt", head, sizeof(head));
         assert_int_equal(feed_string(e, head), EXCHANGE_RUNNING);
         assert_int_equal(exchange_result(e)->http_status, 101);
@@ -331,8 +331,8 @@ static Exchange *wss_connected(void **state, const ExchangeSettings *settings) {
         assert_int_equal(decode_client_frames(out, n, frames, ELEMENTSOF(frames)), 1);
         assert_int_equal(frames[0].opcode, PROTO_WS_OPCODE_BINARY);
         assert_mqtt_connect(frames[0].payload, frames[0].length,
-                            settings->mqtt_version == MQTT_VERSION_5 ? MQTT_VERSION_5 : MQTT_VERSION_3_1_1,
-                            settings->client_id, settings->username, settings->password);
+                            settings->probe.mqtt_version == MQTT_VERSION_5 ? MQTT_VERSION_5 : MQTT_VERSION_3_1_1,
+                            settings->probe.mqtt_client_id, settings->probe.mqtt_username, settings->password);
         return e;
 }
 
@@ -354,8 +354,8 @@ static void assert_wss_goodbye(Exchange *e) {
 /* ---- construction -------------------------------------------------------------------------------- */
 
 static void test_new_and_free(void **state) {
-        ExchangeSettings tls = { .protocol = &protocol_tls, .authority = "x" };
-        ExchangeSettings bogus = { .protocol = NULL, .authority = "x" };
+        ExchangeSettings tls = { .probe.protocol = &protocol_tls, .authority = "x" };
+        ExchangeSettings bogus = { .probe.protocol = NULL, .authority = "x" };
         Exchange *e = NULL;
 
         assert_int_equal(exchange_new(&tls, &e), -EINVAL);
@@ -366,13 +366,13 @@ static void test_new_and_free(void **state) {
         /* A CONNECT that cannot fit the output buffer is refused up front for mqtt. */
         static char huge[5000];
         memset(huge, 'u', sizeof(huge) - 1);
-        ExchangeSettings too_long = { .protocol = &protocol_mqtt, .authority = "x", .username = huge };
+        ExchangeSettings too_long = { .probe.protocol = &protocol_mqtt, .authority = "x", .probe.mqtt_username = huge };
         assert_int_equal(exchange_new(&too_long, &e), -ENOBUFS);
         assert_null(e);
 }
 
 static void test_results_before_any_answer(void **state) {
-        ExchangeSettings settings = { .protocol = &protocol_mqtt, .authority = "broker", .mqtt_version = 5 };
+        ExchangeSettings settings = { .probe.protocol = &protocol_mqtt, .authority = "broker", .probe.mqtt_version = 5 };
         Exchange *e = new_exchange(state, &settings);
 
         assert_int_equal(exchange_result(e)->http_status, -1);
@@ -384,8 +384,8 @@ static void test_results_before_any_answer(void **state) {
 }
 
 static void test_partial_sends(void **state) {
-        ExchangeSettings settings = { .protocol = &protocol_mqtt, .authority = "broker",
-                                      .client_id = "probe-7" };
+        ExchangeSettings settings = { .probe.protocol = &protocol_mqtt, .authority = "broker",
+                                      .probe.mqtt_client_id = "probe-7" };
         Exchange *e = new_exchange(state, &settings);
         uint8_t whole[256], pieces[256];
         const uint8_t *data;
@@ -413,9 +413,9 @@ static void test_partial_sends(void **state) {
 /* ---- https --------------------------------------------------------------------------------------- */
 
 static const ExchangeSettings https_settings = {
-        .protocol = &protocol_https,
+        .probe.protocol = &protocol_https,
         .authority = "dash.example.com:8443",
-        .path = "/health",
+        .probe.path = "/health",
 };
 
 static Exchange *https_started(void **state, const ExchangeSettings *settings) {
@@ -426,7 +426,7 @@ static Exchange *https_started(void **state, const ExchangeSettings *settings) {
 
         memcpy(request, out, n);
         request[n] = '\0';
-        snprintf(line, sizeof(line), "GET %s HTTP/1.1\r\nHost: %s\r\n", settings->path ?: "/",
+        snprintf(line, sizeof(line), "GET %s HTTP/1.1\r\nHost: %s\r\n", settings->probe.path ?: "/",
                  settings->authority);
         assert_memory_equal(request, line, strlen(line));
         assert_contains(request, "\r\nConnection: close\r\n");
@@ -455,7 +455,7 @@ static void test_https_success(void **state) {
         }
 
         /* Without a path, "/" is asked for. */
-        ExchangeSettings root = { .protocol = &protocol_https, .authority = "[2001:db8::1]:443" };
+        ExchangeSettings root = { .probe.protocol = &protocol_https, .authority = "[2001:db8::1]:443" };
         Exchange *e = https_started(state, &root);
         assert_int_equal(feed_string(e, "HTTP/1.1 200 OK\r\n\r\n"), EXCHANGE_SUCCEEDED);
 }
@@ -577,14 +577,14 @@ static Exchange *mqtt_started(void **state, const ExchangeSettings *settings) {
         uint8_t out[4096];
         size_t n = take_output(e, out, sizeof(out));
 
-        int version = settings->mqtt_version == MQTT_VERSION_5 ? MQTT_VERSION_5 : MQTT_VERSION_3_1_1;
+        int version = settings->probe.mqtt_version == MQTT_VERSION_5 ? MQTT_VERSION_5 : MQTT_VERSION_3_1_1;
 
-        assert_mqtt_connect(out, n, version, settings->client_id, settings->username, settings->password);
+        assert_mqtt_connect(out, n, version, settings->probe.mqtt_client_id, settings->probe.mqtt_username, settings->password);
         return e;
 }
 
 static void test_mqtt_accepted(void **state) {
-        ExchangeSettings v3 = { .protocol = &protocol_mqtt, .authority = "broker" };
+        ExchangeSettings v3 = { .probe.protocol = &protocol_mqtt, .authority = "broker" };
         Exchange *e = mqtt_started(state, &v3);
 
         assert_int_equal(feed(e, connack_accepted, sizeof(connack_accepted)), EXCHANGE_SUCCEEDED);
@@ -597,9 +597,9 @@ static void test_mqtt_accepted(void **state) {
 
         /* 5.0 with credentials; the CONNACK carries a Receive Maximum property (5.0 §3.2.2.3.3). */
         static const uint8_t connack_v5[] = { 0x20, 0x06, 0x00, 0x00, 0x03, 0x21, 0x00, 0x0a };
-        ExchangeSettings v5 = { .protocol = &protocol_mqtt, .authority = "broker", .mqtt_version = 5,
-                                .client_id = "probe-5", .username = USERNAME, .password = PASSWORD,
-                                .expect_accept = true };
+        ExchangeSettings v5 = { .probe.protocol = &protocol_mqtt, .authority = "broker", .probe.mqtt_version = 5,
+                                .probe.mqtt_client_id = "probe-5", .probe.mqtt_username = USERNAME, .password = PASSWORD,
+                                .probe.mqtt_expect_accept = true };
         e = mqtt_started(state, &v5);
         assert_int_equal(feed(e, connack_v5, sizeof(connack_v5)), EXCHANGE_SUCCEEDED);
         assert_int_equal(exchange_result(e)->connack, 0);
@@ -608,8 +608,8 @@ static void test_mqtt_accepted(void **state) {
         assert_mqtt_goodbye(e);
 
         /* A user name without a password sends only the user name. */
-        ExchangeSettings user_only = { .protocol = &protocol_mqtt, .authority = "broker",
-                                       .username = USERNAME };
+        ExchangeSettings user_only = { .probe.protocol = &protocol_mqtt, .authority = "broker",
+                                       .probe.mqtt_username = USERNAME };
         e = mqtt_started(state, &user_only);
         assert_int_equal(feed(e, connack_accepted, sizeof(connack_accepted)), EXCHANGE_SUCCEEDED);
 
@@ -624,7 +624,7 @@ static void test_mqtt_accepted(void **state) {
 static void test_mqtt_refused(void **state) {
         static const uint8_t refused_v3[] = { 0x20, 0x02, 0x00, 0x05 };
         static const uint8_t refused_v5[] = { 0x20, 0x03, 0x00, 0x87, 0x00 };
-        ExchangeSettings settings = { .protocol = &protocol_mqtt, .authority = "broker", .username = USERNAME,
+        ExchangeSettings settings = { .probe.protocol = &protocol_mqtt, .authority = "broker", .probe.mqtt_username = USERNAME,
                                       .password = PASSWORD };
 
         /* Without expect_accept a refusal still proves an MQTT broker: information, not failure. */
@@ -634,28 +634,28 @@ static void test_mqtt_refused(void **state) {
         assert_string_equal(exchange_result(e)->connack_text, "not authorised");
         assert_mqtt_goodbye(e);
 
-        settings.expect_accept = true;
+        settings.probe.mqtt_expect_accept = true;
         e = mqtt_started(state, &settings);
         assert_int_equal(feed(e, refused_v3, sizeof(refused_v3)), EXCHANGE_FAILED);
         assert_int_equal(exchange_result(e)->connack, 5);
         assert_failed(e, "CONNACK 5 (not authorised)");
 
-        settings.mqtt_version = MQTT_VERSION_5;
-        settings.expect_accept = false;
+        settings.probe.mqtt_version = MQTT_VERSION_5;
+        settings.probe.mqtt_expect_accept = false;
         e = mqtt_started(state, &settings);
         assert_int_equal(feed(e, refused_v5, sizeof(refused_v5)), EXCHANGE_SUCCEEDED);
         assert_int_equal(exchange_result(e)->connack, 0x87);
         assert_string_equal(exchange_result(e)->connack_text, "not authorized");
         assert_mqtt_goodbye(e);
 
-        settings.expect_accept = true;
+        settings.probe.mqtt_expect_accept = true;
         e = mqtt_started(state, &settings);
         assert_int_equal(feed(e, refused_v5, sizeof(refused_v5)), EXCHANGE_FAILED);
         assert_failed(e, "CONNACK 135 (not authorized)");
 }
 
 static void test_mqtt_garbage(void **state) {
-        ExchangeSettings settings = { .protocol = &protocol_mqtt, .authority = "broker", .username = USERNAME,
+        ExchangeSettings settings = { .probe.protocol = &protocol_mqtt, .authority = "broker", .probe.mqtt_username = USERNAME,
                                       .password = PASSWORD };
         Exchange *e = mqtt_started(state, &settings);
 
@@ -676,8 +676,8 @@ static void test_mqtt_huge_remaining_length(void **state) {
         static const uint8_t five_bytes[] = { 0x20, 0xff, 0xff, 0xff, 0xff, 0x7f };
 
         for (int version = MQTT_VERSION_3_1_1; version <= MQTT_VERSION_5; version++) {
-                ExchangeSettings settings = { .protocol = &protocol_mqtt, .authority = "broker",
-                                              .mqtt_version = version };
+                ExchangeSettings settings = { .probe.protocol = &protocol_mqtt, .authority = "broker",
+                                              .probe.mqtt_version = version };
                 Exchange *e = mqtt_started(state, &settings);
                 assert_int_equal(feed_bytewise(e, huge, sizeof(huge)), EXCHANGE_FAILED);
                 assert_failed(e, "not a CONNACK");
@@ -690,8 +690,8 @@ static void test_mqtt_huge_remaining_length(void **state) {
 
 static void test_mqtt_bytewise(void **state) {
         static const uint8_t connack_v5[] = { 0x20, 0x03, 0x01, 0x00, 0x00 };
-        ExchangeSettings v3 = { .protocol = &protocol_mqtt, .authority = "broker" };
-        ExchangeSettings v5 = { .protocol = &protocol_mqtt, .authority = "broker", .mqtt_version = 5 };
+        ExchangeSettings v3 = { .probe.protocol = &protocol_mqtt, .authority = "broker" };
+        ExchangeSettings v5 = { .probe.protocol = &protocol_mqtt, .authority = "broker", .probe.mqtt_version = 5 };
 
         Exchange *e = mqtt_started(state, &v3);
         assert_int_equal(feed_bytewise(e, connack_accepted, sizeof(connack_accepted)), EXCHANGE_SUCCEEDED);
@@ -705,7 +705,7 @@ static void test_mqtt_bytewise(void **state) {
 }
 
 static void test_mqtt_end_of_input(void **state) {
-        ExchangeSettings settings = { .protocol = &protocol_mqtt, .authority = "broker" };
+        ExchangeSettings settings = { .probe.protocol = &protocol_mqtt, .authority = "broker" };
         Exchange *e = mqtt_started(state, &settings);
 
         assert_int_equal(exchange_end_of_input(e), EXCHANGE_FAILED);
@@ -734,8 +734,8 @@ static void test_wss_connack_in_later_read(void **state) {
 
 static void test_wss_connack_with_101(void **state) {
         ExchangeSettings settings = wss_settings;
-        settings.mqtt_version = MQTT_VERSION_5;
-        settings.path = "/ws";
+        settings.probe.mqtt_version = MQTT_VERSION_5;
+        settings.probe.path = "/ws";
         Exchange *e = new_exchange(state, &settings);
         static const uint8_t connack_v5[] = { 0x20, 0x03, 0x00, 0x00, 0x00 };
         char accept[29], head[512];
@@ -827,7 +827,7 @@ static void test_wss_refused(void **state) {
         assert_wss_goodbye(e);
 
         ExchangeSettings settings = wss_settings;
-        settings.expect_accept = true;
+        settings.probe.mqtt_expect_accept = true;
         e = wss_connected(state, &settings);
         assert_int_equal(feed(e, input, n), EXCHANGE_FAILED);
         assert_failed(e, "CONNACK 4 (bad user name or password)");
@@ -1012,7 +1012,7 @@ static void test_wss_not_mqtt(void **state) {
 /* A failure drops what was still queued: the CONNECT (or the request) is not sent to a peer that
  * already failed us. */
 static void test_failure_drops_output(void **state) {
-        ExchangeSettings mqtt = { .protocol = &protocol_mqtt, .authority = "broker", .username = USERNAME,
+        ExchangeSettings mqtt = { .probe.protocol = &protocol_mqtt, .authority = "broker", .probe.mqtt_username = USERNAME,
                                   .password = PASSWORD };
         const uint8_t *data;
         char accept[29], head[512];
@@ -1066,12 +1066,12 @@ static void test_wss_connack_in_large_frame(void **state) {
         connack[11] = (uint8_t) (properties - 3);
         memset(connack + 12, 'r', properties - 3);
 
-        ExchangeSettings mqtt = { .protocol = &protocol_mqtt, .authority = "broker", .mqtt_version = 5 };
+        ExchangeSettings mqtt = { .probe.protocol = &protocol_mqtt, .authority = "broker", .probe.mqtt_version = 5 };
         Exchange *e = mqtt_started(state, &mqtt);
         assert_int_equal(feed(e, connack, n), EXCHANGE_SUCCEEDED);
 
         ExchangeSettings wss = wss_settings;
-        wss.mqtt_version = MQTT_VERSION_5;
+        wss.probe.mqtt_version = MQTT_VERSION_5;
         e = wss_connected(state, &wss);
         size_t frame = server_frame(PROTO_WS_OPCODE_BINARY, true, connack, n, input, sizeof(input));
         feed(e, input, frame);

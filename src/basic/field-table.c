@@ -95,7 +95,8 @@ const Field *field_table_find(const Field *fields, size_t n, size_t offset, size
         for (size_t i = 0; i < n; i++) {
                 const Field *f = &fields[i];
                 if (f->kind == FIELD_NESTED && offset >= f->offset && offset < f->offset + f->size) {
-                        const Field *inner = field_table_find(f->fields, f->n_fields, offset - f->offset, ret_base);
+                        const Field *inner = field_table_find(f->fields, f->n_fields, offset - f->offset,
+                                                              ret_base);
                         if (inner)
                                 *ret_base += f->offset;
                         return inner;
@@ -132,7 +133,8 @@ bool field_table_covers(const Field *fields, size_t n, size_t size) {
                         break;
                 if (next->offset - end >= alignment_of(next->kind == FIELD_NESTED ? 8 : next->size))
                         return false;
-                if (next->kind == FIELD_NESTED && !field_table_covers(next->fields, next->n_fields, next->size))
+                if (next->kind == FIELD_NESTED &&
+                    !field_table_covers(next->fields, next->n_fields, next->size))
                         return false;
                 end = next->offset + next->size;
         }

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* UTF-8 validation and control-character masking for text from the network (RFC 3629 §4 decides what
  * is a valid sequence: no overlongs, no surrogates, nothing above U+10FFFF). */
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -87,4 +89,14 @@ void utf8_cut_incomplete_tail(char *s) {
                         s[length - back] = '\0';
                 return;
         }
+}
+
+int error_message(char **ret_error, int error, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        if (vasprintf(ret_error, format, ap) < 0)
+                *ret_error = NULL;
+        va_end(ap);
+        return error;
 }

@@ -11,6 +11,7 @@
 
 #include "address-util.h"
 #include "macro.h"
+#include "string-util.h"
 #include "probe-args.h"
 
 enum {
@@ -32,37 +33,24 @@ enum {
         ARG_EXPECT_STATUS,
 };
 
-static const struct option options[] = {
-        { "servername", required_argument, NULL, ARG_SERVERNAME },
-        { "ca-file", required_argument, NULL, ARG_CA_FILE },
-        { "cert", required_argument, NULL, ARG_CERT },
-        { "key", required_argument, NULL, ARG_KEY },
-        { "protocol", required_argument, NULL, ARG_PROTOCOL },
-        { "path", required_argument, NULL, ARG_PATH },
-        { "warn-days", required_argument, NULL, ARG_WARN_DAYS },
-        { "crit-days", required_argument, NULL, ARG_CRIT_DAYS },
-        { "timeout", required_argument, NULL, ARG_TIMEOUT },
-        { "json", no_argument, NULL, ARG_JSON },
-        { "mqtt-version", required_argument, NULL, ARG_MQTT_VERSION },
-        { "client-id", required_argument, NULL, ARG_CLIENT_ID },
-        { "username", required_argument, NULL, ARG_USERNAME },
-        { "password-file", required_argument, NULL, ARG_PASSWORD_FILE },
-        { "expect-accept", no_argument, NULL, ARG_EXPECT_ACCEPT },
-        { "expect-status", required_argument, NULL, ARG_EXPECT_STATUS },
-        { "help", no_argument, NULL, 'h' },
-        {}
-};
-
-static int fail(char **ret_error, const char *format, ...) _printf_(2, 3);
-static int fail(char **ret_error, const char *format, ...) {
-        va_list ap;
-
-        va_start(ap, format);
-        if (vasprintf(ret_error, format, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return -EINVAL;
-}
+static const struct option options[] = { { "servername", required_argument, NULL, ARG_SERVERNAME },
+                                         { "ca-file", required_argument, NULL, ARG_CA_FILE },
+                                         { "cert", required_argument, NULL, ARG_CERT },
+                                         { "key", required_argument, NULL, ARG_KEY },
+                                         { "protocol", required_argument, NULL, ARG_PROTOCOL },
+                                         { "path", required_argument, NULL, ARG_PATH },
+                                         { "warn-days", required_argument, NULL, ARG_WARN_DAYS },
+                                         { "crit-days", required_argument, NULL, ARG_CRIT_DAYS },
+                                         { "timeout", required_argument, NULL, ARG_TIMEOUT },
+                                         { "json", no_argument, NULL, ARG_JSON },
+                                         { "mqtt-version", required_argument, NULL, ARG_MQTT_VERSION },
+                                         { "client-id", required_argument, NULL, ARG_CLIENT_ID },
+                                         { "username", required_argument, NULL, ARG_USERNAME },
+                                         { "password-file", required_argument, NULL, ARG_PASSWORD_FILE },
+                                         { "expect-accept", no_argument, NULL, ARG_EXPECT_ACCEPT },
+                                         { "expect-status", required_argument, NULL, ARG_EXPECT_STATUS },
+                                         { "help", no_argument, NULL, 'h' },
+                                         {} };
 
 static int parse_days(const char *s, unsigned *ret) {
         char *end = NULL;
@@ -110,7 +98,7 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                 switch (c) {
                 case ARG_SERVERNAME:
                         if (!*optarg) {
-                                r = fail(ret_error, "--servername: the name is empty");
+                                r = error_message(ret_error, -EINVAL, "--servername: the name is empty");
                                 goto finish;
                         }
                         r = set_string(&args.probe.server_name, optarg);
@@ -126,7 +114,7 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                         break;
                 case ARG_PATH:
                         if (probe_settings_check_path(optarg, &reason) < 0) {
-                                r = fail(ret_error, "--path: \"%s\" %s", optarg, reason);
+                                r = error_message(ret_error, -EINVAL, "--path: \"%s\" %s", optarg, reason);
                                 goto finish;
                         }
                         r = set_string(&args.probe.path, optarg);
@@ -136,25 +124,33 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                         if (!args.probe.protocol) {
                                 char names[PROTOCOL_NAMES_MAX];
                                 (void) protocol_names(", ", names, sizeof(names));
-                                r = fail(ret_error, "--protocol: \"%s\" is not one of %s", optarg, names);
+                                r = error_message(ret_error, -EINVAL, "--protocol: \"%s\" is not one of %s",
+                                                  optarg, names);
                                 goto finish;
                         }
                         break;
                 case ARG_WARN_DAYS:
                         if (parse_days(optarg, &args.probe.warn_days) < 0) {
-                                r = fail(ret_error, "--warn-days: \"%s\" is not a number of days (0-3650)", optarg);
+                                r = error_message(ret_error, -EINVAL,
+                                                  "--warn-days: \"%s\" is not a number of days (0-3650)",
+                                                  optarg);
                                 goto finish;
                         }
                         break;
                 case ARG_CRIT_DAYS:
                         if (parse_days(optarg, &args.probe.crit_days) < 0) {
-                                r = fail(ret_error, "--crit-days: \"%s\" is not a number of days (0-3650)", optarg);
+                                r = error_message(ret_error, -EINVAL,
+                                                  "--crit-days: \"%s\" is not a number of days (0-3650)",
+                                                  optarg);
                                 goto finish;
                         }
                         break;
                 case ARG_TIMEOUT:
                         if (parse_seconds(optarg, &args.probe.timeout_usec) < 0) {
-                                r = fail(ret_error, "--timeout: \"%s\" is not a number of seconds (more than 0, at most 3600)", optarg);
+                                r = error_message(ret_error, -EINVAL,
+                                                  "--timeout: \"%s\" is not a number of seconds (more than "
+                                                  "0, at most 3600)",
+                                                  optarg);
                                 goto finish;
                         }
                         break;
@@ -162,8 +158,10 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                         args.json = true;
                         break;
                 case ARG_MQTT_VERSION:
-                        if (probe_settings_parse_mqtt_version(optarg, &args.probe.mqtt_version, &reason) < 0) {
-                                r = fail(ret_error, "--mqtt-version: \"%s\" %s", optarg, reason);
+                        if (probe_settings_parse_mqtt_version(optarg, &args.probe.mqtt_version, &reason) <
+                            0) {
+                                r = error_message(ret_error, -EINVAL, "--mqtt-version: \"%s\" %s", optarg,
+                                                  reason);
                                 goto finish;
                         }
                         break;
@@ -181,7 +179,8 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                         break;
                 case ARG_EXPECT_STATUS:
                         if (probe_settings_check_expect_status(optarg, &reason) < 0) {
-                                r = fail(ret_error, "--expect-status: \"%s\" %s", optarg, reason);
+                                r = error_message(ret_error, -EINVAL, "--expect-status: \"%s\" %s", optarg,
+                                                  reason);
                                 goto finish;
                         }
                         r = set_string(&args.probe.http_expect_status, optarg);
@@ -190,10 +189,10 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                         args.help = true;
                         break;
                 case ':':
-                        r = fail(ret_error, "%s needs a value", argv[optind - 1]);
+                        r = error_message(ret_error, -EINVAL, "%s needs a value", argv[optind - 1]);
                         goto finish;
                 default:
-                        r = fail(ret_error, "unknown option \"%s\"", argv[optind - 1]);
+                        r = error_message(ret_error, -EINVAL, "unknown option \"%s\"", argv[optind - 1]);
                         goto finish;
                 }
                 if (r < 0)
@@ -206,15 +205,18 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
         }
 
         if (optind >= argc) {
-                r = fail(ret_error, "probe needs a target: HOST[:PORT]");
+                r = error_message(ret_error, -EINVAL, "probe needs a target: HOST[:PORT]");
                 goto finish;
         }
         if (optind + 1 < argc) {
-                r = fail(ret_error, "probe takes one target, got \"%s\" too", argv[optind + 1]);
+                r = error_message(ret_error, -EINVAL, "probe takes one target, got \"%s\" too",
+                                  argv[optind + 1]);
                 goto finish;
         }
-        if (parse_host_port(argv[optind], PROBE_DEFAULT_PORT, &args.probe.host, &args.probe.port, &reason) < 0) {
-                r = fail(ret_error, "\"%s\": %s", argv[optind], reason ?: "invalid target");
+        if (parse_host_port(argv[optind], PROBE_DEFAULT_PORT, &args.probe.host, &args.probe.port, &reason) <
+            0) {
+                r = error_message(ret_error, -EINVAL, "\"%s\": %s", argv[optind],
+                                  reason ?: "invalid target");
                 goto finish;
         }
         r = probe_settings_validate(&args.probe, PROBE_SETTINGS_NAMES_OPTIONS, ret_error);
@@ -227,12 +229,12 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
 
 finish:
         if (r == -ENOMEM && !*ret_error)
-                (void) fail(ret_error, "out of memory");
+                (void) error_message(ret_error, -EINVAL, "out of memory");
         probe_args_clear(&args);
         return r < 0 ? r : -EINVAL;
 }
 
 void probe_args_clear(ProbeArgs *args) {
         probe_settings_clear(&args->probe);
-        *args = (ProbeArgs) {};
+        *args = (ProbeArgs){};
 }

@@ -181,7 +181,7 @@ int exchange_new(const ExchangeSettings *settings, Exchange **ret) {
         if (!e)
                 return -ENOMEM;
         e->protocol = protocol;
-        e->result = (ExchangeResult) { .http_status = -1, .connack = -1, .mqtt_version = -1 };
+        e->result = (ExchangeResult){ .http_status = -1, .connack = -1, .mqtt_version = -1 };
         if (settings->probe.path || protocol->default_path) {
                 e->path = strdup(settings->probe.path ?: protocol->default_path);
                 if (!e->path)

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "probe-settings.h"
+#include "string-util.h"
 #include "proto-http.h"
 
 #define S(kind, member) FIELD_##kind##_OF(ProbeSettings, member)
@@ -31,7 +32,8 @@ const Field probe_settings_fields[PROBE_SETTINGS_N_FIELDS] = {
         S(STRING, http_expect_status),
 };
 #undef S
-_Static_assert(ELEMENTSOF(probe_settings_fields) == PROBE_SETTINGS_N_FIELDS, "PROBE_SETTINGS_N_FIELDS is stale");
+_Static_assert(ELEMENTSOF(probe_settings_fields) == PROBE_SETTINGS_N_FIELDS,
+               "PROBE_SETTINGS_N_FIELDS is stale");
 
 int probe_settings_copy(ProbeSettings *to, const ProbeSettings *from) {
         assert(to);
@@ -94,17 +96,6 @@ static const char *name_of(ProbeSettingsNames names, SettingName name, const uns
         return buffer;
 }
 
-static int fail(char **ret_error, const char *format, ...) _printf_(2, 3);
-static int fail(char **ret_error, const char *format, ...) {
-        va_list ap;
-
-        va_start(ap, format);
-        if (vasprintf(ret_error, format, ap) < 0)
-                *ret_error = NULL;
-        va_end(ap);
-        return -EINVAL;
-}
-
 int probe_settings_validate(const ProbeSettings *s, ProbeSettingsNames names, char **ret_error) {
         char a[64], b[64];
         const char *reason = NULL;
@@ -114,28 +105,34 @@ int probe_settings_validate(const ProbeSettings *s, ProbeSettingsNames names, ch
 
         *ret_error = NULL;
         if (!s->host || !*s->host)
-                return fail(ret_error, "the target has no host name or address");
+                return error_message(ret_error, -EINVAL, "the target has no host name or address");
         if (s->warn_days > PROBE_SETTINGS_DAYS_MAX || s->crit_days > PROBE_SETTINGS_DAYS_MAX)
-                return fail(ret_error, "%s and %s are at most %u days", name_of(names, NAME_WARN_DAYS, NULL, a, sizeof(a)),
-                            name_of(names, NAME_CRIT_DAYS, NULL, b, sizeof(b)), PROBE_SETTINGS_DAYS_MAX);
+                return error_message(ret_error, -EINVAL, "%s and %s are at most %u days",
+                                     name_of(names, NAME_WARN_DAYS, NULL, a, sizeof(a)),
+                                     name_of(names, NAME_CRIT_DAYS, NULL, b, sizeof(b)),
+                                     PROBE_SETTINGS_DAYS_MAX);
         if (s->crit_days > s->warn_days)
-                return fail(ret_error, "%s must not exceed %s", name_of(names, NAME_CRIT_DAYS, &s->crit_days, a, sizeof(a)),
-                            name_of(names, NAME_WARN_DAYS, &s->warn_days, b, sizeof(b)));
+                return error_message(ret_error, -EINVAL, "%s must not exceed %s",
+                                     name_of(names, NAME_CRIT_DAYS, &s->crit_days, a, sizeof(a)),
+                                     name_of(names, NAME_WARN_DAYS, &s->warn_days, b, sizeof(b)));
         if (!!s->cert_file != !!s->key_file)
-                return fail(ret_error, "%s and %s go together", name_of(names, NAME_CERT_FILE, NULL, a, sizeof(a)),
-                            name_of(names, NAME_KEY_FILE, NULL, b, sizeof(b)));
+                return error_message(ret_error, -EINVAL, "%s and %s go together",
+                                     name_of(names, NAME_CERT_FILE, NULL, a, sizeof(a)),
+                                     name_of(names, NAME_KEY_FILE, NULL, b, sizeof(b)));
         if (s->mqtt_password_file && !s->mqtt_username)
-                return fail(ret_error, "%s needs %s", name_of(names, NAME_MQTT_PASSWORD_FILE, NULL, a, sizeof(a)),
-                            name_of(names, NAME_MQTT_USERNAME, NULL, b, sizeof(b)));
+                return error_message(ret_error, -EINVAL, "%s needs %s",
+                                     name_of(names, NAME_MQTT_PASSWORD_FILE, NULL, a, sizeof(a)),
+                                     name_of(names, NAME_MQTT_USERNAME, NULL, b, sizeof(b)));
         if (!IN_SET(s->mqtt_version, 0, 4, 5))
-                return fail(ret_error, "%s: %d is not an MQTT version (3.1.1 or 5)",
-                            name_of(names, NAME_MQTT_VERSION, NULL, a, sizeof(a)), s->mqtt_version);
+                return error_message(ret_error, -EINVAL, "%s: %d is not an MQTT version (3.1.1 or 5)",
+                                     name_of(names, NAME_MQTT_VERSION, NULL, a, sizeof(a)), s->mqtt_version);
         if (s->timeout_usec == 0)
-                return fail(ret_error, "%s must be more than 0", name_of(names, NAME_TIMEOUT, NULL, a, sizeof(a)));
+                return error_message(ret_error, -EINVAL, "%s must be more than 0",
+                                     name_of(names, NAME_TIMEOUT, NULL, a, sizeof(a)));
         if (s->path && probe_settings_check_path(s->path, &reason) < 0)
-                return fail(ret_error, "\"%s\" %s", s->path, reason);
+                return error_message(ret_error, -EINVAL, "\"%s\" %s", s->path, reason);
         if (s->http_expect_status && probe_settings_check_expect_status(s->http_expect_status, &reason) < 0)
-                return fail(ret_error, "\"%s\" %s", s->http_expect_status, reason);
+                return error_message(ret_error, -EINVAL, "\"%s\" %s", s->http_expect_status, reason);
         return 0;
 }
 

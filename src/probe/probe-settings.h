@@ -24,7 +24,7 @@ typedef struct ProbeSettings {
         char *ca_file;            /* trust anchors; NULL: the system store */
         char *cert_file;          /* client certificate and key, for two-way TLS */
         char *key_file;
-        usec_t timeout_usec;      /* from start to the last byte, everything included */
+        usec_t timeout_usec; /* from start to the last byte, everything included */
         unsigned warn_days;
         unsigned crit_days;
         int mqtt_version;         /* 4 (3.1.1, also for 0) or 5 */

@@ -42,14 +42,16 @@ static ExchangeStatus https_advance(Exchange *e, void *state) {
         if (r == 0)
                 return EXCHANGE_RUNNING;
         if (r == -E2BIG)
-                return exchange_fail(e, "the HTTP response head is larger than %d KiB", PROTO_HTTP_HEAD_MAX / 1024);
+                return exchange_fail(e, "the HTTP response head is larger than %d KiB",
+                                     PROTO_HTTP_HEAD_MAX / 1024);
         if (r < 0)
-                return exchange_fail(e, "the listener's answer to an HTTP request is not HTTP: is this port an HTTPS listener?");
+                return exchange_fail(e, "the listener's answer to an HTTP request is not HTTP: is this port "
+                                        "an HTTPS listener?");
 
         exchange_result_mut(e)->http_status = head.status;
         if (!proto_http_status_expected(&h->expect_status, head.status))
                 return exchange_fail(e, "HTTP %d on %s: %s", head.status, exchange_path(e),
-                                     head.status >= 500                ? "the service behind the listener is failing"
+                                     head.status >= 500 ? "the service behind the listener is failing"
                                      : h->expect_status.n_ranges > 0 ? "not one of the expected statuses"
                                                                      : "expected a 2xx or 3xx answer");
         return exchange_succeed(e);

@@ -39,8 +39,9 @@ int mqtt_session_init(MqttSession *s, const ExchangeSettings *settings, Exchange
         if (!s->client_id)
                 return -ENOMEM;
         s->expect_accept = settings->probe.mqtt_expect_accept;
-        s->options = (MqttConnectOptions) {
-                .version = settings->probe.mqtt_version == MQTT_VERSION_5 ? MQTT_VERSION_5 : MQTT_VERSION_3_1_1,
+        s->options = (MqttConnectOptions){
+                .version = settings->probe.mqtt_version == MQTT_VERSION_5 ? MQTT_VERSION_5
+                                                                          : MQTT_VERSION_3_1_1,
                 .client_id = s->client_id,
                 .keep_alive_seconds = 30,
                 .username = s->username,
@@ -59,7 +60,7 @@ void mqtt_session_done(MqttSession *s) {
                 OPENSSL_cleanse(s->password, strlen(s->password));
                 free(s->password);
         }
-        *s = (MqttSession) {};
+        *s = (MqttSession){};
 }
 
 int mqtt_session_connect(const MqttSession *s, uint8_t *buffer, size_t size) {
@@ -67,7 +68,8 @@ int mqtt_session_connect(const MqttSession *s, uint8_t *buffer, size_t size) {
         return proto_mqtt_build_connect(&s->options, buffer, size);
 }
 
-ExchangeStatus mqtt_session_judge(MqttSession *s, Exchange *e, const uint8_t *data, size_t n, const char *hint) {
+ExchangeStatus mqtt_session_judge(MqttSession *s, Exchange *e, const uint8_t *data, size_t n,
+                                  const char *hint) {
         ExchangeResult *result = exchange_result_mut(e);
         int code = -1, r;
 
@@ -76,8 +78,9 @@ ExchangeStatus mqtt_session_judge(MqttSession *s, Exchange *e, const uint8_t *da
         if (r == 0)
                 return EXCHANGE_RUNNING;
         if (r < 0)
-                return exchange_fail(e, "the listener answered the MQTT CONNECT with something that is not a CONNACK%s",
-                                     hint);
+                return exchange_fail(
+                        e, "the listener answered the MQTT CONNECT with something that is not a CONNACK%s",
+                        hint);
 
         result->connack = code;
         result->connack_text = proto_mqtt_connack_reason(s->options.version, code);
@@ -94,8 +97,8 @@ int mqtt_session_describe(const ExchangeResult *result, char **ret) {
         *ret = NULL;
         if (result->connack < 0)
                 return 0;
-        if (asprintf(ret, "%sMQTT CONNACK %d (%s)", result->http_status == 101 ? "WebSocket, " : "", result->connack,
-                     result->connack_text) < 0) {
+        if (asprintf(ret, "%sMQTT CONNACK %d (%s)", result->http_status == 101 ? "WebSocket, " : "",
+                     result->connack, result->connack_text) < 0) {
                 *ret = NULL;
                 return -ENOMEM;
         }
@@ -111,7 +114,8 @@ static int mqtt_start(Exchange *e, void *state, const ExchangeSettings *settings
         r = mqtt_session_init(s, settings, exchange_result_mut(e));
         if (r < 0)
                 return r;
-        uint8_t *out = exchange_output_room(e, &room); /* before `room` is read: argument order is unspecified */
+        uint8_t *out = exchange_output_room(
+                e, &room); /* before `room` is read: argument order is unspecified */
         n = mqtt_session_connect(s, out, room);
         if (n < 0)
                 return -ENOBUFS;

@@ -24,6 +24,7 @@ int mqtt_session_connect(const MqttSession *session, uint8_t *buffer, size_t siz
 
 /* Judges the MQTT bytes received so far: RUNNING until a whole CONNACK is there, then the verdict.
  * `hint` ends the message for an answer that is not a CONNACK. */
-ExchangeStatus mqtt_session_judge(MqttSession *session, Exchange *e, const uint8_t *data, size_t n, const char *hint);
+ExchangeStatus mqtt_session_judge(MqttSession *session, Exchange *e, const uint8_t *data, size_t n,
+                                  const char *hint);
 
 int mqtt_session_describe(const ExchangeResult *result, char **ret);

@@ -6,10 +6,8 @@
 
 #include "protocol.h"
 
+/* clang-format off: one row per protocol */
 const Protocol *const protocol_table[] = {
-        &protocol_tls,
-        &protocol_mqtt,
-        &protocol_wss,
-        &protocol_https,
-        NULL,
+        &protocol_tls, &protocol_mqtt, &protocol_wss, &protocol_https, NULL,
 };
+/* clang-format on */

@@ -22,7 +22,7 @@ typedef enum WssState {
 typedef struct Wss {
         WssState state;
         MqttSession mqtt;
-        char websocket_accept[29]; /* what the server must answer */
+        char websocket_accept[29];            /* what the server must answer */
         uint8_t mqtt_answer[MQTT_ANSWER_MAX]; /* MQTT bytes out of the frames */
         size_t mqtt_answer_length;
 } Wss;
@@ -64,7 +64,8 @@ static ExchangeStatus wss_judge(Wss *w, Exchange *e) {
 
         if (status == EXCHANGE_SUCCEEDED) {
                 static const uint8_t normal_closure[2] = { 0x03, 0xe8 }; /* 1000, RFC 6455 §7.4.1 */
-                (void) queue_frame(e, PROTO_WS_OPCODE_BINARY, proto_mqtt_disconnect, sizeof(proto_mqtt_disconnect));
+                (void) queue_frame(e, PROTO_WS_OPCODE_BINARY, proto_mqtt_disconnect,
+                                   sizeof(proto_mqtt_disconnect));
                 (void) queue_frame(e, PROTO_WS_OPCODE_CLOSE, normal_closure, sizeof(normal_closure));
         }
         return status;
@@ -84,24 +85,28 @@ static ExchangeStatus wss_upgrade(Wss *w, Exchange *e) {
                 return exchange_fail(e, "the WebSocket handshake answer is larger than %d KiB",
                                      PROTO_HTTP_HEAD_MAX / 1024);
         if (r < 0)
-                return exchange_fail(e, "the answer to the WebSocket upgrade is not HTTP: is this port a WebSocket listener?");
+                return exchange_fail(e, "the answer to the WebSocket upgrade is not HTTP: is this port a "
+                                        "WebSocket listener?");
 
         ExchangeResult *result = exchange_result_mut(e);
         result->http_status = head.status;
         if (head.status == 404)
                 return exchange_fail(e, "HTTP 404 on %s: wrong WebSocket path?", path);
         if (head.status != 101)
-                return exchange_fail(e, "HTTP %d on %s: expected 101 Switching Protocols to a WebSocket upgrade",
-                                     head.status, path);
+                return exchange_fail(
+                        e, "HTTP %d on %s: expected 101 Switching Protocols to a WebSocket upgrade",
+                        head.status, path);
         if (strcasecmp(head.upgrade, "websocket") != 0)
                 return exchange_fail(e, "the 101 answer on %s does not upgrade to websocket", path);
         if (strcmp(head.websocket_accept, w->websocket_accept) != 0)
                 return exchange_fail(e, "wrong Sec-WebSocket-Accept on %s: \"%s\", expected \"%s\"", path,
                                      head.websocket_accept, w->websocket_accept);
-        snprintf(result->websocket_protocol, sizeof(result->websocket_protocol), "%s", head.websocket_protocol);
+        snprintf(result->websocket_protocol, sizeof(result->websocket_protocol), "%s",
+                 head.websocket_protocol);
         if (strcmp(head.websocket_protocol, "mqtt") != 0)
-                return exchange_fail(e, "the WebSocket listener on %s did not choose the \"mqtt\" subprotocol%s%s",
-                                     path, head.websocket_protocol[0] ? ", it chose " : "", head.websocket_protocol);
+                return exchange_fail(
+                        e, "the WebSocket listener on %s did not choose the \"mqtt\" subprotocol%s%s", path,
+                        head.websocket_protocol[0] ? ", it chose " : "", head.websocket_protocol);
 
         exchange_consume(e, head.length);
         r = mqtt_session_connect(&w->mqtt, packet, sizeof(packet));
@@ -122,7 +127,8 @@ static ExchangeStatus wss_frames(Wss *w, Exchange *e) {
                 if (r == 0)
                         return wss_judge(w, e);
                 if (r == -E2BIG)
-                        return exchange_fail(e, "a WebSocket frame larger than %d KiB", PROTO_WS_FRAME_MAX / 1024);
+                        return exchange_fail(e, "a WebSocket frame larger than %d KiB",
+                                             PROTO_WS_FRAME_MAX / 1024);
                 if (r < 0)
                         return exchange_fail(e, "an invalid WebSocket frame from the listener");
 
@@ -144,7 +150,8 @@ static ExchangeStatus wss_frames(Wss *w, Exchange *e) {
                         break;
                 }
                 case PROTO_WS_OPCODE_CLOSE:
-                        return exchange_fail(e, "the listener closed the WebSocket before sending a CONNACK");
+                        return exchange_fail(e,
+                                             "the listener closed the WebSocket before sending a CONNACK");
                 case PROTO_WS_OPCODE_TEXT:
                         return exchange_fail(e, "a text WebSocket frame where MQTT needs binary frames");
                 default:

@@ -22,11 +22,11 @@ typedef enum ExchangeStatus {
 #define PROTOCOL_PORTS_MAX 2
 
 typedef struct Protocol {
-        const char *name;                    /* in configs, on command lines and in reports */
-        uint16_t ports[PROTOCOL_PORTS_MAX];  /* listener ports that imply this protocol; 0 ends the list */
-        const char *default_path;            /* request path when none is set; NULL: no path */
-        size_t state_size;                   /* bytes of per-exchange state, allocated with the exchange */
-        size_t input_max;                    /* the most unconsumed input an answer may need */
+        const char *name;                   /* in configs, on command lines and in reports */
+        uint16_t ports[PROTOCOL_PORTS_MAX]; /* listener ports that imply this protocol; 0 ends the list */
+        const char *default_path;           /* request path when none is set; NULL: no path */
+        size_t state_size;                  /* bytes of per-exchange state, allocated with the exchange */
+        size_t input_max;                   /* the most unconsumed input an answer may need */
 
         /* Sets up `state` (zeroed, state_size bytes) and queues the first request. NULL for a protocol
          * with nothing to say after the handshake (tls). Returns 0 or -errno. */

@@ -7,11 +7,8 @@
 
 extern const Protocol protocol_dummy;
 
+/* clang-format off: one row per protocol */
 const Protocol *const protocol_table[] = {
-        &protocol_tls,
-        &protocol_mqtt,
-        &protocol_wss,
-        &protocol_https,
-        &protocol_dummy,
-        NULL,
+        &protocol_tls, &protocol_mqtt, &protocol_wss, &protocol_https, &protocol_dummy, NULL,
 };
+/* clang-format on */

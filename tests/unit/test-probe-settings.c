@@ -11,7 +11,8 @@
 #include "probe-settings.h"
 
 static void test_table_covers_struct(void **state) {
-        assert_true(field_table_covers(probe_settings_fields, PROBE_SETTINGS_N_FIELDS, sizeof(ProbeSettings)));
+        assert_true(
+                field_table_covers(probe_settings_fields, PROBE_SETTINGS_N_FIELDS, sizeof(ProbeSettings)));
         /* A member hidden in padding escapes the coverage check; this size does not. A new member: add
          * its row to probe_settings_fields, then update the size here. */
         assert_int_equal(sizeof(ProbeSettings), 112);
@@ -29,7 +30,7 @@ static void test_table_detects_a_forgotten_member(void **state) {
 }
 
 static ProbeSettings sample(void) {
-        return (ProbeSettings) {
+        return (ProbeSettings){
                 .host = (char *) "broker.example.com",
                 .port = 8883,
                 .protocol = &protocol_mqtt,
@@ -101,7 +102,8 @@ static void test_validate(void **state) {
 
         s.crit_days = 40;
         expect_invalid(&s, PROBE_SETTINGS_NAMES_CONFIG, "CritDays=40 must not exceed WarnDays=30");
-        expect_invalid(&s, PROBE_SETTINGS_NAMES_OPTIONS, "--crit-days (40) must not exceed --warn-days (30)");
+        expect_invalid(&s, PROBE_SETTINGS_NAMES_OPTIONS,
+                       "--crit-days (40) must not exceed --warn-days (30)");
         s = sample();
         s.key_file = NULL;
         expect_invalid(&s, PROBE_SETTINGS_NAMES_CONFIG, "ClientCertificate= and ClientKey= go together");
@@ -112,14 +114,16 @@ static void test_validate(void **state) {
         expect_invalid(&s, PROBE_SETTINGS_NAMES_OPTIONS, "--password-file needs --username");
         s = sample();
         s.mqtt_version = 3;
-        expect_invalid(&s, PROBE_SETTINGS_NAMES_OPTIONS, "--mqtt-version: 3 is not an MQTT version (3.1.1 or 5)");
+        expect_invalid(&s, PROBE_SETTINGS_NAMES_OPTIONS,
+                       "--mqtt-version: 3 is not an MQTT version (3.1.1 or 5)");
         s = sample();
         s.path = (char *) "x";
         expect_invalid(&s, PROBE_SETTINGS_NAMES_CONFIG,
                        "\"x\" is not a request path (it starts with '/', without blanks)");
         s = sample();
         s.http_expect_status = (char *) "abc";
-        expect_invalid(&s, PROBE_SETTINGS_NAMES_CONFIG, "\"abc\" is not a list of statuses like \"200\" or \"2xx 301\"");
+        expect_invalid(&s, PROBE_SETTINGS_NAMES_CONFIG,
+                       "\"abc\" is not a list of statuses like \"200\" or \"2xx 301\"");
         s = sample();
         s.host = NULL;
         expect_invalid(&s, PROBE_SETTINGS_NAMES_CONFIG, "the target has no host name or address");

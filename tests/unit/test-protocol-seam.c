@@ -82,16 +82,22 @@ static int setup_peer(void **state) {
         EVP_PKEY *key = test_key(TEST_KEY_EC, 256, 0);
         assert_non_null(key);
         TestCertSpec spec = {
-                .subject_cn = "localhost", .key = key, .now = time(NULL), .not_before = -3600,
-                .not_after = 90 * 86400, .dns = dns, .ips = ips,
+                .subject_cn = "localhost",
+                .key = key,
+                .now = time(NULL),
+                .not_before = -3600,
+                .not_after = 90 * 86400,
+                .dns = dns,
+                .ips = ips,
         };
         assert_int_equal(test_cert_new(&spec, &cert), 0);
         assert_int_equal(write_pem(peer->cert, cert, NULL), 0);
         assert_int_equal(write_pem(peer->key, NULL, key), 0);
 
-        char *argv[] = { (char *) "openssl", (char *) "s_server", (char *) "-rev", (char *) "-naccept", (char *) "1",
-                         (char *) "-accept", (char *) "127.0.0.1:0", (char *) "-cert", peer->cert, (char *) "-key",
-                         peer->key, NULL };
+        char *argv[] = { (char *) "openssl",     (char *) "s_server", (char *) "-rev",
+                         (char *) "-naccept",    (char *) "1",        (char *) "-accept",
+                         (char *) "127.0.0.1:0", (char *) "-cert",    peer->cert,
+                         (char *) "-key",        peer->key,           NULL };
         assert_int_equal(pipe2(pipe_fds, O_CLOEXEC), 0);
         posix_spawn_file_actions_init(&actions);
         posix_spawn_file_actions_adddup2(&actions, pipe_fds[1], STDOUT_FILENO);
@@ -156,7 +162,7 @@ static void test_probe_speaks_dummy(void **state) {
         };
 
         assert_int_equal(tls_context_cache_new(&cache), 0);
-        assert_int_equal(tls_context_cache_get(cache, &(TlsSettings) { .ca_file = peer->cert }, &ctx), 0);
+        assert_int_equal(tls_context_cache_get(cache, &(TlsSettings){ .ca_file = peer->cert }, &ctx), 0);
         assert_int_equal(sd_event_new(&event), 0);
         run.event = event;
         assert_int_equal(probe_start(event, &settings, ctx, NULL, on_done, &run, &probe), 0);

@@ -52,7 +52,8 @@ static void test_names(void **state) {
         assert_string_equal(names, "8883 mqtt, 8084 wss, 18084/443 https");
 }
 
-static void expect_in_file(const char *relative, const char *prefix, const char *separator, const char *suffix) {
+static void expect_in_file(const char *relative, const char *prefix, const char *separator,
+                           const char *suffix) {
         _cleanup_free_ char *text = NULL;
         char path[4096], names[PROTOCOL_NAMES_MAX], line[PROTOCOL_NAMES_MAX * 2];
 
@@ -61,7 +62,8 @@ static void expect_in_file(const char *relative, const char *prefix, const char 
         (void) protocol_names(separator, names, sizeof(names));
         snprintf(line, sizeof(line), "%s%s%s", prefix, names, suffix);
         if (!strstr(text, line))
-                fail_msg("%s does not say \"%s\": list the protocols of protocol_table[] there", relative, line);
+                fail_msg("%s does not say \"%s\": list the protocols of protocol_table[] there", relative,
+                         line);
 }
 
 static void test_documents_match_the_table(void **state) {

@@ -56,6 +56,8 @@ int field_table_copy(const Field *fields, size_t n, void *to, const void *from) 
 
         assert(fields || n == 0);
         for (size_t i = 0; i < n; i++) {
+                if (fields[i].bookkeeping)
+                        continue;
                 r = field_copy(&fields[i], to, from);
                 if (r < 0)
                         return r;
@@ -81,9 +83,29 @@ bool field_table_equal(const Field *fields, size_t n, const void *a, const void 
         assert(fields || n == 0);
 
         for (size_t i = 0; i < n; i++)
-                if (!field_equal(&fields[i], a, b))
+                if (!fields[i].bookkeeping && !field_equal(&fields[i], a, b))
                         return false;
         return true;
+}
+
+const Field *field_table_find(const Field *fields, size_t n, size_t offset, size_t *ret_base) {
+        assert(fields || n == 0);
+        assert(ret_base);
+
+        for (size_t i = 0; i < n; i++) {
+                const Field *f = &fields[i];
+                if (f->kind == FIELD_NESTED && offset >= f->offset && offset < f->offset + f->size) {
+                        const Field *inner = field_table_find(f->fields, f->n_fields, offset - f->offset, ret_base);
+                        if (inner)
+                                *ret_base += f->offset;
+                        return inner;
+                }
+                if (f->offset == offset) {
+                        *ret_base = 0;
+                        return f;
+                }
+        }
+        return NULL;
 }
 
 /* A gap before a field may only be the padding that aligns it; a scalar's alignment is at most its

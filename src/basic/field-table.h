@@ -20,14 +20,17 @@ typedef struct Field {
         size_t size;
         const struct Field *fields; /* FIELD_NESTED: the embedded struct's table */
         size_t n_fields;
+        bool bookkeeping; /* not a setting (where it was read, ...): cleared, never copied or compared */
 } Field;
 
 #define FIELD_STRING_OF(type, member) \
-        { #member, FIELD_STRING, offsetof(type, member), sizeof(((type *) 0)->member), NULL, 0 }
+        { #member, FIELD_STRING, offsetof(type, member), sizeof(((type *) 0)->member), NULL, 0, false }
 #define FIELD_PLAIN_OF(type, member) \
-        { #member, FIELD_PLAIN, offsetof(type, member), sizeof(((type *) 0)->member), NULL, 0 }
+        { #member, FIELD_PLAIN, offsetof(type, member), sizeof(((type *) 0)->member), NULL, 0, false }
 #define FIELD_NESTED_OF(type, member, table, n) \
-        { #member, FIELD_NESTED, offsetof(type, member), sizeof(((type *) 0)->member), table, n }
+        { #member, FIELD_NESTED, offsetof(type, member), sizeof(((type *) 0)->member), table, n, false }
+#define FIELD_BOOKKEEPING_OF(type, kind, member) \
+        { #member, FIELD_##kind, offsetof(type, member), sizeof(((type *) 0)->member), NULL, 0, true }
 
 /* Copies every field of `from` into the zeroed or cleared `to`; on -ENOMEM, `to` holds what was
  * copied so far and must still be cleared. */
@@ -38,6 +41,10 @@ bool field_table_equal(const Field *fields, size_t n, const void *a, const void 
 /* One field alone, for callers that walk their own table over the same fields ([Defaults] inheritance). */
 int field_copy(const Field *field, void *to, const void *from);
 bool field_equal(const Field *field, const void *a, const void *b);
+
+/* The field at `offset`, also inside nested structs; *ret_base is the offset of the struct that holds
+ * it, to which field_copy() and field_equal() are then applied. NULL if no field starts there. */
+const Field *field_table_find(const Field *fields, size_t n, size_t offset, size_t *ret_base);
 
 /* For tests: true when the fields cover all of a struct of `size` bytes but alignment padding, so a
  * member added to the struct and not to its table is noticed. */

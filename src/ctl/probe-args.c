@@ -96,7 +96,6 @@ static int set_string(char **field, const char *value) {
 
 int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
         ProbeArgs args = {
-                .probe.protocol = _PROTOCOL_INVALID,
                 .probe.warn_days = PROBE_DEFAULT_WARN_DAYS,
                 .probe.crit_days = PROBE_DEFAULT_CRIT_DAYS,
                 .probe.timeout_usec = PROBE_DEFAULT_TIMEOUT_USEC,
@@ -134,8 +133,10 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                         break;
                 case ARG_PROTOCOL:
                         args.probe.protocol = protocol_from_string(optarg);
-                        if (args.probe.protocol < 0) {
-                                r = fail(ret_error, "--protocol: \"%s\" is not one of tls, mqtt, wss, https", optarg);
+                        if (!args.probe.protocol) {
+                                char names[PROTOCOL_NAMES_MAX];
+                                (void) protocol_names(", ", names, sizeof(names));
+                                r = fail(ret_error, "--protocol: \"%s\" is not one of %s", optarg, names);
                                 goto finish;
                         }
                         break;
@@ -219,8 +220,7 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
         r = probe_settings_validate(&args.probe, PROBE_SETTINGS_NAMES_OPTIONS, ret_error);
         if (r < 0)
                 goto finish;
-        if (args.probe.protocol < 0)
-                args.probe.protocol = protocol_default_for_port(args.probe.port);
+        args.probe.protocol = probe_settings_protocol(&args.probe);
 
         *ret = args;
         return 0;

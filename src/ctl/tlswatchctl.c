@@ -37,6 +37,12 @@ static void version(void) {
 }
 
 static void help(void) {
+        /* The protocols and the ports that imply them come from the protocol table. */
+        char names[PROTOCOL_NAMES_MAX], protocol_option[PROTOCOL_NAMES_MAX + 16], ports[PROTOCOL_NAMES_MAX];
+
+        (void) protocol_names("|", names, sizeof(names));
+        snprintf(protocol_option, sizeof(protocol_option), "--protocol %s", names);
+        (void) protocol_port_names(ports, sizeof(ports));
         printf("Usage: %s COMMAND [OPTIONS]\n\n"
                "Commands:\n"
                "  probe [OPTIONS] HOST[:PORT]   probe one TLS listener once and report\n"
@@ -57,7 +63,7 @@ static void help(void) {
                "  --servername NAME             SNI and the name checked (default: HOST)\n"
                "  --ca-file FILE                trust anchors, PEM (default: the system store)\n"
                "  --cert FILE --key FILE        client certificate and key, for two-way TLS\n"
-               "  --protocol tls|mqtt|wss|https default by port: 8883 mqtt, 8084 wss, 18084/443 https\n"
+               "  %-29s default by port: %s\n"
                "  --path PATH                   request path for https (/) and wss (/mqtt)\n"
                "  --mqtt-version 3.1.1|5        MQTT version of the CONNECT (3.1.1)\n"
                "  --client-id ID --username NAME --password-file FILE\n"
@@ -67,7 +73,7 @@ static void help(void) {
                "  --warn-days N (30) --crit-days N (7) --timeout SECONDS (10)\n"
                "  --json                        print the report as JSON\n\n"
                "Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See tlswatchctl(1).\n",
-               program_invocation_short_name);
+               program_invocation_short_name, protocol_option, ports);
 }
 
 typedef struct ProbeRun {

@@ -2,6 +2,7 @@
 /* Configuration parsing. A table maps each key to its parser and field; [Defaults] may set every
  * target key, and a target takes a default only for keys it did not set itself, wherever the two
  * sections stand among the files. libinih splits the lines; a counting reader gives us line numbers. */
+#include <assert.h>
 #include <dirent.h>
 #include <ini.h>
 #include <limits.h>
@@ -409,11 +410,13 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 r = 0;
                 break;
         case VALUE_PROTOCOL: {
-                Protocol protocol = protocol_from_string(value);
-                if (protocol < 0)
-                        return parser_error(p, p->line, "%s: \"%s\" is not one of tls, mqtt, wss, https", k->key,
-                                            value);
-                *(Protocol *) field = protocol;
+                const Protocol *protocol = protocol_from_string(value);
+                if (!protocol) {
+                        char names[PROTOCOL_NAMES_MAX];
+                        (void) protocol_names(", ", names, sizeof(names));
+                        return parser_error(p, p->line, "%s: \"%s\" is not one of %s", k->key, value, names);
+                }
+                *(const Protocol **) field = protocol;
                 r = 0;
                 break;
         }
@@ -437,6 +440,18 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
         if (r < 0)
                 return parser_error(p, p->line, "out of memory");
         return 1;
+}
+
+/* A new section's name, and the file it is first seen in, for later messages. */
+static int section_names_init(Parser *p, const char *name, char **ret_name, char **ret_file) {
+        *ret_name = strdup(name);
+        *ret_file = strdup(p->file_name);
+        if (!*ret_name || !*ret_file) {
+                *ret_name = mfree(*ret_name);
+                *ret_file = mfree(*ret_file);
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 static size_t name_hash(const char *name) {
@@ -476,38 +491,34 @@ static int target_index_reserve(Config *c, size_t n) {
         return 0;
 }
 
-static TargetConfig *find_or_add_target(Parser *p, const char *name) {
+/* Both return the section's index, or -1 when there are too many or memory ran out. */
+static ssize_t find_or_add_target(Parser *p, const char *name) {
         Config *c = p->config;
 
         if (target_index_reserve(c, c->n_targets + 1) < 0)
-                return NULL;
+                return -1;
         size_t *slot = target_slot(c, name);
         if (*slot != 0)
-                return &c->targets[*slot - 1];
+                return (ssize_t) (*slot - 1);
 
         if (c->n_targets >= TARGETS_MAX)
-                return NULL;
+                return -1;
         if (c->n_targets == c->targets_allocated) {
                 size_t n = MAX(c->targets_allocated * 2, (size_t) 16);
                 TargetConfig *targets = reallocarray(c->targets, n, sizeof(TargetConfig));
                 if (!targets)
-                        return NULL;
+                        return -1;
                 c->targets = targets;
                 c->targets_allocated = n;
         }
 
         TargetConfig *t = &c->targets[c->n_targets];
-        *t = (TargetConfig) { .probe.protocol = _PROTOCOL_INVALID, .line = p->section_line };
-        t->name = strdup(name);
-        t->file = strdup(p->file_name);
-        if (!t->name || !t->file) {
-                free(t->name);
-                free(t->file);
-                return NULL;
-        }
+        *t = (TargetConfig) { .line = p->section_line };
+        if (section_names_init(p, name, &t->name, &t->file) < 0)
+                return -1;
         c->n_targets++;
         *slot = c->n_targets;
-        return t;
+        return (ssize_t) (c->n_targets - 1);
 }
 
 static const char *const webhook_format_table[_WEBHOOK_FORMAT_MAX] = {
@@ -518,30 +529,38 @@ static const char *const webhook_format_table[_WEBHOOK_FORMAT_MAX] = {
 
 DEFINE_STRING_TABLE_LOOKUP(webhook_format, WebhookFormat, _WEBHOOK_FORMAT_MAX);
 
-static WebhookConfig *find_or_add_webhook(Parser *p, const char *name) {
+static ssize_t find_or_add_webhook(Parser *p, const char *name) {
         Config *c = p->config;
 
         for (size_t i = 0; i < c->n_webhooks; i++)
                 if (strcmp(c->webhooks[i].name, name) == 0)
-                        return &c->webhooks[i];
+                        return (ssize_t) i;
         if (c->n_webhooks >= 64)
-                return NULL;
+                return -1;
         WebhookConfig *webhooks = realloc(c->webhooks, (c->n_webhooks + 1) * sizeof(WebhookConfig));
         if (!webhooks)
-                return NULL;
+                return -1;
         c->webhooks = webhooks;
         WebhookConfig *w = &c->webhooks[c->n_webhooks];
         *w = (WebhookConfig) { .line = p->section_line };
-        w->name = strdup(name);
-        w->file = strdup(p->file_name);
-        if (!w->name || !w->file) {
-                free(w->name);
-                free(w->file);
-                return NULL;
-        }
+        if (section_names_init(p, name, &w->name, &w->file) < 0)
+                return -1;
         c->n_webhooks++;
-        return w;
+        return (ssize_t) (c->n_webhooks - 1);
 }
+
+/* The sections with a name: [Target NAME] and [Webhook NAME]. */
+typedef struct NamedSection {
+        const char *prefix;
+        const char *noun;
+        bool webhook;
+        ssize_t (*find_or_add)(Parser *p, const char *name);
+} NamedSection;
+
+static const NamedSection named_sections[] = {
+        { "Target", "target", false, find_or_add_target },
+        { "Webhook", "webhook", true, find_or_add_webhook },
+};
 
 static bool target_name_valid(const char *name) {
         /* Names appear in journal fields, JSON and command lines: keep them plain. */
@@ -563,36 +582,26 @@ static void check_section(Parser *p) {
                 return;
         if (strcmp(section, "Defaults") == 0)
                 return;
-        if (strncmp(section, "Target ", 7) == 0) {
-                const char *name = section + 7 + strspn(section + 7, " ");
+        for (size_t i = 0; i < ELEMENTSOF(named_sections); i++) {
+                const NamedSection *kind = &named_sections[i];
+                size_t n = strlen(kind->prefix);
+
+                if (strncmp(section, kind->prefix, n) != 0 || section[n] != ' ')
+                        continue;
+                const char *name = section + n + strspn(section + n, " ");
                 if (!target_name_valid(name)) {
-                        (void) parser_error(p, p->section_line,
-                                            "[%s]: a target name is 1 to 128 letters, digits or -_.:@", section);
+                        (void) parser_error(p, p->section_line, "[%s]: a %s name is 1 to 128 letters, digits or -_.:@",
+                                            section, kind->noun);
                         return;
                 }
-                TargetConfig *t = find_or_add_target(p, name);
-                if (!t) {
-                        (void) parser_error(p, p->line, "too many targets or out of memory");
+                ssize_t index = kind->find_or_add(p, name);
+                if (index < 0) {
+                        (void) parser_error(p, p->line, "too many %ss or out of memory", kind->noun);
                         return;
                 }
-                p->target = true;
-                p->target_index = (size_t) (t - p->config->targets);
-                return;
-        }
-        if (strncmp(section, "Webhook ", 8) == 0) {
-                const char *name = section + 8 + strspn(section + 8, " ");
-                if (!target_name_valid(name)) {
-                        (void) parser_error(p, p->section_line,
-                                            "[%s]: a webhook name is 1 to 128 letters, digits or -_.:@", section);
-                        return;
-                }
-                WebhookConfig *w = find_or_add_webhook(p, name);
-                if (!w) {
-                        (void) parser_error(p, p->line, "too many webhooks or out of memory");
-                        return;
-                }
-                p->webhook = true;
-                p->webhook_index = (size_t) (w - p->config->webhooks);
+                p->target = !kind->webhook;
+                p->webhook = kind->webhook;
+                *(kind->webhook ? &p->webhook_index : &p->target_index) = (size_t) index;
                 return;
         }
         (void) parser_error(p, p->section_line,
@@ -654,7 +663,6 @@ int config_new(Config **ret) {
         Config *c = calloc(1, sizeof(Config));
         if (!c)
                 return -ENOMEM;
-        c->defaults.probe.protocol = _PROTOCOL_INVALID;
         *ret = c;
         return 0;
 }
@@ -687,47 +695,56 @@ int config_parse_text(Config *config, const char *file_name, const char *text, c
         return 0;
 }
 
+/* The field a target key's value is stored in, as TargetConfig's field table describes it. */
+static const Field *target_key_field(const KeyDefinition *k, size_t *ret_base) {
+        assert(k && k->scope != SCOPE_GLOBAL && k->scope != SCOPE_WEBHOOK);
+        return field_table_find(target_config_fields, target_config_n_fields, k->offset, ret_base);
+}
+
+/* Copies each key [Defaults] set and the target did not; what a key's value is and how it is copied
+ * comes from TargetConfig's field table, not from a second list here. */
 static int inherit(TargetConfig *t, const TargetConfig *defaults) {
         for (size_t i = 0; i < ELEMENTSOF(keys); i++) {
-                const KeyDefinition *k = &keys[i];
                 uint64_t bit = UINT64_C(1) << i;
+                size_t base;
 
-                if (k->scope != SCOPE_TARGET || (t->set_mask & bit) || !(defaults->set_mask & bit))
+                if (keys[i].scope != SCOPE_TARGET || (t->set_mask & bit) || !(defaults->set_mask & bit))
                         continue;
-
-                void *to = (uint8_t *) t + k->offset;
-                const void *from = (const uint8_t *) defaults + k->offset;
-                switch (k->type) {
-                case VALUE_STRING:
-                case VALUE_PATH:
-                case VALUE_HTTP_PATH:
-                case VALUE_SECRET:
-                case VALUE_EXPECT_STATUS:
-                        if (assign_string(to, *(char *const *) from) < 0)
-                                return -ENOMEM;
-                        break;
-                case VALUE_DURATION:
-                        *(usec_t *) to = *(const usec_t *) from;
-                        break;
-                case VALUE_DAYS:
-                case VALUE_COUNT:
-                        *(unsigned *) to = *(const unsigned *) from;
-                        break;
-                case VALUE_PROTOCOL:
-                        *(Protocol *) to = *(const Protocol *) from;
-                        break;
-                case VALUE_MQTT_VERSION:
-                        *(int *) to = *(const int *) from;
-                        break;
-                case VALUE_BOOLEAN:
-                        *(bool *) to = *(const bool *) from;
-                        break;
-                default:
-                        break;
-                }
+                const Field *f = target_key_field(&keys[i], &base);
+                assert(f); /* config_check_tables() */
+                if (field_copy(f, (uint8_t *) t + base, (const uint8_t *) defaults + base) < 0)
+                        return -ENOMEM;
                 t->set_mask |= bit;
         }
         return 0;
+}
+
+int config_check_tables(const char **ret_key) {
+        size_t base;
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if ((keys[i].scope == SCOPE_TARGET || keys[i].scope == SCOPE_TARGET_ONLY) &&
+                    !target_key_field(&keys[i], &base)) {
+                        *ret_key = keys[i].key;
+                        return -ENOENT;
+                }
+        if (!field_table_covers(target_config_fields, target_config_n_fields, sizeof(TargetConfig))) {
+                *ret_key = "(a TargetConfig member missing from target_config_fields)";
+                return -ENOENT;
+        }
+        return 0;
+}
+
+size_t config_target_keys(const char **ret, size_t size) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                if (keys[i].scope == SCOPE_TARGET || keys[i].scope == SCOPE_TARGET_ONLY) {
+                        if (n < size)
+                                ret[n] = keys[i].key;
+                        n++;
+                }
+        return n;
 }
 
 static int webhook_error(char **ret_error, const WebhookConfig *w, const char *format, ...) _printf_(3, 4);
@@ -805,8 +822,7 @@ int config_finish(Config *config, char **ret_error) {
 
                 if (!t->probe.host)
                         return finish_error(ret_error, t, "Address= is missing (HOST:PORT)");
-                if (t->probe.protocol < 0)
-                        t->probe.protocol = protocol_default_for_port(t->probe.port);
+                t->probe.protocol = probe_settings_protocol(&t->probe);
                 if (!t->interval_usec)
                         t->interval_usec = DEFAULT_INTERVAL_USEC;
                 if (!t->retry_interval_usec)
@@ -923,6 +939,9 @@ const Field target_config_fields[] = {
         T(STRING, cert_file_on_disk),
         T(STRING, key_file_on_disk),
         T(STRING, cacert_file_on_disk),
+        FIELD_BOOKKEEPING_OF(TargetConfig, PLAIN, set_mask),
+        FIELD_BOOKKEEPING_OF(TargetConfig, STRING, file),
+        FIELD_BOOKKEEPING_OF(TargetConfig, PLAIN, line),
 };
 #undef T
 const size_t target_config_n_fields = ELEMENTSOF(target_config_fields);
@@ -933,7 +952,6 @@ bool target_config_equal(const TargetConfig *a, const TargetConfig *b) {
 
 static void target_config_clear(TargetConfig *t) {
         field_table_clear(target_config_fields, target_config_n_fields, t);
-        free(t->file);
 }
 
 static void string_list_clear(StringList *list) {

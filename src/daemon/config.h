@@ -113,5 +113,12 @@ bool target_config_equal(const TargetConfig *a, const TargetConfig *b);
 extern const Field target_config_fields[];
 extern const size_t target_config_n_fields;
 
+/* For tests: 0 when every target key is stored in a field of target_config_fields and that table covers
+ * TargetConfig; else -ENOENT and the first key (or member) that is not. */
+int config_check_tables(const char **ret_key);
+
+/* For tests: the names of the keys a [Target] section takes, as many as fit; returns how many there are. */
+size_t config_target_keys(const char **ret, size_t size);
+
 Config *config_free(Config *config);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);

@@ -30,6 +30,7 @@ typedef enum ConnState {
 struct Conn {
         sd_event *event;
         const ProbeSettings *settings;
+        const Protocol *protocol; /* what to speak after the handshake */
         SSL_CTX *tls_context;
         const char *password;
         AddressReport *report;
@@ -200,7 +201,6 @@ static void format_authority(const Conn *c, char *buffer, size_t size) {
 static void conn_record_application(Conn *c) {
         const ExchangeResult *result = exchange_result(c->exchange);
         AddressReport *a = c->report;
-        int r = 0;
 
         a->application = (ApplicationReport) {
                 .present = true,
@@ -214,12 +214,7 @@ static void conn_record_application(Conn *c) {
         snprintf(a->application.websocket_protocol, sizeof(a->application.websocket_protocol), "%s",
                  result->websocket_protocol);
 
-        if (result->connack >= 0)
-                r = asprintf(&a->protocol_detail, "%sMQTT CONNACK %d (%s)", result->http_status == 101 ? "WebSocket, " : "",
-                             result->connack, result->connack_text);
-        else if (result->http_status >= 0)
-                r = asprintf(&a->protocol_detail, "HTTP %d", result->http_status);
-        if (r < 0)
+        if (c->protocol->describe && c->protocol->describe(result, &a->protocol_detail) < 0)
                 a->protocol_detail = NULL;
 }
 
@@ -335,7 +330,7 @@ static int conn_after_handshake(Conn *c) {
 
         c->handshake_done_usec = now_usec(c);
         c->report->handshake_usec = c->handshake_done_usec - c->started_usec;
-        if (c->settings->protocol != PROTOCOL_TLS && c->password &&
+        if (c->protocol->start && c->password &&
             !cert_check_identity_verified(&c->report->problems)) {
                 /* The password goes only to a listener that proved its identity: an impostor on the
                  * path would otherwise collect it from every probe. The chain problems already make
@@ -346,11 +341,11 @@ static int conn_after_handshake(Conn *c) {
                         return conn_fail_internal(c, -ENOMEM);
                 return conn_succeed(c);
         }
-        if (c->settings->protocol != PROTOCOL_TLS) {
+        if (c->protocol->start) {
                 char authority[300];
                 format_authority(c, authority, sizeof(authority));
                 ExchangeSettings exchange = {
-                        .protocol = c->settings->protocol,
+                        .protocol = c->protocol,
                         .authority = authority,
                         .path = c->settings->path,
                         .mqtt_version = c->settings->mqtt_version,
@@ -453,9 +448,7 @@ static int on_conn_timer(sd_event_source *source, uint64_t usec, void *userdata)
         if (c->state == CONN_PROTOCOL)
                 return conn_complete(c, PROBLEM_PROTOCOL_FAILED,
                                      "no answer to the %s request within %.1f s: is this port a %s listener?",
-                                     protocol_to_string(c->settings->protocol),
-                                     (double) c->settings->timeout_usec / 1e6,
-                                     protocol_to_string(c->settings->protocol));
+                                     c->protocol->name, (double) c->settings->timeout_usec / 1e6, c->protocol->name);
 
         return conn_complete(c, PROBLEM_TIMEOUT, "no answer from %s within %.1f s, %s", c->report->address,
                              (double) c->settings->timeout_usec / 1e6, state_description(c->state));
@@ -474,6 +467,7 @@ int conn_start(sd_event *event, const ProbeSettings *settings, SSL_CTX *tls_cont
         *c = (Conn) {
                 .event = sd_event_ref(event),
                 .settings = settings,
+                .protocol = probe_settings_protocol(settings),
                 .tls_context = tls_context,
                 .password = password,
                 .report = report,

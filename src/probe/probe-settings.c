@@ -178,3 +178,8 @@ int probe_settings_parse_mqtt_version(const char *value, int *ret, const char **
         }
         return 0;
 }
+
+const Protocol *probe_settings_protocol(const ProbeSettings *s) {
+        assert(s);
+        return s->protocol ?: protocol_default_for_port(s->port);
+}

@@ -11,29 +11,14 @@
 
 #include "field-table.h"
 #include "macro.h"
+#include "protocol.h"
 #include "time-util.h"
-
-typedef enum Protocol {
-        PROTOCOL_TLS,
-        PROTOCOL_MQTT,
-        PROTOCOL_WSS,
-        PROTOCOL_HTTPS,
-        _PROTOCOL_MAX,
-        _PROTOCOL_INVALID = -EINVAL,
-} Protocol;
-
-const char *protocol_to_string(Protocol protocol);
-Protocol protocol_from_string(const char *s);
-
-/* What a listener on this port most likely speaks: 8883 mqtt, 8084 wss, 18084 and 443 https. */
-Protocol protocol_default_for_port(uint16_t port);
 
 #define PROBE_SETTINGS_DAYS_MAX 3650
 
 typedef struct ProbeSettings {
         char *host;               /* a name or an IP literal, without brackets */
-        uint16_t port;
-        Protocol protocol;        /* _PROTOCOL_INVALID until resolved: then by port */
+        const Protocol *protocol; /* a row of protocol_table; NULL until resolved: then by port */
         char *server_name;        /* name to send as SNI and to check; NULL: the host */
         char *path;               /* https and wss request path; NULL: the protocol's default */
         char *ca_file;            /* trust anchors; NULL: the system store */
@@ -43,10 +28,11 @@ typedef struct ProbeSettings {
         unsigned warn_days;
         unsigned crit_days;
         int mqtt_version;         /* 4 (3.1.1, also for 0) or 5 */
+        uint16_t port;            /* here, beside the bool, where the padding is */
+        bool mqtt_expect_accept;  /* a refused CONNACK is protocol_failed, not information */
         char *mqtt_client_id;     /* NULL: "tlswatch-" and a random suffix */
         char *mqtt_username;      /* NULL: none */
         char *mqtt_password_file; /* an absolute path, or a credential name; read by the caller */
-        bool mqtt_expect_accept;  /* a refused CONNACK is protocol_failed, not information */
         char *http_expect_status; /* https: "200", "2xx 301", ...; NULL: any 2xx or 3xx */
 } ProbeSettings;
 
@@ -75,3 +61,6 @@ int probe_settings_validate(const ProbeSettings *s, ProbeSettingsNames names, ch
 int probe_settings_check_path(const char *value, const char **ret_reason);
 int probe_settings_check_expect_status(const char *value, const char **ret_reason);
 int probe_settings_parse_mqtt_version(const char *value, int *ret, const char **ret_reason);
+
+/* The protocol to speak: the one set, else the one the port implies. */
+const Protocol *probe_settings_protocol(const ProbeSettings *s);

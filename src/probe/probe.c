@@ -12,30 +12,6 @@
 #include "file-util.h"
 #include "probe.h"
 #include "resolve.h"
-#include "string-table.h"
-
-static const char *const protocol_table[_PROTOCOL_MAX] = {
-        [PROTOCOL_TLS] = "tls",
-        [PROTOCOL_MQTT] = "mqtt",
-        [PROTOCOL_WSS] = "wss",
-        [PROTOCOL_HTTPS] = "https",
-};
-
-DEFINE_STRING_TABLE_LOOKUP(protocol, Protocol, _PROTOCOL_MAX);
-
-Protocol protocol_default_for_port(uint16_t port) {
-        switch (port) {
-        case 8883:
-                return PROTOCOL_MQTT;
-        case 8084:
-                return PROTOCOL_WSS;
-        case 18084:
-        case 443:
-                return PROTOCOL_HTTPS;
-        default:
-                return PROTOCOL_TLS;
-        }
-}
 
 typedef enum ProbeState {
         PROBE_RESOLVING,
@@ -207,7 +183,7 @@ int probe_start(sd_event *event, const ProbeSettings *settings, SSL_CTX *tls_con
         if (asprintf(&p->report->target, ipv6_literal ? "[%s]:%u" : "%s:%u", settings->host, settings->port) < 0)
                 return -ENOMEM;
         p->report->server_name = strdup(settings->server_name ?: settings->host);
-        p->report->protocol = strdup(protocol_to_string(settings->protocol) ?: "tls");
+        p->report->protocol = strdup(protocol_to_string(probe_settings_protocol(settings)));
         if (!p->report->server_name || !p->report->protocol)
                 return -ENOMEM;
 

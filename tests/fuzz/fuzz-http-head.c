@@ -31,7 +31,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
 
         ExchangeSettings settings = {
-                .protocol = PROTOCOL_HTTPS,
+                .protocol = &protocol_https,
                 .authority = "[::1]:18084",
                 .path = "/api/v5/status",
                 .expect_status = "2xx 301",

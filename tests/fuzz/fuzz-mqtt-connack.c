@@ -15,7 +15,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                 }
 
                 ExchangeSettings settings = {
-                        .protocol = PROTOCOL_MQTT,
+                        .protocol = &protocol_mqtt,
                         .authority = "broker.test:8883",
                         .mqtt_version = version,
                         .client_id = "tlswatch-fuzz",

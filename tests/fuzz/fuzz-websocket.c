@@ -3,6 +3,7 @@
  * exchange (upgrade answer, frames, CONNACK). The probe's key is random, so "@ACCEPT@" in the input
  * is replaced with the Sec-WebSocket-Accept this run's key needs: without it no input would get past
  * the handshake to the frames. */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,7 +42,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         }
 
         ExchangeSettings settings = {
-                .protocol = PROTOCOL_WSS,
+                .protocol = &protocol_wss,
                 .authority = "broker.test:8084",
                 .mqtt_version = size % 2 ? MQTT_VERSION_5 : MQTT_VERSION_3_1_1,
                 .client_id = "tlswatch-fuzz",

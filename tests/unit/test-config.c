@@ -86,7 +86,7 @@ static void test_every_key(void **state) {
         assert_string_equal(t->name, "broker");
         assert_string_equal(t->probe.host, "broker.example.com");
         assert_int_equal(t->probe.port, 8883);
-        assert_int_equal(t->probe.protocol, PROTOCOL_WSS); /* set explicitly: the port's guess does not apply */
+        assert_ptr_equal(t->probe.protocol, &protocol_wss); /* set explicitly: the port's guess does not apply */
         assert_string_equal(t->probe.server_name, "mqtt.example.com");
         assert_string_equal(t->probe.path, "/mqtt");
         assert_string_equal(t->probe.ca_file, "/etc/tlswatch/ca.pem");
@@ -110,10 +110,10 @@ static void test_protocol_names(void **state) {
                                   "[Target c]\nAddress=c:1\nProtocol=wss\n"
                                   "[Target d]\nAddress=d:1\nProtocol=https\n");
 
-        assert_int_equal(find(config, "a")->probe.protocol, PROTOCOL_TLS);
-        assert_int_equal(find(config, "b")->probe.protocol, PROTOCOL_MQTT);
-        assert_int_equal(find(config, "c")->probe.protocol, PROTOCOL_WSS);
-        assert_int_equal(find(config, "d")->probe.protocol, PROTOCOL_HTTPS);
+        assert_ptr_equal(find(config, "a")->probe.protocol, &protocol_tls);
+        assert_ptr_equal(find(config, "b")->probe.protocol, &protocol_mqtt);
+        assert_ptr_equal(find(config, "c")->probe.protocol, &protocol_wss);
+        assert_ptr_equal(find(config, "d")->probe.protocol, &protocol_https);
         config_free(config);
 }
 
@@ -225,7 +225,7 @@ static void test_builtin_defaults(void **state) {
         const TargetConfig *t = find(config, "a");
 
         assert_int_equal(config->max_concurrent_probes, 64);
-        assert_int_equal(t->probe.protocol, PROTOCOL_TLS);
+        assert_ptr_equal(t->probe.protocol, &protocol_tls);
         assert_null(t->probe.server_name);
         assert_null(t->probe.path);
         assert_null(t->probe.ca_file);
@@ -259,11 +259,11 @@ static void test_protocol_by_port(void **state) {
                                   "[Target tls]\nAddress=h:8443\n"
                                   "[Target other]\nAddress=h:1\n");
 
-        assert_int_equal(find(config, "mqtt")->probe.protocol, PROTOCOL_MQTT);
-        assert_int_equal(find(config, "wss")->probe.protocol, PROTOCOL_WSS);
-        assert_int_equal(find(config, "https")->probe.protocol, PROTOCOL_HTTPS);
-        assert_int_equal(find(config, "tls")->probe.protocol, PROTOCOL_TLS);
-        assert_int_equal(find(config, "other")->probe.protocol, PROTOCOL_TLS);
+        assert_ptr_equal(find(config, "mqtt")->probe.protocol, &protocol_mqtt);
+        assert_ptr_equal(find(config, "wss")->probe.protocol, &protocol_wss);
+        assert_ptr_equal(find(config, "https")->probe.protocol, &protocol_https);
+        assert_ptr_equal(find(config, "tls")->probe.protocol, &protocol_tls);
+        assert_ptr_equal(find(config, "other")->probe.protocol, &protocol_tls);
         config_free(config);
 }
 
@@ -302,7 +302,7 @@ static void check_inherited(const Config *config) {
         /* Unset in the target: from [Defaults]. */
         assert_int_equal(plain->interval_usec, USEC_PER_HOUR);
         assert_int_equal(plain->probe.warn_days, 60);
-        assert_int_equal(plain->probe.protocol, PROTOCOL_MQTT);
+        assert_ptr_equal(plain->probe.protocol, &protocol_mqtt);
         assert_string_equal(plain->probe.ca_file, "/etc/ca.pem");
         assert_int_equal(plain->confirm_failures, 5);
         /* Set neither here nor there: built in. */
@@ -312,7 +312,7 @@ static void check_inherited(const Config *config) {
         /* Set in the target: the target's own value, even when it equals a built-in default. */
         assert_int_equal(own->interval_usec, 5 * USEC_PER_MINUTE);
         assert_int_equal(own->probe.warn_days, 30);
-        assert_int_equal(own->probe.protocol, PROTOCOL_TLS);
+        assert_ptr_equal(own->probe.protocol, &protocol_tls);
         assert_string_equal(own->probe.ca_file, "/etc/own.pem");
         assert_int_equal(own->confirm_failures, 2);
         assert_int_equal(own->probe.crit_days, 7);
@@ -879,12 +879,51 @@ static void test_load_nul_byte_in_dropin(void **state) {
 
 static void test_target_config_equal(void **state) {
         static const char base[] = "[Target a]\nAddress=h:8883\nServerName=s\nCAFile=/ca\nInterval=1h\n";
-        static const char *const changed[] = {
-                "Address=other:8883\n", "Address=h:8884\n", "Protocol=tls\n", "ServerName=t\n",
-                "Path=/x\n", "CAFile=/cb\n", "Interval=2h\n", "RetryInterval=2min\n", "Timeout=11s\n",
-                "RepeatInterval=1h\n", "WarnDays=31\n", "CritDays=8\n", "ConfirmFailures=3\n",
-                "ClientCertificate=/c\nClientKey=/k\n",
+        /* One change per key a target takes; the loop below fails when a key is missing here. */
+        static const struct {
+                const char *key;
+                const char *lines;
+        } changed[] = {
+                { "Address", "Address=other:8883\n" },
+                { "Address", "Address=h:8884\n" },
+                { "Protocol", "Protocol=tls\n" },
+                { "ServerName", "ServerName=t\n" },
+                { "Path", "Path=/x\n" },
+                { "CAFile", "CAFile=/cb\n" },
+                { "ClientCertificate", "ClientCertificate=/c\nClientKey=/k\n" },
+                { "ClientKey", "ClientCertificate=/c\nClientKey=/k2\n" },
+                { "Interval", "Interval=2h\n" },
+                { "RetryInterval", "RetryInterval=2min\n" },
+                { "Timeout", "Timeout=11s\n" },
+                { "RepeatInterval", "RepeatInterval=1h\n" },
+                { "WarnDays", "WarnDays=31\n" },
+                { "CritDays", "CritDays=8\n" },
+                { "ConfirmFailures", "ConfirmFailures=3\n" },
+                { "ExpectStatus", "ExpectStatus=200\n" },
+                { "CertFile", "CertFile=/cert.pem\n" },
+                { "KeyFile", "CertFile=/cert.pem\nKeyFile=/key.pem\n" },
+                { "CACertFile", "CACertFile=/cacert.pem\n" },
+                { "MQTTVersion", "MQTTVersion=5\n" },
+                { "MQTTClientId", "MQTTClientId=probe\n" },
+                { "MQTTUsername", "MQTTUsername=u\n" },
+                { "MQTTPasswordFile", "MQTTUsername=u\nMQTTPasswordFile=/p\n" },
+                { "MQTTExpectAccept", "MQTTExpectAccept=yes\n" },
         };
+        const char *keys[64];
+        size_t n_keys = config_target_keys(keys, ELEMENTSOF(keys));
+        const char *missing = NULL;
+
+        /* Every key is stored in a field that equality compares, and the field table covers the struct. */
+        assert_int_equal(config_check_tables(&missing), 0);
+        assert_true(n_keys <= ELEMENTSOF(keys));
+        for (size_t k = 0; k < n_keys; k++) {
+                bool found = false;
+                for (size_t i = 0; i < ELEMENTSOF(changed) && !found; i++)
+                        found = strcmp(changed[i].key, keys[k]) == 0;
+                if (!found)
+                        fail_msg("no change of %s= is tested: add it to changed[]", keys[k]);
+        }
+
         char text[512];
         Config *a, *b;
 
@@ -898,10 +937,21 @@ static void test_target_config_equal(void **state) {
         config_free(b);
 
         for (size_t i = 0; i < ELEMENTSOF(changed); i++) {
-                snprintf(text, sizeof(text), "%s%s", base, changed[i]);
+                snprintf(text, sizeof(text), "%s%s", base, changed[i].lines);
                 b = parse_ok(text);
                 if (target_config_equal(&a->targets[0], &b->targets[0]))
-                        fail_msg("still equal after adding %s", changed[i]);
+                        fail_msg("still equal after adding %s", changed[i].lines);
+                config_free(b);
+
+                /* The same key set in [Defaults] changes the target as much, unless the target sets it. */
+                char own[64];
+                snprintf(own, sizeof(own), "\n%s=", changed[i].key);
+                if (strcmp(changed[i].key, "Address") == 0 || strstr(base, own))
+                        continue;
+                snprintf(text, sizeof(text), "[Defaults]\n%s%s", changed[i].lines, base);
+                b = parse_ok(text);
+                if (target_config_equal(&a->targets[0], &b->targets[0]))
+                        fail_msg("still equal after [Defaults] %s", changed[i].lines);
                 config_free(b);
         }
 

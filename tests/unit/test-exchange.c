@@ -307,7 +307,7 @@ static void switching_protocols(const char *accept, const char *protocol, char *
 }
 
 static const ExchangeSettings wss_settings = {
-        .protocol = PROTOCOL_WSS,
+        .protocol = &protocol_wss,
         .authority = "broker.example.com:443",
         .username = USERNAME,
         .password = PASSWORD,
@@ -354,8 +354,8 @@ static void assert_wss_goodbye(Exchange *e) {
 /* ---- construction -------------------------------------------------------------------------------- */
 
 static void test_new_and_free(void **state) {
-        ExchangeSettings tls = { .protocol = PROTOCOL_TLS, .authority = "x" };
-        ExchangeSettings bogus = { .protocol = _PROTOCOL_MAX, .authority = "x" };
+        ExchangeSettings tls = { .protocol = &protocol_tls, .authority = "x" };
+        ExchangeSettings bogus = { .protocol = NULL, .authority = "x" };
         Exchange *e = NULL;
 
         assert_int_equal(exchange_new(&tls, &e), -EINVAL);
@@ -366,13 +366,13 @@ static void test_new_and_free(void **state) {
         /* A CONNECT that cannot fit the output buffer is refused up front for mqtt. */
         static char huge[5000];
         memset(huge, 'u', sizeof(huge) - 1);
-        ExchangeSettings too_long = { .protocol = PROTOCOL_MQTT, .authority = "x", .username = huge };
+        ExchangeSettings too_long = { .protocol = &protocol_mqtt, .authority = "x", .username = huge };
         assert_int_equal(exchange_new(&too_long, &e), -ENOBUFS);
         assert_null(e);
 }
 
 static void test_results_before_any_answer(void **state) {
-        ExchangeSettings settings = { .protocol = PROTOCOL_MQTT, .authority = "broker", .mqtt_version = 5 };
+        ExchangeSettings settings = { .protocol = &protocol_mqtt, .authority = "broker", .mqtt_version = 5 };
         Exchange *e = new_exchange(state, &settings);
 
         assert_int_equal(exchange_result(e)->http_status, -1);
@@ -384,7 +384,7 @@ static void test_results_before_any_answer(void **state) {
 }
 
 static void test_partial_sends(void **state) {
-        ExchangeSettings settings = { .protocol = PROTOCOL_MQTT, .authority = "broker",
+        ExchangeSettings settings = { .protocol = &protocol_mqtt, .authority = "broker",
                                       .client_id = "probe-7" };
         Exchange *e = new_exchange(state, &settings);
         uint8_t whole[256], pieces[256];
@@ -413,7 +413,7 @@ static void test_partial_sends(void **state) {
 /* ---- https --------------------------------------------------------------------------------------- */
 
 static const ExchangeSettings https_settings = {
-        .protocol = PROTOCOL_HTTPS,
+        .protocol = &protocol_https,
         .authority = "dash.example.com:8443",
         .path = "/health",
 };
@@ -455,7 +455,7 @@ static void test_https_success(void **state) {
         }
 
         /* Without a path, "/" is asked for. */
-        ExchangeSettings root = { .protocol = PROTOCOL_HTTPS, .authority = "[2001:db8::1]:443" };
+        ExchangeSettings root = { .protocol = &protocol_https, .authority = "[2001:db8::1]:443" };
         Exchange *e = https_started(state, &root);
         assert_int_equal(feed_string(e, "HTTP/1.1 200 OK\r\n\r\n"), EXCHANGE_SUCCEEDED);
 }
@@ -584,7 +584,7 @@ static Exchange *mqtt_started(void **state, const ExchangeSettings *settings) {
 }
 
 static void test_mqtt_accepted(void **state) {
-        ExchangeSettings v3 = { .protocol = PROTOCOL_MQTT, .authority = "broker" };
+        ExchangeSettings v3 = { .protocol = &protocol_mqtt, .authority = "broker" };
         Exchange *e = mqtt_started(state, &v3);
 
         assert_int_equal(feed(e, connack_accepted, sizeof(connack_accepted)), EXCHANGE_SUCCEEDED);
@@ -597,7 +597,7 @@ static void test_mqtt_accepted(void **state) {
 
         /* 5.0 with credentials; the CONNACK carries a Receive Maximum property (5.0 §3.2.2.3.3). */
         static const uint8_t connack_v5[] = { 0x20, 0x06, 0x00, 0x00, 0x03, 0x21, 0x00, 0x0a };
-        ExchangeSettings v5 = { .protocol = PROTOCOL_MQTT, .authority = "broker", .mqtt_version = 5,
+        ExchangeSettings v5 = { .protocol = &protocol_mqtt, .authority = "broker", .mqtt_version = 5,
                                 .client_id = "probe-5", .username = USERNAME, .password = PASSWORD,
                                 .expect_accept = true };
         e = mqtt_started(state, &v5);
@@ -608,7 +608,7 @@ static void test_mqtt_accepted(void **state) {
         assert_mqtt_goodbye(e);
 
         /* A user name without a password sends only the user name. */
-        ExchangeSettings user_only = { .protocol = PROTOCOL_MQTT, .authority = "broker",
+        ExchangeSettings user_only = { .protocol = &protocol_mqtt, .authority = "broker",
                                        .username = USERNAME };
         e = mqtt_started(state, &user_only);
         assert_int_equal(feed(e, connack_accepted, sizeof(connack_accepted)), EXCHANGE_SUCCEEDED);
@@ -624,7 +624,7 @@ static void test_mqtt_accepted(void **state) {
 static void test_mqtt_refused(void **state) {
         static const uint8_t refused_v3[] = { 0x20, 0x02, 0x00, 0x05 };
         static const uint8_t refused_v5[] = { 0x20, 0x03, 0x00, 0x87, 0x00 };
-        ExchangeSettings settings = { .protocol = PROTOCOL_MQTT, .authority = "broker", .username = USERNAME,
+        ExchangeSettings settings = { .protocol = &protocol_mqtt, .authority = "broker", .username = USERNAME,
                                       .password = PASSWORD };
 
         /* Without expect_accept a refusal still proves an MQTT broker: information, not failure. */
@@ -655,7 +655,7 @@ static void test_mqtt_refused(void **state) {
 }
 
 static void test_mqtt_garbage(void **state) {
-        ExchangeSettings settings = { .protocol = PROTOCOL_MQTT, .authority = "broker", .username = USERNAME,
+        ExchangeSettings settings = { .protocol = &protocol_mqtt, .authority = "broker", .username = USERNAME,
                                       .password = PASSWORD };
         Exchange *e = mqtt_started(state, &settings);
 
@@ -676,7 +676,7 @@ static void test_mqtt_huge_remaining_length(void **state) {
         static const uint8_t five_bytes[] = { 0x20, 0xff, 0xff, 0xff, 0xff, 0x7f };
 
         for (int version = MQTT_VERSION_3_1_1; version <= MQTT_VERSION_5; version++) {
-                ExchangeSettings settings = { .protocol = PROTOCOL_MQTT, .authority = "broker",
+                ExchangeSettings settings = { .protocol = &protocol_mqtt, .authority = "broker",
                                               .mqtt_version = version };
                 Exchange *e = mqtt_started(state, &settings);
                 assert_int_equal(feed_bytewise(e, huge, sizeof(huge)), EXCHANGE_FAILED);
@@ -690,8 +690,8 @@ static void test_mqtt_huge_remaining_length(void **state) {
 
 static void test_mqtt_bytewise(void **state) {
         static const uint8_t connack_v5[] = { 0x20, 0x03, 0x01, 0x00, 0x00 };
-        ExchangeSettings v3 = { .protocol = PROTOCOL_MQTT, .authority = "broker" };
-        ExchangeSettings v5 = { .protocol = PROTOCOL_MQTT, .authority = "broker", .mqtt_version = 5 };
+        ExchangeSettings v3 = { .protocol = &protocol_mqtt, .authority = "broker" };
+        ExchangeSettings v5 = { .protocol = &protocol_mqtt, .authority = "broker", .mqtt_version = 5 };
 
         Exchange *e = mqtt_started(state, &v3);
         assert_int_equal(feed_bytewise(e, connack_accepted, sizeof(connack_accepted)), EXCHANGE_SUCCEEDED);
@@ -705,7 +705,7 @@ static void test_mqtt_bytewise(void **state) {
 }
 
 static void test_mqtt_end_of_input(void **state) {
-        ExchangeSettings settings = { .protocol = PROTOCOL_MQTT, .authority = "broker" };
+        ExchangeSettings settings = { .protocol = &protocol_mqtt, .authority = "broker" };
         Exchange *e = mqtt_started(state, &settings);
 
         assert_int_equal(exchange_end_of_input(e), EXCHANGE_FAILED);
@@ -1012,7 +1012,7 @@ static void test_wss_not_mqtt(void **state) {
 /* A failure drops what was still queued: the CONNECT (or the request) is not sent to a peer that
  * already failed us. */
 static void test_failure_drops_output(void **state) {
-        ExchangeSettings mqtt = { .protocol = PROTOCOL_MQTT, .authority = "broker", .username = USERNAME,
+        ExchangeSettings mqtt = { .protocol = &protocol_mqtt, .authority = "broker", .username = USERNAME,
                                   .password = PASSWORD };
         const uint8_t *data;
         char accept[29], head[512];
@@ -1066,7 +1066,7 @@ static void test_wss_connack_in_large_frame(void **state) {
         connack[11] = (uint8_t) (properties - 3);
         memset(connack + 12, 'r', properties - 3);
 
-        ExchangeSettings mqtt = { .protocol = PROTOCOL_MQTT, .authority = "broker", .mqtt_version = 5 };
+        ExchangeSettings mqtt = { .protocol = &protocol_mqtt, .authority = "broker", .mqtt_version = 5 };
         Exchange *e = mqtt_started(state, &mqtt);
         assert_int_equal(feed(e, connack, n), EXCHANGE_SUCCEEDED);
 

@@ -23,7 +23,7 @@ static void test_defaults(void **state) {
         assert_null(error);
         assert_string_equal(args.probe.host, "broker.example.com");
         assert_int_equal(args.probe.port, 8883);
-        assert_int_equal(args.probe.protocol, PROTOCOL_MQTT);
+        assert_ptr_equal(args.probe.protocol, &protocol_mqtt);
         assert_int_equal(args.probe.warn_days, 30);
         assert_int_equal(args.probe.crit_days, 7);
         assert_int_equal(args.probe.timeout_usec, 10 * 1000 * 1000ULL);
@@ -37,16 +37,16 @@ static void test_protocol_by_port(void **state) {
         char *error = NULL;
 
         assert_int_equal(PARSE(&args, &error, "h:8084"), 0);
-        assert_int_equal(args.probe.protocol, PROTOCOL_WSS);
+        assert_ptr_equal(args.probe.protocol, &protocol_wss);
         probe_args_clear(&args);
         assert_int_equal(PARSE(&args, &error, "h:18084"), 0);
-        assert_int_equal(args.probe.protocol, PROTOCOL_HTTPS);
+        assert_ptr_equal(args.probe.protocol, &protocol_https);
         probe_args_clear(&args);
         assert_int_equal(PARSE(&args, &error, "h:9999"), 0);
-        assert_int_equal(args.probe.protocol, PROTOCOL_TLS);
+        assert_ptr_equal(args.probe.protocol, &protocol_tls);
         probe_args_clear(&args);
         assert_int_equal(PARSE(&args, &error, "--protocol", "tls", "h:8883"), 0);
-        assert_int_equal(args.probe.protocol, PROTOCOL_TLS);
+        assert_ptr_equal(args.probe.protocol, &protocol_tls);
         probe_args_clear(&args);
 }
 

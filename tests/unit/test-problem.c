@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The string tables of problem codes, statuses and protocols: no holes, round trips, and the exact
+/* The string tables of problem codes and statuses: no holes, round trips, and the exact
  * documented names, since these names are a public contract. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -51,16 +51,6 @@ static void test_status(void **state) {
         assert_string_equal(status_to_label(STATUS_CRITICAL), "CRITICAL");
 }
 
-static void test_protocol(void **state) {
-        for (int i = 0; i < _PROTOCOL_MAX; i++)
-                assert_int_equal(protocol_from_string(protocol_to_string(i)), i);
-        assert_int_equal(protocol_default_for_port(8883), PROTOCOL_MQTT);
-        assert_int_equal(protocol_default_for_port(8084), PROTOCOL_WSS);
-        assert_int_equal(protocol_default_for_port(18084), PROTOCOL_HTTPS);
-        assert_int_equal(protocol_default_for_port(443), PROTOCOL_HTTPS);
-        assert_int_equal(protocol_default_for_port(8443), PROTOCOL_TLS);
-}
-
 static void test_severities(void **state) {
         assert_int_equal(problem_code_default_severity(PROBLEM_WEAK_KEY), STATUS_WARNING);
         assert_int_equal(problem_code_default_severity(PROBLEM_OLD_TLS_VERSION), STATUS_WARNING);
@@ -103,7 +93,6 @@ int main(void) {
                 cmocka_unit_test(test_problem_table_complete),
                 cmocka_unit_test(test_problem_names_documented),
                 cmocka_unit_test(test_status),
-                cmocka_unit_test(test_protocol),
                 cmocka_unit_test(test_severities),
                 cmocka_unit_test(test_report_finalize_merges),
                 cmocka_unit_test(test_problem_list_bounded),

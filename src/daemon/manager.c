@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* tlswatchd's event loop. Each target has a timer; when it fires the target probes, or waits in a FIFO
- * while MaxConcurrentProbes probes are in flight. A finished probe updates the target's state, logs
- * its events, schedules the next run and lets the next waiting target go. A reload builds the new
- * targets aside and swaps them in only when the whole configuration is good. */
+ * while MaxConcurrentProbes probes are in flight. A finished probe updates the target's state, hands
+ * its events and result to the sinks (sink-table.c), schedules the next run and lets the next waiting
+ * target go. A reload builds the new targets aside and swaps them in only when the whole configuration
+ * is good, for every sink too. */
 #include <assert.h>
 #include <fcntl.h>
 #include <malloc.h>

@@ -31,11 +31,12 @@
 #define RUN_LIMIT_USEC (120ULL * 1000 * 1000)
 
 typedef enum Phase {
-        PHASE_FIRST_PROBE, /* waiting for the first report of "expiring" */
-        PHASE_FLUSH,       /* ... and the flush after it */
-        PHASE_REFUSAL,     /* a reload the dummy refuses */
-        PHASE_RELOAD,      /* a reload that drops "second" */
-        PHASE_PROBE_AFTER, /* a report after that reload */
+        PHASE_FIRST_PROBE,   /* waiting for the first report of "expiring" */
+        PHASE_FLUSH,         /* ... and the flush after it */
+        PHASE_REFUSAL,       /* a reload the dummy refuses */
+        PHASE_FLUSH_REFUSED, /* a flush after it, under the running configuration */
+        PHASE_RELOAD,        /* a reload that drops "second" */
+        PHASE_PROBE_AFTER,   /* a report after that reload */
         PHASE_DONE,
 } Phase;
 
@@ -43,6 +44,7 @@ static struct {
         char directory[64];
         char config[128];
         char metrics[128];
+        char refused_metrics[128];
         char control[128];
         unsigned port;
         pid_t server;
@@ -57,6 +59,8 @@ static void write_text(const char *path, const char *text) {
         assert_int_equal(write_file_atomic(path, text, strlen(text), 0644), 0);
 }
 
+/* The refused configuration also moves MetricsFile=: no sink may take it, the metrics file sink
+ * included, although it accepted it. */
 static void write_config(bool with_second, bool with_refused) {
         char text[2048];
         int n;
@@ -64,7 +68,7 @@ static void write_config(bool with_second, bool with_refused) {
         n = snprintf(text, sizeof(text),
                      "[Defaults]\nMetricsFile=%s\nControlSocket=%s\nInterval=2s\nCAFile=%s/ca.pem\n\n"
                      "[Target expiring]\nAddress=127.0.0.1:%u\n",
-                     fx.metrics, fx.control, fx.directory, fx.port);
+                     with_refused ? fx.refused_metrics : fx.metrics, fx.control, fx.directory, fx.port);
         if (with_second)
                 n += snprintf(text + n, sizeof(text) - n, "\n[Target second]\nAddress=127.0.0.1:%u\n",
                               fx.port);
@@ -189,7 +193,11 @@ static void on_step(const char *operation, const char *target) {
                 assert_int_equal(raise(SIGHUP), 0);
                 break;
         case PHASE_REFUSAL:
-                if (strcmp(operation, "dropped") != 0)
+                if (strcmp(operation, "dropped") == 0)
+                        fx.phase = PHASE_FLUSH_REFUSED;
+                break;
+        case PHASE_FLUSH_REFUSED:
+                if (strcmp(operation, "flush") != 0)
                         break;
                 write_config(false, false);
                 fx.phase = PHASE_RELOAD;
@@ -267,6 +275,7 @@ static void test_dummy_sink_in_a_real_manager(void **state) {
         assert_int_equal(read_full_file(fx.metrics, 1024 * 1024, &metrics), 0);
         assert_non_null(strstr(metrics, "target=\"expiring\""));
         free(metrics);
+        assert_int_equal(access(fx.refused_metrics, F_OK), -1);
 }
 
 static int setup(void **state) {
@@ -274,6 +283,7 @@ static int setup(void **state) {
         assert_non_null(mkdtemp(fx.directory));
         snprintf(fx.config, sizeof(fx.config), "%s/tlswatch.conf", fx.directory);
         snprintf(fx.metrics, sizeof(fx.metrics), "%s/tlswatch.prom", fx.directory);
+        snprintf(fx.refused_metrics, sizeof(fx.refused_metrics), "%s/refused.prom", fx.directory);
         snprintf(fx.control, sizeof(fx.control), "%s/control.sock", fx.directory);
         make_certificates();
         start_server();

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* protocol_table[]: the look-ups, and the documents that spell the list of protocols where the code
- * cannot reach (bash completion, the man pages, the shipped configuration) checked against it, so a
- * row added to the table without its words fails here. */
+ * cannot reach (bash completion, the man pages, the README, the shipped configuration) checked
+ * against it, so a row added to the table without its words fails here. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -72,6 +72,7 @@ static void test_documents_match_the_table(void **state) {
         expect_in_file("shell-completion/bash/tlswatchctl", "compgen -W \"", " ", "\"");
         expect_in_file("man/tlswatch.conf.5", ".BR Protocol= ", " | ", "\n");
         expect_in_file("man/tlswatchctl.1", ".BR \\-\\-protocol \" \" ", " | ", "\n");
+        expect_in_file("README.md", "  --protocol ", "|", " ");
 
         /* The shipped configuration names the ports that imply each protocol. */
         (void) protocol_port_names(ports, sizeof(ports));

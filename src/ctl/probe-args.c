@@ -58,7 +58,7 @@ static int parse_days(const char *s, unsigned *ret) {
 
         errno = 0;
         value = strtol(s, &end, 10);
-        if (errno != 0 || end == s || *end || value < 0 || value > 3650)
+        if (errno != 0 || end == s || *end || value < 0 || value > PROBE_SETTINGS_DAYS_MAX)
                 return -EINVAL;
         *ret = (unsigned) value;
         return 0;

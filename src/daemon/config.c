@@ -399,7 +399,7 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 break;
         }
         case VALUE_DAYS:
-                if (parse_unsigned(value, 3650, field) < 0)
+                if (parse_unsigned(value, PROBE_SETTINGS_DAYS_MAX, field) < 0)
                         return parser_error(p, p->line, "%s: \"%s\" is not a number of days (0 to 3650)", k->key,
                                             value);
                 r = 0;

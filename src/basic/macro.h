@@ -17,6 +17,9 @@
 
 #define ELEMENTSOF(x) (sizeof(x) / sizeof((x)[0]))
 
+/* The struct that holds `member` at `pointer`: an embedded entry (a schedule slot) back to its owner. */
+#define container_of(pointer, type, member) ((type *) ((char *) (pointer) - offsetof(type, member)))
+
 /* True if x equals one of the listed values. */
 #define IN_SET(x, first, ...)                                                    \
         ({                                                                       \

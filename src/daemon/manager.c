@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* tlswatchd's event loop. Each target has a timer; when it fires the target probes, or waits in a FIFO
+/* tlswatchd's event loop. Each target has its place in one schedule (schedule.c); when it comes due the
+ * target probes, or waits in a FIFO
  * while MaxConcurrentProbes probes are in flight. A finished probe updates the target's state, hands
  * its events and result to the sinks (sink-table.c), schedules the next run and lets the next waiting
  * target go. A reload builds the new targets aside and swaps them in only when the whole configuration
@@ -19,6 +20,7 @@
 #include "file-util.h"
 #include "metrics.h"
 #include "probe.h"
+#include "schedule.h"
 #include "sink.h"
 #include "log.h"
 #include "manager.h"
@@ -34,6 +36,8 @@
 #define STATE_SAVE_DELAY_USEC (5 * USEC_PER_SEC)
 /* First probes spread over this much (or the interval, if shorter), so a fleet does not fire at once. */
 #define STARTUP_SPREAD_USEC (30 * USEC_PER_SEC)
+/* Targets due within this much of each other probe in one wake-up. */
+#define TARGET_DUE_ACCURACY_USEC (USEC_PER_SEC / 10)
 
 typedef struct Target {
         Manager *manager;            /* back-pointer, not owned */
@@ -41,7 +45,7 @@ typedef struct Target {
         TargetState state;
         SSL_CTX *tls_context;
         char *mqtt_password;         /* read from MQTTPasswordFile= at load */
-        sd_event_source *timer;
+        ScheduleEntry schedule_entry; /* its next probe, on Manager.schedule */
         Probe *probe;
         bool waiting;                /* in the queue for a probe slot */
         Report *once_report;         /* --once: the result, kept for printing */
@@ -59,6 +63,7 @@ struct Manager {
         Target **targets;
         size_t n_targets;
         TlsContextCache *tls_cache;
+        Schedule *schedule; /* when each target probes next: one timer for the whole fleet */
 
         Target **queue; /* ring of targets waiting for a probe slot */
         size_t queue_head;
@@ -90,7 +95,7 @@ static usec_t now_monotonic(Manager *m) {
 static Target *target_free(Target *t) {
         if (!t)
                 return NULL;
-        sd_event_source_disable_unref(t->timer);
+        schedule_remove(t->manager->schedule, &t->schedule_entry);
         probe_free(t->probe);
         SSL_CTX_free(t->tls_context);
         erase_and_free(t->mqtt_password);
@@ -323,7 +328,6 @@ static void sink_host_target(void *userdata, size_t i, SinkTarget *ret) {
 /* --- scheduling -------------------------------------------------------------------------------- */
 
 static void start_probe(Target *t);
-static int on_target_timer(sd_event_source *source, uint64_t usec, void *userdata);
 
 static void on_event(const TargetConfig *config, const TargetState *state, const TargetEvent *event, void *userdata) {
         Manager *m = userdata;
@@ -331,14 +335,11 @@ static void on_event(const TargetConfig *config, const TargetState *state, const
 }
 
 static int schedule(Target *t, usec_t delay) {
-        Manager *m = t->manager;
-        usec_t when = now_monotonic(m) + delay;
+        usec_t now = now_realtime();
 
-        t->next_probe_usec = now_realtime() + delay;
-        if (t->timer)
-                return sd_event_source_set_time(t->timer, when) < 0 ? -EIO
-                                                                    : sd_event_source_set_enabled(t->timer, SD_EVENT_ONESHOT);
-        return sd_event_add_time(m->event, &t->timer, CLOCK_MONOTONIC, when, USEC_PER_SEC / 10, on_target_timer, t);
+        /* Saturating, as the schedule's own time is: a huge delay means never, not the past. */
+        t->next_probe_usec = now > UINT64_MAX - delay ? UINT64_MAX : now + delay;
+        return schedule_add(t->manager->schedule, &t->schedule_entry, delay);
 }
 
 static void run_queue(Manager *m) {
@@ -437,12 +438,11 @@ static void start_probe(Target *t) {
         m->in_flight++;
 }
 
-static int on_target_timer(sd_event_source *source, uint64_t usec, void *userdata) {
-        Target *t = userdata;
+static void on_target_due(ScheduleEntry *entry, void *userdata) {
+        Target *t = container_of(entry, Target, schedule_entry);
 
         target_remind(t->config, &t->state, now_realtime(), on_event, t->manager);
         start_probe(t);
-        return 0;
 }
 
 static usec_t random_below(usec_t limit) {
@@ -482,7 +482,7 @@ static int start_targets(Manager *m, bool reuse_schedule) {
                         start_probe(t);
                         continue;
                 }
-                if (reuse_schedule && (t->timer || t->probe))
+                if (reuse_schedule && (schedule_entry_is_scheduled(&t->schedule_entry) || t->probe))
                         continue;
                 r = schedule(t, first_delay(t));
                 if (r < 0)
@@ -756,7 +756,7 @@ static int handle_check(void *userdata, const char *target, json_t **ret_names, 
                 /* A probe in flight or waiting for a slot answers this check too. */
                 if (t->probe || t->waiting)
                         continue;
-                (void) sd_event_source_set_enabled(t->timer, SD_EVENT_OFF);
+                schedule_remove(m->schedule, &t->schedule_entry);
                 start_probe(t);
         }
         if (target && json_array_size(names) == 0) {
@@ -819,6 +819,9 @@ int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) 
         r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
+        r = schedule_new(m->event, TARGET_DUE_ACCURACY_USEC, on_target_due, m, &m->schedule);
+        if (r < 0)
+                return r;
         r = load(m, &m->config, &m->targets, &m->tls_cache, ret_error);
         if (r < 0)
                 return r;
@@ -868,6 +871,7 @@ Manager *manager_free(Manager *m) {
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
         sink_set_free(m->sinks);
         free_targets(m->targets, m->n_targets);
+        schedule_free(m->schedule); /* after the targets: each takes its entry off as it goes */
         free(m->queue);
         config_free(m->config);
         tls_context_cache_free(m->tls_cache);

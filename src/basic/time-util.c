@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "macro.h"
 #include "time-util.h"
@@ -105,5 +106,14 @@ char *format_timespan(char *buffer, size_t size, usec_t usec) {
                         break;
                 used += (size_t) w;
         }
+        return buffer;
+}
+
+char *format_timestamp_rfc3339(char *buffer, size_t size, int64_t seconds) {
+        time_t t = (time_t) seconds;
+        struct tm tm;
+
+        if ((int64_t) t != seconds || !gmtime_r(&t, &tm) || strftime(buffer, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(buffer, size, "invalid");
         return buffer;
 }

@@ -26,6 +26,7 @@
 #include "probe-output.h"
 #include "report-json.h"
 #include "state-file.h"
+#include "status-json.h"
 #include "target.h"
 #include "tls.h"
 #include "webhook.h"
@@ -53,8 +54,8 @@ typedef struct Target {
         sd_event_source *timer;
         Probe *probe;
         bool waiting;                /* in the queue for a probe slot */
-        Report *once_report;         /* --once: the result, kept for printing */
-        json_t *last_report;         /* the JSON of the last probe, for status, check and metrics */
+        Report *last_report;         /* the last probe's, compact, its certificates shared through
+                                      * manager->certificates: status, metrics and --once render from it */
         WatchedFile *files;          /* [3]: CertFile=, KeyFile=, CACertFile=; only for a target that
                                       * names them, since three struct stat cost 0.5 KiB a target */
         usec_t next_probe_usec;      /* CLOCK_REALTIME of the next scheduled probe, 0 if none */
@@ -69,6 +70,7 @@ struct Manager {
         Target **targets;
         size_t n_targets;
         TlsContextCache *tls_cache;
+        CertificateCache *certificates; /* every certificate the targets' last reports hold, once */
 
         Target **queue; /* ring of targets waiting for a probe slot */
         size_t queue_head;
@@ -103,8 +105,7 @@ static Target *target_free(Target *t) {
         SSL_CTX_free(t->tls_context);
         erase_and_free(t->mqtt_password);
         target_state_clear(&t->state);
-        report_free(t->once_report);
-        json_decref(t->last_report);
+        report_free(t->last_report);
         for (size_t i = 0; t->files && i < WATCHED_FILES_MAX; i++)
                 cert_file_free(t->files[i].parsed);
         free(t->files);
@@ -194,42 +195,31 @@ static void notify_status(Manager *m) {
 
 /* --- state file -------------------------------------------------------------------------------- */
 
-/* Written one target at a time into one buffer: a jansson tree of the whole fleet would cost some
- * 10 MiB at 10,000 targets every few seconds during a sweep, and the heap keeps what it grew to. */
-static int append_target_state(FILE *f, const Target *t, bool first) {
-        json_t *o = target_state_to_json(&t->state);
-        json_t *name = json_string(t->config->name);
-        _cleanup_free_ char *name_text = NULL, *state_text = NULL;
-
-        if (o)
-                (void) json_object_set_new(o, "address", json_sprintf("%s:%u", t->config->host, t->config->port));
-        if (o && name) {
-                name_text = json_dumps(name, JSON_ENCODE_ANY);
-                state_text = json_dumps(o, JSON_COMPACT);
-        }
-        json_decref(o);
-        json_decref(name);
-        if (!name_text || !state_text)
-                return -ENOMEM;
-        return fprintf(f, "%s%s:%s", first ? "" : ",", name_text, state_text) < 0 ? -ENOMEM : 0;
+static void format_address(const TargetConfig *c, char *buffer, size_t size, bool brackets) {
+        snprintf(buffer, size, brackets && strchr(c->host, ':') ? "[%s]:%u" : "%s:%u", c->host, c->port);
 }
 
+/* Written one target at a time into one buffer (state-file.c): a jansson tree of the whole fleet would
+ * cost some 10 MiB at 10,000 targets every few seconds during a sweep, and the heap keeps what it
+ * grew to. */
 static int save_state(Manager *m) {
         _cleanup_free_ char *text = NULL;
         size_t size = 0;
-        int r = 0;
+        int r;
 
         if (!m->state_file)
                 return 0;
         FILE *f = open_memstream(&text, &size);
         if (!f)
                 return -ENOMEM;
-        if (fputs("{\"version\":1,\"targets\":{", f) < 0)
-                r = -ENOMEM;
-        for (size_t i = 0; r >= 0 && i < m->n_targets; i++)
-                r = append_target_state(f, m->targets[i], i == 0);
-        if (r >= 0 && fputs("}}", f) < 0)
-                r = -ENOMEM;
+        r = state_file_write_head(f);
+        for (size_t i = 0; r >= 0 && i < m->n_targets; i++) {
+                char address[300];
+                format_address(m->targets[i]->config, address, sizeof(address), false);
+                r = state_file_write_target(f, i == 0, m->targets[i]->config->name, address, &m->targets[i]->state);
+        }
+        if (r >= 0)
+                r = state_file_write_tail(f);
         if (fclose(f) != 0 && r >= 0)
                 r = -ENOMEM;
         if (r < 0)
@@ -243,12 +233,34 @@ static int save_state(Manager *m) {
 
 static void write_metrics_file(Manager *m);
 
+/* With --verbose: what the targets' last reports hold, for the benchmark's per-target figure. The
+ * certificates are counted twice: once each as stored (interned), and as if every report had its own. */
+static void log_report_memory(Manager *m) {
+        size_t reports = 0, unshared = 0, n = 0;
+
+        if (log_get_max_level() < LOG_DEBUG)
+                return;
+        for (size_t i = 0; i < m->n_targets; i++) {
+                size_t certificates = 0;
+                if (!m->targets[i]->last_report)
+                        continue;
+                reports += report_heap_size(m->targets[i]->last_report, &certificates);
+                unshared += certificates;
+                n++;
+        }
+        log_debug("reports: %zu held, %zu bytes without certificates (%zu per report); certificates: %zu distinct, "
+                  "%zu bytes if each report had its own (%zu per report)",
+                  n, reports, n ? reports / n : 0, certificate_cache_size(m->certificates), unshared,
+                  n ? unshared / n : 0);
+}
+
 static int on_save_timer(sd_event_source *source, uint64_t usec, void *userdata) {
         Manager *m = userdata;
 
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
         (void) save_state(m);
         write_metrics_file(m);
+        log_report_memory(m);
         /* Both built and freed large transient buffers; glibc keeps freed pages inside the heap
          * resident until asked, so a fleet's RSS would stay at its highest point for good. */
         (void) malloc_trim(0);
@@ -293,7 +305,7 @@ static void load_state(Manager *m) {
                 char address[300];
                 TargetState state;
 
-                snprintf(address, sizeof(address), "%s:%u", t->config->host, t->config->port);
+                format_address(t->config, address, sizeof(address), false);
                 r = state_file_find(document, t->config->name, address, &state);
                 if (r < 0)
                         log_warning("%s: ignoring the saved state of target %s: malformed", m->state_file,
@@ -418,24 +430,29 @@ static void check_target_files(Target *t, Report *report) {
                 leaf_fingerprint(disk_leaf, disk_sha256);
         for (size_t i = 0; disk_leaf && i < report->n_addresses; i++) {
                 const AddressReport *a = &report->addresses[i];
-                if (a->n_chain == 0 || !a->chain[0].sent || strcmp(a->chain[0].sha256, disk_sha256) == 0)
+                char served_sha256[65];
+                if (a->n_chain == 0 || !a->chain[0].sent)
                         continue;
-                CertificateInfo disk = {};
-                if (cert_check_describe(disk_leaf, 0, false, time(NULL), &disk) >= 0)
+                certificate_sha256_hex(a->chain[0].certificate, served_sha256);
+                if (strcmp(served_sha256, disk_sha256) == 0)
+                        continue;
+                _cleanup_(certificate_unrefp) Certificate *disk = NULL;
+                char issued[32], expires[32];
+                if (cert_check_describe(disk_leaf, &disk) >= 0)
                         (void) problem_list_add(&report->problems, PROBLEM_STALE_CERTIFICATE, STATUS_WARNING, 0, -1,
                                                 "the certificate on disk (%s) was issued on %s, but %s still serves the "
                                                 "one that expires %s: reload the broker",
-                                                c->cert_file_on_disk, disk.not_before, a->address, a->chain[0].not_after);
-                certificate_info_clear(&disk);
+                                                c->cert_file_on_disk,
+                                                format_timestamp_rfc3339(issued, sizeof(issued), disk->not_before),
+                                                a->address,
+                                                format_timestamp_rfc3339(expires, sizeof(expires),
+                                                                         a->chain[0].certificate->not_after));
                 break;
         }
         sk_X509_pop_free(on_disk, X509_free);
 
 finish:
-        problem_list_clear(&files.problems);
-        for (size_t i = 0; i < files.n_chain; i++)
-                certificate_info_clear(&files.chain[i]);
-        free(files.chain);
+        address_report_clear(&files);
         (void) report_finalize(report);
 }
 
@@ -446,26 +463,21 @@ static void on_probe_done(Probe *probe, Report *report, void *userdata) {
         t->probe = probe_free(t->probe);
         m->in_flight--;
         check_target_files(t, report);
+        /* What the fleet serves is mostly the same few certificates: each is kept once. */
+        report_intern_certificates(report, m->certificates);
+        report_free(t->last_report);
+        t->last_report = report;
 
         if (m->options.once) {
-                t->once_report = report;
                 if (--m->once_remaining == 0)
                         (void) sd_event_exit(m->event, 0);
                 run_queue(m);
                 return;
         }
 
-        json_t *document = NULL;
-        if (report_to_json(report, &document) >= 0) {
-                (void) json_object_set_new(document, "name", json_string(t->config->name));
-                json_decref(t->last_report);
-                t->last_report = document;
-        }
         usec_t delay = target_apply_report(t->config, &t->state, report, now_realtime(), on_event, m);
-        report_free(report);
         (void) schedule(t, delay);
-        if (t->last_report)
-                control_probe_finished(m->control, t->config->name, t->last_report);
+        control_probe_finished(m->control, t->config->name, report);
         notify_status(m);
         schedule_save(m);
         run_queue(m);
@@ -719,88 +731,55 @@ static int reload(Manager *m, char **ret_error) {
 
 /* --- the control socket's requests ----------------------------------------------------------- */
 
-static void format_realtime(usec_t usec, char *buffer, size_t size) {
-        time_t seconds = (time_t) (usec / USEC_PER_SEC);
-        struct tm tm;
-
-        if (usec == 0 || !gmtime_r(&seconds, &tm) || strftime(buffer, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                snprintf(buffer, size, "never");
-}
-
 static json_t *target_status_json(const Target *t) {
-        const TargetConfig *c = t->config;
-        const TargetState *state = &t->state;
-        char last[32], next[32];
-        json_t *problems = json_array();
-
-        for (size_t i = 0; problems && i < state->problems.n; i++) {
-                const Problem *p = &state->problems.items[i];
-                (void) json_array_append_new(problems, json_pack("{s:s, s:s, s:s}", "code", problem_code_to_string(p->code),
-                                                                 "severity", status_to_string(p->severity),
-                                                                 "message", p->message));
-        }
-        format_realtime(state->last_probe_usec, last, sizeof(last));
-        format_realtime(t->next_probe_usec, next, sizeof(next));
-
         char address[300];
-        snprintf(address, sizeof(address), strchr(c->host, ':') ? "[%s]:%u" : "%s:%u", c->host, c->port);
 
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o*, s:s, s:f, s:s, s:i, s:i}", "name", c->name, "address",
-                              address, "protocol", protocol_to_string(c->protocol), "status",
-                              status_to_string(state->status), "problems", problems, "last_probe", last,
-                              "last_duration_seconds", (double) state->last_duration_usec / USEC_PER_SEC, "next_probe",
-                              t->probe ? "now" : next, "consecutive_failures", (int) state->consecutive_failures,
-                              "probes", (int) state->probes);
-        if (!o)
-                return NULL;
-        if (state->has_days_left)
-                (void) json_object_set_new(o, "days_left", json_real(state->days_left));
-        if (state->not_after[0])
-                (void) json_object_set_new(o, "not_after", json_string(state->not_after));
-        if (state->sha256[0])
-                (void) json_object_set_new(o, "sha256", json_string(state->sha256));
-        if (state->subject)
-                (void) json_object_set_new(o, "subject", json_string(state->subject));
-        if (state->issuer)
-                (void) json_object_set_new(o, "issuer", json_string(state->issuer));
-        if (t->last_report)
-                (void) json_object_set(o, "report", t->last_report);
-        return o;
+        format_address(t->config, address, sizeof(address), true);
+        return status_json_target(&(StatusTarget) {
+                .name = t->config->name,
+                .address = address,
+                .protocol = protocol_to_string(t->config->protocol),
+                .state = &t->state,
+                .report = t->last_report,
+                .next_probe_usec = t->probe ? now_realtime() : t->next_probe_usec,
+                .probing = t->probe != NULL,
+        });
 }
 
-static int handle_status(void *userdata, const char *target, json_t **ret, char **ret_error) {
+static int handle_status(void *userdata, const char *target, size_t *cursor, json_t **ret) {
         Manager *m = userdata;
-        json_t *array = json_array();
 
-        if (!array)
-                return -ENOMEM;
-        for (size_t i = 0; i < m->n_targets; i++) {
-                if (target && strcmp(m->targets[i]->config->name, target) != 0)
+        for (; *cursor < m->n_targets; (*cursor)++) {
+                const Target *t = m->targets[*cursor];
+                if (target && strcmp(t->config->name, target) != 0)
                         continue;
-                if (json_array_append_new(array, target_status_json(m->targets[i])) < 0) {
-                        json_decref(array);
-                        return -ENOMEM;
-                }
+                (*cursor)++;
+                *ret = target_status_json(t);
+                return *ret ? 1 : -ENOMEM;
         }
-        if (target && json_array_size(array) == 0) {
-                json_decref(array);
-                (void) asprintf(ret_error, "no target \"%s\"", target);
-                return -ENOENT;
-        }
-        *ret = array;
         return 0;
 }
 
-static int handle_metrics(void *userdata, char **ret, char **ret_error) {
-        json_t *targets = NULL;
-        int r;
+static bool metrics_target(void *userdata, size_t i, MetricsTarget *ret) {
+        Manager *m = userdata;
 
-        r = handle_status(userdata, NULL, &targets, ret_error);
-        if (r < 0)
-                return r;
-        json_t *webhooks = webhook_manager_status(((Manager *) userdata)->webhooks);
-        r = metrics_format(targets, webhooks, ret);
-        json_decref(targets);
+        if (i >= m->n_targets)
+                return false;
+        const Target *t = m->targets[i];
+        *ret = (MetricsTarget) {
+                .name = t->config->name,
+                .protocol = protocol_to_string(t->config->protocol),
+                .state = &t->state,
+                .report = t->last_report,
+        };
+        return true;
+}
+
+static int handle_metrics(void *userdata, char **ret, char **ret_error) {
+        Manager *m = userdata;
+        json_t *webhooks = webhook_manager_status(m->webhooks);
+        int r = metrics_format(metrics_target, m, webhooks, ret);
+
         json_decref(webhooks);
         return r;
 }
@@ -939,6 +918,9 @@ int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) 
         r = sd_event_default(&m->event);
         if (r < 0)
                 return r;
+        r = certificate_cache_new(&m->certificates);
+        if (r < 0)
+                return r;
         r = load(m, &m->config, &m->targets, &m->tls_cache, ret_error);
         if (r < 0)
                 return r;
@@ -983,6 +965,7 @@ Manager *manager_free(Manager *m) {
         control_free(m->control);
         webhook_manager_free(m->webhooks);
         free_targets(m->targets, m->n_targets);
+        certificate_cache_free(m->certificates);
         free(m->queue);
         config_free(m->config);
         tls_context_cache_free(m->tls_cache);
@@ -999,7 +982,7 @@ static int print_once(Manager *m) {
         json_t *array = m->options.json ? json_array() : NULL;
 
         for (size_t i = 0; i < m->n_targets; i++) {
-                Report *report = m->targets[i]->once_report;
+                Report *report = m->targets[i]->last_report;
                 if (!report) {
                         worst = status_worst(worst, STATUS_UNKNOWN);
                         continue;
@@ -1018,7 +1001,7 @@ static int print_once(Manager *m) {
                 }
         }
         if (array) {
-                (void) json_dumpf(array, stdout, JSON_INDENT(2));
+                (void) json_dumpf(array, stdout, JSON_INDENT(2) | REPORT_JSON_DUMP_FLAGS);
                 fputc('\n', stdout);
                 json_decref(array);
         }
@@ -1061,8 +1044,10 @@ int manager_run(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "event loop failed: %m"), 1;
 
-        if (m->options.once)
+        if (m->options.once) {
+                log_report_memory(m);
                 return print_once(m);
+        }
 
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
         (void) save_state(m);

@@ -161,7 +161,7 @@ int inspect_run(int argc, char **argv) {
         size_t i;
         json_t *o;
         if (json) {
-                (void) json_dumpf(all, stdout, JSON_INDENT(2));
+                (void) json_dumpf(all, stdout, JSON_INDENT(2) | REPORT_JSON_DUMP_FLAGS);
                 putchar('\n');
         } else
                 json_array_foreach(all, i, o)

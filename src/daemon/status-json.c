@@ -45,7 +45,9 @@ json_t *status_json_target(const StatusTarget *t) {
             (state->sha256[0] && json_object_set_new(o, "sha256", json_string(state->sha256)) < 0) ||
             (state->subject && json_object_set_new(o, "subject", json_string(state->subject)) < 0) ||
             (state->issuer && json_object_set_new(o, "issuer", json_string(state->issuer)) < 0) ||
-            (t->report && (report_to_json(t->report, &report) < 0 || json_object_set_new(o, "report", report) < 0))) {
+            (t->report && (report_to_json(t->report, &report) < 0 ||
+                           json_object_set_new(report, "name", json_string(t->name)) < 0 ||
+                           json_object_set_new(o, "report", report) < 0))) {
                 json_decref(o);
                 return NULL;
         }

@@ -133,8 +133,9 @@ static const char *advice_for_verify_code(int code) {
 }
 
 /* Every DNS name and IP address of subjectAltName, as sanitised strings; each is cut at 255 bytes (a
- * DNS name's limit), the list at SUBJECT_ALT_NAMES_MAX. Returns the count, or -ENOMEM. */
-#define SUBJECT_ALT_NAMES_MAX 1024
+ * DNS name's limit), the list at SUBJECT_ALT_NAMES_MAX (public CAs issue at most 100), so a hostile
+ * certificate costs a report at most some 64 KiB. Returns 0 or -ENOMEM. */
+#define SUBJECT_ALT_NAMES_MAX 256
 
 typedef struct NameList {
         char **items;

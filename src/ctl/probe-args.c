@@ -12,7 +12,6 @@
 #include "address-util.h"
 #include "macro.h"
 #include "probe-args.h"
-#include "proto-http.h"
 
 enum {
         ARG_SERVERNAME = 0x100,
@@ -97,10 +96,10 @@ static int set_string(char **field, const char *value) {
 
 int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
         ProbeArgs args = {
-                .protocol = _PROTOCOL_INVALID,
-                .warn_days = PROBE_DEFAULT_WARN_DAYS,
-                .crit_days = PROBE_DEFAULT_CRIT_DAYS,
-                .timeout_usec = PROBE_DEFAULT_TIMEOUT_USEC,
+                .probe.protocol = _PROTOCOL_INVALID,
+                .probe.warn_days = PROBE_DEFAULT_WARN_DAYS,
+                .probe.crit_days = PROBE_DEFAULT_CRIT_DAYS,
+                .probe.timeout_usec = PROBE_DEFAULT_TIMEOUT_USEC,
         };
         const char *reason = NULL;
         int c, r = 0;
@@ -115,46 +114,45 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                                 r = fail(ret_error, "--servername: the name is empty");
                                 goto finish;
                         }
-                        r = set_string(&args.server_name, optarg);
+                        r = set_string(&args.probe.server_name, optarg);
                         break;
                 case ARG_CA_FILE:
-                        r = set_string(&args.ca_file, optarg);
+                        r = set_string(&args.probe.ca_file, optarg);
                         break;
                 case ARG_CERT:
-                        r = set_string(&args.cert_file, optarg);
+                        r = set_string(&args.probe.cert_file, optarg);
                         break;
                 case ARG_KEY:
-                        r = set_string(&args.key_file, optarg);
+                        r = set_string(&args.probe.key_file, optarg);
                         break;
                 case ARG_PATH:
-                        if (optarg[0] != '/' || strpbrk(optarg, " \t\r\n")) {
-                                r = fail(ret_error, "--path: \"%s\" is not a request path (it starts with '/', "
-                                         "without blanks)", optarg);
+                        if (probe_settings_check_path(optarg, &reason) < 0) {
+                                r = fail(ret_error, "--path: \"%s\" %s", optarg, reason);
                                 goto finish;
                         }
-                        r = set_string(&args.http_path, optarg);
+                        r = set_string(&args.probe.path, optarg);
                         break;
                 case ARG_PROTOCOL:
-                        args.protocol = protocol_from_string(optarg);
-                        if (args.protocol < 0) {
+                        args.probe.protocol = protocol_from_string(optarg);
+                        if (args.probe.protocol < 0) {
                                 r = fail(ret_error, "--protocol: \"%s\" is not one of tls, mqtt, wss, https", optarg);
                                 goto finish;
                         }
                         break;
                 case ARG_WARN_DAYS:
-                        if (parse_days(optarg, &args.warn_days) < 0) {
+                        if (parse_days(optarg, &args.probe.warn_days) < 0) {
                                 r = fail(ret_error, "--warn-days: \"%s\" is not a number of days (0-3650)", optarg);
                                 goto finish;
                         }
                         break;
                 case ARG_CRIT_DAYS:
-                        if (parse_days(optarg, &args.crit_days) < 0) {
+                        if (parse_days(optarg, &args.probe.crit_days) < 0) {
                                 r = fail(ret_error, "--crit-days: \"%s\" is not a number of days (0-3650)", optarg);
                                 goto finish;
                         }
                         break;
                 case ARG_TIMEOUT:
-                        if (parse_seconds(optarg, &args.timeout_usec) < 0) {
+                        if (parse_seconds(optarg, &args.probe.timeout_usec) < 0) {
                                 r = fail(ret_error, "--timeout: \"%s\" is not a number of seconds (more than 0, at most 3600)", optarg);
                                 goto finish;
                         }
@@ -163,37 +161,30 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                         args.json = true;
                         break;
                 case ARG_MQTT_VERSION:
-                        if (strcmp(optarg, "3.1.1") == 0 || strcmp(optarg, "4") == 0)
-                                args.mqtt_version = 4;
-                        else if (strcmp(optarg, "5") == 0 || strcmp(optarg, "5.0") == 0)
-                                args.mqtt_version = 5;
-                        else {
-                                r = fail(ret_error, "--mqtt-version: \"%s\" is not 3.1.1 or 5", optarg);
+                        if (probe_settings_parse_mqtt_version(optarg, &args.probe.mqtt_version, &reason) < 0) {
+                                r = fail(ret_error, "--mqtt-version: \"%s\" %s", optarg, reason);
                                 goto finish;
                         }
                         break;
                 case ARG_CLIENT_ID:
-                        r = set_string(&args.mqtt_client_id, optarg);
+                        r = set_string(&args.probe.mqtt_client_id, optarg);
                         break;
                 case ARG_USERNAME:
-                        r = set_string(&args.mqtt_username, optarg);
+                        r = set_string(&args.probe.mqtt_username, optarg);
                         break;
                 case ARG_PASSWORD_FILE:
-                        r = set_string(&args.mqtt_password_file, optarg);
+                        r = set_string(&args.probe.mqtt_password_file, optarg);
                         break;
                 case ARG_EXPECT_ACCEPT:
-                        args.mqtt_expect_accept = true;
+                        args.probe.mqtt_expect_accept = true;
                         break;
-                case ARG_EXPECT_STATUS: {
-                        HttpExpect expect;
-                        if (proto_http_parse_expect(optarg, &expect) < 0) {
-                                r = fail(ret_error, "--expect-status: \"%s\" is not a list of statuses like \"200\" "
-                                         "or \"2xx 301\"", optarg);
+                case ARG_EXPECT_STATUS:
+                        if (probe_settings_check_expect_status(optarg, &reason) < 0) {
+                                r = fail(ret_error, "--expect-status: \"%s\" %s", optarg, reason);
                                 goto finish;
                         }
-                        r = set_string(&args.http_expect_status, optarg);
+                        r = set_string(&args.probe.http_expect_status, optarg);
                         break;
-                }
                 case 'h':
                         args.help = true;
                         break;
@@ -221,25 +212,15 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                 r = fail(ret_error, "probe takes one target, got \"%s\" too", argv[optind + 1]);
                 goto finish;
         }
-        if (parse_host_port(argv[optind], PROBE_DEFAULT_PORT, &args.host, &args.port, &reason) < 0) {
+        if (parse_host_port(argv[optind], PROBE_DEFAULT_PORT, &args.probe.host, &args.probe.port, &reason) < 0) {
                 r = fail(ret_error, "\"%s\": %s", argv[optind], reason ?: "invalid target");
                 goto finish;
         }
-        if (!!args.cert_file != !!args.key_file) {
-                r = fail(ret_error, "--cert and --key go together (two-way TLS needs both)");
+        r = probe_settings_validate(&args.probe, PROBE_SETTINGS_NAMES_OPTIONS, ret_error);
+        if (r < 0)
                 goto finish;
-        }
-        if (args.mqtt_password_file && !args.mqtt_username) {
-                r = fail(ret_error, "--password-file needs --username");
-                goto finish;
-        }
-        if (args.crit_days > args.warn_days) {
-                r = fail(ret_error, "--crit-days (%u) must not exceed --warn-days (%u)", args.crit_days,
-                         args.warn_days);
-                goto finish;
-        }
-        if (args.protocol < 0)
-                args.protocol = protocol_default_for_port(args.port);
+        if (args.probe.protocol < 0)
+                args.probe.protocol = protocol_default_for_port(args.probe.port);
 
         *ret = args;
         return 0;
@@ -252,15 +233,6 @@ finish:
 }
 
 void probe_args_clear(ProbeArgs *args) {
-        free(args->host);
-        free(args->server_name);
-        free(args->ca_file);
-        free(args->cert_file);
-        free(args->key_file);
-        free(args->http_path);
-        free(args->mqtt_client_id);
-        free(args->mqtt_username);
-        free(args->mqtt_password_file);
-        free(args->http_expect_status);
+        probe_settings_clear(&args->probe);
         *args = (ProbeArgs) {};
 }

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "probe.h"
+#include "probe-settings.h"
 
 #define PROBE_DEFAULT_PORT 8883
 #define PROBE_DEFAULT_WARN_DAYS 30
@@ -14,23 +14,7 @@
 #define PROBE_DEFAULT_TIMEOUT_USEC (10 * 1000 * 1000ULL)
 
 typedef struct ProbeArgs {
-        char *host;
-        uint16_t port;
-        char *server_name;
-        char *ca_file;
-        char *cert_file;
-        char *key_file;
-        char *http_path;
-        int mqtt_version;
-        char *mqtt_client_id;
-        char *mqtt_username;
-        char *mqtt_password_file; /* read by the caller: parsing touches no files */
-        bool mqtt_expect_accept;
-        char *http_expect_status;
-        Protocol protocol;
-        unsigned warn_days;
-        unsigned crit_days;
-        uint64_t timeout_usec;
+        ProbeSettings probe; /* mqtt_password_file is read by the caller: parsing touches no files */
         bool json;
         bool help;
 } ProbeArgs;

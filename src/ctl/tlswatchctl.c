@@ -14,6 +14,7 @@
 #include "lint.h"
 #include "log.h"
 #include "probe-args.h"
+#include "probe.h"
 #include "control-client.h"
 #include "probe-output.h"
 #include "status-output.h"
@@ -115,27 +116,28 @@ static int run_probe(int argc, char **argv) {
                 return 0;
         }
 
-        if (args.mqtt_password_file) {
-                r = read_secret(args.mqtt_password_file, &password);
+        if (args.probe.mqtt_password_file) {
+                r = read_secret(args.probe.mqtt_password_file, &password);
                 if (r < 0) {
-                        log_error("--password-file %s: %s", args.mqtt_password_file, strerror(-r));
+                        log_error("--password-file %s: %s", args.probe.mqtt_password_file, strerror(-r));
                         goto finish;
                 }
         }
 
         r = tls_context_cache_new(&cache);
         if (r >= 0) {
-                TlsSettings tls = { .ca_file = args.ca_file, .cert_file = args.cert_file, .key_file = args.key_file };
+                TlsSettings tls = { .ca_file = args.probe.ca_file, .cert_file = args.probe.cert_file,
+                                    .key_file = args.probe.key_file };
                 r = tls_context_cache_get(cache, &tls, &ctx);
         }
         if (r < 0) {
                 if (r == -EKEYREJECTED)
-                        log_error("%s: %s", args.key_file, tls_setup_error(r));
-                else if (args.ca_file && (r == -ENOENT || r == -EACCES || r == -EBADMSG) &&
-                         (!args.cert_file || access(args.ca_file, R_OK) < 0))
-                        log_error("--ca-file %s: %s", args.ca_file, tls_setup_error(r));
-                else if (args.cert_file)
-                        log_error("--cert %s / --key %s: %s", args.cert_file, args.key_file, tls_setup_error(r));
+                        log_error("%s: %s", args.probe.key_file, tls_setup_error(r));
+                else if (args.probe.ca_file && (r == -ENOENT || r == -EACCES || r == -EBADMSG) &&
+                         (!args.probe.cert_file || access(args.probe.ca_file, R_OK) < 0))
+                        log_error("--ca-file %s: %s", args.probe.ca_file, tls_setup_error(r));
+                else if (args.probe.cert_file)
+                        log_error("--cert %s / --key %s: %s", args.probe.cert_file, args.probe.key_file, tls_setup_error(r));
                 else
                         log_error("cannot set up TLS: %s", tls_setup_error(r));
                 goto finish;
@@ -148,24 +150,7 @@ static int run_probe(int argc, char **argv) {
         }
 
         run.event = event;
-        ProbeSettings settings = {
-                .host = args.host,
-                .port = args.port,
-                .server_name = args.server_name,
-                .protocol = args.protocol,
-                .http_path = args.http_path,
-                .mqtt_version = args.mqtt_version,
-                .mqtt_client_id = args.mqtt_client_id,
-                .mqtt_username = args.mqtt_username,
-                .mqtt_password = password,
-                .mqtt_expect_accept = args.mqtt_expect_accept,
-                .http_expect_status = args.http_expect_status,
-                .tls_context = ctx,
-                .timeout_usec = args.timeout_usec,
-                .warn_days = args.warn_days,
-                .crit_days = args.crit_days,
-        };
-        r = probe_start(event, &settings, on_probe_done, &run, &probe);
+        r = probe_start(event, &args.probe, ctx, password, on_probe_done, &run, &probe);
         if (r < 0) {
                 log_error_errno(r, "cannot start the probe: %m");
                 goto finish;

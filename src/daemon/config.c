@@ -14,7 +14,6 @@
 #include "address-util.h"
 #include "string-table.h"
 #include "file-util.h"
-#include "proto-http.h"
 #include "config.h"
 
 #define LINE_MAX_CHARS 4096
@@ -68,29 +67,29 @@ typedef struct KeyDefinition {
 } KeyDefinition;
 
 static const KeyDefinition keys[] = {
-        { "Address", SCOPE_TARGET_ONLY, VALUE_ADDRESS, offsetof(TargetConfig, host) },
-        { "Protocol", SCOPE_TARGET, VALUE_PROTOCOL, offsetof(TargetConfig, protocol) },
-        { "ServerName", SCOPE_TARGET, VALUE_STRING, offsetof(TargetConfig, server_name) },
-        { "Path", SCOPE_TARGET, VALUE_HTTP_PATH, offsetof(TargetConfig, http_path) },
-        { "CAFile", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, ca_file) },
-        { "ClientCertificate", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, cert_file) },
-        { "ClientKey", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, key_file) },
+        { "Address", SCOPE_TARGET_ONLY, VALUE_ADDRESS, offsetof(TargetConfig, probe.host) },
+        { "Protocol", SCOPE_TARGET, VALUE_PROTOCOL, offsetof(TargetConfig, probe.protocol) },
+        { "ServerName", SCOPE_TARGET, VALUE_STRING, offsetof(TargetConfig, probe.server_name) },
+        { "Path", SCOPE_TARGET, VALUE_HTTP_PATH, offsetof(TargetConfig, probe.path) },
+        { "CAFile", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, probe.ca_file) },
+        { "ClientCertificate", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, probe.cert_file) },
+        { "ClientKey", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, probe.key_file) },
         { "Interval", SCOPE_TARGET, VALUE_DURATION, offsetof(TargetConfig, interval_usec) },
         { "RetryInterval", SCOPE_TARGET, VALUE_DURATION, offsetof(TargetConfig, retry_interval_usec) },
-        { "Timeout", SCOPE_TARGET, VALUE_DURATION, offsetof(TargetConfig, timeout_usec) },
+        { "Timeout", SCOPE_TARGET, VALUE_DURATION, offsetof(TargetConfig, probe.timeout_usec) },
         { "RepeatInterval", SCOPE_TARGET, VALUE_DURATION, offsetof(TargetConfig, repeat_interval_usec) },
-        { "WarnDays", SCOPE_TARGET, VALUE_DAYS, offsetof(TargetConfig, warn_days) },
-        { "CritDays", SCOPE_TARGET, VALUE_DAYS, offsetof(TargetConfig, crit_days) },
+        { "WarnDays", SCOPE_TARGET, VALUE_DAYS, offsetof(TargetConfig, probe.warn_days) },
+        { "CritDays", SCOPE_TARGET, VALUE_DAYS, offsetof(TargetConfig, probe.crit_days) },
         { "ConfirmFailures", SCOPE_TARGET, VALUE_COUNT, offsetof(TargetConfig, confirm_failures) },
-        { "ExpectStatus", SCOPE_TARGET, VALUE_EXPECT_STATUS, offsetof(TargetConfig, http_expect_status) },
+        { "ExpectStatus", SCOPE_TARGET, VALUE_EXPECT_STATUS, offsetof(TargetConfig, probe.http_expect_status) },
         { "CertFile", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, cert_file_on_disk) },
         { "KeyFile", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, key_file_on_disk) },
         { "CACertFile", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, cacert_file_on_disk) },
-        { "MQTTVersion", SCOPE_TARGET, VALUE_MQTT_VERSION, offsetof(TargetConfig, mqtt_version) },
-        { "MQTTClientId", SCOPE_TARGET, VALUE_STRING, offsetof(TargetConfig, mqtt_client_id) },
-        { "MQTTUsername", SCOPE_TARGET, VALUE_STRING, offsetof(TargetConfig, mqtt_username) },
-        { "MQTTPasswordFile", SCOPE_TARGET, VALUE_SECRET, offsetof(TargetConfig, mqtt_password_file) },
-        { "MQTTExpectAccept", SCOPE_TARGET, VALUE_BOOLEAN, offsetof(TargetConfig, mqtt_expect_accept) },
+        { "MQTTVersion", SCOPE_TARGET, VALUE_MQTT_VERSION, offsetof(TargetConfig, probe.mqtt_version) },
+        { "MQTTClientId", SCOPE_TARGET, VALUE_STRING, offsetof(TargetConfig, probe.mqtt_client_id) },
+        { "MQTTUsername", SCOPE_TARGET, VALUE_STRING, offsetof(TargetConfig, probe.mqtt_username) },
+        { "MQTTPasswordFile", SCOPE_TARGET, VALUE_SECRET, offsetof(TargetConfig, probe.mqtt_password_file) },
+        { "MQTTExpectAccept", SCOPE_TARGET, VALUE_BOOLEAN, offsetof(TargetConfig, probe.mqtt_expect_accept) },
         { "MaxConcurrentProbes", SCOPE_GLOBAL, VALUE_COUNT, offsetof(Config, max_concurrent_probes) },
         { "ControlSocket", SCOPE_GLOBAL, VALUE_PATH, offsetof(Config, control_socket) },
         { "MetricsFile", SCOPE_GLOBAL, VALUE_PATH, offsetof(Config, metrics_file) },
@@ -243,6 +242,7 @@ static int assign_string(char **field, const char *value) {
 
 static int parse_value(Parser *p, const KeyDefinition *k, const char *value, void *base) {
         void *field = (uint8_t *) base + k->offset;
+        const char *reason = NULL;
         int r;
 
         switch (k->type) {
@@ -357,14 +357,11 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 r = 0;
                 break;
         }
-        case VALUE_EXPECT_STATUS: {
-                HttpExpect expect;
-                if (proto_http_parse_expect(value, &expect) < 0)
-                        return parser_error(p, p->line, "%s: \"%s\" is not a list of statuses like \"200\" or \"2xx 301\"",
-                                            k->key, value);
+        case VALUE_EXPECT_STATUS:
+                if (probe_settings_check_expect_status(value, &reason) < 0)
+                        return parser_error(p, p->line, "%s: \"%s\" %s", k->key, value, reason);
                 r = assign_string(field, value);
                 break;
-        }
         case VALUE_BOOLEAN: {
                 static const char *const yes[] = { "yes", "true", "on", "1" }, *const no[] = { "no", "false", "off", "0" };
                 bool found = false;
@@ -382,19 +379,13 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 break;
         }
         case VALUE_MQTT_VERSION:
-                if (strcmp(value, "3.1.1") == 0 || strcmp(value, "4") == 0)
-                        *(int *) field = 4;
-                else if (strcmp(value, "5") == 0 || strcmp(value, "5.0") == 0)
-                        *(int *) field = 5;
-                else
-                        return parser_error(p, p->line, "%s: \"%s\" is not an MQTT version (3.1.1 or 5)", k->key,
-                                            value);
+                if (probe_settings_parse_mqtt_version(value, field, &reason) < 0)
+                        return parser_error(p, p->line, "%s: \"%s\" %s", k->key, value, reason);
                 r = 0;
                 break;
         case VALUE_HTTP_PATH:
-                if (value[0] != '/' || strpbrk(value, " \t\r\n"))
-                        return parser_error(p, p->line, "%s: \"%s\" is not a request path (it starts with '/')",
-                                            k->key, value);
+                if (probe_settings_check_path(value, &reason) < 0)
+                        return parser_error(p, p->line, "%s: \"%s\" %s", k->key, value, reason);
                 r = assign_string(field, value);
                 break;
         case VALUE_DURATION: {
@@ -428,16 +419,15 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
         }
         case VALUE_ADDRESS: {
                 TargetConfig *t = base;
-                const char *reason = NULL;
                 char *host = NULL;
                 uint16_t port;
 
                 if (parse_host_port(value, 0, &host, &port, &reason) < 0)
                         return parser_error(p, p->line, "%s: \"%s\": %s", k->key, value,
                                             reason ?: "not HOST:PORT");
-                free(t->host);
-                t->host = host;
-                t->port = port;
+                free(t->probe.host);
+                t->probe.host = host;
+                t->probe.port = port;
                 r = 0;
                 break;
         }
@@ -507,7 +497,7 @@ static TargetConfig *find_or_add_target(Parser *p, const char *name) {
         }
 
         TargetConfig *t = &c->targets[c->n_targets];
-        *t = (TargetConfig) { .protocol = _PROTOCOL_INVALID, .line = p->section_line };
+        *t = (TargetConfig) { .probe.protocol = _PROTOCOL_INVALID, .line = p->section_line };
         t->name = strdup(name);
         t->file = strdup(p->file_name);
         if (!t->name || !t->file) {
@@ -664,7 +654,7 @@ int config_new(Config **ret) {
         Config *c = calloc(1, sizeof(Config));
         if (!c)
                 return -ENOMEM;
-        c->defaults.protocol = _PROTOCOL_INVALID;
+        c->defaults.probe.protocol = _PROTOCOL_INVALID;
         *ret = c;
         return 0;
 }
@@ -813,37 +803,33 @@ int config_finish(Config *config, char **ret_error) {
                 if (inherit(t, &config->defaults) < 0)
                         return -ENOMEM;
 
-                if (!t->host)
+                if (!t->probe.host)
                         return finish_error(ret_error, t, "Address= is missing (HOST:PORT)");
-                if (t->protocol < 0)
-                        t->protocol = protocol_default_for_port(t->port);
+                if (t->probe.protocol < 0)
+                        t->probe.protocol = protocol_default_for_port(t->probe.port);
                 if (!t->interval_usec)
                         t->interval_usec = DEFAULT_INTERVAL_USEC;
                 if (!t->retry_interval_usec)
                         t->retry_interval_usec = MIN(DEFAULT_RETRY_INTERVAL_USEC, t->interval_usec);
-                if (!t->timeout_usec)
-                        t->timeout_usec = MIN(DEFAULT_TIMEOUT_USEC, t->interval_usec);
+                if (!t->probe.timeout_usec)
+                        t->probe.timeout_usec = MIN(DEFAULT_TIMEOUT_USEC, t->interval_usec);
                 if (!t->repeat_interval_usec)
                         t->repeat_interval_usec = DEFAULT_REPEAT_INTERVAL_USEC;
                 if (!(t->set_mask & key_bit("WarnDays")))
-                        t->warn_days = DEFAULT_WARN_DAYS;
+                        t->probe.warn_days = DEFAULT_WARN_DAYS;
                 if (!(t->set_mask & key_bit("CritDays")))
-                        t->crit_days = DEFAULT_CRIT_DAYS;
+                        t->probe.crit_days = DEFAULT_CRIT_DAYS;
                 if (!t->confirm_failures)
                         t->confirm_failures = DEFAULT_CONFIRM_FAILURES;
-                if (!t->mqtt_version)
-                        t->mqtt_version = 4;
+                if (!t->probe.mqtt_version)
+                        t->probe.mqtt_version = 4;
 
-                if (t->crit_days > t->warn_days)
-                        return finish_error(ret_error, t, "CritDays=%u must not exceed WarnDays=%u", t->crit_days,
-                                            t->warn_days);
-                if (!!t->cert_file != !!t->key_file)
-                        return finish_error(ret_error, t, "ClientCertificate= and ClientKey= go together");
+                _cleanup_free_ char *error = NULL;
+                if (probe_settings_validate(&t->probe, PROBE_SETTINGS_NAMES_CONFIG, &error) < 0)
+                        return finish_error(ret_error, t, "%s", error ?: "out of memory");
                 if (t->key_file_on_disk && !t->cert_file_on_disk)
                         return finish_error(ret_error, t, "KeyFile= needs CertFile=");
-                if (t->mqtt_password_file && !t->mqtt_username)
-                        return finish_error(ret_error, t, "MQTTPasswordFile= needs MQTTUsername=");
-                if (t->timeout_usec > t->interval_usec)
+                if (t->probe.timeout_usec > t->interval_usec)
                         return finish_error(ret_error, t, "Timeout= must not exceed Interval=");
         }
         return 0;
@@ -923,43 +909,30 @@ const TargetConfig *config_find_target(const Config *config, const char *name) {
         return slot ? &config->targets[slot - 1] : NULL;
 }
 
-static bool streq_null(const char *a, const char *b) {
-        return (!a && !b) || (a && b && strcmp(a, b) == 0);
-}
+#define T(kind, member) FIELD_##kind##_OF(TargetConfig, member)
+/* Everything that decides how and when a target is probed and reported, so equality (and so whether a
+ * target keeps its state across a reload) is derived from the struct, not kept by hand. Where the
+ * section stood (file, line) and which keys it set are not part of it. */
+const Field target_config_fields[] = {
+        FIELD_NESTED_OF(TargetConfig, probe, probe_settings_fields, PROBE_SETTINGS_N_FIELDS),
+        T(STRING, name),
+        T(PLAIN, interval_usec),
+        T(PLAIN, retry_interval_usec),
+        T(PLAIN, repeat_interval_usec),
+        T(PLAIN, confirm_failures),
+        T(STRING, cert_file_on_disk),
+        T(STRING, key_file_on_disk),
+        T(STRING, cacert_file_on_disk),
+};
+#undef T
+const size_t target_config_n_fields = ELEMENTSOF(target_config_fields);
 
 bool target_config_equal(const TargetConfig *a, const TargetConfig *b) {
-        return streq_null(a->name, b->name) && streq_null(a->host, b->host) && a->port == b->port &&
-                a->protocol == b->protocol && streq_null(a->server_name, b->server_name) &&
-                streq_null(a->http_path, b->http_path) && streq_null(a->ca_file, b->ca_file) &&
-                streq_null(a->cert_file, b->cert_file) && streq_null(a->key_file, b->key_file) &&
-                a->interval_usec == b->interval_usec && a->retry_interval_usec == b->retry_interval_usec &&
-                a->timeout_usec == b->timeout_usec && a->repeat_interval_usec == b->repeat_interval_usec &&
-                a->warn_days == b->warn_days && a->crit_days == b->crit_days &&
-                a->confirm_failures == b->confirm_failures && a->mqtt_version == b->mqtt_version &&
-                streq_null(a->mqtt_client_id, b->mqtt_client_id) && streq_null(a->mqtt_username, b->mqtt_username) &&
-                streq_null(a->mqtt_password_file, b->mqtt_password_file) &&
-                streq_null(a->http_expect_status, b->http_expect_status) &&
-                streq_null(a->cert_file_on_disk, b->cert_file_on_disk) &&
-                streq_null(a->key_file_on_disk, b->key_file_on_disk) &&
-                streq_null(a->cacert_file_on_disk, b->cacert_file_on_disk) &&
-                a->mqtt_expect_accept == b->mqtt_expect_accept;
+        return field_table_equal(target_config_fields, target_config_n_fields, a, b);
 }
 
 static void target_config_clear(TargetConfig *t) {
-        free(t->name);
-        free(t->host);
-        free(t->server_name);
-        free(t->http_path);
-        free(t->ca_file);
-        free(t->cert_file);
-        free(t->key_file);
-        free(t->mqtt_client_id);
-        free(t->mqtt_username);
-        free(t->mqtt_password_file);
-        free(t->http_expect_status);
-        free(t->cert_file_on_disk);
-        free(t->key_file_on_disk);
-        free(t->cacert_file_on_disk);
+        field_table_clear(target_config_fields, target_config_n_fields, t);
         free(t->file);
 }
 

@@ -2,6 +2,7 @@
 /* Journal entries for target events. Every entry carries TLSWATCH_* fields a query can select on and a
  * MESSAGE a person understands at once; the MESSAGE_IDs are stable and documented in tlswatch.catalog. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/uio.h>
 #include <syslog.h>
@@ -139,9 +140,9 @@ void journal_log_event(const TargetConfig *config, const TargetState *state, con
         FIELD("TLSWATCH_STATUS=%s", status_to_string(event->new_status));
         FIELD("TLSWATCH_OLD_STATUS=%s", status_to_string(event->old_status));
         /* Always HOST:PORT, the address where the problem was seen if one was, else the configured one. */
-        const char *host = event->address ?: config->host;
+        const char *host = event->address ?: config->probe.host;
         FIELD("TLSWATCH_ADDRESS=%s%s%s:%u", strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
-              config->port);
+              config->probe.port);
         if (event->problem) {
                 FIELD("TLSWATCH_CODE=%s", problem_code_to_string(event->problem->code));
                 FIELD("TLSWATCH_SEVERITY=%s", status_to_string(event->problem->severity));
@@ -172,3 +173,36 @@ void journal_log_event(const TargetConfig *config, const TargetState *state, con
         for (size_t i = 0; i < n; i++)
                 free(fields[i]);
 }
+
+/* --- the sink ---------------------------------------------------------------------------------- */
+
+typedef struct JournalSink {
+        bool use_journal; /* the service with a journal to write to; else a line on stderr */
+} JournalSink;
+
+static int sink_new(const SinkContext *context, void **ret) {
+        JournalSink *j = calloc(1, sizeof(JournalSink));
+
+        if (!j)
+                return -ENOMEM;
+        j->use_journal = journal_available() && !context->once;
+        *ret = j;
+        return 0;
+}
+
+static void *sink_free(void *sink) {
+        free(sink);
+        return NULL;
+}
+
+static void sink_event(void *sink, const TargetConfig *config, const TargetState *state, const TargetEvent *event) {
+        const JournalSink *j = sink;
+        journal_log_event(config, state, event, j->use_journal);
+}
+
+const SinkType sink_journal = {
+        .name = "journal",
+        .new = sink_new,
+        .free = sink_free,
+        .event = sink_event,
+};

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 
+#include "sink.h"
 #include "target.h"
 
 /* True when the journal's socket is there to write to. */
@@ -15,3 +16,6 @@ const char *journal_message_id(const TargetEvent *event);
 /* Logs one event. Never fails: a lost log line is not worth stopping the monitor for. */
 void journal_log_event(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
                        bool use_journal);
+
+/* The sink: every event, as a journal entry (or a line on stderr when there is no journal). */
+extern const SinkType sink_journal;

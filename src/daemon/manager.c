@@ -3,24 +3,22 @@
  * while MaxConcurrentProbes probes are in flight. A finished probe updates the target's state, logs
  * its events, schedules the next run and lets the next waiting target go. A reload builds the new
  * targets aside and swaps them in only when the whole configuration is good. */
+#include <assert.h>
 #include <fcntl.h>
 #include <malloc.h>
 #include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
 #include <unistd.h>
 
-#include "cert-check.h"
-#include "cert-file.h"
-#include "cert-lint.h"
 #include "control.h"
 #include "file-util.h"
 #include "metrics.h"
-#include "journal.h"
+#include "probe.h"
+#include "sink.h"
 #include "log.h"
 #include "manager.h"
 #include "probe-output.h"
@@ -28,6 +26,7 @@
 #include "state-file.h"
 #include "status-json.h"
 #include "target.h"
+#include "target-files.h"
 #include "tls.h"
 #include "webhook.h"
 
@@ -35,15 +34,6 @@
 #define STATE_SAVE_DELAY_USEC (5 * USEC_PER_SEC)
 /* First probes spread over this much (or the interval, if shorter), so a fleet does not fire at once. */
 #define STARTUP_SPREAD_USEC (30 * USEC_PER_SEC)
-
-/* A file behind the listener, re-read only when its inode, size or mtime changes. */
-typedef struct WatchedFile {
-        struct stat st;
-        CertFile *parsed;
-        int error; /* why it could not be read, or 0 */
-} WatchedFile;
-
-#define WATCHED_FILES_MAX 3
 
 typedef struct Target {
         Manager *manager;            /* back-pointer, not owned */
@@ -56,8 +46,7 @@ typedef struct Target {
         bool waiting;                /* in the queue for a probe slot */
         Report *last_report;         /* the last probe's, compact, its certificates shared through
                                       * manager->certificates: status, metrics and --once render from it */
-        WatchedFile *files;          /* [3]: CertFile=, KeyFile=, CACertFile=; only for a target that
-                                      * names them, since three struct stat cost 0.5 KiB a target */
+        TargetFiles *files;          /* CertFile=, KeyFile=, CACertFile=; only for a target that names them */
         usec_t next_probe_usec;      /* CLOCK_REALTIME of the next scheduled probe, 0 if none */
 } Target;
 
@@ -78,11 +67,13 @@ struct Manager {
         unsigned in_flight;
         size_t once_remaining;
 
-        bool use_journal;
         sd_event_source *save_timer;
         char *last_status_text;
-        Control *control;
-        WebhookManager *webhooks;
+
+        char *state_directory;   /* where the state file and the sinks' durable data go; NULL: nowhere */
+        SinkHost sink_host;      /* what the sinks may read and ask; points back at this Manager */
+        SinkContext sink_context;
+        SinkSet *sinks;          /* the journal, webhooks, metrics file, control socket: sink-table.c */
 };
 
 static usec_t now_realtime(void) {
@@ -106,9 +97,7 @@ static Target *target_free(Target *t) {
         erase_and_free(t->mqtt_password);
         target_state_clear(&t->state);
         report_free(t->last_report);
-        for (size_t i = 0; t->files && i < WATCHED_FILES_MAX; i++)
-                cert_file_free(t->files[i].parsed);
-        free(t->files);
+        target_files_free(t->files);
         free(t);
         return NULL;
 }
@@ -148,22 +137,22 @@ static int build_targets(Manager *m, const Config *config, Target ***ret, char *
                 *t = (Target) { .manager = m, .config = c, .state = { .status = STATUS_UNKNOWN } };
                 targets[i] = t;
 
-                TlsSettings tls = { .ca_file = c->ca_file, .cert_file = c->cert_file, .key_file = c->key_file };
+                TlsSettings tls = { .ca_file = c->probe.ca_file, .cert_file = c->probe.cert_file, .key_file = c->probe.key_file };
                 r = tls_context_cache_get(m->tls_cache, &tls, &t->tls_context);
                 if (r < 0) {
                         if (asprintf(ret_error, "%s:%u: [Target %s]: %s%s%s: %s", c->file, c->line, c->name,
-                                     c->ca_file ? "CAFile=" : "", c->ca_file ?: "",
-                                     c->cert_file ? " ClientCertificate/ClientKey" : "", tls_error_text(r)) < 0)
+                                     c->probe.ca_file ? "CAFile=" : "", c->probe.ca_file ?: "",
+                                     c->probe.cert_file ? " ClientCertificate/ClientKey" : "", tls_error_text(r)) < 0)
                                 *ret_error = NULL;
                         free_targets(targets, i + 1);
                         return -EINVAL;
                 }
-                if (c->mqtt_password_file) {
-                        r = read_secret(c->mqtt_password_file, &t->mqtt_password);
+                if (c->probe.mqtt_password_file) {
+                        r = read_secret(c->probe.mqtt_password_file, &t->mqtt_password);
                         if (r < 0) {
                                 if (asprintf(ret_error, "%s:%u: [Target %s]: MQTTPasswordFile=%s: %s", c->file, c->line,
-                                             c->name, c->mqtt_password_file,
-                                             r == -ENOENT && !strchr(c->mqtt_password_file, '/')
+                                             c->name, c->probe.mqtt_password_file,
+                                             r == -ENOENT && !strchr(c->probe.mqtt_password_file, '/')
                                                      ? "no such credential in $CREDENTIALS_DIRECTORY"
                                                      : strerror(-r)) < 0)
                                         *ret_error = NULL;
@@ -196,7 +185,8 @@ static void notify_status(Manager *m) {
 /* --- state file -------------------------------------------------------------------------------- */
 
 static void format_address(const TargetConfig *c, char *buffer, size_t size, bool brackets) {
-        snprintf(buffer, size, brackets && strchr(c->host, ':') ? "[%s]:%u" : "%s:%u", c->host, c->port);
+        snprintf(buffer, size, brackets && strchr(c->probe.host, ':') ? "[%s]:%u" : "%s:%u", c->probe.host,
+                 c->probe.port);
 }
 
 /* Written one target at a time into one buffer (state-file.c): a jansson tree of the whole fleet would
@@ -231,8 +221,6 @@ static int save_state(Manager *m) {
         return r;
 }
 
-static void write_metrics_file(Manager *m);
-
 /* With --verbose: what the targets' last reports hold, for the benchmark's per-target figure. The
  * certificates are counted twice: once each as stored (interned), and as if every report had its own. */
 static void log_report_memory(Manager *m) {
@@ -259,7 +247,7 @@ static int on_save_timer(sd_event_source *source, uint64_t usec, void *userdata)
 
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
         (void) save_state(m);
-        write_metrics_file(m);
+        sink_set_flush(m->sinks);
         log_report_memory(m);
         /* Both built and freed large transient buffers; glibc keeps freed pages inside the heap
          * resident until asked, so a fleet's RSS would stay at its highest point for good. */
@@ -267,8 +255,10 @@ static int on_save_timer(sd_event_source *source, uint64_t usec, void *userdata)
         return 0;
 }
 
+/* The state file and the sinks' bulk outputs (the metrics file) are written a few seconds after
+ * probes settle, once for a whole burst of them. */
 static void schedule_save(Manager *m) {
-        if ((!m->state_file && !m->config->metrics_file) || m->save_timer)
+        if (m->save_timer)
                 return;
         (void) sd_event_add_time_relative(m->event, &m->save_timer, CLOCK_MONOTONIC, STATE_SAVE_DELAY_USEC, 0,
                                           on_save_timer, m);
@@ -318,6 +308,30 @@ static void load_state(Manager *m) {
         json_decref(document);
 }
 
+/* --- what sinks see ---------------------------------------------------------------------------- */
+
+static void target_view(const Target *t, SinkTarget *ret) {
+        *ret = (SinkTarget) {
+                .config = t->config,
+                .state = &t->state,
+                .last_report = t->last_report,
+                .next_probe_usec = t->next_probe_usec,
+                .probing = t->probe,
+        };
+}
+
+static size_t sink_host_n_targets(void *userdata) {
+        const Manager *m = userdata;
+        return m->n_targets;
+}
+
+static void sink_host_target(void *userdata, size_t i, SinkTarget *ret) {
+        const Manager *m = userdata;
+
+        assert(i < m->n_targets);
+        target_view(m->targets[i], ret);
+}
+
 /* --- scheduling -------------------------------------------------------------------------------- */
 
 static void start_probe(Target *t);
@@ -325,8 +339,7 @@ static int on_target_timer(sd_event_source *source, uint64_t usec, void *userdat
 
 static void on_event(const TargetConfig *config, const TargetState *state, const TargetEvent *event, void *userdata) {
         Manager *m = userdata;
-        journal_log_event(config, state, event, m->use_journal);
-        webhook_manager_dispatch(m->webhooks, config, state, event);
+        sink_set_event(m->sinks, config, state, event);
 }
 
 static int schedule(Target *t, usec_t delay) {
@@ -350,110 +363,28 @@ static void run_queue(Manager *m) {
         }
 }
 
-static void watched_file_refresh(WatchedFile *f, const char *path) {
-        struct stat st;
-
-        if (stat(path, &st) < 0) {
-                f->error = -errno;
-                f->parsed = cert_file_free(f->parsed);
-                return;
-        }
-        if (f->parsed && st.st_ino == f->st.st_ino && st.st_size == f->st.st_size &&
-            st.st_mtim.tv_sec == f->st.st_mtim.tv_sec && st.st_mtim.tv_nsec == f->st.st_mtim.tv_nsec)
-                return;
-        f->st = st;
-        f->parsed = cert_file_free(f->parsed);
-        f->error = cert_file_load(path, &f->parsed);
-}
-
-static void leaf_fingerprint(X509 *x, char ret[65]) {
-        unsigned char digest[32];
-        unsigned length = 0;
-
-        ret[0] = '\0';
-        if (X509_digest(x, EVP_sha256(), digest, &length) == 1 && length == 32)
-                for (unsigned i = 0; i < 32; i++)
-                        snprintf(ret + 2 * i, 3, "%02x", digest[i]);
-}
-
-/* Lints the files the listener uses (CertFile=, KeyFile=, CACertFile=) and compares the certificate
- * on disk with the one served: a renewal the broker never loaded is stale_certificate. The files'
- * findings join the probe's, so their expiry is watched even while the listener is down. */
+/* The listener's files (CertFile=, ...) are read beside each probe; their findings join its report. */
 static void check_target_files(Target *t, Report *report) {
         const TargetConfig *c = t->config;
-        const char *paths[WATCHED_FILES_MAX] = { c->cert_file_on_disk, c->key_file_on_disk ?: c->cert_file_on_disk,
-                                                 c->cacert_file_on_disk };
-        AddressReport files = {};
-
-        if (!c->cert_file_on_disk)
-                return;
-        if (!t->files) {
-                t->files = calloc(WATCHED_FILES_MAX, sizeof(WatchedFile));
-                if (!t->files) /* out of memory: the files are linted at the next probe */
-                        return;
-        }
-        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
-                if (paths[i])
-                        watched_file_refresh(&t->files[i], paths[i]);
-
-        for (size_t i = 0; i < ELEMENTSOF(paths); i++)
-                if (paths[i] && t->files[i].error < 0) {
-                        (void) problem_list_add(&report->problems, PROBLEM_CHAIN_UNVERIFIED, STATUS_CRITICAL, -1, -1,
-                                                "%s: cannot read the listener's file: %s", paths[i],
-                                                strerror(-t->files[i].error));
-                        goto finish;
-                }
-
-        LintInput input = {
-                .certfile = t->files[0].parsed,
-                .keyfile = t->files[1].parsed,
-                .cacertfile = paths[2] ? t->files[2].parsed : NULL,
-                .key_mode = (int) (t->files[1].st.st_mode & 07777),
-                .trust = SSL_CTX_get_cert_store(t->tls_context),
-                .now = time(NULL),
-                .warn_days = c->warn_days,
-                .crit_days = c->crit_days,
+        const TargetFilesPaths paths = {
+                .cert_file = c->cert_file_on_disk,
+                .key_file = c->key_file_on_disk,
+                .cacert_file = c->cacert_file_on_disk,
         };
-        if (cert_lint(&input, &files) < 0)
-                goto finish;
-        for (size_t i = 0; i < files.problems.n; i++) {
-                const Problem *p = &files.problems.items[i];
-                (void) problem_list_add(&report->problems, p->code, p->severity, p->depth, p->verify_code,
-                                        "%s: %s", c->cert_file_on_disk, p->message);
-        }
 
-        /* Stale: the listener serves a certificate other than the file's, and the file's is newer. */
-        STACK_OF(X509) *on_disk = cert_file_certificates(t->files[0].parsed);
-        X509 *disk_leaf = on_disk ? sk_X509_value(on_disk, 0) : NULL;
-        char disk_sha256[65] = "";
-        if (disk_leaf)
-                leaf_fingerprint(disk_leaf, disk_sha256);
-        for (size_t i = 0; disk_leaf && i < report->n_addresses; i++) {
-                const AddressReport *a = &report->addresses[i];
-                char served_sha256[65];
-                if (a->n_chain == 0 || !a->chain[0].sent)
-                        continue;
-                certificate_sha256_hex(a->chain[0].certificate, served_sha256);
-                if (strcmp(served_sha256, disk_sha256) == 0)
-                        continue;
-                _cleanup_(certificate_unrefp) Certificate *disk = NULL;
-                char issued[32], expires[32];
-                if (cert_check_describe(disk_leaf, &disk) >= 0)
-                        (void) problem_list_add(&report->problems, PROBLEM_STALE_CERTIFICATE, STATUS_WARNING, 0, -1,
-                                                "the certificate on disk (%s) was issued on %s, but %s still serves the "
-                                                "one that expires %s: reload the broker",
-                                                c->cert_file_on_disk,
-                                                format_timestamp_rfc3339(issued, sizeof(issued), disk->not_before),
-                                                a->address,
-                                                format_timestamp_rfc3339(expires, sizeof(expires),
-                                                                         a->chain[0].certificate->not_after));
-                break;
-        }
-        sk_X509_pop_free(on_disk, X509_free);
-
-finish:
-        address_report_clear(&files);
-        (void) report_finalize(report);
+        if (!paths.cert_file)
+                return;
+        if (!t->files && target_files_new(&t->files) < 0) /* out of memory: linted at the next probe */
+                return;
+        target_files_refresh(t->files, &paths);
+        (void) target_files_check(t->files, &paths,
+                                  &(const TargetFilesCheck) {
+                                          .trust = SSL_CTX_get_cert_store(t->tls_context),
+                                          .now = time(NULL),
+                                          .warn_days = c->probe.warn_days,
+                                          .crit_days = c->probe.crit_days,
+                                  },
+                                  report);
 }
 
 static void on_probe_done(Probe *probe, Report *report, void *userdata) {
@@ -477,7 +408,9 @@ static void on_probe_done(Probe *probe, Report *report, void *userdata) {
 
         usec_t delay = target_apply_report(t->config, &t->state, report, now_realtime(), on_event, m);
         (void) schedule(t, delay);
-        control_probe_finished(m->control, t->config->name, report);
+        SinkTarget view;
+        target_view(t, &view);
+        sink_set_probe_done(m->sinks, &view);
         notify_status(m);
         schedule_save(m);
         run_queue(m);
@@ -499,24 +432,7 @@ static void start_probe(Target *t) {
                 return;
         }
 
-        ProbeSettings settings = {
-                .host = c->host,
-                .port = c->port,
-                .server_name = c->server_name,
-                .protocol = c->protocol,
-                .http_path = c->http_path,
-                .mqtt_version = c->mqtt_version,
-                .mqtt_client_id = c->mqtt_client_id,
-                .mqtt_username = c->mqtt_username,
-                .mqtt_password = t->mqtt_password,
-                .mqtt_expect_accept = c->mqtt_expect_accept,
-                .http_expect_status = c->http_expect_status,
-                .tls_context = t->tls_context,
-                .timeout_usec = c->timeout_usec,
-                .warn_days = c->warn_days,
-                .crit_days = c->crit_days,
-        };
-        r = probe_start(m->event, &settings, on_probe_done, t, &t->probe);
+        r = probe_start(m->event, &c->probe, t->tls_context, t->mqtt_password, on_probe_done, t, &t->probe);
         if (r < 0) {
                 log_warning("%s: cannot start a probe: %s; retrying in %llus", c->name, strerror(-r),
                             (unsigned long long) (c->retry_interval_usec / USEC_PER_SEC));
@@ -672,7 +588,7 @@ static int reload(Manager *m, char **ret_error) {
                 return r;
         }
 
-        r = webhook_manager_configure(m->webhooks, config, &error);
+        r = sink_set_configure(m->sinks, config, &error);
         if (r < 0) {
                 log_error("reload failed, keeping the running configuration: %s", error ?: strerror(-r));
                 free_targets(targets, config->n_targets);
@@ -706,7 +622,7 @@ static int reload(Manager *m, char **ret_error) {
         /* Targets that went away: their probes are cancelled with them. */
         for (size_t j = 0; j < m->n_targets; j++)
                 if (m->targets[j]) {
-                        control_target_removed(m->control, m->targets[j]->config->name);
+                        sink_set_target_removed(m->sinks, m->targets[j]->config);
                         if (m->targets[j]->probe)
                                 m->in_flight--;
                         target_free(m->targets[j]);
@@ -738,7 +654,7 @@ static json_t *target_status_json(const Target *t) {
         return status_json_target(&(StatusTarget) {
                 .name = t->config->name,
                 .address = address,
-                .protocol = protocol_to_string(t->config->protocol),
+                .protocol = protocol_to_string(t->config->probe.protocol),
                 .state = &t->state,
                 .report = t->last_report,
                 .next_probe_usec = t->probe ? now_realtime() : t->next_probe_usec,
@@ -768,7 +684,7 @@ static bool metrics_target(void *userdata, size_t i, MetricsTarget *ret) {
         const Target *t = m->targets[i];
         *ret = (MetricsTarget) {
                 .name = t->config->name,
-                .protocol = protocol_to_string(t->config->protocol),
+                .protocol = protocol_to_string(t->config->probe.protocol),
                 .state = &t->state,
                 .report = t->last_report,
         };
@@ -777,7 +693,7 @@ static bool metrics_target(void *userdata, size_t i, MetricsTarget *ret) {
 
 static int handle_metrics(void *userdata, char **ret, char **ret_error) {
         Manager *m = userdata;
-        json_t *webhooks = webhook_manager_status(m->webhooks);
+        json_t *webhooks = webhook_manager_status(sink_set_find(m->sinks, &sink_webhook));
         int r = metrics_format(metrics_target, m, webhooks, ret);
 
         json_decref(webhooks);
@@ -787,13 +703,13 @@ static int handle_metrics(void *userdata, char **ret, char **ret_error) {
 static int handle_webhooks(void *userdata, json_t **ret, char **ret_error) {
         Manager *m = userdata;
 
-        *ret = webhook_manager_status(m->webhooks);
+        *ret = webhook_manager_status(sink_set_find(m->sinks, &sink_webhook));
         return *ret ? 0 : -ENOMEM;
 }
 
 static int handle_webhook_test(void *userdata, const char *name, char **ret_error) {
         Manager *m = userdata;
-        return webhook_manager_test(m->webhooks, name, ret_error);
+        return webhook_manager_test(sink_set_find(m->sinks, &sink_webhook), name, ret_error);
 }
 
 static int handle_reload(void *userdata, char **ret_error) {
@@ -827,54 +743,15 @@ static int handle_check(void *userdata, const char *target, json_t **ret_names, 
         return 0;
 }
 
-static void write_metrics_file(Manager *m) {
-        _cleanup_free_ char *text = NULL, *error = NULL;
-        int r;
-
-        if (!m->config->metrics_file)
-                return;
-        r = handle_metrics(m, &text, &error);
-        if (r >= 0)
-                r = write_file_atomic(m->config->metrics_file, text, strlen(text), 0644);
-        if (r < 0)
-                log_warning("cannot write the metrics to %s: %s", m->config->metrics_file, error ?: strerror(-r));
-}
-
-static int start_control(Manager *m) {
-        static const ControlHandlers handlers = {
-                .status = handle_status,
-                .metrics = handle_metrics,
-                .reload = handle_reload,
-                .check = handle_check,
-                .webhooks = handle_webhooks,
-                .webhook_test = handle_webhook_test,
-        };
-        _cleanup_free_ char *path = NULL;
-        int listen_fd = -EBADF;
-        int r;
-
-        if (m->config->control_socket)
-                path = strdup(m->config->control_socket);
-        else {
-                const char *runtime = getenv("RUNTIME_DIRECTORY");
-                r = asprintf(&path, "%.*s/control.sock", runtime ? (int) strcspn(runtime, ":") : (int) strlen("/run/tlswatch"),
-                             runtime ?: "/run/tlswatch");
-                if (r < 0)
-                        path = NULL;
-        }
-        if (!path)
-                return -ENOMEM;
-
-        /* Socket activation: systemd passes the listening socket of tlswatchd.socket. */
-        if (sd_listen_fds(true) >= 1)
-                listen_fd = SD_LISTEN_FDS_START;
-
-        r = control_new(m->event, path, listen_fd, &handlers, m, &m->control);
-        if (r < 0)
-                log_warning("cannot create the control socket %s: %s; tlswatchctl status will not reach this daemon",
-                            path, strerror(-r));
-        return 0;
-}
+/* The requests the control socket (and any sink that serves requests) answers. */
+static const ControlHandlers request_handlers = {
+        .status = handle_status,
+        .metrics = handle_metrics,
+        .reload = handle_reload,
+        .check = handle_check,
+        .webhooks = handle_webhooks,
+        .webhook_test = handle_webhook_test,
+};
 
 static int on_sighup(sd_event_source *source, const struct signalfd_siginfo *info, void *userdata) {
         (void) reload(userdata, NULL);
@@ -913,7 +790,6 @@ int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) 
         m->config_file = strdup(options->config_file);
         if (!m->config_file)
                 return -ENOMEM;
-        m->use_journal = journal_available() && !options->once;
 
         r = sd_event_default(&m->event);
         if (r < 0)
@@ -934,23 +810,29 @@ int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) 
                         log_warning("state directory %s is not writable (%m); state will not survive a restart",
                                     directory);
                         m->state_file = mfree(m->state_file);
-                }
+                } else
+                        m->state_directory = TAKE_PTR(directory);
                 load_state(m);
         }
 
-        /* Webhooks are checked in every mode (their secret files must be readable); only the service
-         * keeps a spool beside its state. */
-        _cleanup_free_ char *spool = NULL;
-        if (m->state_file) {
-                spool = strdup(m->state_file);
-                if (!spool)
-                        return -ENOMEM;
-                strcpy(strrchr(spool, '/'), "/spool");
-        }
-        r = webhook_manager_new(m->event, spool, &m->webhooks);
+        /* Sinks are configured in every mode (webhook secret files must be readable); a command
+         * (--once, --check-config) gets no events, no socket and writes no file. */
+        m->sink_host = (SinkHost) {
+                .userdata = m,
+                .n_targets = sink_host_n_targets,
+                .target = sink_host_target,
+                .requests = &request_handlers,
+        };
+        m->sink_context = (SinkContext) {
+                .event = m->event,
+                .state_directory = m->state_directory,
+                .once = options->once,
+                .host = &m->sink_host,
+        };
+        r = sink_set_new(&m->sink_context, &m->sinks);
         if (r < 0)
                 return r;
-        r = webhook_manager_configure(m->webhooks, m->config, ret_error);
+        r = sink_set_configure(m->sinks, m->config, ret_error);
         if (r < 0)
                 return r;
 
@@ -962,8 +844,7 @@ Manager *manager_free(Manager *m) {
         if (!m)
                 return NULL;
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
-        control_free(m->control);
-        webhook_manager_free(m->webhooks);
+        sink_set_free(m->sinks);
         free_targets(m->targets, m->n_targets);
         certificate_cache_free(m->certificates);
         free(m->queue);
@@ -972,6 +853,7 @@ Manager *manager_free(Manager *m) {
         sd_event_unref(m->event);
         free(m->config_file);
         free(m->state_file);
+        free(m->state_directory);
         free(m->last_status_text);
         free(m);
         return NULL;
@@ -1033,7 +915,6 @@ int manager_run(Manager *m) {
                 return log_error_errno(r, "cannot schedule the targets: %m"), 1;
 
         if (!m->options.once) {
-                (void) start_control(m);
                 (void) sd_event_set_watchdog(m->event, true);
                 (void) sd_notify(false, "READY=1");
                 notify_status(m);
@@ -1051,7 +932,7 @@ int manager_run(Manager *m) {
 
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
         (void) save_state(m);
-        write_metrics_file(m);
+        sink_set_flush(m->sinks);
         /* Both built and freed large transient buffers; glibc keeps freed pages inside the heap
          * resident until asked, so a fleet's RSS would stay at its highest point for good. */
         (void) malloc_trim(0);

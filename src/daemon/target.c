@@ -2,6 +2,7 @@
 /* Target state transitions. Network faults (timeout, refused, DNS) must repeat ConfirmFailures times
  * before they count, so one lost packet pages nobody; certificate faults count at once. Problems are
  * compared by code: a new code appears, a missing one clears. */
+#include <stdio.h>
 #include <string.h>
 
 #include "string-table.h"

@@ -65,11 +65,11 @@ json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, 
 
         assert(config && state && event && id && hostname);
 
-        const char *host = event->address ?: config->host;
-        snprintf(address, sizeof(address), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, config->port);
+        const char *host = event->address ?: config->probe.host;
+        snprintf(address, sizeof(address), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, config->probe.port);
 
         json_t *o = alert_new(target_event_type_to_string(event->type), id, now_usec, config->name, address,
-                              protocol_to_string(config->protocol), event->old_status, event->new_status,
+                              protocol_to_string(config->probe.protocol), event->old_status, event->new_status,
                               problems_to_json(&state->problems), hostname);
         if (!o)
                 return NULL;

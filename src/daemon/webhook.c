@@ -3,6 +3,7 @@
  * WAITING for its retry timer — over a FIFO of events whose spool files are written (write, fsync,
  * rename) before the first attempt. A restart reads the spool back in order, so what was pending is
  * sent again: delivery is at least once, and a duplicate carries the same event id. */
+#include <assert.h>
 #include <curl/curl.h>
 #include <dirent.h>
 #include <fcntl.h>
@@ -78,6 +79,10 @@ struct WebhookManager {
         char hostname[256];
         Webhook **webhooks;
         size_t n_webhooks;
+        /* Made by configure, put in force or dropped by commit. */
+        Webhook **prepared;
+        size_t n_prepared;
+        uint64_t prepared_spool_max_bytes;
 };
 
 static usec_t now_realtime(void) {
@@ -577,14 +582,24 @@ static int read_webhook_secret(const WebhookConfig *c, const char *key, const ch
         return 0;
 }
 
+static void free_webhooks(Webhook **webhooks, size_t n) {
+        for (size_t i = 0; i < n; i++)
+                webhook_free(webhooks[i]);
+        free(webhooks);
+}
+
 int webhook_manager_configure(WebhookManager *m, const Config *config, char **ret_error) {
-        Webhook **webhooks = calloc(config->n_webhooks ?: 1, sizeof(Webhook *));
+        Webhook **webhooks;
         size_t n = 0;
         int r = 0;
 
+        assert(m);
+        assert(config);
+        assert(!m->prepared);
+
+        webhooks = calloc(config->n_webhooks ?: 1, sizeof(Webhook *));
         if (!webhooks)
                 return -ENOMEM;
-
         for (size_t i = 0; i < config->n_webhooks && r >= 0; i++) {
                 const WebhookConfig *c = &config->webhooks[i];
                 Webhook *w = calloc(1, sizeof(Webhook));
@@ -600,11 +615,30 @@ int webhook_manager_configure(WebhookManager *m, const Config *config, char **re
                         r = read_webhook_secret(c, "BearerTokenFile", c->bearer_token_file, &w->bearer_token, ret_error);
         }
         if (r < 0) {
-                for (size_t i = 0; i < n; i++)
-                        webhook_free(webhooks[i]);
-                free(webhooks);
+                free_webhooks(webhooks, n);
                 return r;
         }
+        m->prepared = webhooks;
+        m->n_prepared = n;
+        m->prepared_spool_max_bytes = config->spool_max_bytes;
+        return 0;
+}
+
+void webhook_manager_commit(WebhookManager *m, bool apply) {
+        Webhook **webhooks;
+        size_t n;
+
+        assert(m);
+
+        webhooks = TAKE_PTR(m->prepared);
+        n = m->n_prepared;
+        m->n_prepared = 0;
+        if (!apply) {
+                free_webhooks(webhooks, n);
+                return;
+        }
+        if (!webhooks) /* configure was not called, or failed: nothing to put in force */
+                return;
 
         /* Good: the old webhooks go (an event in flight is sent again from the spool), the new ones
          * take over their queues from disk, and a webhook that keeps its name keeps its counters. */
@@ -622,7 +656,7 @@ int webhook_manager_configure(WebhookManager *m, const Config *config, char **re
         free(m->webhooks);
         m->webhooks = webhooks;
         m->n_webhooks = n;
-        m->spool_max_bytes = config->spool_max_bytes;
+        m->spool_max_bytes = m->prepared_spool_max_bytes;
         m->spool_bytes = 0;
 
         for (size_t i = 0; i < n; i++) {
@@ -630,18 +664,17 @@ int webhook_manager_configure(WebhookManager *m, const Config *config, char **re
 
                 if (m->spool_directory) {
                         if (asprintf(&w->directory, "%s/%s", m->spool_directory, w->config->name) < 0)
-                                return -ENOMEM;
+                                w->directory = NULL;
                         (void) mkdir(m->spool_directory, 0700);
-                        if (mkdir(w->directory, 0700) < 0 && errno != EEXIST) {
+                        if (!w->directory || (mkdir(w->directory, 0700) < 0 && errno != EEXIST)) {
                                 log_error("webhook %s: cannot create the spool %s: %m; events are kept in memory only",
-                                          w->config->name, w->directory);
+                                          w->config->name, w->directory ?: m->spool_directory);
                                 w->directory = mfree(w->directory);
                         } else
                                 load_spool(w);
                 }
                 webhook_kick(w);
         }
-        return 0;
 }
 
 static void new_event_id(char ret[33]) {
@@ -729,12 +762,53 @@ json_t *webhook_manager_status(WebhookManager *m) {
 WebhookManager *webhook_manager_free(WebhookManager *m) {
         if (!m)
                 return NULL;
-        for (size_t i = 0; i < m->n_webhooks; i++)
-                webhook_free(m->webhooks[i]);
-        free(m->webhooks);
+        free_webhooks(m->webhooks, m->n_webhooks);
+        free_webhooks(m->prepared, m->n_prepared);
         curl_glue_free(m->glue);
         free(m->spool_directory);
         sd_event_unref(m->event);
         free(m);
         return NULL;
 }
+
+/* --- the sink ---------------------------------------------------------------------------------- */
+
+static int sink_new(const SinkContext *context, void **ret) {
+        _cleanup_free_ char *spool = NULL;
+        WebhookManager *m = NULL;
+        int r;
+
+        /* Only the service keeps a spool, beside its state; --once still checks the secret files. */
+        if (context->state_directory && !context->once && asprintf(&spool, "%s/spool", context->state_directory) < 0)
+                return -ENOMEM;
+        r = webhook_manager_new(context->event, spool, &m);
+        if (r < 0)
+                return r;
+        *ret = m;
+        return 0;
+}
+
+static void *sink_free(void *sink) {
+        return webhook_manager_free(sink);
+}
+
+static int sink_configure(void *sink, const Config *config, char **ret_error) {
+        return webhook_manager_configure(sink, config, ret_error);
+}
+
+static void sink_commit(void *sink, bool apply) {
+        webhook_manager_commit(sink, apply);
+}
+
+static void sink_event(void *sink, const TargetConfig *config, const TargetState *state, const TargetEvent *event) {
+        webhook_manager_dispatch(sink, config, state, event);
+}
+
+const SinkType sink_webhook = {
+        .name = "webhook",
+        .new = sink_new,
+        .free = sink_free,
+        .configure = sink_configure,
+        .commit = sink_commit,
+        .event = sink_event,
+};

@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "macro.h"
+#include "sink.h"
 #include "target.h"
 
 typedef struct WebhookManager WebhookManager;
@@ -18,10 +19,12 @@ int webhook_manager_new(sd_event *event, const char *spool_directory, WebhookMan
 WebhookManager *webhook_manager_free(WebhookManager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(WebhookManager *, webhook_manager_free);
 
-/* Loads secrets and prepares every webhook of `config` (which must outlive the next call), picking up
- * what the spool holds. Checks everything before changing anything: on error the old setup stays.
- * Returns 0 or -EINVAL with a sentence naming file:line in *ret_error. */
+/* Loads secrets and prepares every webhook of `config` aside, changing nothing. Returns 0 or -EINVAL
+ * with a sentence naming file:line in *ret_error. */
 int webhook_manager_configure(WebhookManager *m, const Config *config, char **ret_error);
+/* apply: the prepared webhooks take over (`config` must outlive the next configure), picking up what
+ * the spool holds, and a webhook that keeps its name keeps its counters; else they are dropped. */
+void webhook_manager_commit(WebhookManager *m, bool apply);
 
 /* Queues an event for every webhook that wants it. */
 void webhook_manager_dispatch(WebhookManager *m, const TargetConfig *config, const TargetState *state,
@@ -33,3 +36,6 @@ int webhook_manager_test(WebhookManager *m, const char *name, char **ret_error);
 /* Per webhook: name, url, format, pending, oldest_pending_seconds, failures_total, dead_letters,
  * last_success (Unix seconds or null), last_error. Secrets never appear. */
 json_t *webhook_manager_status(WebhookManager *m);
+
+/* The sink: events go to the webhooks that want them. Its instance is the WebhookManager. */
+extern const SinkType sink_webhook;

@@ -30,6 +30,8 @@ typedef enum ConnState {
 struct Conn {
         sd_event *event;
         const ProbeSettings *settings;
+        SSL_CTX *tls_context;
+        const char *password;
         AddressReport *report;
         ConnState state;
         int fd;
@@ -332,7 +334,7 @@ static int conn_after_handshake(Conn *c) {
 
         c->handshake_done_usec = now_usec(c);
         c->report->handshake_usec = c->handshake_done_usec - c->started_usec;
-        if (c->settings->protocol != PROTOCOL_TLS && c->settings->mqtt_password &&
+        if (c->settings->protocol != PROTOCOL_TLS && c->password &&
             !cert_check_identity_verified(&c->report->problems)) {
                 /* The password goes only to a listener that proved its identity: an impostor on the
                  * path would otherwise collect it from every probe. The chain problems already make
@@ -349,11 +351,11 @@ static int conn_after_handshake(Conn *c) {
                 ExchangeSettings exchange = {
                         .protocol = c->settings->protocol,
                         .authority = authority,
-                        .path = c->settings->http_path,
+                        .path = c->settings->path,
                         .mqtt_version = c->settings->mqtt_version,
                         .client_id = c->settings->mqtt_client_id,
                         .username = c->settings->mqtt_username,
-                        .password = c->settings->mqtt_password,
+                        .password = c->password,
                         .expect_accept = c->settings->mqtt_expect_accept,
                         .expect_status = c->settings->http_expect_status,
                 };
@@ -410,7 +412,7 @@ static int conn_finish_connect(Conn *c) {
 
         const char *server_name = c->settings->server_name ?: c->settings->host;
         /* RFC 6066 §3: SNI carries host names only, never IP literals. */
-        r = tls_session_new(c->settings->tls_context, c->fd,
+        r = tls_session_new(c->tls_context, c->fd,
                             cert_check_name_is_ip(server_name) ? NULL : server_name, &c->observations, &c->ssl);
         if (r < 0)
                 return conn_fail_internal(c, r);
@@ -458,7 +460,8 @@ static int on_conn_timer(sd_event_source *source, uint64_t usec, void *userdata)
                              (double) c->settings->timeout_usec / 1e6, state_description(c->state));
 }
 
-int conn_start(sd_event *event, const ProbeSettings *settings, const struct sockaddr *address,
+int conn_start(sd_event *event, const ProbeSettings *settings, SSL_CTX *tls_context, const char *password,
+               const struct sockaddr *address,
                socklen_t address_length, uint64_t deadline_usec, AddressReport *report, conn_handler_t handler,
                void *userdata, Conn **ret) {
         _cleanup_(conn_freep) Conn *c = NULL;
@@ -470,6 +473,8 @@ int conn_start(sd_event *event, const ProbeSettings *settings, const struct sock
         *c = (Conn) {
                 .event = sd_event_ref(event),
                 .settings = settings,
+                .tls_context = tls_context,
+                .password = password,
                 .report = report,
                 .state = CONN_CONNECTING,
                 .fd = -EBADF,

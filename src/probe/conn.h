@@ -15,8 +15,10 @@ typedef struct Conn Conn;
 /* Called once when the connection is done; the callee may free the connection. */
 typedef void (*conn_handler_t)(Conn *conn, void *userdata);
 
-/* `settings` and `report` must outlive the connection. `deadline_usec` is CLOCK_MONOTONIC. */
-int conn_start(sd_event *event, const ProbeSettings *settings, const struct sockaddr *address,
+/* `settings`, `tls_context`, `password` and `report` must outlive the connection (the probe owns them).
+ * `deadline_usec` is CLOCK_MONOTONIC. */
+int conn_start(sd_event *event, const ProbeSettings *settings, SSL_CTX *tls_context, const char *password,
+               const struct sockaddr *address,
                socklen_t address_length, uint64_t deadline_usec, AddressReport *report, conn_handler_t handler,
                void *userdata, Conn **ret);
 

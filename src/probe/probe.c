@@ -3,6 +3,7 @@
  * report while it runs and hands it to its handler from a deferred event, never from inside a
  * connection's callback, so the handler may free the probe. */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <netdb.h>
 #include <stdio.h>
 #include <string.h>
@@ -45,14 +46,9 @@ typedef enum ProbeState {
 struct Probe {
         sd_event *event;
         ProbeState state;
-        ProbeSettings settings; /* strings and the TLS context below are the probe's own copies */
-        char *host;
-        char *server_name;
-        char *http_path;
-        char *mqtt_client_id;
-        char *mqtt_username;
-        char *mqtt_password;
-        char *http_expect_status;
+        ProbeSettings settings; /* the probe's own copy */
+        SSL_CTX *tls_context;   /* the probe's own reference */
+        char *password;         /* the probe's own copy, erased when freed */
         uint64_t started_usec;
         uint64_t deadline_usec;
 
@@ -129,7 +125,7 @@ static int probe_connect_all(Probe *p, struct addrinfo *addresses) {
         for (struct addrinfo *ai = addresses; ai && i < p->report->n_addresses; ai = ai->ai_next, i++) {
                 AddressReport *a = &p->report->addresses[i];
 
-                r = conn_start(p->event, &p->settings, ai->ai_addr, ai->ai_addrlen, p->deadline_usec, a,
+                r = conn_start(p->event, &p->settings, p->tls_context, p->password, ai->ai_addr, ai->ai_addrlen, p->deadline_usec, a,
                                on_conn_done, p, &p->conns[i]);
                 if (r < 0) {
                         r = problem_list_add(&a->problems, PROBLEM_CONNECT_FAILED, STATUS_CRITICAL, -1, -1,
@@ -152,7 +148,7 @@ static void on_resolved(ResolveQuery *query, int gai_error, struct addrinfo *add
 
         if (gai_error != 0 || !addresses) {
                 (void) problem_list_add(&p->report->problems, PROBLEM_DNS_FAILED, STATUS_CRITICAL, -1, -1,
-                                        "the name \"%s\" does not resolve: %s", p->host,
+                                        "the name \"%s\" does not resolve: %s", p->settings.host,
                                         gai_error == EAI_SYSTEM ? strerror(errno) : gai_strerror(gai_error));
                 if (addresses)
                         freeaddrinfo(addresses);
@@ -173,50 +169,39 @@ static int on_resolve_deadline(sd_event_source *source, uint64_t usec, void *use
         Probe *p = userdata;
 
         (void) problem_list_add(&p->report->problems, PROBLEM_TIMEOUT, STATUS_CRITICAL, -1, -1,
-                                "resolving \"%s\" took longer than %.1f s", p->host,
+                                "resolving \"%s\" took longer than %.1f s", p->settings.host,
                                 (double) p->settings.timeout_usec / 1e6);
         probe_done(p);
         return 0;
 }
 
-static int copy_optional(char **field, const char *value) {
-        if (!value)
-                return 0;
-        *field = strdup(value);
-        return *field ? 0 : -ENOMEM;
-}
-
-int probe_start(sd_event *event, const ProbeSettings *settings, probe_handler_t handler, void *userdata,
-                Probe **ret) {
+int probe_start(sd_event *event, const ProbeSettings *settings, SSL_CTX *tls_context, const char *password,
+                probe_handler_t handler, void *userdata, Probe **ret) {
         _cleanup_(probe_freep) Probe *p = NULL;
         int r;
+
+        assert(event);
+        assert(settings && settings->host);
+        assert(tls_context);
+        assert(handler);
+        assert(ret);
 
         p = calloc(1, sizeof(Probe));
         if (!p)
                 return -ENOMEM;
         p->event = sd_event_ref(event);
-        p->settings = *settings;
-        p->settings.tls_context = NULL; /* set once our reference is taken */
         p->handler = handler;
         p->userdata = userdata;
-        p->host = strdup(settings->host);
+        SSL_CTX_up_ref(tls_context);
+        p->tls_context = tls_context;
         p->report = calloc(1, sizeof(Report));
-        if (!p->host || !p->report || copy_optional(&p->server_name, settings->server_name) < 0 ||
-            copy_optional(&p->http_path, settings->http_path) < 0 ||
-            copy_optional(&p->mqtt_client_id, settings->mqtt_client_id) < 0 ||
-            copy_optional(&p->mqtt_username, settings->mqtt_username) < 0 ||
-            copy_optional(&p->mqtt_password, settings->mqtt_password) < 0 ||
-            copy_optional(&p->http_expect_status, settings->http_expect_status) < 0)
+        if (!p->report || probe_settings_copy(&p->settings, settings) < 0)
                 return -ENOMEM;
-        p->settings.host = p->host;
-        p->settings.server_name = p->server_name;
-        p->settings.http_path = p->http_path;
-        p->settings.mqtt_client_id = p->mqtt_client_id;
-        p->settings.mqtt_username = p->mqtt_username;
-        p->settings.mqtt_password = p->mqtt_password;
-        p->settings.http_expect_status = p->http_expect_status;
-        SSL_CTX_up_ref(settings->tls_context);
-        p->settings.tls_context = settings->tls_context;
+        if (password) {
+                p->password = strdup(password);
+                if (!p->password)
+                        return -ENOMEM;
+        }
 
         bool ipv6_literal = strchr(settings->host, ':') != NULL;
         if (asprintf(&p->report->target, ipv6_literal ? "[%s]:%u" : "%s:%u", settings->host, settings->port) < 0)
@@ -233,7 +218,7 @@ int probe_start(sd_event *event, const ProbeSettings *settings, probe_handler_t 
                               on_resolve_deadline, p);
         if (r < 0)
                 return r;
-        r = resolve_start(event, p->host, settings->port, on_resolved, p, &p->query);
+        r = resolve_start(event, p->settings.host, settings->port, on_resolved, p, &p->query);
         if (r < 0)
                 return r;
 
@@ -252,14 +237,9 @@ Probe *probe_free(Probe *p) {
                 conn_free(p->conns[i]);
         free(p->conns);
         report_free(p->report);
-        SSL_CTX_free(p->settings.tls_context);
-        free(p->host);
-        free(p->server_name);
-        free(p->http_path);
-        free(p->mqtt_client_id);
-        free(p->mqtt_username);
-        erase_and_free(p->mqtt_password);
-        free(p->http_expect_status);
+        SSL_CTX_free(p->tls_context);
+        probe_settings_clear(&p->settings);
+        erase_and_free(p->password);
         sd_event_unref(p->event);
         free(p);
         return NULL;

@@ -84,20 +84,20 @@ static void test_every_key(void **state) {
         assert_int_equal(config->n_targets, 1);
         assert_int_equal(config->max_concurrent_probes, 7);
         assert_string_equal(t->name, "broker");
-        assert_string_equal(t->host, "broker.example.com");
-        assert_int_equal(t->port, 8883);
-        assert_int_equal(t->protocol, PROTOCOL_WSS); /* set explicitly: the port's guess does not apply */
-        assert_string_equal(t->server_name, "mqtt.example.com");
-        assert_string_equal(t->http_path, "/mqtt");
-        assert_string_equal(t->ca_file, "/etc/tlswatch/ca.pem");
-        assert_string_equal(t->cert_file, "/etc/tlswatch/client.pem");
-        assert_string_equal(t->key_file, "/etc/tlswatch/client.key");
+        assert_string_equal(t->probe.host, "broker.example.com");
+        assert_int_equal(t->probe.port, 8883);
+        assert_int_equal(t->probe.protocol, PROTOCOL_WSS); /* set explicitly: the port's guess does not apply */
+        assert_string_equal(t->probe.server_name, "mqtt.example.com");
+        assert_string_equal(t->probe.path, "/mqtt");
+        assert_string_equal(t->probe.ca_file, "/etc/tlswatch/ca.pem");
+        assert_string_equal(t->probe.cert_file, "/etc/tlswatch/client.pem");
+        assert_string_equal(t->probe.key_file, "/etc/tlswatch/client.key");
         assert_int_equal(t->interval_usec, 10 * USEC_PER_MINUTE);
         assert_int_equal(t->retry_interval_usec, 30 * USEC_PER_SEC);
-        assert_int_equal(t->timeout_usec, 5 * USEC_PER_SEC);
+        assert_int_equal(t->probe.timeout_usec, 5 * USEC_PER_SEC);
         assert_int_equal(t->repeat_interval_usec, 12 * USEC_PER_HOUR);
-        assert_int_equal(t->warn_days, 20);
-        assert_int_equal(t->crit_days, 3);
+        assert_int_equal(t->probe.warn_days, 20);
+        assert_int_equal(t->probe.crit_days, 3);
         assert_int_equal(t->confirm_failures, 4);
         assert_string_equal(t->file, "t.conf");
         assert_int_equal(t->line, 4);
@@ -110,10 +110,10 @@ static void test_protocol_names(void **state) {
                                   "[Target c]\nAddress=c:1\nProtocol=wss\n"
                                   "[Target d]\nAddress=d:1\nProtocol=https\n");
 
-        assert_int_equal(find(config, "a")->protocol, PROTOCOL_TLS);
-        assert_int_equal(find(config, "b")->protocol, PROTOCOL_MQTT);
-        assert_int_equal(find(config, "c")->protocol, PROTOCOL_WSS);
-        assert_int_equal(find(config, "d")->protocol, PROTOCOL_HTTPS);
+        assert_int_equal(find(config, "a")->probe.protocol, PROTOCOL_TLS);
+        assert_int_equal(find(config, "b")->probe.protocol, PROTOCOL_MQTT);
+        assert_int_equal(find(config, "c")->probe.protocol, PROTOCOL_WSS);
+        assert_int_equal(find(config, "d")->probe.protocol, PROTOCOL_HTTPS);
         config_free(config);
 }
 
@@ -125,17 +125,17 @@ static void test_address_forms(void **state) {
         const TargetConfig *t;
 
         t = find(config, "name");
-        assert_string_equal(t->host, "broker.example.com");
-        assert_int_equal(t->port, 8883);
+        assert_string_equal(t->probe.host, "broker.example.com");
+        assert_int_equal(t->probe.port, 8883);
         t = find(config, "v4");
-        assert_string_equal(t->host, "192.0.2.1");
-        assert_int_equal(t->port, 443);
+        assert_string_equal(t->probe.host, "192.0.2.1");
+        assert_int_equal(t->probe.port, 443);
         t = find(config, "v6");
-        assert_string_equal(t->host, "2001:db8::1"); /* without the brackets */
-        assert_int_equal(t->port, 8084);
+        assert_string_equal(t->probe.host, "2001:db8::1"); /* without the brackets */
+        assert_int_equal(t->probe.port, 8084);
         t = find(config, "loopback6");
-        assert_string_equal(t->host, "::1");
-        assert_int_equal(t->port, 1);
+        assert_string_equal(t->probe.host, "::1");
+        assert_int_equal(t->probe.port, 1);
         assert_null(config_find_target(config, "nothere"));
         config_free(config);
 }
@@ -170,8 +170,8 @@ static void test_long_target_names_distinct(void **state) {
                                   "[Target broker-cluster-eu-west-1.example.com:8883-node-b]\n"
                                   "Address=b:8883\n");
         assert_int_equal(config->n_targets, 2);
-        assert_string_equal(find(config, "broker-cluster-eu-west-1.example.com:8883-node-a")->host, "a");
-        assert_string_equal(find(config, "broker-cluster-eu-west-1.example.com:8883-node-b")->host, "b");
+        assert_string_equal(find(config, "broker-cluster-eu-west-1.example.com:8883-node-a")->probe.host, "a");
+        assert_string_equal(find(config, "broker-cluster-eu-west-1.example.com:8883-node-b")->probe.host, "b");
         config_free(config);
 }
 
@@ -183,9 +183,9 @@ static void test_later_value_wins(void **state) {
         const TargetConfig *t = find(config, "a");
 
         assert_int_equal(config->n_targets, 2);
-        assert_string_equal(t->host, "new");
-        assert_int_equal(t->port, 2);
-        assert_string_equal(t->server_name, "second");
+        assert_string_equal(t->probe.host, "new");
+        assert_int_equal(t->probe.port, 2);
+        assert_string_equal(t->probe.server_name, "second");
         assert_int_equal(t->line, 1); /* where it was first seen */
         config_free(config);
 }
@@ -211,9 +211,9 @@ static void test_many_targets(void **state) {
                 snprintf(name, sizeof(name), "t%d", i);
                 const TargetConfig *t = find(config, name);
                 assert_ptr_equal(t, &config->targets[i]);
-                assert_int_equal(t->port, 1000 + i);
+                assert_int_equal(t->probe.port, 1000 + i);
         }
-        assert_string_equal(find(config, "t17")->server_name, "again");
+        assert_string_equal(find(config, "t17")->probe.server_name, "again");
         assert_null(config_find_target(config, "t5000"));
         config_free(config);
 }
@@ -225,18 +225,18 @@ static void test_builtin_defaults(void **state) {
         const TargetConfig *t = find(config, "a");
 
         assert_int_equal(config->max_concurrent_probes, 64);
-        assert_int_equal(t->protocol, PROTOCOL_TLS);
-        assert_null(t->server_name);
-        assert_null(t->http_path);
-        assert_null(t->ca_file);
-        assert_null(t->cert_file);
-        assert_null(t->key_file);
+        assert_int_equal(t->probe.protocol, PROTOCOL_TLS);
+        assert_null(t->probe.server_name);
+        assert_null(t->probe.path);
+        assert_null(t->probe.ca_file);
+        assert_null(t->probe.cert_file);
+        assert_null(t->probe.key_file);
         assert_int_equal(t->interval_usec, 5 * USEC_PER_MINUTE);
         assert_int_equal(t->retry_interval_usec, 1 * USEC_PER_MINUTE);
-        assert_int_equal(t->timeout_usec, 10 * USEC_PER_SEC);
+        assert_int_equal(t->probe.timeout_usec, 10 * USEC_PER_SEC);
         assert_int_equal(t->repeat_interval_usec, 24 * USEC_PER_HOUR);
-        assert_int_equal(t->warn_days, 30);
-        assert_int_equal(t->crit_days, 7);
+        assert_int_equal(t->probe.warn_days, 30);
+        assert_int_equal(t->probe.crit_days, 7);
         assert_int_equal(t->confirm_failures, 2);
         config_free(config);
 }
@@ -259,23 +259,23 @@ static void test_protocol_by_port(void **state) {
                                   "[Target tls]\nAddress=h:8443\n"
                                   "[Target other]\nAddress=h:1\n");
 
-        assert_int_equal(find(config, "mqtt")->protocol, PROTOCOL_MQTT);
-        assert_int_equal(find(config, "wss")->protocol, PROTOCOL_WSS);
-        assert_int_equal(find(config, "https")->protocol, PROTOCOL_HTTPS);
-        assert_int_equal(find(config, "tls")->protocol, PROTOCOL_TLS);
-        assert_int_equal(find(config, "other")->protocol, PROTOCOL_TLS);
+        assert_int_equal(find(config, "mqtt")->probe.protocol, PROTOCOL_MQTT);
+        assert_int_equal(find(config, "wss")->probe.protocol, PROTOCOL_WSS);
+        assert_int_equal(find(config, "https")->probe.protocol, PROTOCOL_HTTPS);
+        assert_int_equal(find(config, "tls")->probe.protocol, PROTOCOL_TLS);
+        assert_int_equal(find(config, "other")->probe.protocol, PROTOCOL_TLS);
         config_free(config);
 }
 
 static void test_days_zero_allowed(void **state) {
         /* 0 days is a valid "only once expired" setting, unlike a zero count. */
         Config *config = parse_ok("[Target a]\nAddress=h:1\nWarnDays=0\nCritDays=0\n");
-        assert_int_equal(find(config, "a")->warn_days, 0);
-        assert_int_equal(find(config, "a")->crit_days, 0);
+        assert_int_equal(find(config, "a")->probe.warn_days, 0);
+        assert_int_equal(find(config, "a")->probe.crit_days, 0);
         config_free(config);
 
         config = parse_ok("[Target a]\nAddress=h:1\nWarnDays=3650\nCritDays=3650\n");
-        assert_int_equal(find(config, "a")->warn_days, 3650);
+        assert_int_equal(find(config, "a")->probe.warn_days, 3650);
         config_free(config);
 }
 
@@ -301,21 +301,21 @@ static void check_inherited(const Config *config) {
 
         /* Unset in the target: from [Defaults]. */
         assert_int_equal(plain->interval_usec, USEC_PER_HOUR);
-        assert_int_equal(plain->warn_days, 60);
-        assert_int_equal(plain->protocol, PROTOCOL_MQTT);
-        assert_string_equal(plain->ca_file, "/etc/ca.pem");
+        assert_int_equal(plain->probe.warn_days, 60);
+        assert_int_equal(plain->probe.protocol, PROTOCOL_MQTT);
+        assert_string_equal(plain->probe.ca_file, "/etc/ca.pem");
         assert_int_equal(plain->confirm_failures, 5);
         /* Set neither here nor there: built in. */
-        assert_int_equal(plain->crit_days, 7);
-        assert_int_equal(plain->timeout_usec, 10 * USEC_PER_SEC);
+        assert_int_equal(plain->probe.crit_days, 7);
+        assert_int_equal(plain->probe.timeout_usec, 10 * USEC_PER_SEC);
 
         /* Set in the target: the target's own value, even when it equals a built-in default. */
         assert_int_equal(own->interval_usec, 5 * USEC_PER_MINUTE);
-        assert_int_equal(own->warn_days, 30);
-        assert_int_equal(own->protocol, PROTOCOL_TLS);
-        assert_string_equal(own->ca_file, "/etc/own.pem");
+        assert_int_equal(own->probe.warn_days, 30);
+        assert_int_equal(own->probe.protocol, PROTOCOL_TLS);
+        assert_string_equal(own->probe.ca_file, "/etc/own.pem");
         assert_int_equal(own->confirm_failures, 2);
-        assert_int_equal(own->crit_days, 7);
+        assert_int_equal(own->probe.crit_days, 7);
 }
 
 static const char targets_section[] = "[Target plain]\n"
@@ -376,17 +376,17 @@ static void test_defaults_string_keys_copied(void **state) {
                                   "[Target a]\nAddress=h:1\n[Target b]\nAddress=h:2\nServerName=own\n");
         const TargetConfig *a = find(config, "a"), *b = find(config, "b");
 
-        assert_string_equal(a->server_name, "sni.example.com");
-        assert_string_equal(b->server_name, "own");
-        assert_string_equal(a->http_path, "/health");
-        assert_string_equal(b->http_path, "/health");
-        assert_ptr_not_equal(a->http_path, b->http_path);
-        assert_string_equal(a->cert_file, "/c.pem");
-        assert_string_equal(a->key_file, "/c.key");
+        assert_string_equal(a->probe.server_name, "sni.example.com");
+        assert_string_equal(b->probe.server_name, "own");
+        assert_string_equal(a->probe.path, "/health");
+        assert_string_equal(b->probe.path, "/health");
+        assert_ptr_not_equal(a->probe.path, b->probe.path);
+        assert_string_equal(a->probe.cert_file, "/c.pem");
+        assert_string_equal(a->probe.key_file, "/c.key");
         assert_int_equal(a->repeat_interval_usec, 2 * USEC_PER_HOUR);
         assert_int_equal(a->retry_interval_usec, 10 * USEC_PER_SEC);
-        assert_int_equal(a->timeout_usec, 3 * USEC_PER_SEC);
-        assert_int_equal(a->crit_days, 2);
+        assert_int_equal(a->probe.timeout_usec, 3 * USEC_PER_SEC);
+        assert_int_equal(a->probe.crit_days, 2);
         config_free(config);
 }
 
@@ -403,7 +403,7 @@ static void test_comments(void **state) {
                                   "Address=h:1\n");
         const TargetConfig *t = find(config, "a");
 
-        assert_string_equal(t->host, "h");
+        assert_string_equal(t->probe.host, "h");
         assert_int_equal(t->interval_usec, 5 * USEC_PER_MINUTE);
         config_free(config);
 }
@@ -417,9 +417,9 @@ static void test_value_with_semicolon_kept_whole(void **state) {
                                   "CAFile=/etc/ca#1.pem\n");
         const TargetConfig *t = find(config, "a");
 
-        assert_string_equal(t->http_path, "/status;v=1");
-        assert_string_equal(t->server_name, "example.com ; not a comment");
-        assert_string_equal(t->ca_file, "/etc/ca#1.pem");
+        assert_string_equal(t->probe.path, "/status;v=1");
+        assert_string_equal(t->probe.server_name, "example.com ; not a comment");
+        assert_string_equal(t->probe.ca_file, "/etc/ca#1.pem");
         config_free(config);
 }
 
@@ -429,8 +429,8 @@ static void test_whitespace_and_crlf(void **state) {
                                   "Interval=1h 30min\r\n");
         const TargetConfig *t = find(config, "a");
 
-        assert_string_equal(t->host, "h");
-        assert_int_equal(t->port, 1);
+        assert_string_equal(t->probe.host, "h");
+        assert_int_equal(t->probe.port, 1);
         assert_int_equal(t->interval_usec, USEC_PER_HOUR + 30 * USEC_PER_MINUTE);
         config_free(config);
 }
@@ -526,9 +526,9 @@ static void test_error_paths(void **state) {
         check_error("[Defaults]\nClientKey=~/c.key\n",
                     "t.conf:2: ClientKey: \"~/c.key\" is not an absolute path");
         check_error("[Target a]\nAddress=h:1\nPath=status\n",
-                    "t.conf:3: Path: \"status\" is not a request path (it starts with '/')");
+                    "t.conf:3: Path: \"status\" is not a request path (it starts with '/', without blanks)");
         check_error("[Target a]\nAddress=h:1\nPath=/a b\n",
-                    "t.conf:3: Path: \"/a b\" is not a request path (it starts with '/')");
+                    "t.conf:3: Path: \"/a b\" is not a request path (it starts with '/', without blanks)");
         check_error("[Target a]\nAddress=h:1\nServerName=\n", "t.conf:3: ServerName: the value is empty");
 }
 
@@ -601,7 +601,7 @@ static void test_default_timeout_follows_short_interval(void **state) {
         /* The built-in 10s timeout shrinks to a shorter interval, as RetryInterval= does: an error about
          * a key the user never wrote would help nobody. */
         Config *config = parse_ok("[Target a]\nAddress=h:1\nInterval=5s\n");
-        assert_int_equal(find(config, "a")->timeout_usec, 5 * USEC_PER_SEC);
+        assert_int_equal(find(config, "a")->probe.timeout_usec, 5 * USEC_PER_SEC);
         config_free(config);
 }
 
@@ -655,8 +655,8 @@ static void test_line_of_300_chars_accepted(void **state) {
          * every line of 199 characters or more is refused as "longer than 4093 characters". */
         _cleanup_free_ char *text = long_line_config(300);
         Config *config = parse_ok(text);
-        assert_int_equal(strlen(find(config, "a")->server_name), 300 - strlen("ServerName="));
-        assert_int_equal(find(config, "a")->timeout_usec, 3 * USEC_PER_SEC);
+        assert_int_equal(strlen(find(config, "a")->probe.server_name), 300 - strlen("ServerName="));
+        assert_int_equal(find(config, "a")->probe.timeout_usec, 3 * USEC_PER_SEC);
         config_free(config);
 }
 
@@ -667,7 +667,7 @@ static void test_line_limit_boundary(void **state) {
         _cleanup_free_ char *too_long = long_line_config(4094);
 
         Config *config = parse_ok(longest);
-        assert_int_equal(strlen(find(config, "a")->server_name), 4093 - strlen("ServerName="));
+        assert_int_equal(strlen(find(config, "a")->probe.server_name), 4093 - strlen("ServerName="));
         config_free(config);
 
         check_error(too_long, "t.conf:3: the line is longer than 4093 characters");
@@ -758,14 +758,14 @@ static void test_load_dropins(void **state) {
         const TargetConfig *broker = find(config, "broker");
         /* 20-b is read after 10-a, both after the main file: the last word wins. */
         assert_int_equal(broker->interval_usec, 30 * USEC_PER_MINUTE);
-        assert_int_equal(broker->warn_days, 40);
-        assert_string_equal(broker->host, "broker.example.com");
+        assert_int_equal(broker->probe.warn_days, 40);
+        assert_string_equal(broker->probe.host, "broker.example.com");
         assert_string_equal(broker->file, main_file);
         assert_int_equal(broker->line, 1);
 
         const TargetConfig *web = find(config, "web");
-        assert_string_equal(web->host, "web.example.com");
-        assert_int_equal(web->port, 443);
+        assert_string_equal(web->probe.host, "web.example.com");
+        assert_int_equal(web->probe.port, 443);
         assert_true(strstr(web->file, "/conf.d/10-a.conf") != NULL);
 }
 
@@ -784,11 +784,11 @@ static void test_load_dropin_defaults(void **state) {
         const TargetConfig *a = find(config, "a"), *b = find(config, "b");
         assert_int_equal(config->max_concurrent_probes, 3);
         /* A target of the main file takes defaults from a drop-in only where it set nothing. */
-        assert_int_equal(a->timeout_usec, 20 * USEC_PER_SEC);
+        assert_int_equal(a->probe.timeout_usec, 20 * USEC_PER_SEC);
         assert_int_equal(a->repeat_interval_usec, 6 * USEC_PER_HOUR);
         assert_int_equal(a->interval_usec, USEC_PER_HOUR);
         /* A drop-in's target takes the main file's defaults. */
-        assert_int_equal(b->timeout_usec, 30 * USEC_PER_SEC);
+        assert_int_equal(b->probe.timeout_usec, 30 * USEC_PER_SEC);
         assert_int_equal(b->interval_usec, USEC_PER_HOUR);
 }
 

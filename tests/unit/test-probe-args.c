@@ -21,14 +21,14 @@ static void test_defaults(void **state) {
 
         assert_int_equal(PARSE(&args, &error, "broker.example.com"), 0);
         assert_null(error);
-        assert_string_equal(args.host, "broker.example.com");
-        assert_int_equal(args.port, 8883);
-        assert_int_equal(args.protocol, PROTOCOL_MQTT);
-        assert_int_equal(args.warn_days, 30);
-        assert_int_equal(args.crit_days, 7);
-        assert_int_equal(args.timeout_usec, 10 * 1000 * 1000ULL);
+        assert_string_equal(args.probe.host, "broker.example.com");
+        assert_int_equal(args.probe.port, 8883);
+        assert_int_equal(args.probe.protocol, PROTOCOL_MQTT);
+        assert_int_equal(args.probe.warn_days, 30);
+        assert_int_equal(args.probe.crit_days, 7);
+        assert_int_equal(args.probe.timeout_usec, 10 * 1000 * 1000ULL);
         assert_false(args.json);
-        assert_null(args.server_name);
+        assert_null(args.probe.server_name);
         probe_args_clear(&args);
 }
 
@@ -37,16 +37,16 @@ static void test_protocol_by_port(void **state) {
         char *error = NULL;
 
         assert_int_equal(PARSE(&args, &error, "h:8084"), 0);
-        assert_int_equal(args.protocol, PROTOCOL_WSS);
+        assert_int_equal(args.probe.protocol, PROTOCOL_WSS);
         probe_args_clear(&args);
         assert_int_equal(PARSE(&args, &error, "h:18084"), 0);
-        assert_int_equal(args.protocol, PROTOCOL_HTTPS);
+        assert_int_equal(args.probe.protocol, PROTOCOL_HTTPS);
         probe_args_clear(&args);
         assert_int_equal(PARSE(&args, &error, "h:9999"), 0);
-        assert_int_equal(args.protocol, PROTOCOL_TLS);
+        assert_int_equal(args.probe.protocol, PROTOCOL_TLS);
         probe_args_clear(&args);
         assert_int_equal(PARSE(&args, &error, "--protocol", "tls", "h:8883"), 0);
-        assert_int_equal(args.protocol, PROTOCOL_TLS);
+        assert_int_equal(args.probe.protocol, PROTOCOL_TLS);
         probe_args_clear(&args);
 }
 
@@ -58,16 +58,16 @@ static void test_all_options(void **state) {
                                "--cert", "/c.pem", "--key", "/k.pem", "--warn-days", "20", "--crit-days", "5",
                                "--timeout", "2.5", "--json", "--path", "/dash", "[::1]:18084"),
                          0);
-        assert_string_equal(args.host, "::1");
-        assert_int_equal(args.port, 18084);
-        assert_string_equal(args.server_name, "broker.example.com");
-        assert_string_equal(args.ca_file, "/ca.pem");
-        assert_string_equal(args.cert_file, "/c.pem");
-        assert_string_equal(args.key_file, "/k.pem");
-        assert_string_equal(args.http_path, "/dash");
-        assert_int_equal(args.warn_days, 20);
-        assert_int_equal(args.crit_days, 5);
-        assert_int_equal(args.timeout_usec, 2500000);
+        assert_string_equal(args.probe.host, "::1");
+        assert_int_equal(args.probe.port, 18084);
+        assert_string_equal(args.probe.server_name, "broker.example.com");
+        assert_string_equal(args.probe.ca_file, "/ca.pem");
+        assert_string_equal(args.probe.cert_file, "/c.pem");
+        assert_string_equal(args.probe.key_file, "/k.pem");
+        assert_string_equal(args.probe.path, "/dash");
+        assert_int_equal(args.probe.warn_days, 20);
+        assert_int_equal(args.probe.crit_days, 5);
+        assert_int_equal(args.probe.timeout_usec, 2500000);
         assert_true(args.json);
         probe_args_clear(&args);
 }

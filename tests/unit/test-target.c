@@ -25,15 +25,15 @@
 
 static const TargetConfig config = {
         .name = (char *) "broker",
-        .host = (char *) "broker.example.com",
-        .port = 8883,
-        .protocol = PROTOCOL_MQTT,
+        .probe.host = (char *) "broker.example.com",
+        .probe.port = 8883,
+        .probe.protocol = PROTOCOL_MQTT,
         .interval_usec = 300 * USEC_PER_SEC,
         .retry_interval_usec = 60 * USEC_PER_SEC,
-        .timeout_usec = 10 * USEC_PER_SEC,
+        .probe.timeout_usec = 10 * USEC_PER_SEC,
         .repeat_interval_usec = 24 * USEC_PER_HOUR,
-        .warn_days = 30,
-        .crit_days = 7,
+        .probe.warn_days = 30,
+        .probe.crit_days = 7,
         .confirm_failures = 2,
 };
 

@@ -32,15 +32,15 @@
 
 static const TargetConfig config = {
         .name = (char *) "broker",
-        .host = (char *) "broker.example.com",
-        .port = 8883,
-        .protocol = PROTOCOL_MQTT,
+        .probe.host = (char *) "broker.example.com",
+        .probe.port = 8883,
+        .probe.protocol = PROTOCOL_MQTT,
         .interval_usec = 300 * USEC_PER_SEC,
         .retry_interval_usec = 60 * USEC_PER_SEC,
-        .timeout_usec = 10 * USEC_PER_SEC,
+        .probe.timeout_usec = 10 * USEC_PER_SEC,
         .repeat_interval_usec = 24 * USEC_PER_HOUR,
-        .warn_days = 30,
-        .crit_days = 7,
+        .probe.warn_days = 30,
+        .probe.crit_days = 7,
         .confirm_failures = 1,
 };
 
@@ -843,7 +843,7 @@ static void test_alertmanager_problem_resolved_by_its_recovery(void **unused) {
  * renew it; the certificate is renewed. Nothing may be left firing. */
 static void test_alertmanager_escalated_problem_resolved(void **unused) {
         TargetConfig c = config;
-        c.host = (char *) "192.0.2.1"; /* the problem's address is the target's: only severity differs */
+        c.probe.host = (char *) "192.0.2.1"; /* the problem's address is the target's: only severity differs */
         c.repeat_interval_usec = c.interval_usec;
         Pipeline p = { .now = T0 };
         TargetState state = { .status = STATUS_UNKNOWN };

@@ -1,0 +1,180 @@
+/* SPDX-License-Identifier: MIT */
+/* ProbeSettings' field table and its rules. Copy, clear and equality walk the table; the rules between
+ * fields live in probe_settings_validate() alone, and name the settings in the caller's vocabulary
+ * (tlswatch.conf keys or tlswatchctl options) from one list of names. */
+#include <assert.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "probe-settings.h"
+#include "proto-http.h"
+
+#define S(kind, member) FIELD_##kind##_OF(ProbeSettings, member)
+const Field probe_settings_fields[PROBE_SETTINGS_N_FIELDS] = {
+        S(STRING, host),
+        S(PLAIN, port),
+        S(PLAIN, protocol),
+        S(STRING, server_name),
+        S(STRING, path),
+        S(STRING, ca_file),
+        S(STRING, cert_file),
+        S(STRING, key_file),
+        S(PLAIN, timeout_usec),
+        S(PLAIN, warn_days),
+        S(PLAIN, crit_days),
+        S(PLAIN, mqtt_version),
+        S(STRING, mqtt_client_id),
+        S(STRING, mqtt_username),
+        S(STRING, mqtt_password_file),
+        S(PLAIN, mqtt_expect_accept),
+        S(STRING, http_expect_status),
+};
+#undef S
+_Static_assert(ELEMENTSOF(probe_settings_fields) == PROBE_SETTINGS_N_FIELDS, "PROBE_SETTINGS_N_FIELDS is stale");
+
+int probe_settings_copy(ProbeSettings *to, const ProbeSettings *from) {
+        assert(to);
+        assert(from);
+        return field_table_copy(probe_settings_fields, PROBE_SETTINGS_N_FIELDS, to, from);
+}
+
+void probe_settings_clear(ProbeSettings *s) {
+        assert(s);
+        field_table_clear(probe_settings_fields, PROBE_SETTINGS_N_FIELDS, s);
+}
+
+bool probe_settings_equal(const ProbeSettings *a, const ProbeSettings *b) {
+        assert(a);
+        assert(b);
+        return field_table_equal(probe_settings_fields, PROBE_SETTINGS_N_FIELDS, a, b);
+}
+
+/* The settings the rules name, in both vocabularies. */
+typedef enum SettingName {
+        NAME_WARN_DAYS,
+        NAME_CRIT_DAYS,
+        NAME_CERT_FILE,
+        NAME_KEY_FILE,
+        NAME_MQTT_USERNAME,
+        NAME_MQTT_PASSWORD_FILE,
+        NAME_MQTT_VERSION,
+        NAME_TIMEOUT,
+        _NAME_MAX,
+} SettingName;
+
+static const struct {
+        const char *key;
+        const char *option;
+} setting_names[_NAME_MAX] = {
+        [NAME_WARN_DAYS] = { "WarnDays", "--warn-days" },
+        [NAME_CRIT_DAYS] = { "CritDays", "--crit-days" },
+        [NAME_CERT_FILE] = { "ClientCertificate", "--cert" },
+        [NAME_KEY_FILE] = { "ClientKey", "--key" },
+        [NAME_MQTT_USERNAME] = { "MQTTUsername", "--username" },
+        [NAME_MQTT_PASSWORD_FILE] = { "MQTTPasswordFile", "--password-file" },
+        [NAME_MQTT_VERSION] = { "MQTTVersion", "--mqtt-version" },
+        [NAME_TIMEOUT] = { "Timeout", "--timeout" },
+};
+
+/* "CritDays=7" or "--crit-days (7)"; without a value "CritDays=" or "--crit-days". */
+static const char *name_of(ProbeSettingsNames names, SettingName name, const unsigned *value, char *buffer,
+                           size_t size) {
+        if (names == PROBE_SETTINGS_NAMES_CONFIG) {
+                if (value)
+                        snprintf(buffer, size, "%s=%u", setting_names[name].key, *value);
+                else
+                        snprintf(buffer, size, "%s=", setting_names[name].key);
+        } else {
+                if (value)
+                        snprintf(buffer, size, "%s (%u)", setting_names[name].option, *value);
+                else
+                        snprintf(buffer, size, "%s", setting_names[name].option);
+        }
+        return buffer;
+}
+
+static int fail(char **ret_error, const char *format, ...) _printf_(2, 3);
+static int fail(char **ret_error, const char *format, ...) {
+        va_list ap;
+
+        va_start(ap, format);
+        if (vasprintf(ret_error, format, ap) < 0)
+                *ret_error = NULL;
+        va_end(ap);
+        return -EINVAL;
+}
+
+int probe_settings_validate(const ProbeSettings *s, ProbeSettingsNames names, char **ret_error) {
+        char a[64], b[64];
+        const char *reason = NULL;
+
+        assert(s);
+        assert(ret_error);
+
+        *ret_error = NULL;
+        if (!s->host || !*s->host)
+                return fail(ret_error, "the target has no host name or address");
+        if (s->warn_days > PROBE_SETTINGS_DAYS_MAX || s->crit_days > PROBE_SETTINGS_DAYS_MAX)
+                return fail(ret_error, "%s and %s are at most %u days", name_of(names, NAME_WARN_DAYS, NULL, a, sizeof(a)),
+                            name_of(names, NAME_CRIT_DAYS, NULL, b, sizeof(b)), PROBE_SETTINGS_DAYS_MAX);
+        if (s->crit_days > s->warn_days)
+                return fail(ret_error, "%s must not exceed %s", name_of(names, NAME_CRIT_DAYS, &s->crit_days, a, sizeof(a)),
+                            name_of(names, NAME_WARN_DAYS, &s->warn_days, b, sizeof(b)));
+        if (!!s->cert_file != !!s->key_file)
+                return fail(ret_error, "%s and %s go together", name_of(names, NAME_CERT_FILE, NULL, a, sizeof(a)),
+                            name_of(names, NAME_KEY_FILE, NULL, b, sizeof(b)));
+        if (s->mqtt_password_file && !s->mqtt_username)
+                return fail(ret_error, "%s needs %s", name_of(names, NAME_MQTT_PASSWORD_FILE, NULL, a, sizeof(a)),
+                            name_of(names, NAME_MQTT_USERNAME, NULL, b, sizeof(b)));
+        if (!IN_SET(s->mqtt_version, 0, 4, 5))
+                return fail(ret_error, "%s: %d is not an MQTT version (3.1.1 or 5)",
+                            name_of(names, NAME_MQTT_VERSION, NULL, a, sizeof(a)), s->mqtt_version);
+        if (s->timeout_usec == 0)
+                return fail(ret_error, "%s must be more than 0", name_of(names, NAME_TIMEOUT, NULL, a, sizeof(a)));
+        if (s->path && probe_settings_check_path(s->path, &reason) < 0)
+                return fail(ret_error, "\"%s\" %s", s->path, reason);
+        if (s->http_expect_status && probe_settings_check_expect_status(s->http_expect_status, &reason) < 0)
+                return fail(ret_error, "\"%s\" %s", s->http_expect_status, reason);
+        return 0;
+}
+
+int probe_settings_check_path(const char *value, const char **ret_reason) {
+        assert(value);
+        assert(ret_reason);
+
+        if (value[0] != '/' || strpbrk(value, " \t\r\n")) {
+                *ret_reason = "is not a request path (it starts with '/', without blanks)";
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int probe_settings_check_expect_status(const char *value, const char **ret_reason) {
+        HttpExpect expect;
+
+        assert(value);
+        assert(ret_reason);
+
+        if (proto_http_parse_expect(value, &expect) < 0) {
+                *ret_reason = "is not a list of statuses like \"200\" or \"2xx 301\"";
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int probe_settings_parse_mqtt_version(const char *value, int *ret, const char **ret_reason) {
+        assert(value);
+        assert(ret);
+        assert(ret_reason);
+
+        if (strcmp(value, "3.1.1") == 0 || strcmp(value, "4") == 0)
+                *ret = 4;
+        else if (strcmp(value, "5") == 0 || strcmp(value, "5.0") == 0)
+                *ret = 5;
+        else {
+                *ret_reason = "is not an MQTT version (3.1.1 or 5)";
+                return -EINVAL;
+        }
+        return 0;
+}

@@ -88,13 +88,19 @@ json_t *certificate_to_json(const Certificate *c, int depth, bool sent, int64_t 
                 if (json_array_append_new(names, json_string(c->subject_alt_names[i])) < 0)
                         names = (json_decref(names), NULL);
 
-        json_t *o = json_pack("{s:i, s:s, s:s, s:f, s:s, s:{s:s, s:i}, s:s, s:o*, s:b}", "depth", depth, "subject",
-                              c->subject, "issuer", c->issuer, "days_left", certificate_days_left(c, at), "sha256",
-                              sha256, "key", "type", c->key_type, "bits", c->key_bits, "signature_algorithm",
-                              c->signature_algorithm, "subject_alt_names", names, "sent", sent);
+        /* In the documented order: who, when, then what. */
+        json_t *o = json_pack("{s:i, s:s, s:s}", "depth", depth, "subject", c->subject, "issuer", c->issuer);
         if (o && (json_object_set_time(o, "not_before", c->not_before) < 0 ||
-                  json_object_set_time(o, "not_after", c->not_after) < 0))
+                  json_object_set_time(o, "not_after", c->not_after) < 0 ||
+                  json_object_set_new(o, "days_left", json_real(certificate_days_left(c, at))) < 0 ||
+                  json_object_set_new(o, "sha256", json_string(sha256)) < 0 ||
+                  json_object_set_new(o, "key", json_pack("{s:s, s:i}", "type", c->key_type, "bits", c->key_bits)) < 0 ||
+                  json_object_set_new(o, "signature_algorithm", json_string(c->signature_algorithm)) < 0 ||
+                  json_object_set_new(o, "subject_alt_names", names) < 0 ||
+                  json_object_set_new(o, "sent", json_boolean(sent)) < 0))
                 o = (json_decref(o), NULL);
+        else if (!o)
+                json_decref(names);
         return o;
 }
 

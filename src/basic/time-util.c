@@ -117,3 +117,10 @@ char *format_timestamp_rfc3339(char *buffer, size_t size, int64_t seconds) {
                 snprintf(buffer, size, "invalid");
         return buffer;
 }
+
+int64_t parse_timestamp_rfc3339(const char *text) {
+        struct tm tm = {};
+        const char *end = text && *text ? strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+
+        return end && !*end ? (int64_t) timegm(&tm) : -1;
+}

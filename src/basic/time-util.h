@@ -25,3 +25,6 @@ char *format_timespan(char *buffer, size_t size, usec_t usec);
 /* Formats Unix seconds as RFC 3339 in UTC, "2027-02-24T23:54:55Z", the one form of a point in time
  * that every document shows. Returns `buffer` (at least 32 bytes; "invalid" if out of range). */
 char *format_timestamp_rfc3339(char *buffer, size_t size, int64_t seconds);
+
+/* The inverse, for exactly that form: Unix seconds, or -1 for NULL, "" or anything else. */
+int64_t parse_timestamp_rfc3339(const char *text);

@@ -189,33 +189,28 @@ static void format_address(const TargetConfig *c, char *buffer, size_t size, boo
                  c->probe.port);
 }
 
-/* Written one target at a time into one buffer (state-file.c): a jansson tree of the whole fleet would
- * cost some 10 MiB at 10,000 targets every few seconds during a sweep, and the heap keeps what it
- * grew to. */
-static int save_state(Manager *m) {
-        _cleanup_free_ char *text = NULL;
-        size_t size = 0;
+static int write_state(FILE *f, void *userdata) {
+        Manager *m = userdata;
         int r;
 
-        if (!m->state_file)
-                return 0;
-        FILE *f = open_memstream(&text, &size);
-        if (!f)
-                return -ENOMEM;
         r = state_file_write_head(f);
         for (size_t i = 0; r >= 0 && i < m->n_targets; i++) {
                 char address[300];
                 format_address(m->targets[i]->config, address, sizeof(address), false);
                 r = state_file_write_target(f, i == 0, m->targets[i]->config->name, address, &m->targets[i]->state);
         }
-        if (r >= 0)
-                r = state_file_write_tail(f);
-        if (fclose(f) != 0 && r >= 0)
-                r = -ENOMEM;
-        if (r < 0)
-                return r;
+        return r < 0 ? r : state_file_write_tail(f);
+}
 
-        r = write_file_atomic(m->state_file, text, size, 0600);
+/* Written one target at a time straight into the file (state-file.c): neither a jansson tree of the
+ * whole fleet nor its text (5 MiB at 10,000 targets) is ever held, since the heap keeps what it grew
+ * to. */
+static int save_state(Manager *m) {
+        int r;
+
+        if (!m->state_file)
+                return 0;
+        r = write_file_atomic_stream(m->state_file, 0600, write_state, m);
         if (r < 0)
                 log_warning("cannot save the state to %s: %s", m->state_file, strerror(-r));
         return r;

@@ -162,14 +162,6 @@ static int set_time_usec(json_t *o, const char *key, usec_t usec) {
         return usec == 0 ? 0 : json_object_set_time(o, key, (int64_t) (usec / USEC_PER_SEC));
 }
 
-/* "2027-02-24T23:54:55Z" -> Unix seconds, or -1. */
-static int64_t rfc3339_to_unix(const char *text) {
-        struct tm tm = {};
-        const char *end = text && *text ? strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
-
-        return end && !*end ? (int64_t) timegm(&tm) : -1;
-}
-
 json_t *state_file_entry_to_json(const TargetState *state, const char *address) {
         assert(state);
         assert(address);
@@ -180,7 +172,7 @@ json_t *state_file_entry_to_json(const TargetState *state, const char *address) 
                               "last_duration_seconds", (double) state->last_duration_usec / USEC_PER_SEC,
                               "consecutive_failures", (int) state->consecutive_failures, "probes",
                               (int) state->probes);
-        int64_t not_after = rfc3339_to_unix(state->not_after);
+        int64_t not_after = parse_timestamp_rfc3339(state->not_after);
 
         if (o && (set_time_usec(o, "last_probe", state->last_probe_usec) < 0 ||
                   set_time_usec(o, "last_announced", state->last_announced_usec) < 0 ||

@@ -9,14 +9,6 @@
 #include "report-json.h"
 #include "status-json.h"
 
-/* "2027-02-24T23:54:55Z" -> Unix seconds, or -1. */
-static int64_t rfc3339_to_unix(const char *text) {
-        struct tm tm = {};
-        const char *end = text && *text ? strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
-
-        return end && !*end ? (int64_t) timegm(&tm) : -1;
-}
-
 json_t *status_json_target(const StatusTarget *t) {
         assert(t);
         assert(t->name && t->address && t->protocol && t->state);
@@ -33,7 +25,7 @@ json_t *status_json_target(const StatusTarget *t) {
                 return NULL;
 
         /* Never probed, nothing scheduled: null, so a reader tests one member, not a sentinel word. */
-        int64_t not_after = rfc3339_to_unix(state->not_after);
+        int64_t not_after = parse_timestamp_rfc3339(state->not_after);
         if ((state->last_probe_usec > 0
                      ? json_object_set_time(o, "last_probe", (int64_t) (state->last_probe_usec / USEC_PER_SEC))
                      : json_object_set_new(o, "last_probe", json_null())) < 0 ||

@@ -40,15 +40,6 @@ static const Problem *find_code(const ProblemList *list, ProblemCode code) {
         return NULL;
 }
 
-static const Problem *worst_problem(const ProblemList *list) {
-        const Problem *worst = NULL;
-
-        for (size_t i = 0; i < list->n; i++)
-                if (!worst || list->items[i].severity > worst->severity)
-                        worst = &list->items[i];
-        return worst;
-}
-
 static const char *address_of(const Report *report, ProblemCode code) {
         for (size_t i = 0; report && i < report->n_addresses; i++)
                 if (problem_list_has(&report->addresses[i].problems, code))
@@ -155,7 +146,7 @@ usec_t target_apply_report(const TargetConfig *config, TargetState *state, const
         }
 
         if (old_status != state->status) {
-                const Problem *worst = worst_problem(&state->problems);
+                const Problem *worst = problem_list_worst_item(&state->problems);
                 handler(config, state,
                         &(TargetEvent) { .type = TARGET_EVENT_STATUS_CHANGED, .old_status = old_status,
                                          .new_status = state->status, .problem = worst,
@@ -180,7 +171,7 @@ void target_remind(const TargetConfig *config, TargetState *state, usec_t now_us
 
         handler(config, state,
                 &(TargetEvent) { .type = TARGET_EVENT_REMINDER, .old_status = state->status,
-                                 .new_status = state->status, .problem = worst_problem(&state->problems) },
+                                 .new_status = state->status, .problem = problem_list_worst_item(&state->problems) },
                 userdata);
         state->last_announced_usec = now_usec;
 }

@@ -38,14 +38,6 @@ unsigned webhook_event_kind(const TargetEvent *event) {
         }
 }
 
-/* "2027-02-24T23:54:55Z" -> Unix seconds, or -1. */
-static int64_t rfc3339_to_unix(const char *text) {
-        struct tm tm = {};
-        const char *end = text && *text ? strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
-
-        return end && !*end ? (int64_t) timegm(&tm) : -1;
-}
-
 /* The members every alert has, the test event's too: one place for the schema's core. */
 static json_t *alert_new(const char *type, const char *id, uint64_t now_usec, const char *target, const char *address,
                          const char *protocol, Status old_status, Status status, json_t *problems,
@@ -73,8 +65,8 @@ json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, 
                               problems_to_json(&state->problems), hostname);
         if (!o)
                 return NULL;
-        int64_t not_after = rfc3339_to_unix(state->not_after);
-        int64_t old_not_after = rfc3339_to_unix(event->old_not_after);
+        int64_t not_after = parse_timestamp_rfc3339(state->not_after);
+        int64_t old_not_after = parse_timestamp_rfc3339(event->old_not_after);
         if ((event->problem && json_object_set_new(o, "problem", problem_to_json(event->problem)) < 0) ||
             (state->has_days_left && json_object_set_new(o, "days_left", json_real(state->days_left)) < 0) ||
             (not_after >= 0 && json_object_set_time(o, "not_after", not_after) < 0) ||

@@ -5,15 +5,6 @@
 #include "probe-output.h"
 #include "time-util.h"
 
-static const Problem *worst_problem(const ProblemList *list) {
-        const Problem *worst = NULL;
-
-        for (size_t i = 0; i < list->n; i++)
-                if (!worst || list->items[i].severity > worst->severity)
-                        worst = &list->items[i];
-        return worst;
-}
-
 static void print_problem(const Problem *p, FILE *out) {
         fprintf(out, "    %-8s %s", p->severity == STATUS_OK ? "note" : status_to_string(p->severity),
                 problem_code_to_string(p->code));
@@ -23,7 +14,7 @@ static void print_problem(const Problem *p, FILE *out) {
 }
 
 void probe_output_human(const Report *report, FILE *out) {
-        const Problem *worst = worst_problem(&report->problems);
+        const Problem *worst = problem_list_worst_item(&report->problems);
 
         fprintf(out, "%s: %s (%s)", status_to_label(report->status), report->target, report->protocol);
         if (worst)

@@ -82,6 +82,16 @@ Status problem_list_worst(const ProblemList *list) {
         return worst;
 }
 
+const Problem *problem_list_worst_item(const ProblemList *list) {
+        const Problem *worst = NULL;
+
+        assert(list);
+        for (size_t i = 0; i < list->n; i++)
+                if (!worst || list->items[i].severity > worst->severity)
+                        worst = &list->items[i];
+        return worst;
+}
+
 int certificate_new(const uint8_t sha256[32], int64_t not_before, int64_t not_after, const char *key_type,
                     int key_bits, const char *signature_algorithm, const char *subject, const char *issuer,
                     char *const *subject_alt_names, size_t n_subject_alt_names, Certificate **ret) {

@@ -122,6 +122,8 @@ int problem_list_add(ProblemList *list, ProblemCode code, Status severity, int d
 bool problem_list_has(const ProblemList *list, ProblemCode code);
 void problem_list_clear(ProblemList *list);
 Status problem_list_worst(const ProblemList *list);
+/* The first problem of the highest severity, or NULL for an empty list. */
+const Problem *problem_list_worst_item(const ProblemList *list);
 
 /* Lets every certificate of the report be shared through `cache`. */
 void report_intern_certificates(Report *report, CertificateCache *cache);

@@ -16,6 +16,7 @@
 #include "macro.h"
 #include "metrics.h"
 #include "report-json.h"
+#include "time-util.h"
 
 static const struct {
         const char *name, *type;
@@ -151,10 +152,7 @@ static Status status_or_unknown(json_t *o) {
 }
 
 static int64_t rfc3339(json_t *o) {
-        struct tm tm = {};
-        const char *text = json_string_value(o);
-        const char *end = text ? strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
-        return end && !*end ? (int64_t) timegm(&tm) : -1;
+        return parse_timestamp_rfc3339(json_string_value(o));
 }
 
 static Report *report_from_json(json_t *o) {

@@ -391,6 +391,9 @@ static void on_probe_done(Probe *probe, Report *report, void *userdata) {
         check_target_files(t, report);
         /* What the fleet serves is mostly the same few certificates: each is kept once. */
         report_intern_certificates(report, m->certificates);
+        /* Kept in one block: a report of a healthy target costs some 430 bytes so. Out of memory,
+         * it is simply kept as it is. */
+        (void) report_pack(&report);
         report_free(t->last_report);
         t->last_report = report;
 

@@ -61,10 +61,18 @@ static int common_from_json(TargetState *state, const char *status, json_t *prob
         if (problems_from_json(problems, &state->problems) < 0)
                 return -EBADMSG;
         snprintf(state->sha256, sizeof(state->sha256), "%s", sha256);
-        state->subject = subject ? strdup(subject) : NULL;
-        state->issuer = issuer ? strdup(issuer) : NULL;
-        if ((subject && !state->subject) || (issuer && !state->issuer))
-                return -ENOMEM;
+        if (subject || issuer) {
+                /* The state refers to its leaf as a certificate; the saved one has only what the file
+                 * keeps (no names, no key), until the first probe replaces it by the one served. */
+                uint8_t digest[32] = {};
+                for (size_t i = 0; strlen(sha256) == 64 && i < 32; i++)
+                        if (sscanf(sha256 + 2 * i, "%2hhx", &digest[i]) != 1)
+                                return -EBADMSG;
+                if (certificate_new(digest, 0, 0, NULL, 0, NULL, subject ?: "", issuer ?: "", NULL, 0, &state->leaf) < 0)
+                        return -ENOMEM;
+                state->subject = subject ? state->leaf->subject : NULL;
+                state->issuer = issuer ? state->leaf->issuer : NULL;
+        }
         state->has_days_left = json_is_number(days_left);
         state->days_left = state->has_days_left ? json_number_value(days_left) : 0;
         state->consecutive_failures = (unsigned) failures;

@@ -65,11 +65,6 @@ static int copy_problems(const ProblemList *from, ProblemList *to) {
         return 0;
 }
 
-static void replace_string(char **field, const char *value) {
-        free(*field);
-        *field = value ? strdup(value) : NULL;
-}
-
 static void record_certificate(TargetState *state, const Report *report) {
         for (size_t i = 0; i < report->n_addresses; i++) {
                 const AddressReport *a = &report->addresses[i];
@@ -77,8 +72,11 @@ static void record_certificate(TargetState *state, const Report *report) {
                         continue;
                 const Certificate *leaf = a->chain[0].certificate;
                 certificate_sha256_hex(leaf, state->sha256);
-                replace_string(&state->subject, leaf->subject);
-                replace_string(&state->issuer, leaf->issuer);
+                /* A reference, not copies: the fleet's state costs no memory for names already held. */
+                certificate_unref(state->leaf);
+                state->leaf = certificate_ref((Certificate *) leaf);
+                state->subject = leaf->subject;
+                state->issuer = leaf->issuer;
                 state->has_days_left = a->has_days_left;
                 state->days_left = a->days_left;
                 /* The notAfter that matters is the earliest on the path, as days_left is. */
@@ -178,7 +176,6 @@ void target_remind(const TargetConfig *config, TargetState *state, usec_t now_us
 
 void target_state_clear(TargetState *state) {
         problem_list_clear(&state->problems);
-        free(state->subject);
-        free(state->issuer);
+        certificate_unref(state->leaf);
         *state = (TargetState) { .status = STATUS_UNKNOWN };
 }

@@ -15,8 +15,9 @@ typedef struct TargetState {
         ProblemList problems;     /* the confirmed problems */
         char sha256[65];          /* leaf fingerprint last served, "" if none */
         char not_after[32];       /* earliest notAfter on the path */
-        char *subject;
-        char *issuer;
+        Certificate *leaf;        /* the leaf last served (a reference, shared with the reports), or NULL */
+        const char *subject;      /* the leaf's, inside `leaf`; NULL if none */
+        const char *issuer;
         bool has_days_left;
         double days_left;
         usec_t last_probe_usec;   /* CLOCK_REALTIME */

@@ -281,6 +281,103 @@ void report_intern_certificates(Report *report, CertificateCache *cache) {
                         certificate_cache_intern(cache, &report->addresses[i].chain[j].certificate);
 }
 
+/* Bump allocation inside the block report_pack() sized: every piece aligned as a pointer. */
+typedef struct Packer {
+        char *next;
+        char *end;
+} Packer;
+
+#define PACK_ALIGN(n) (((n) + sizeof(void *) - 1) & ~(sizeof(void *) - 1))
+
+static void *pack_take(Packer *p, size_t n) {
+        void *result = p->next;
+
+        p->next += PACK_ALIGN(n);
+        assert(p->next <= p->end);
+        return result;
+}
+
+static char *pack_string(Packer *p, const char *s) {
+        return s ? strcpy(pack_take(p, strlen(s) + 1), s) : NULL;
+}
+
+static size_t string_size(const char *s) {
+        return s ? PACK_ALIGN(strlen(s) + 1) : 0;
+}
+
+static size_t problems_size(const ProblemList *list) {
+        size_t n = PACK_ALIGN(list->n * sizeof(Problem));
+
+        for (size_t i = 0; i < list->n; i++)
+                n += string_size(list->items[i].message);
+        return n;
+}
+
+static void pack_problems(Packer *p, const ProblemList *from, ProblemList *to) {
+        *to = (ProblemList) { .n = from->n };
+        if (from->n == 0)
+                return;
+        to->items = pack_take(p, from->n * sizeof(Problem));
+        for (size_t i = 0; i < from->n; i++) {
+                to->items[i] = from->items[i];
+                to->items[i].message = pack_string(p, from->items[i].message);
+        }
+}
+
+int report_pack(Report **report) {
+        Report *r;
+        size_t size;
+
+        assert(report && *report);
+        r = *report;
+        if (r->packed)
+                return 0;
+
+        size = PACK_ALIGN(sizeof(Report)) + string_size(r->target) + string_size(r->server_name) +
+                string_size(r->protocol) + problems_size(&r->problems) +
+                PACK_ALIGN(r->n_addresses * sizeof(AddressReport));
+        for (size_t i = 0; i < r->n_addresses; i++) {
+                const AddressReport *a = &r->addresses[i];
+                size += problems_size(&a->problems) + PACK_ALIGN(a->n_chain * sizeof(ChainLink)) +
+                        string_size(a->protocol_detail) + string_size(a->internal_error);
+        }
+
+        char *block = malloc(size);
+        if (!block)
+                return -ENOMEM;
+        Packer p = { .next = block, .end = block + size };
+        Report *packed = pack_take(&p, sizeof(Report));
+        *packed = (Report) {
+                .status = r->status,
+                .n_addresses = r->n_addresses,
+                .duration_usec = r->duration_usec,
+                .packed = true,
+        };
+        packed->target = pack_string(&p, r->target);
+        packed->server_name = pack_string(&p, r->server_name);
+        packed->protocol = pack_string(&p, r->protocol);
+        pack_problems(&p, &r->problems, &packed->problems);
+        packed->addresses = r->n_addresses > 0 ? pack_take(&p, r->n_addresses * sizeof(AddressReport)) : NULL;
+        for (size_t i = 0; i < r->n_addresses; i++) {
+                AddressReport *from = &r->addresses[i], *to = &packed->addresses[i];
+
+                *to = *from;
+                pack_problems(&p, &from->problems, &to->problems);
+                to->chain = from->n_chain > 0 ? pack_take(&p, from->n_chain * sizeof(ChainLink)) : NULL;
+                for (size_t j = 0; j < from->n_chain; j++) {
+                        to->chain[j] = from->chain[j];
+                        from->chain[j].certificate = NULL; /* the reference moves */
+                }
+                to->protocol_detail = pack_string(&p, from->protocol_detail);
+                to->internal_error = pack_string(&p, from->internal_error);
+        }
+        assert(p.next == p.end);
+
+        report_free(r);
+        *report = packed;
+        return 0;
+}
+
 static size_t heap_size(const void *p) {
         return p ? malloc_usable_size((void *) p) + sizeof(size_t) : 0; /* + glibc's chunk header */
 }
@@ -300,6 +397,15 @@ size_t report_heap_size(const Report *report, size_t *ret_certificates) {
                 if (ret_certificates)
                         *ret_certificates = 0;
                 return 0;
+        }
+        if (report->packed) {
+                n = heap_size(report);
+                for (size_t i = 0; i < report->n_addresses; i++)
+                        for (size_t j = 0; j < report->addresses[i].n_chain; j++)
+                                certificates += heap_size(report->addresses[i].chain[j].certificate);
+                if (ret_certificates)
+                        *ret_certificates = certificates;
+                return n;
         }
         n += heap_size(report) + heap_size(report->target) + heap_size(report->server_name) +
                 heap_size(report->protocol) + problems_heap_size(&report->problems) + heap_size(report->addresses);
@@ -385,6 +491,14 @@ void address_report_clear(AddressReport *a) {
 Report *report_free(Report *report) {
         if (!report)
                 return NULL;
+
+        if (report->packed) {
+                for (size_t i = 0; i < report->n_addresses; i++)
+                        for (size_t j = 0; j < report->addresses[i].n_chain; j++)
+                                certificate_unref(report->addresses[i].chain[j].certificate);
+                free(report);
+                return NULL;
+        }
 
         free(report->target);
         free(report->server_name);

@@ -112,6 +112,7 @@ typedef struct Report {
         AddressReport *addresses;
         size_t n_addresses;
         uint64_t duration_usec;
+        bool packed;          /* report_pack()'s form: one block, read-only */
 } Report;
 
 /* The severity a code has unless the analysis decides otherwise (expires_soon, incomplete_chain). */
@@ -124,6 +125,11 @@ void problem_list_clear(ProblemList *list);
 Status problem_list_worst(const ProblemList *list);
 /* The first problem of the highest severity, or NULL for an empty list. */
 const Problem *problem_list_worst_item(const ProblemList *list);
+
+/* The form a report is kept in once finished: one allocation holding the report, its addresses,
+ * chains, problems and strings (the certificates stay shared, by reference). Consumes *report and
+ * replaces it; on failure (-ENOMEM) *report is left as it was. A packed report is read-only. */
+int report_pack(Report **report);
 
 /* Lets every certificate of the report be shared through `cache`. */
 void report_intern_certificates(Report *report, CertificateCache *cache);

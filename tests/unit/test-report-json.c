@@ -98,6 +98,31 @@ static void test_contract(void **state) {
         report_free(report);
 }
 
+/* The packed form renders exactly as the report it was made from, and frees as one block. */
+static void test_pack(void **state) {
+        Report *report = sample_report();
+        json_t *before = NULL, *after = NULL;
+
+        assert_int_equal(problem_list_add(&report->addresses[0].problems, PROBLEM_WEAK_KEY, STATUS_WARNING, 0, -1,
+                                          "weak"), 0);
+        report->addresses[0].protocol_detail = strdup("HTTP 200");
+        Certificate *leaf = report->addresses[0].chain[0].certificate;
+        assert_int_equal(report_to_json(report, &before), 0);
+        assert_int_equal(report_pack(&report), 0);
+        assert_true(report->packed);
+        assert_ptr_equal(report->addresses[0].chain[0].certificate, leaf); /* shared, not copied */
+        assert_int_equal(leaf->n_ref, 1);
+        assert_int_equal(report_pack(&report), 0); /* packing a packed report changes nothing */
+        assert_int_equal(report_to_json(report, &after), 0);
+        assert_true(json_equal(before, after));
+        size_t certificates = 0;
+        assert_true(report_heap_size(report, &certificates) > sizeof(Report));
+        assert_true(certificates > sizeof(Certificate));
+        json_decref(before);
+        json_decref(after);
+        report_free(report);
+}
+
 /* Reals with six significant digits, not seventeen. */
 static void test_real_precision(void **state) {
         json_t *o = json_pack("{s:f}", "days_left", 9.9997569444444441);
@@ -158,6 +183,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_contract),
                 cmocka_unit_test(test_real_precision),
+                cmocka_unit_test(test_pack),
                 cmocka_unit_test(test_certificate_cache),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -696,12 +696,18 @@ static void check_round_trip(const TargetState *s) {
 }
 
 static void test_json_round_trip(void **state) {
+        static const uint8_t digest[32] = { 0xaa };
+        Certificate *leaf = NULL;
+        assert_int_equal(certificate_new(digest, 0, 0, NULL, 0, NULL, "CN=broker.example.com",
+                                         "CN=Example CA, O=\"Quoted\"", NULL, 0, &leaf),
+                         0);
         TargetState s = {
                 .status = STATUS_CRITICAL,
                 .sha256 = SHA_A,
                 .not_after = "2024-07-01T00:00:00Z",
-                .subject = strdup("CN=broker.example.com"),
-                .issuer = strdup("CN=Example CA, O=\"Quoted\""),
+                .leaf = leaf,
+                .subject = leaf->subject,
+                .issuer = leaf->issuer,
                 .has_days_left = true,
                 .days_left = -1.25,
                 .last_probe_usec = T0 + USEC_PER_SEC, /* the file keeps points in time to the second */

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Whole-file reads with a size bound, and secrets from files or systemd credentials
  * (systemd.exec(5), LoadCredential=: the service finds them under $CREDENTIALS_DIRECTORY). */
+#include <assert.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -111,6 +112,43 @@ int write_file_atomic(const char *path, const char *data, size_t size, unsigned 
         if (r == 0 && fsync(fd) < 0)
                 r = -errno;
         safe_close(fd);
+        if (r == 0 && rename(temporary, path) < 0)
+                r = -errno;
+        if (r < 0)
+                (void) unlink(temporary);
+        return r;
+}
+
+int write_file_atomic_stream(const char *path, unsigned mode, int (*write_contents)(FILE *f, void *userdata),
+                             void *userdata) {
+        _cleanup_free_ char *temporary = NULL;
+        int fd, r;
+
+        assert(path);
+        assert(write_contents);
+
+        if (asprintf(&temporary, "%s.tmp", path) < 0)
+                return -ENOMEM;
+        fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        if (fd < 0)
+                return -errno;
+        FILE *f = fdopen(fd, "w");
+        if (!f) {
+                r = -errno;
+                safe_close(fd);
+                (void) unlink(temporary);
+                return r;
+        }
+        /* The mode is the file's contract (a metrics file others read): not narrowed by the umask. */
+        r = fchmod(fd, mode) < 0 ? -errno : 0;
+        if (r == 0)
+                r = write_contents(f, userdata);
+        if (r == 0 && (fflush(f) != 0 || ferror(f)))
+                r = -errno ?: -EIO;
+        if (r == 0 && fsync(fd) < 0)
+                r = -errno;
+        if (fclose(f) != 0 && r == 0)
+                r = -errno;
         if (r == 0 && rename(temporary, path) < 0)
                 r = -errno;
         if (r < 0)

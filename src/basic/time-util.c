@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "macro.h"
 #include "time-util.h"
@@ -106,4 +107,20 @@ char *format_timespan(char *buffer, size_t size, usec_t usec) {
                 used += (size_t) w;
         }
         return buffer;
+}
+
+char *format_timestamp_rfc3339(char *buffer, size_t size, int64_t seconds) {
+        time_t t = (time_t) seconds;
+        struct tm tm;
+
+        if ((int64_t) t != seconds || !gmtime_r(&t, &tm) || strftime(buffer, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+                snprintf(buffer, size, "invalid");
+        return buffer;
+}
+
+int64_t parse_timestamp_rfc3339(const char *text) {
+        struct tm tm = {};
+        const char *end = text && *text ? strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm) : NULL;
+
+        return end && !*end ? (int64_t) timegm(&tm) : -1;
 }

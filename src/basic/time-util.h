@@ -21,3 +21,10 @@ int parse_sec(const char *text, usec_t *ret);
 
 /* Formats as the largest units that fit, e.g. "1h 30min", "250ms", "0". */
 char *format_timespan(char *buffer, size_t size, usec_t usec);
+
+/* Formats Unix seconds as RFC 3339 in UTC, "2027-02-24T23:54:55Z", the one form of a point in time
+ * that every document shows. Returns `buffer` (at least 32 bytes; "invalid" if out of range). */
+char *format_timestamp_rfc3339(char *buffer, size_t size, int64_t seconds);
+
+/* The inverse, for exactly that form: Unix seconds, or -1 for NULL, "" or anything else. */
+int64_t parse_timestamp_rfc3339(const char *text);

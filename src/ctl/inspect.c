@@ -54,10 +54,10 @@ static json_t *inspect_file(const char *path) {
                 }
                 (void) json_array_append_new(items, entry);
                 if (item->certificate) {
-                        CertificateInfo info = {};
-                        if (cert_check_describe(item->certificate, depth++, true, time(NULL), &info) >= 0)
-                                (void) json_array_append_new(certificates, certificate_info_to_json(&info));
-                        certificate_info_clear(&info);
+                        _cleanup_(certificate_unrefp) Certificate *c = NULL;
+                        if (cert_check_describe(item->certificate, &c) >= 0)
+                                (void) json_array_append_new(certificates, certificate_to_json(c, depth, true, time(NULL)));
+                        depth++;
                 }
         }
         (void) json_object_set_new(o, "items", items);
@@ -102,9 +102,15 @@ static void print_file(json_t *o) {
                 printf("    valid %s to %s (%.1f days left)\n", json_string_value(json_object_get(certificate, "not_before")),
                        json_string_value(json_object_get(certificate, "not_after")),
                        json_real_value(json_object_get(certificate, "days_left")));
-                printf("    %s, %s\n", json_string_value(json_object_get(certificate, "key")),
+                json_t *key = json_object_get(certificate, "key"), *name;
+                size_t k;
+                printf("    %s %lld, %s\n", json_string_value(json_object_get(key, "type")) ?: "?",
+                       (long long) json_integer_value(json_object_get(key, "bits")),
                        json_string_value(json_object_get(certificate, "signature_algorithm")));
-                printf("    names %s\n", json_string_value(json_object_get(certificate, "subject_alt_names")) ?: "-");
+                printf("    names ");
+                json_array_foreach(json_object_get(certificate, "subject_alt_names"), k, name)
+                        printf("%s%s", k ? ", " : "", json_string_value(name));
+                printf("%s\n", json_array_size(json_object_get(certificate, "subject_alt_names")) ? "" : "-");
                 printf("    sha256 %s\n", json_string_value(json_object_get(certificate, "sha256")));
         }
         json_t *chain = json_object_get(o, "chain");
@@ -155,7 +161,7 @@ int inspect_run(int argc, char **argv) {
         size_t i;
         json_t *o;
         if (json) {
-                (void) json_dumpf(all, stdout, JSON_INDENT(2));
+                (void) json_dumpf(all, stdout, JSON_INDENT(2) | REPORT_JSON_DUMP_FLAGS);
                 putchar('\n');
         } else
                 json_array_foreach(all, i, o)

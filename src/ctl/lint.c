@@ -127,7 +127,7 @@ int lint_run(int argc, char **argv) {
                 (void) json_object_set_new(document, "keyfile", json_string(keyfile));
                 if (cacertfile)
                         (void) json_object_set_new(document, "cacertfile", json_string(cacertfile));
-                (void) json_dumpf(document, stdout, JSON_INDENT(2));
+                (void) json_dumpf(document, stdout, JSON_INDENT(2) | REPORT_JSON_DUMP_FLAGS);
                 putchar('\n');
                 json_decref(document);
         } else

@@ -177,7 +177,7 @@ static int run_probe(int argc, char **argv) {
                         log_error_errno(r, "cannot build the JSON report: %m");
                         goto finish;
                 }
-                r = json_dumpf(document, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+                r = json_dumpf(document, stdout, JSON_INDENT(2) | JSON_PRESERVE_ORDER | REPORT_JSON_DUMP_FLAGS);
                 json_decref(document);
                 if (r < 0 || fputc('\n', stdout) == EOF) {
                         log_error("cannot write the JSON report to standard output");
@@ -266,7 +266,7 @@ static int run_control_command(const char *socket_option, int argc, char **argv)
         else if (strcmp(command, "status") == 0) {
                 json_t *targets = json_object_get(answer, "targets");
                 if (json)
-                        (void) json_dumpf(targets, stdout, JSON_INDENT(2));
+                        (void) json_dumpf(targets, stdout, JSON_INDENT(2) | REPORT_JSON_DUMP_FLAGS);
                 Status worst = json ? STATUS_OK : status_output_table(targets, stdout, status_output_use_colour(stdout));
                 size_t i;
                 json_t *item, *webhook;
@@ -303,7 +303,7 @@ static int run_control_command(const char *socket_option, int argc, char **argv)
                                        json_string_value(json_object_get(report, "status")) ?: "?");
                 }
                 if (json) {
-                        (void) json_dumpf(reports, stdout, JSON_INDENT(2));
+                        (void) json_dumpf(reports, stdout, JSON_INDENT(2) | REPORT_JSON_DUMP_FLAGS);
                         fputc('\n', stdout);
                 }
                 exit_code = status_to_exit_code(worst);
@@ -313,7 +313,7 @@ static int run_control_command(const char *socket_option, int argc, char **argv)
                 json_t *w;
 
                 if (json)
-                        (void) json_dumpf(webhooks, stdout, JSON_INDENT(2));
+                        (void) json_dumpf(webhooks, stdout, JSON_INDENT(2) | REPORT_JSON_DUMP_FLAGS);
                 else
                         printf("%-20s %8s %8s %12s  %s\n", "WEBHOOK", "PENDING", "FAILURES", "DEAD LETTERS", "LAST ERROR");
                 json_array_foreach(webhooks, i, w) {

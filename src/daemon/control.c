@@ -3,6 +3,7 @@
  * probes a check started, WRITING the answer, then READING again. A client that sends too much, stays
  * idle, or does not read its answer is dropped; none of them can delay a probe, since all of this runs
  * as IO events on the probes' own loop. */
+#include <assert.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,12 +16,17 @@
 #include "control-request.h"
 #include "control.h"
 #include "log.h"
+#include "report-json.h"
+#include "status-json.h"
 #include "time-util.h"
 
 #define CLIENTS_MAX 128
 #define CLIENT_IDLE_USEC (30 * USEC_PER_SEC)
-/* The answer of a fleet's status can be large, but not unboundedly so. */
-#define ANSWER_MAX (256 * 1024 * 1024)
+/* A whole answer (all but status, which streams) is bounded; so is what is queued of a streamed one:
+ * the next target's status is rendered only once the queue drained below STREAM_CHUNK, so a fleet's
+ * status costs one target's document and this much buffer per client, whatever the fleet's size. */
+#define ANSWER_MAX (64 * 1024 * 1024)
+#define STREAM_CHUNK (64 * 1024)
 
 typedef enum ClientState {
         CLIENT_READING,
@@ -39,7 +45,12 @@ typedef struct Client {
         size_t input_length;
         char *output;
         size_t output_length;
+        size_t output_allocated;
         size_t output_sent;
+        bool streaming;      /* status: targets still to render */
+        size_t cursor;       /* status: where the next target is looked for */
+        size_t n_streamed;   /* status: targets rendered so far */
+        char *stream_target; /* status: the one target asked for, NULL: all */
         json_t *pending; /* check: names still to come (object: name -> true) */
         json_t *results; /* check: the reports so far */
         struct Client *next;
@@ -69,6 +80,7 @@ static void client_free(Client *client) {
         sd_event_source_disable_unref(client->idle);
         safe_close(client->fd);
         free(client->output);
+        free(client->stream_target);
         json_decref(client->pending);
         json_decref(client->results);
         free(client);
@@ -82,35 +94,159 @@ static void client_touch(Client *client) {
         (void) sd_event_source_set_enabled(client->idle, SD_EVENT_ONESHOT);
 }
 
-/* Queues one answer line and switches to writing. The document is consumed. Returns -ENOMEM after
- * freeing the client when even an error line cannot be built: the caller must not touch it then. */
-static int client_answer(Client *client, json_t *answer) {
-        char *text = answer ? json_dumps(answer, JSON_COMPACT) : NULL;
-
-        json_decref(answer);
-        if (!text || strlen(text) > ANSWER_MAX) {
-                free(text);
-                text = strdup("{\"ok\":false,\"error\":\"the answer could not be built\"}");
-                if (!text) {
-                        client_free(client);
-                        return -ENOMEM;
-                }
-        }
-        size_t n = strlen(text);
-        free(client->output);
-        client->output = realloc(text, n + 2);
-        if (!client->output) {
-                free(text);
-                client_free(client);
+/* Makes room for `n` more bytes in the output queue. Returns 0 or -ENOMEM (the queue unchanged). */
+static int client_reserve(Client *client, size_t n) {
+        if (client->output_length + n <= client->output_allocated)
+                return 0;
+        size_t allocated = MAX(client->output_length + n, MAX(client->output_allocated * 2, (size_t) 4096));
+        char *output = realloc(client->output, allocated);
+        if (!output)
                 return -ENOMEM;
-        }
-        client->output[n] = '\n';
-        client->output_length = n + 1;
+        client->output = output;
+        client->output_allocated = allocated;
+        return 0;
+}
+
+static int client_append(Client *client, const char *text, size_t n) {
+        if (client_reserve(client, n) < 0)
+                return -ENOMEM;
+        memcpy(client->output + client->output_length, text, n);
+        client->output_length += n;
+        return 0;
+}
+
+static int client_append_json(Client *client, json_t *o) {
+        const size_t flags = JSON_COMPACT | JSON_ENCODE_ANY | REPORT_JSON_DUMP_FLAGS;
+        size_t n = o ? json_dumpb(o, NULL, 0, flags) : 0;
+
+        if (n == 0 || client_reserve(client, n) < 0)
+                return -ENOMEM;
+        client->output_length += json_dumpb(o, client->output + client->output_length, n, flags);
+        return 0;
+}
+
+static int client_error(Client *client, const char *message);
+
+static void client_start_writing(Client *client) {
         client->output_sent = 0;
         client->state = CLIENT_WRITING;
         (void) sd_event_source_set_io_events(client->io, EPOLLOUT);
         client_touch(client);
+}
+
+/* Queues one answer line and switches to writing. The document is consumed. Returns -ENOMEM after
+ * freeing the client when even an error line cannot be built: the caller must not touch it then. */
+static int client_answer(Client *client, json_t *answer) {
+        static const char failed[] = "{\"ok\":false,\"error\":\"the answer could not be built\"}";
+        size_t n = answer ? json_dumpb(answer, NULL, 0, JSON_COMPACT | REPORT_JSON_DUMP_FLAGS) : 0;
+
+        client->output_length = client->output_sent = 0;
+        if (n == 0 || n > ANSWER_MAX || client_append_json(client, answer) < 0) {
+                client->output_length = 0;
+                if (client_append(client, failed, strlen(failed)) < 0) {
+                        json_decref(answer);
+                        client_free(client);
+                        return -ENOMEM;
+                }
+        }
+        json_decref(answer);
+        if (client_append(client, "\n", 1) < 0) {
+                client_free(client);
+                return -ENOMEM;
+        }
+        client_start_writing(client);
         return 0;
+}
+
+/* Renders status documents into the queue until it holds STREAM_CHUNK or the targets end; then the
+ * answer's tail, with the webhooks. Returns 0, or -ENOMEM after freeing the client. */
+static int client_stream_fill(Client *client) {
+        Control *c = client->control;
+        int r;
+
+        while (client->streaming && client->output_length - client->output_sent < STREAM_CHUNK) {
+                json_t *o = NULL;
+
+                r = c->handlers.status(c->userdata, client->stream_target, &client->cursor, &o);
+                if (r > 0) {
+                        r = client_append(client, client->n_streamed > 0 ? "," : "", client->n_streamed > 0);
+                        if (r >= 0)
+                                r = client_append_json(client, o);
+                        json_decref(o);
+                        client->n_streamed++;
+                        if (r < 0)
+                                goto fail;
+                        continue;
+                }
+                /* The end (or a failure half way, which the reader sees as an unterminated answer: a
+                 * line that does not parse, not a wrong status). */
+                if (r < 0)
+                        goto fail;
+                client->streaming = false;
+                /* The webhooks' queues belong to the whole picture: dead letters are alerts nobody got. */
+                json_t *webhooks = NULL;
+                if (c->handlers.webhooks(c->userdata, &webhooks, NULL) < 0)
+                        webhooks = json_array();
+                r = client_append(client, "],\"webhooks\":", strlen("],\"webhooks\":"));
+                if (r >= 0)
+                        r = client_append_json(client, webhooks);
+                json_decref(webhooks);
+                if (r >= 0)
+                        r = client_append(client, "}\n", 2);
+                if (r < 0)
+                        goto fail;
+        }
+        return 0;
+
+fail:
+        client_free(client);
+        return -ENOMEM;
+}
+
+static void client_answer_status(Client *client, const char *target) {
+        Control *c = client->control;
+        json_t *first = NULL;
+        size_t cursor = 0;
+        int r;
+
+        /* The first target is looked up before anything is sent, so that an unknown name is an error
+         * answer, not an empty list. */
+        r = c->handlers.status(c->userdata, target, &cursor, &first);
+        if (r == 0 && target) {
+                _cleanup_free_ char *message = NULL;
+                (void) client_error(client, asprintf(&message, "no target \"%s\"", target) >= 0 ? message
+                                                                                                   : "no such target");
+                return;
+        }
+        if (r < 0) {
+                (void) client_error(client, strerror(-r));
+                return;
+        }
+        free(client->stream_target);
+        client->stream_target = target ? strdup(target) : NULL;
+        if (target && !client->stream_target) {
+                json_decref(first);
+                (void) client_error(client, strerror(ENOMEM));
+                return;
+        }
+        client->output_length = client->output_sent = 0;
+        client->cursor = cursor;
+        client->n_streamed = 0;
+        client->streaming = true;
+        static const char head[] = "{\"ok\":true,\"schema\":\"" STATUS_JSON_SCHEMA "\",\"targets\":[";
+        r = client_append(client, head, strlen(head));
+        if (r >= 0 && first) {
+                r = client_append_json(client, first);
+                client->n_streamed++;
+        }
+        json_decref(first);
+        if (r < 0) {
+                client_free(client);
+                return;
+        }
+        if (client_stream_fill(client) < 0)
+                return;
+        client_start_writing(client);
 }
 
 static int client_error(Client *client, const char *message) {
@@ -131,14 +267,7 @@ static void client_run_request(Client *client, ControlRequest *request) {
 
         switch (request->command) {
         case CONTROL_STATUS:
-                r = c->handlers.status(c->userdata, request->target, &result, &error);
-                if (r < 0)
-                        break;
-                /* The webhooks' queues belong to the whole picture: dead letters are alerts nobody got. */
-                json_t *webhooks = NULL;
-                if (c->handlers.webhooks(c->userdata, &webhooks, &error) < 0)
-                        webhooks = json_array();
-                (void) client_answer(client, json_pack("{s:b, s:o, s:o}", "ok", 1, "targets", result, "webhooks", webhooks));
+                client_answer_status(client, request->target);
                 return;
         case CONTROL_METRICS:
                 r = c->handlers.metrics(c->userdata, &text, &error);
@@ -248,11 +377,19 @@ static void client_write(Client *client) {
         }
         client->output_sent += (size_t) n;
         client_touch(client);
+        if (client->streaming && client->output_length - client->output_sent < STREAM_CHUNK) {
+                /* Keep the queue's memory: move what is left to the front, render more behind it. */
+                memmove(client->output, client->output + client->output_sent, client->output_length - client->output_sent);
+                client->output_length -= client->output_sent;
+                client->output_sent = 0;
+                if (client_stream_fill(client) < 0)
+                        return;
+        }
         if (client->output_sent < client->output_length)
                 return;
 
         client->output = mfree(client->output);
-        client->output_length = client->output_sent = 0;
+        client->output_length = client->output_sent = client->output_allocated = 0;
         client->state = CLIENT_READING;
         (void) sd_event_source_set_io_events(client->io, EPOLLIN);
         client_process_input(client);
@@ -307,23 +444,31 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
         return 0;
 }
 
-void control_probe_finished(Control *c, const char *target, json_t *report) {
+void control_probe_finished(Control *c, const char *target, const Report *report) {
+        json_t *document = NULL;
         Client *next;
 
         if (!c)
                 return;
+        assert(target);
+        assert(report);
         for (Client *client = c->clients; client; client = next) {
                 next = client->next;
                 if (client->state != CLIENT_WAITING || !json_object_get(client->pending, target))
                         continue;
                 (void) json_object_del(client->pending, target);
-                (void) json_array_append(client->results, report);
+                /* Rendered once, for the first client that waits for it. */
+                if (!document && report_to_json(report, &document) >= 0)
+                        (void) json_object_set_new(document, "name", json_string(target));
+                if (document)
+                        (void) json_array_append(client->results, document);
                 if (json_object_size(client->pending) > 0)
                         continue;
                 client->pending = (json_decref(client->pending), NULL);
                 (void) sd_event_source_set_enabled(client->io, SD_EVENT_ON);
                 (void) client_answer(client, json_pack("{s:b, s:o}", "ok", 1, "reports", TAKE_PTR(client->results)));
         }
+        json_decref(document);
 }
 
 void control_target_removed(Control *c, const char *target) {

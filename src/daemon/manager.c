@@ -27,6 +27,7 @@
 #include "probe-output.h"
 #include "report-json.h"
 #include "state-file.h"
+#include "status-json.h"
 #include "target.h"
 #include "target-files.h"
 #include "tls.h"
@@ -48,8 +49,8 @@ typedef struct Target {
         ScheduleEntry schedule_entry; /* its next probe, on Manager.schedule */
         Probe *probe;
         bool waiting;                /* in the queue for a probe slot */
-        Report *once_report;         /* --once: the result, kept for printing */
-        json_t *last_report;         /* the JSON of the last probe, for status, check and metrics */
+        Report *last_report;         /* the last probe's, compact, its certificates shared through
+                                      * manager->certificates: status, metrics and --once render from it */
         TargetFiles *files;          /* CertFile=, KeyFile=, CACertFile=; only for a target that names them */
         usec_t next_probe_usec;      /* CLOCK_REALTIME of the next scheduled probe, 0 if none */
 } Target;
@@ -64,6 +65,7 @@ struct Manager {
         size_t n_targets;
         TlsContextCache *tls_cache;
         Schedule *schedule; /* when each target probes next: one timer for the whole fleet */
+        CertificateCache *certificates; /* every certificate the targets' last reports hold, once */
 
         Target **queue; /* ring of targets waiting for a probe slot */
         size_t queue_head;
@@ -100,8 +102,7 @@ static Target *target_free(Target *t) {
         SSL_CTX_free(t->tls_context);
         erase_and_free(t->mqtt_password);
         target_state_clear(&t->state);
-        report_free(t->once_report);
-        json_decref(t->last_report);
+        report_free(t->last_report);
         target_files_free(t->files);
         free(t);
         return NULL;
@@ -189,51 +190,57 @@ static void notify_status(Manager *m) {
 
 /* --- state file -------------------------------------------------------------------------------- */
 
-/* Written one target at a time into one buffer: a jansson tree of the whole fleet would cost some
- * 10 MiB at 10,000 targets every few seconds during a sweep, and the heap keeps what it grew to. */
-static int append_target_state(FILE *f, const Target *t, bool first) {
-        json_t *o = target_state_to_json(&t->state);
-        json_t *name = json_string(t->config->name);
-        _cleanup_free_ char *name_text = NULL, *state_text = NULL;
-
-        if (o)
-                (void) json_object_set_new(o, "address", json_sprintf("%s:%u", t->config->probe.host, t->config->probe.port));
-        if (o && name) {
-                name_text = json_dumps(name, JSON_ENCODE_ANY);
-                state_text = json_dumps(o, JSON_COMPACT);
-        }
-        json_decref(o);
-        json_decref(name);
-        if (!name_text || !state_text)
-                return -ENOMEM;
-        return fprintf(f, "%s%s:%s", first ? "" : ",", name_text, state_text) < 0 ? -ENOMEM : 0;
+static void format_address(const TargetConfig *c, char *buffer, size_t size, bool brackets) {
+        snprintf(buffer, size, brackets && strchr(c->probe.host, ':') ? "[%s]:%u" : "%s:%u", c->probe.host,
+                 c->probe.port);
 }
 
+static int write_state(FILE *f, void *userdata) {
+        Manager *m = userdata;
+        int r;
+
+        r = state_file_write_head(f);
+        for (size_t i = 0; r >= 0 && i < m->n_targets; i++) {
+                char address[300];
+                format_address(m->targets[i]->config, address, sizeof(address), false);
+                r = state_file_write_target(f, i == 0, m->targets[i]->config->name, address, &m->targets[i]->state);
+        }
+        return r < 0 ? r : state_file_write_tail(f);
+}
+
+/* Written one target at a time straight into the file (state-file.c): neither a jansson tree of the
+ * whole fleet nor its text (5 MiB at 10,000 targets) is ever held, since the heap keeps what it grew
+ * to. */
 static int save_state(Manager *m) {
-        _cleanup_free_ char *text = NULL;
-        size_t size = 0;
-        int r = 0;
+        int r;
 
         if (!m->state_file)
                 return 0;
-        FILE *f = open_memstream(&text, &size);
-        if (!f)
-                return -ENOMEM;
-        if (fputs("{\"version\":1,\"targets\":{", f) < 0)
-                r = -ENOMEM;
-        for (size_t i = 0; r >= 0 && i < m->n_targets; i++)
-                r = append_target_state(f, m->targets[i], i == 0);
-        if (r >= 0 && fputs("}}", f) < 0)
-                r = -ENOMEM;
-        if (fclose(f) != 0 && r >= 0)
-                r = -ENOMEM;
-        if (r < 0)
-                return r;
-
-        r = write_file_atomic(m->state_file, text, size, 0600);
+        r = write_file_atomic_stream(m->state_file, 0600, write_state, m);
         if (r < 0)
                 log_warning("cannot save the state to %s: %s", m->state_file, strerror(-r));
         return r;
+}
+
+/* With --verbose: what the targets' last reports hold, for the benchmark's per-target figure. The
+ * certificates are counted twice: once each as stored (interned), and as if every report had its own. */
+static void log_report_memory(Manager *m) {
+        size_t reports = 0, unshared = 0, n = 0;
+
+        if (log_get_max_level() < LOG_DEBUG)
+                return;
+        for (size_t i = 0; i < m->n_targets; i++) {
+                size_t certificates = 0;
+                if (!m->targets[i]->last_report)
+                        continue;
+                reports += report_heap_size(m->targets[i]->last_report, &certificates);
+                unshared += certificates;
+                n++;
+        }
+        log_debug("reports: %zu held, %zu bytes without certificates (%zu per report); certificates: %zu distinct, "
+                  "%zu bytes if each report had its own (%zu per report)",
+                  n, reports, n ? reports / n : 0, certificate_cache_size(m->certificates), unshared,
+                  n ? unshared / n : 0);
 }
 
 static int on_save_timer(sd_event_source *source, uint64_t usec, void *userdata) {
@@ -242,6 +249,7 @@ static int on_save_timer(sd_event_source *source, uint64_t usec, void *userdata)
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
         (void) save_state(m);
         sink_set_flush(m->sinks);
+        log_report_memory(m);
         /* Both built and freed large transient buffers; glibc keeps freed pages inside the heap
          * resident until asked, so a fleet's RSS would stay at its highest point for good. */
         (void) malloc_trim(0);
@@ -288,7 +296,7 @@ static void load_state(Manager *m) {
                 char address[300];
                 TargetState state;
 
-                snprintf(address, sizeof(address), "%s:%u", t->config->probe.host, t->config->probe.port);
+                format_address(t->config, address, sizeof(address), false);
                 r = state_file_find(document, t->config->name, address, &state);
                 if (r < 0)
                         log_warning("%s: ignoring the saved state of target %s: malformed", m->state_file,
@@ -383,23 +391,22 @@ static void on_probe_done(Probe *probe, Report *report, void *userdata) {
         t->probe = probe_free(t->probe);
         m->in_flight--;
         check_target_files(t, report);
+        /* What the fleet serves is mostly the same few certificates: each is kept once. */
+        report_intern_certificates(report, m->certificates);
+        /* Kept in one block: a report of a healthy target costs some 430 bytes so. Out of memory,
+         * it is simply kept as it is. */
+        (void) report_pack(&report);
+        report_free(t->last_report);
+        t->last_report = report;
 
         if (m->options.once) {
-                t->once_report = report;
                 if (--m->once_remaining == 0)
                         (void) sd_event_exit(m->event, 0);
                 run_queue(m);
                 return;
         }
 
-        json_t *document = NULL;
-        if (report_to_json(report, &document) >= 0) {
-                (void) json_object_set_new(document, "name", json_string(t->config->name));
-                json_decref(t->last_report);
-                t->last_report = document;
-        }
         usec_t delay = target_apply_report(t->config, &t->state, report, now_realtime(), on_event, m);
-        report_free(report);
         (void) schedule(t, delay);
         SinkTarget view;
         target_view(t, &view);
@@ -639,88 +646,55 @@ static int reload(Manager *m, char **ret_error) {
 
 /* --- the control socket's requests ----------------------------------------------------------- */
 
-static void format_realtime(usec_t usec, char *buffer, size_t size) {
-        time_t seconds = (time_t) (usec / USEC_PER_SEC);
-        struct tm tm;
-
-        if (usec == 0 || !gmtime_r(&seconds, &tm) || strftime(buffer, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                snprintf(buffer, size, "never");
-}
-
 static json_t *target_status_json(const Target *t) {
-        const TargetConfig *c = t->config;
-        const TargetState *state = &t->state;
-        char last[32], next[32];
-        json_t *problems = json_array();
-
-        for (size_t i = 0; problems && i < state->problems.n; i++) {
-                const Problem *p = &state->problems.items[i];
-                (void) json_array_append_new(problems, json_pack("{s:s, s:s, s:s}", "code", problem_code_to_string(p->code),
-                                                                 "severity", status_to_string(p->severity),
-                                                                 "message", p->message));
-        }
-        format_realtime(state->last_probe_usec, last, sizeof(last));
-        format_realtime(t->next_probe_usec, next, sizeof(next));
-
         char address[300];
-        snprintf(address, sizeof(address), strchr(c->probe.host, ':') ? "[%s]:%u" : "%s:%u", c->probe.host, c->probe.port);
 
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o*, s:s, s:f, s:s, s:i, s:i}", "name", c->name, "address",
-                              address, "protocol", protocol_to_string(c->probe.protocol), "status",
-                              status_to_string(state->status), "problems", problems, "last_probe", last,
-                              "last_duration_seconds", (double) state->last_duration_usec / USEC_PER_SEC, "next_probe",
-                              t->probe ? "now" : next, "consecutive_failures", (int) state->consecutive_failures,
-                              "probes", (int) state->probes);
-        if (!o)
-                return NULL;
-        if (state->has_days_left)
-                (void) json_object_set_new(o, "days_left", json_real(state->days_left));
-        if (state->not_after[0])
-                (void) json_object_set_new(o, "not_after", json_string(state->not_after));
-        if (state->sha256[0])
-                (void) json_object_set_new(o, "sha256", json_string(state->sha256));
-        if (state->subject)
-                (void) json_object_set_new(o, "subject", json_string(state->subject));
-        if (state->issuer)
-                (void) json_object_set_new(o, "issuer", json_string(state->issuer));
-        if (t->last_report)
-                (void) json_object_set(o, "report", t->last_report);
-        return o;
+        format_address(t->config, address, sizeof(address), true);
+        return status_json_target(&(StatusTarget) {
+                .name = t->config->name,
+                .address = address,
+                .protocol = protocol_to_string(t->config->probe.protocol),
+                .state = &t->state,
+                .report = t->last_report,
+                .next_probe_usec = t->probe ? now_realtime() : t->next_probe_usec,
+                .probing = t->probe != NULL,
+        });
 }
 
-static int handle_status(void *userdata, const char *target, json_t **ret, char **ret_error) {
+static int handle_status(void *userdata, const char *target, size_t *cursor, json_t **ret) {
         Manager *m = userdata;
-        json_t *array = json_array();
 
-        if (!array)
-                return -ENOMEM;
-        for (size_t i = 0; i < m->n_targets; i++) {
-                if (target && strcmp(m->targets[i]->config->name, target) != 0)
+        for (; *cursor < m->n_targets; (*cursor)++) {
+                const Target *t = m->targets[*cursor];
+                if (target && strcmp(t->config->name, target) != 0)
                         continue;
-                if (json_array_append_new(array, target_status_json(m->targets[i])) < 0) {
-                        json_decref(array);
-                        return -ENOMEM;
-                }
+                (*cursor)++;
+                *ret = target_status_json(t);
+                return *ret ? 1 : -ENOMEM;
         }
-        if (target && json_array_size(array) == 0) {
-                json_decref(array);
-                (void) asprintf(ret_error, "no target \"%s\"", target);
-                return -ENOENT;
-        }
-        *ret = array;
         return 0;
 }
 
-static int handle_metrics(void *userdata, char **ret, char **ret_error) {
-        json_t *targets = NULL;
-        int r;
+static bool metrics_target(void *userdata, size_t i, MetricsTarget *ret) {
+        Manager *m = userdata;
 
-        r = handle_status(userdata, NULL, &targets, ret_error);
-        if (r < 0)
-                return r;
-        json_t *webhooks = webhook_manager_status(sink_set_find(((Manager *) userdata)->sinks, &sink_webhook));
-        r = metrics_format(targets, webhooks, ret);
-        json_decref(targets);
+        if (i >= m->n_targets)
+                return false;
+        const Target *t = m->targets[i];
+        *ret = (MetricsTarget) {
+                .name = t->config->name,
+                .protocol = protocol_to_string(t->config->probe.protocol),
+                .state = &t->state,
+                .report = t->last_report,
+        };
+        return true;
+}
+
+static int handle_metrics(void *userdata, char **ret, char **ret_error) {
+        Manager *m = userdata;
+        json_t *webhooks = webhook_manager_status(sink_set_find(m->sinks, &sink_webhook));
+        int r = metrics_format(metrics_target, m, webhooks, ret);
+
         json_decref(webhooks);
         return r;
 }
@@ -822,6 +796,9 @@ int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) 
         r = schedule_new(m->event, TARGET_DUE_ACCURACY_USEC, on_target_due, m, &m->schedule);
         if (r < 0)
                 return r;
+        r = certificate_cache_new(&m->certificates);
+        if (r < 0)
+                return r;
         r = load(m, &m->config, &m->targets, &m->tls_cache, ret_error);
         if (r < 0)
                 return r;
@@ -872,6 +849,7 @@ Manager *manager_free(Manager *m) {
         sink_set_free(m->sinks);
         free_targets(m->targets, m->n_targets);
         schedule_free(m->schedule); /* after the targets: each takes its entry off as it goes */
+        certificate_cache_free(m->certificates);
         free(m->queue);
         config_free(m->config);
         tls_context_cache_free(m->tls_cache);
@@ -889,7 +867,7 @@ static int print_once(Manager *m) {
         json_t *array = m->options.json ? json_array() : NULL;
 
         for (size_t i = 0; i < m->n_targets; i++) {
-                Report *report = m->targets[i]->once_report;
+                Report *report = m->targets[i]->last_report;
                 if (!report) {
                         worst = status_worst(worst, STATUS_UNKNOWN);
                         continue;
@@ -908,7 +886,7 @@ static int print_once(Manager *m) {
                 }
         }
         if (array) {
-                (void) json_dumpf(array, stdout, JSON_INDENT(2));
+                (void) json_dumpf(array, stdout, JSON_INDENT(2) | REPORT_JSON_DUMP_FLAGS);
                 fputc('\n', stdout);
                 json_decref(array);
         }
@@ -950,8 +928,10 @@ int manager_run(Manager *m) {
         if (r < 0)
                 return log_error_errno(r, "event loop failed: %m"), 1;
 
-        if (m->options.once)
+        if (m->options.once) {
+                log_report_memory(m);
                 return print_once(m);
+        }
 
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
         (void) save_state(m);

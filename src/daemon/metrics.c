@@ -1,12 +1,14 @@
 /* SPDX-License-Identifier: MIT */
 /* Metrics formatting. One HELP and TYPE line per family, then its samples; label values escaped as the
- * exposition format requires (backslash, double quote, newline); times as Unix seconds. */
+ * exposition format requires (backslash, double quote, newline); times as Unix seconds. Written
+ * straight from the targets' state and reports, one family after the other, into the caller's FILE. */
+#include <assert.h>
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "macro.h"
 #include "metrics.h"
+#include "report-json.h"
 
 static void write_label_value(FILE *f, const char *value) {
         for (const char *c = value ?: ""; *c; c++) {
@@ -17,19 +19,6 @@ static void write_label_value(FILE *f, const char *value) {
                 else
                         fputc(*c, f);
         }
-}
-
-/* "2027-02-24T23:54:55Z" -> Unix seconds, or -1. */
-static long long iso_to_unix(const char *text) {
-        struct tm tm = {};
-        const char *end;
-
-        if (!text)
-                return -1;
-        end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        if (!end || *end)
-                return -1;
-        return (long long) timegm(&tm);
 }
 
 /* "TLSv1.3" -> "TLS 1.3", as the blackbox exporter labels versions. */
@@ -71,127 +60,122 @@ static const struct {
                                     "Each certificate's notAfter on the address's path, by depth, as a Unix time." },
 };
 
-static void write_labels(FILE *f, json_t *target, json_t *address) {
+static void write_labels(FILE *f, const MetricsTarget *target, const AddressReport *address) {
         fputs("{target=\"", f);
-        write_label_value(f, json_string_value(json_object_get(target, "name")));
+        write_label_value(f, target->name);
         fputs("\"", f);
         if (address) {
                 fputs(",address=\"", f);
-                write_label_value(f, json_string_value(json_object_get(address, "address")));
+                write_label_value(f, address->address);
                 fputs("\"", f);
         }
         fputs(",protocol=\"", f);
-        write_label_value(f, json_string_value(json_object_get(target, "protocol")));
+        write_label_value(f, target->protocol);
         fputs("\"", f);
 }
 
-static void write_family(FILE *f, Family family, json_t *targets) {
-        size_t i, j, k;
-        json_t *target, *address, *problem, *certificate;
+static bool status_is_success(Status status) {
+        return IN_SET(status, STATUS_OK, STATUS_WARNING);
+}
 
-        fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", families[family].name, families[family].help,
-                families[family].name);
+static void write_address(FILE *f, Family family, const MetricsTarget *target, const AddressReport *a) {
+        const char *name = families[family].name;
+        int64_t earliest = INT64_MAX, earliest_sent = INT64_MAX;
 
-        json_array_foreach(targets, i, target) {
-                json_t *report = json_object_get(target, "report");
-                json_t *addresses = json_object_get(report, "addresses");
+        for (size_t k = 0; k < a->n_chain; k++) {
+                int64_t t = a->chain[k].certificate->not_after;
+                earliest = MIN(earliest, t);
+                if (a->chain[k].sent)
+                        earliest_sent = MIN(earliest_sent, t);
+        }
+
+        switch (family) {
+        case FAMILY_SUCCESS:
+                fputs(name, f);
+                write_labels(f, target, a);
+                fprintf(f, "} %d\n", status_is_success(a->status));
+                break;
+        case FAMILY_DURATION:
+                fputs(name, f);
+                write_labels(f, target, a);
+                fprintf(f, "} %.6f\n", (double) a->duration_usec / 1e6);
+                break;
+        case FAMILY_EARLIEST_EXPIRY:
+        case FAMILY_CHAIN_EXPIRY: {
+                int64_t value = family == FAMILY_EARLIEST_EXPIRY ? earliest_sent : earliest;
+                if (value == INT64_MAX)
+                        break;
+                fputs(name, f);
+                write_labels(f, target, a);
+                fprintf(f, "} %lld\n", (long long) value);
+                break;
+        }
+        case FAMILY_TLS_VERSION: {
+                char label[32];
+                if (!a->tls_version)
+                        break;
+                tls_version_label(a->tls_version, label, sizeof(label));
+                fputs(name, f);
+                write_labels(f, target, a);
+                fputs(",version=\"", f);
+                write_label_value(f, label);
+                fputs("\"} 1\n", f);
+                break;
+        }
+        case FAMILY_CERT_NOT_AFTER:
+                for (size_t k = 0; k < a->n_chain; k++) {
+                        fputs(name, f);
+                        write_labels(f, target, a);
+                        fprintf(f, ",depth=\"%zu\"} %lld\n", k, (long long) a->chain[k].certificate->not_after);
+                }
+                break;
+        default:
+                break;
+        }
+}
+
+static void write_family(FILE *f, Family family, metrics_target_func get, void *userdata) {
+        const char *name = families[family].name;
+        MetricsTarget target;
+
+        fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, families[family].help, name);
+
+        for (size_t i = 0; get(userdata, i, &target); i++) {
+                const Report *report = target.report;
 
                 if (family == FAMILY_TARGET_STATUS) {
-                        static const char *const order[] = { "ok", "warning", "critical", "unknown" };
-                        const char *status = json_string_value(json_object_get(target, "status")) ?: "unknown";
-                        int value = 3;
-                        for (int s = 0; s < 4; s++)
-                                if (strcmp(status, order[s]) == 0)
-                                        value = s;
-                        fputs(families[family].name, f);
-                        write_labels(f, target, NULL);
-                        fprintf(f, "} %d\n", value);
+                        /* The documented values, not Status's own order (which sorts by severity). */
+                        static const int value[_STATUS_MAX] = {
+                                [STATUS_OK] = 0, [STATUS_WARNING] = 1, [STATUS_CRITICAL] = 2, [STATUS_UNKNOWN] = 3,
+                        };
+                        Status status = target.state->status;
+                        fputs(name, f);
+                        write_labels(f, &target, NULL);
+                        fprintf(f, "} %d\n", status >= 0 && status < _STATUS_MAX ? value[status] : 3);
                         continue;
                 }
                 if (family == FAMILY_PROBLEM) {
-                        json_array_foreach(json_object_get(target, "problems"), j, problem) {
-                                fputs(families[family].name, f);
-                                write_labels(f, target, NULL);
+                        for (size_t j = 0; j < target.state->problems.n; j++) {
+                                const Problem *p = &target.state->problems.items[j];
+                                fputs(name, f);
+                                write_labels(f, &target, NULL);
                                 fputs(",code=\"", f);
-                                write_label_value(f, json_string_value(json_object_get(problem, "code")));
+                                write_label_value(f, problem_code_to_string(p->code));
                                 fputs("\",severity=\"", f);
-                                write_label_value(f, json_string_value(json_object_get(problem, "severity")));
+                                write_label_value(f, problem_severity_to_string(p->severity));
                                 fputs("\"} 1\n", f);
                         }
                         continue;
                 }
-
-                if (family == FAMILY_SUCCESS && report && json_array_size(addresses) == 0) {
-                        const char *status = json_string_value(json_object_get(report, "status")) ?: "unknown";
-                        fputs(families[family].name, f);
-                        write_labels(f, target, NULL);
-                        fprintf(f, "} %d\n", strcmp(status, "ok") == 0 || strcmp(status, "warning") == 0);
+                if (!report)
+                        continue;
+                if (family == FAMILY_SUCCESS && report->n_addresses == 0) {
+                        fputs(name, f);
+                        write_labels(f, &target, NULL);
+                        fprintf(f, "} %d\n", status_is_success(report->status));
                 }
-                json_array_foreach(addresses, j, address) {
-                        json_t *chain = json_object_get(address, "chain");
-                        const char *status = json_string_value(json_object_get(address, "status")) ?: "unknown";
-                        long long earliest = -1, earliest_sent = -1;
-
-                        json_array_foreach(chain, k, certificate) {
-                                long long t = iso_to_unix(json_string_value(json_object_get(certificate, "not_after")));
-                                if (t < 0)
-                                        continue;
-                                if (earliest < 0 || t < earliest)
-                                        earliest = t;
-                                if (json_is_true(json_object_get(certificate, "sent")) &&
-                                    (earliest_sent < 0 || t < earliest_sent))
-                                        earliest_sent = t;
-                        }
-
-                        switch (family) {
-                        case FAMILY_SUCCESS:
-                                fputs(families[family].name, f);
-                                write_labels(f, target, address);
-                                fprintf(f, "} %d\n", strcmp(status, "ok") == 0 || strcmp(status, "warning") == 0);
-                                break;
-                        case FAMILY_DURATION:
-                                fputs(families[family].name, f);
-                                write_labels(f, target, address);
-                                fprintf(f, "} %.6f\n", json_number_value(json_object_get(address, "duration_seconds")));
-                                break;
-                        case FAMILY_EARLIEST_EXPIRY:
-                        case FAMILY_CHAIN_EXPIRY: {
-                                long long value = family == FAMILY_EARLIEST_EXPIRY ? earliest_sent : earliest;
-                                if (value < 0)
-                                        break;
-                                fputs(families[family].name, f);
-                                write_labels(f, target, address);
-                                fprintf(f, "} %lld\n", value);
-                                break;
-                        }
-                        case FAMILY_TLS_VERSION: {
-                                const char *version = json_string_value(
-                                        json_object_get(json_object_get(address, "tls"), "version"));
-                                char label[32];
-                                if (!version)
-                                        break;
-                                tls_version_label(version, label, sizeof(label));
-                                fputs(families[family].name, f);
-                                write_labels(f, target, address);
-                                fputs(",version=\"", f);
-                                write_label_value(f, label);
-                                fputs("\"} 1\n", f);
-                                break;
-                        }
-                        case FAMILY_CERT_NOT_AFTER:
-                                json_array_foreach(chain, k, certificate) {
-                                        long long t = iso_to_unix(json_string_value(json_object_get(certificate, "not_after")));
-                                        if (t < 0)
-                                                continue;
-                                        fputs(families[family].name, f);
-                                        write_labels(f, target, address);
-                                        fprintf(f, ",depth=\"%zu\"} %lld\n", k, t);
-                                }
-                                break;
-                        default:
-                                break;
-                        }
-                }
+                for (size_t j = 0; j < report->n_addresses; j++)
+                        write_address(f, family, &target, &report->addresses[j]);
         }
 }
 
@@ -203,7 +187,7 @@ static void write_webhooks(FILE *f, json_t *webhooks) {
                 { "tlswatch_webhook_failures_total", "counter", "Failed delivery attempts since the start.",
                   "failures_total" },
                 { "tlswatch_webhook_last_success_seconds", "gauge", "When a delivery last succeeded, as a Unix time.",
-                  "last_success" },
+                  "last_success_unix" },
                 { "tlswatch_webhook_dead_letters", "gauge", "Events given up on since the start (in the .dead file).",
                   "dead_letters" },
         };
@@ -224,18 +208,28 @@ static void write_webhooks(FILE *f, json_t *webhooks) {
         }
 }
 
-int metrics_format(json_t *targets, json_t *webhooks, char **ret) {
+int metrics_write(FILE *f, metrics_target_func get, void *userdata, json_t *webhooks) {
+        assert(f);
+        assert(get);
+
+        for (Family family = 0; family < _FAMILY_MAX; family++)
+                write_family(f, family, get, userdata);
+        if (webhooks)
+                write_webhooks(f, webhooks);
+        return ferror(f) ? -EIO : 0;
+}
+
+int metrics_format(metrics_target_func get, void *userdata, json_t *webhooks, char **ret) {
         char *text = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&text, &size);
+        int r;
 
+        assert(ret);
         if (!f)
                 return -ENOMEM;
-        for (Family family = 0; family < _FAMILY_MAX; family++)
-                write_family(f, family, targets);
-        if (webhooks)
-                write_webhooks(f, webhooks);
-        if (fclose(f) != 0) {
+        r = metrics_write(f, get, userdata, webhooks);
+        if (fclose(f) != 0 || r < 0) {
                 free(text);
                 return -ENOMEM;
         }

@@ -11,13 +11,14 @@
 #include "config.h"
 #include "control.h"
 #include "macro.h"
+#include "report.h"
 #include "target.h"
 
 /* What a sink may read of one target. Valid until the callback returns or the loop runs again. */
 typedef struct SinkTarget {
         const TargetConfig *config;
         const TargetState *state;
-        json_t *last_report;    /* the last probe's report, NULL before the first */
+        const Report *last_report; /* the last probe's report (compact, report.h), NULL before the first */
         usec_t next_probe_usec; /* CLOCK_REALTIME, 0 if none scheduled */
         bool probing;           /* a probe is in flight */
 } SinkTarget;

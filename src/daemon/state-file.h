@@ -1,13 +1,20 @@
 /* SPDX-License-Identifier: MIT */
-/* The state file tlswatchd keeps between runs, {"version":1,"targets":{NAME:{..., "address":"HOST:PORT"}}},
- * parsed without any I/O: the manager reads the file, this module judges it, so a corrupt or hostile
- * state file is unit-tested and fuzzed. */
+/* The state file tlswatchd keeps between runs: {"version":2,"schema":"tlswatch.state/2","targets":
+ * {NAME:{"address":"HOST:PORT", ...}}}. Written one target at a time (a tree of the whole fleet would
+ * cost megabytes every few seconds of a sweep), parsed without any I/O: the manager reads and writes
+ * the file, this module judges it, so a corrupt or hostile state file is unit-tested and fuzzed.
+ * Files of version 1 still load, so an upgrade keeps every target's state. */
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stddef.h>
+#include <stdio.h>
 
 #include "target.h"
+
+#define STATE_FILE_VERSION 2
+#define STATE_FILE_SCHEMA "tlswatch.state/2"
 
 /* A state file larger than this is corrupt, not loaded: it holds a few hundred bytes per target. */
 #define STATE_FILE_MAX (16 * 1024 * 1024)
@@ -20,3 +27,12 @@ int state_file_parse(const char *text, size_t size, json_t **ret_document, char 
  * caller clears it), 0 when there is none or it was saved for another address, -EBADMSG when the
  * saved entry is malformed. */
 int state_file_find(json_t *document, const char *name, const char *address, TargetState *ret);
+
+/* The entry of one target, as the current version writes it; a new object or NULL. */
+json_t *state_file_entry_to_json(const TargetState *state, const char *address);
+
+/* Writing: the head, then each target's entry (`first` for the first one), then the tail. Each
+ * returns 0 or -ENOMEM / -EIO. */
+int state_file_write_head(FILE *f);
+int state_file_write_target(FILE *f, bool first, const char *name, const char *address, const TargetState *state);
+int state_file_write_tail(FILE *f);

@@ -13,6 +13,7 @@
 #include "cert-file.h"
 #include "cert-lint.h"
 #include "target-files.h"
+#include "time-util.h"
 
 enum {
         FILE_CERT,
@@ -87,27 +88,28 @@ void target_files_refresh(TargetFiles *f, const TargetFilesPaths *paths) {
 
 /* Stale: an address serves a leaf other than the file's, and the file's is the one to load. Only the
  * first such address is named: one reload of the broker fixes them all. */
-static int check_stale(X509 *disk_leaf, const char *cert_path, time_t now, Report *report) {
-        CertificateInfo disk = {};
-        int r = 0;
+static int check_stale(X509 *disk_leaf, const char *cert_path, Report *report) {
+        _cleanup_(certificate_unrefp) Certificate *disk = NULL;
+        char issued[32], expires[32];
+        int r;
 
-        r = cert_check_describe(disk_leaf, 0, false, now, &disk);
+        r = cert_check_describe(disk_leaf, &disk);
         if (r < 0)
                 return r;
         for (size_t i = 0; i < report->n_addresses; i++) {
                 const AddressReport *a = &report->addresses[i];
 
-                if (a->n_chain == 0 || !a->chain[0].sent || strcmp(a->chain[0].sha256, disk.sha256) == 0)
+                if (a->n_chain == 0 || !a->chain[0].sent ||
+                    memcmp(a->chain[0].certificate->sha256, disk->sha256, sizeof(disk->sha256)) == 0)
                         continue;
-                r = problem_list_add(
+                return problem_list_add(
                         &report->problems, PROBLEM_STALE_CERTIFICATE, STATUS_WARNING, 0, -1,
                         "the certificate on disk (%s) was issued on %s, but %s still serves the one "
                         "that expires %s: reload the broker",
-                        cert_path, disk.not_before, a->address, a->chain[0].not_after);
-                break;
+                        cert_path, format_timestamp_rfc3339(issued, sizeof(issued), disk->not_before), a->address,
+                        format_timestamp_rfc3339(expires, sizeof(expires), a->chain[0].certificate->not_after));
         }
-        certificate_info_clear(&disk);
-        return r;
+        return 0;
 }
 
 static int check_loaded(const TargetFiles *f, const char *const p[static _FILE_MAX],
@@ -137,16 +139,13 @@ static int check_loaded(const TargetFiles *f, const char *const p[static _FILE_M
                 r = problem_list_add(&report->problems, problem->code, problem->severity, problem->depth,
                                      problem->verify_code, "%s: %s", p[FILE_CERT], problem->message);
         }
-        problem_list_clear(&files.problems);
-        for (size_t i = 0; i < files.n_chain; i++)
-                certificate_info_clear(&files.chain[i]);
-        free(files.chain);
+        address_report_clear(&files);
         if (r < 0)
                 return r;
 
         STACK_OF(X509) *on_disk = cert_file_certificates(f->files[FILE_CERT].parsed);
         if (on_disk && sk_X509_num(on_disk) > 0)
-                r = check_stale(sk_X509_value(on_disk, 0), p[FILE_CERT], check->now, report);
+                r = check_stale(sk_X509_value(on_disk, 0), p[FILE_CERT], report);
         sk_X509_pop_free(on_disk, X509_free);
         return r;
 }

@@ -4,7 +4,6 @@
  * logic: events go to a handler, so the rules are tested without a journal or a clock. */
 #pragma once
 
-#include <jansson.h>
 #include <stdbool.h>
 
 #include "config.h"
@@ -16,8 +15,9 @@ typedef struct TargetState {
         ProblemList problems;     /* the confirmed problems */
         char sha256[65];          /* leaf fingerprint last served, "" if none */
         char not_after[32];       /* earliest notAfter on the path */
-        char *subject;
-        char *issuer;
+        Certificate *leaf;        /* the leaf last served (a reference, shared with the reports), or NULL */
+        const char *subject;      /* the leaf's, inside `leaf`; NULL if none */
+        const char *issuer;
         bool has_days_left;
         double days_left;
         usec_t last_probe_usec;   /* CLOCK_REALTIME */
@@ -50,6 +50,8 @@ typedef struct TargetEvent {
 typedef void (*target_event_handler_t)(const TargetConfig *config, const TargetState *state,
                                        const TargetEvent *event, void *userdata);
 
+/* The event's name in every document and journal field: status_changed, problem, recovery,
+ * certificate_changed, reminder. */
 const char *target_event_type_to_string(TargetEventType type);
 TargetEventType target_event_type_from_string(const char *s);
 
@@ -63,7 +65,3 @@ void target_remind(const TargetConfig *config, TargetState *state, usec_t now_us
                    void *userdata);
 
 void target_state_clear(TargetState *state);
-
-/* The persistent form: to_json returns a new object or NULL; from_json returns 0 or -EBADMSG. */
-json_t *target_state_to_json(const TargetState *state);
-int target_state_from_json(json_t *o, TargetState *ret);

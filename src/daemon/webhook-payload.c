@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Webhook bodies. The json body is the event document itself; slack gets one readable line; the
  * Alertmanager v2 API gets one alert per target and problem code, resolved by endsAt on recovery. */
+#include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
 #include <fnmatch.h>
@@ -11,7 +12,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "report-json.h"
 #include "string-util.h"
+#include "time-util.h"
 #include "webhook-payload.h"
 
 /* An event-driven source has no evaluation loop to keep an alert alive, so an open problem is sent
@@ -19,21 +22,6 @@
 #define ALERT_HORIZON_SECONDS (7 * 24 * 3600)
 /* Long enough to see the test alert in Alertmanager's UI, short enough that nobody must silence it. */
 #define TEST_ALERT_SECONDS (5 * 60)
-
-const char *webhook_event_type(const TargetEvent *event) {
-        switch (event->type) {
-        case TARGET_EVENT_PROBLEM_APPEARED:
-                return "problem";
-        case TARGET_EVENT_PROBLEM_CLEARED:
-                return "recovery";
-        case TARGET_EVENT_STATUS_CHANGED:
-                return "status_change";
-        case TARGET_EVENT_CERTIFICATE_CHANGED:
-                return "certificate_change";
-        default:
-                return "reminder";
-        }
-}
 
 unsigned webhook_event_kind(const TargetEvent *event) {
         switch (event->type) {
@@ -50,54 +38,59 @@ unsigned webhook_event_kind(const TargetEvent *event) {
         }
 }
 
-static void format_time(uint64_t usec, char *buffer, size_t size) {
-        time_t seconds = (time_t) (usec / 1000000);
-        struct tm tm;
-
-        if (!gmtime_r(&seconds, &tm) || strftime(buffer, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                snprintf(buffer, size, "1970-01-01T00:00:00Z");
+/* The members every alert has, the test event's too: one place for the schema's core. */
+static json_t *alert_new(const char *type, const char *id, uint64_t now_usec, const char *target, const char *address,
+                         const char *protocol, Status old_status, Status status, json_t *problems,
+                         const char *hostname) {
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o*, s:s}", "schema", WEBHOOK_SCHEMA, "event",
+                              type, "id", id, "target", target, "address", address, "protocol", protocol,
+                              "old_status", status_to_string(old_status), "status", status_to_string(status),
+                              "problems", problems, "monitor", hostname);
+        if (o && json_object_set_time(o, "time", (int64_t) (now_usec / 1000000)) < 0)
+                o = (json_decref(o), NULL);
+        return o;
 }
 
 json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
                           const char *id, const char *hostname, uint64_t now_usec) {
-        char time_text[32], address[300];
-        json_t *problems = json_array();
+        char address[300];
 
-        for (size_t i = 0; problems && i < state->problems.n; i++) {
-                const Problem *p = &state->problems.items[i];
-                (void) json_array_append_new(problems, json_pack("{s:s, s:s, s:s}", "code", problem_code_to_string(p->code),
-                                                                 "severity", status_to_string(p->severity),
-                                                                 "message", p->message));
-        }
-        format_time(now_usec, time_text, sizeof(time_text));
+        assert(config && state && event && id && hostname);
+
         const char *host = event->address ?: config->probe.host;
         snprintf(address, sizeof(address), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, config->probe.port);
 
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o*, s:s}", "schema", WEBHOOK_SCHEMA,
-                              "event", webhook_event_type(event), "id", id, "time", time_text, "target", config->name,
-                              "address", address, "protocol", protocol_to_string(config->probe.protocol), "old_status",
-                              status_to_string(event->old_status), "status", status_to_string(event->new_status),
-                              "problems", problems, "monitor", hostname);
+        json_t *o = alert_new(target_event_type_to_string(event->type), id, now_usec, config->name, address,
+                              protocol_to_string(config->probe.protocol), event->old_status, event->new_status,
+                              problems_to_json(&state->problems), hostname);
         if (!o)
                 return NULL;
-        if (event->problem &&
-            json_object_set_new(o, "problem",
-                                json_pack("{s:s, s:s, s:s}", "code", problem_code_to_string(event->problem->code),
-                                          "severity", status_to_string(event->problem->severity), "message",
-                                          event->problem->message)) < 0)
-                goto fail;
-        if ((state->has_days_left && json_object_set_new(o, "days_left", json_real(state->days_left)) < 0) ||
-            (state->not_after[0] && json_object_set_new(o, "not_after", json_string(state->not_after)) < 0) ||
+        int64_t not_after = parse_timestamp_rfc3339(state->not_after);
+        int64_t old_not_after = parse_timestamp_rfc3339(event->old_not_after);
+        if ((event->problem && json_object_set_new(o, "problem", problem_to_json(event->problem)) < 0) ||
+            (state->has_days_left && json_object_set_new(o, "days_left", json_real(state->days_left)) < 0) ||
+            (not_after >= 0 && json_object_set_time(o, "not_after", not_after) < 0) ||
             (state->subject && json_object_set_new(o, "subject", json_string(state->subject)) < 0) ||
             (state->issuer && json_object_set_new(o, "issuer", json_string(state->issuer)) < 0) ||
             (state->sha256[0] && json_object_set_new(o, "sha256", json_string(state->sha256)) < 0) ||
-            (event->old_sha256 && json_object_set_new(o, "old_sha256", json_string(event->old_sha256)) < 0))
-                goto fail;
+            (event->old_sha256 && json_object_set_new(o, "old_sha256", json_string(event->old_sha256)) < 0) ||
+            (old_not_after >= 0 && json_object_set_time(o, "old_not_after", old_not_after) < 0)) {
+                json_decref(o);
+                return NULL;
+        }
         return o;
+}
 
-fail:
-        json_decref(o);
-        return NULL;
+json_t *webhook_test_event_new(const char *id, const char *hostname, uint64_t now_usec) {
+        assert(id && hostname);
+
+        json_t *o = alert_new("test", id, now_usec, "tlswatch-test", "localhost:0", "tls", STATUS_OK, STATUS_OK,
+                              json_array(), hostname);
+        if (o && json_object_set_new(o, "problem",
+                                     json_pack("{s:s, s:s, s:s}", "code", "test", "severity", "warning", "message",
+                                               "a test event sent by tlswatchctl webhook-test")) < 0)
+                o = (json_decref(o), NULL);
+        return o;
 }
 
 static const char *string_of(json_t *event, const char *key) {
@@ -112,7 +105,7 @@ static char *render_slack(json_t *event) {
                            : strcmp(string_of(event, "status"), "critical") == 0                            ? ":rotating_light:"
                                                                                                              : ":warning:";
 
-        if (strcmp(type, "certificate_change") == 0)
+        if (strcmp(type, "certificate_changed") == 0)
                 snprintf(text, sizeof(text), "%s *%s* (%s) serves a new certificate: not after %s", icon,
                          string_of(event, "target"), string_of(event, "address"), string_of(event, "not_after"));
         else if (problem)
@@ -134,7 +127,6 @@ static char *render_slack(json_t *event) {
 static int render_alertmanager(json_t *event, char **ret) {
         const char *type = string_of(event, "event");
         json_t *problem = json_object_get(event, "problem");
-        struct tm tm = {};
         char ends[32];
 
         /* Alerts are per target and problem code; a status or certificate change is no alert. A test
@@ -145,14 +137,15 @@ static int render_alertmanager(json_t *event, char **ret) {
                 return -ENODATA;
 
         const char *time_text = string_of(event, "time");
-        if (!strptime(time_text, "%Y-%m-%dT%H:%M:%SZ", &tm))
+        json_t *time_unix = json_object_get(event, "time_unix");
+        if (!json_is_integer(time_unix))
                 return -EINVAL;
-        time_t at = timegm(&tm);
+        int64_t at = (int64_t) json_integer_value(time_unix);
         if (test)
                 at += TEST_ALERT_SECONDS;
         else if (strcmp(type, "recovery") != 0)
                 at += ALERT_HORIZON_SECONDS;
-        format_time((uint64_t) at * 1000000, ends, sizeof(ends));
+        format_timestamp_rfc3339(ends, sizeof(ends), at);
 
         /* The labels identify the alert and must not change while it lasts: a severity that grows from
          * warning to critical, or the address of the node that showed it, are annotations, or the
@@ -184,7 +177,7 @@ int webhook_render(WebhookFormat format, json_t *event, char **ret) {
         case WEBHOOK_FORMAT_ALERTMANAGER:
                 return render_alertmanager(event, ret);
         default:
-                *ret = json_dumps(event, JSON_COMPACT);
+                *ret = json_dumps(event, JSON_COMPACT | REPORT_JSON_DUMP_FLAGS);
                 return *ret ? 0 : -ENOMEM;
         }
 }

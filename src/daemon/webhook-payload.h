@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /* What a webhook sends. An event is captured once, as a document of the versioned schema
- * "tlswatch.alert/1" (the json format's body, kept in the spool); the slack and alertmanager bodies are
+ * "tlswatch.alert/2" (the json format's body, kept in the spool); the slack and alertmanager bodies are
  * rendered from it at delivery. Pure: no clock, no network, so every body is unit-tested. */
 #pragma once
 
@@ -9,10 +9,9 @@
 #include "config.h"
 #include "target.h"
 
-#define WEBHOOK_SCHEMA "tlswatch.alert/1"
-
-/* The event's type in the schema: problem, recovery, status_change, certificate_change, reminder. */
-const char *webhook_event_type(const TargetEvent *event);
+/* 2: event names as everywhere (status_changed, certificate_changed), times as RFC 3339 beside
+ * *_unix seconds, problems with depth and verify_code where they apply, "note" for a note. */
+#define WEBHOOK_SCHEMA "tlswatch.alert/2"
 
 /* The Events= kind this event belongs to (WEBHOOK_EVENT_*). */
 unsigned webhook_event_kind(const TargetEvent *event);
@@ -20,6 +19,9 @@ unsigned webhook_event_kind(const TargetEvent *event);
 /* Captures an event. `id` is its stable identity (32 hex digits), `now_usec` CLOCK_REALTIME. */
 json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
                           const char *id, const char *hostname, uint64_t now_usec);
+
+/* The event `tlswatchctl webhook-test` sends: an alert of its own type "test" that names no target. */
+json_t *webhook_test_event_new(const char *id, const char *hostname, uint64_t now_usec);
 
 /* The body to POST in this format. Returns 0 and a new string, -ENODATA when the format has nothing to
  * say about this event (alertmanager and a certificate change), or -ENOMEM. */

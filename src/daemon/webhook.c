@@ -17,6 +17,7 @@
 #include "curl-glue.h"
 #include "file-util.h"
 #include "log.h"
+#include "report-json.h"
 #include "time-util.h"
 #include "webhook-payload.h"
 #include "webhook.h"
@@ -709,9 +710,7 @@ void webhook_manager_dispatch(WebhookManager *m, const TargetConfig *config, con
 }
 
 int webhook_manager_test(WebhookManager *m, const char *name, char **ret_error) {
-        char id[33], time_text[32];
-        time_t now = time(NULL);
-        struct tm tm;
+        char id[33];
 
         for (size_t i = 0; m && i < m->n_webhooks; i++) {
                 Webhook *w = m->webhooks[i];
@@ -719,14 +718,7 @@ int webhook_manager_test(WebhookManager *m, const char *name, char **ret_error) 
                         continue;
 
                 new_event_id(id);
-                gmtime_r(&now, &tm);
-                (void) strftime(time_text, sizeof(time_text), "%Y-%m-%dT%H:%M:%SZ", &tm);
-                json_t *event = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:[], s:{s:s, s:s, s:s}, s:s}",
-                                          "schema", WEBHOOK_SCHEMA, "event", "test", "id", id, "time", time_text,
-                                          "target", "tlswatch-test", "address", "localhost:0", "protocol", "tls",
-                                          "old_status", "ok", "status", "ok", "problems", "problem", "code", "test",
-                                          "severity", "warning", "message",
-                                          "a test event sent by tlswatchctl webhook-test", "monitor", m->hostname);
+                json_t *event = webhook_test_event_new(id, m->hostname, now_realtime());
                 if (!event)
                         return -ENOMEM;
                 enqueue(w, event);
@@ -756,9 +748,11 @@ json_t *webhook_manager_status(WebhookManager *m) {
                 if (w->head && w->head->first_attempt_usec)
                         (void) json_object_set_new(o, "oldest_pending_seconds",
                                                    json_real((double) (now - MIN(now, w->head->first_attempt_usec)) / USEC_PER_SEC));
-                (void) json_object_set_new(o, "last_success",
-                                           w->last_success_usec ? json_integer((json_int_t) (w->last_success_usec / USEC_PER_SEC))
-                                                                : json_null());
+                /* Times as in every document: RFC 3339 and Unix seconds; null when never. */
+                if (w->last_success_usec)
+                        (void) json_object_set_time(o, "last_success", (int64_t) (w->last_success_usec / USEC_PER_SEC));
+                else
+                        (void) json_object_set_new(o, "last_success", json_null());
                 (void) json_object_set_new(o, "last_error", w->last_error ? json_string(w->last_error) : json_null());
                 (void) json_array_append_new(array, o);
         }

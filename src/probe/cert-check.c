@@ -3,6 +3,7 @@
  * so here we see the whole picture and turn it into the problems an operator can act on: trust,
  * missing intermediates, names, dates, weak keys and signatures, each judged on the path that verified. */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
@@ -11,13 +12,13 @@
 
 #include "cert-check.h"
 #include "string-util.h"
+#include "time-util.h"
 
 /* Names can be huge on hostile certificates; what a person reads is cut here. */
 #define NAME_MAX_CHARS 512
 #define SECONDS_PER_DAY 86400.0
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(BIO *, BIO_free_all);
-DEFINE_TRIVIAL_CLEANUP_FUNC(ASN1_TIME *, ASN1_TIME_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(GENERAL_NAMES *, GENERAL_NAMES_free);
 
 bool cert_check_name_is_ip(const char *name) {
@@ -43,19 +44,14 @@ static char *name_to_string(const X509_NAME *name) {
         return text_sanitize(data, (size_t) length, NAME_MAX_CHARS);
 }
 
-static void format_time(const ASN1_TIME *t, char *buffer, size_t size) {
+/* ASN1_TIME -> Unix seconds; a time OpenSSL cannot read counts as the epoch (it parsed the
+ * certificate, so this does not happen in practice). */
+static int64_t asn1_time_to_unix(const ASN1_TIME *t) {
         struct tm tm;
 
-        if (!t || ASN1_TIME_to_tm(t, &tm) != 1 || strftime(buffer, size, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                snprintf(buffer, size, "invalid");
-}
-
-static double days_between(const ASN1_TIME *from, const ASN1_TIME *to) {
-        int days = 0, seconds = 0;
-
-        if (!from || !to || ASN1_TIME_diff(&days, &seconds, from, to) != 1)
+        if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
                 return 0;
-        return days + seconds / SECONDS_PER_DAY;
+        return (int64_t) timegm(&tm);
 }
 
 static bool is_self_signed(X509 *x) {
@@ -136,20 +132,41 @@ static const char *advice_for_verify_code(int code) {
         }
 }
 
-static char *subject_alt_names_to_string(X509 *leaf) {
-        _cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *names = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
-        char buffer[NAME_MAX_CHARS] = "";
-        size_t used = 0;
-        int shown = 0;
+/* Every DNS name and IP address of subjectAltName, as sanitised strings; each is cut at 255 bytes (a
+ * DNS name's limit), the list at SUBJECT_ALT_NAMES_MAX (public CAs issue at most 100), so a hostile
+ * certificate costs a report at most some 64 KiB. Returns 0 or -ENOMEM. */
+#define SUBJECT_ALT_NAMES_MAX 256
 
-        for (int i = 0; names && i < sk_GENERAL_NAME_num(names) && shown < 6; i++) {
+typedef struct NameList {
+        char **items;
+        size_t n;
+} NameList;
+
+static void name_list_clear(NameList *l) {
+        for (size_t i = 0; i < l->n; i++)
+                free(l->items[i]);
+        free(l->items);
+        *l = (NameList) {};
+}
+
+static int subject_alt_names(X509 *leaf, NameList *ret) {
+        _cleanup_(GENERAL_NAMES_freep) GENERAL_NAMES *names = X509_get_ext_d2i(leaf, NID_subject_alt_name, NULL, NULL);
+        NameList list = {};
+        int n = names ? sk_GENERAL_NAME_num(names) : 0;
+
+        if (n > 0) {
+                list.items = calloc((size_t) MIN(n, SUBJECT_ALT_NAMES_MAX), sizeof(char *));
+                if (!list.items)
+                        return -ENOMEM;
+        }
+        for (int i = 0; i < n && list.n < SUBJECT_ALT_NAMES_MAX; i++) {
                 const GENERAL_NAME *name = sk_GENERAL_NAME_value(names, i);
-                _cleanup_free_ char *item = NULL;
+                char *item;
 
                 if (name->type == GEN_DNS) {
                         /* Bytes as they are, NULs included, so a name like "evil\0.localhost" shows whole. */
                         const ASN1_IA5STRING *s = name->d.dNSName;
-                        item = text_sanitize((const char *) s->data, (size_t) MAX(s->length, 0), 80);
+                        item = text_sanitize((const char *) s->data, (size_t) MAX(s->length, 0), 255);
                 } else if (name->type == GEN_IPADD) {
                         const ASN1_OCTET_STRING *s = name->d.iPAddress;
                         char text[INET6_ADDRSTRLEN] = "?";
@@ -160,19 +177,33 @@ static char *subject_alt_names_to_string(X509 *leaf) {
                         item = strdup(text);
                 } else
                         continue;
-                if (!item)
-                        return NULL;
+                if (!item) {
+                        name_list_clear(&list);
+                        return -ENOMEM;
+                }
+                list.items[list.n++] = item;
+        }
+        *ret = list;
+        return 0;
+}
 
-                int n = snprintf(buffer + used, sizeof(buffer) - used, "%s%s", shown ? ", " : "", item);
-                if (n < 0 || (size_t) n >= sizeof(buffer) - used)
+/* The names for a sentence: the first six, comma-separated, or a sentence when there are none. */
+static void names_sentence(const Certificate *c, char *buffer, size_t size) {
+        size_t used = 0;
+
+        if (c->n_subject_alt_names == 0) {
+                snprintf(buffer, size, "no DNS or IP names (subjectAltName)");
+                return;
+        }
+        buffer[0] = '\0';
+        for (size_t i = 0; i < c->n_subject_alt_names && i < 6; i++) {
+                int n = snprintf(buffer + used, size - used, "%s%s", i ? ", " : "", c->subject_alt_names[i]);
+                if (n < 0 || (size_t) n >= size - used)
                         break;
                 used += (size_t) n;
-                shown++;
         }
-
-        if (shown == 0)
-                return strdup("no DNS or IP names (subjectAltName)");
-        return strdup(buffer);
+        if (c->n_subject_alt_names > 6 && used + 16 < size)
+                snprintf(buffer + used, size - used, " and %zu more", c->n_subject_alt_names - 6);
 }
 
 static const char *key_type_name(int base_id) {
@@ -188,17 +219,6 @@ static const char *key_type_name(int base_id) {
         default:
                 return OBJ_nid2sn(base_id);
         }
-}
-
-static char *key_description(X509 *x) {
-        EVP_PKEY *key = X509_get0_pubkey(x);
-        char *result = NULL;
-
-        if (!key)
-                return strdup("unknown");
-        if (asprintf(&result, "%s %d", key_type_name(EVP_PKEY_get_base_id(key)), EVP_PKEY_get_bits(key)) < 0)
-                return NULL;
-        return result;
 }
 
 static bool key_is_weak(X509 *x) {
@@ -226,37 +246,31 @@ static bool signature_is_weak(X509 *x) {
         return IN_SET(digest_nid, NID_sha1, NID_md5, NID_md5_sha1, NID_md4, NID_md2);
 }
 
-static int describe_certificate(X509 *x, int depth, bool sent, const ASN1_TIME *now, CertificateInfo *ret) {
-        unsigned char digest[EVP_MAX_MD_SIZE];
+int cert_check_describe(X509 *x, Certificate **ret) {
+        _cleanup_free_ char *subject = NULL, *issuer = NULL;
+        _cleanup_(name_list_clear) NameList names = {};
+        uint8_t digest[EVP_MAX_MD_SIZE] = {};
         unsigned digest_length = 0;
+        EVP_PKEY *key = X509_get0_pubkey(x);
+        int r;
 
-        *ret = (CertificateInfo) { .depth = depth, .sent = sent };
-        ret->subject = name_to_string(X509_get_subject_name(x));
-        ret->issuer = name_to_string(X509_get_issuer_name(x));
-        ret->key = key_description(x);
-        ret->signature_algorithm = strdup(OBJ_nid2ln(X509_get_signature_nid(x)));
-        ret->subject_alt_names = subject_alt_names_to_string(x);
-        if (!ret->subject || !ret->issuer || !ret->key || !ret->signature_algorithm || !ret->subject_alt_names) {
-                certificate_info_clear(ret);
+        assert(x);
+        assert(ret);
+
+        subject = name_to_string(X509_get_subject_name(x));
+        issuer = name_to_string(X509_get_issuer_name(x));
+        if (!subject || !issuer)
                 return -ENOMEM;
-        }
+        r = subject_alt_names(x, &names);
+        if (r < 0)
+                return r;
+        if (X509_digest(x, EVP_sha256(), digest, &digest_length) != 1 || digest_length != 32)
+                return -EIO;
 
-        format_time(X509_get0_notBefore(x), ret->not_before, sizeof(ret->not_before));
-        format_time(X509_get0_notAfter(x), ret->not_after, sizeof(ret->not_after));
-        ret->days_left = days_between(now, X509_get0_notAfter(x));
-
-        if (X509_digest(x, EVP_sha256(), digest, &digest_length) == 1)
-                for (unsigned i = 0; i < digest_length && i < 32; i++)
-                        snprintf(ret->sha256 + 2 * i, 3, "%02x", digest[i]);
-        return 0;
-}
-
-int cert_check_describe(X509 *x, int depth, bool sent, time_t now, CertificateInfo *ret) {
-        _cleanup_(ASN1_TIME_freep) ASN1_TIME *at = ASN1_TIME_set(NULL, now);
-
-        if (!at)
-                return -ENOMEM;
-        return describe_certificate(x, depth, sent, at, ret);
+        return certificate_new(digest, asn1_time_to_unix(X509_get0_notBefore(x)),
+                               asn1_time_to_unix(X509_get0_notAfter(x)),
+                               key ? key_type_name(EVP_PKEY_get_base_id(key)) : NULL, key ? EVP_PKEY_get_bits(key) : 0,
+                               OBJ_nid2ln(X509_get_signature_nid(x)), subject, issuer, names.items, names.n, ret);
 }
 
 static int check_trust(const CertCheckInput *input, STACK_OF(X509) *path, AddressReport *report) {
@@ -292,8 +306,11 @@ static int check_trust(const CertCheckInput *input, STACK_OF(X509) *path, Addres
         X509 *top = sk_X509_value(path, n_path - 1);
         if (verify_code_is_missing_issuer(distrust->code) && n_path == 1 && !is_self_signed(top) &&
             !chain_has_issuer_of(input->served, top)) {
+                /* Both codes: the cause (incomplete_chain) for the one who fixes it, and the effect
+                 * (chain_unverified) for whoever alerts on "the chain does not verify", of which this
+                 * is the most common cause. */
                 _cleanup_free_ char *issuer = name_to_string(X509_get_issuer_name(top));
-                return problem_list_add(&report->problems, PROBLEM_INCOMPLETE_CHAIN, STATUS_CRITICAL, distrust->depth,
+                int r = problem_list_add(&report->problems, PROBLEM_INCOMPLETE_CHAIN, STATUS_CRITICAL, distrust->depth,
                                         distrust->code,
                                         "%s its own certificate and its issuer \"%s\" is neither "
                                         "sent nor trusted (verify code %d): the certfile lacks the intermediate, map "
@@ -301,6 +318,8 @@ static int check_trust(const CertCheckInput *input, STACK_OF(X509) *path, Addres
                                         "file that holds it)",
                                         input->from_file ? "the certfile holds only" : "the listener sent only",
                                         issuer ?: "?", distrust->code);
+                if (r < 0)
+                        return r;
         }
 
         return problem_list_add(&report->problems, PROBLEM_CHAIN_UNVERIFIED, STATUS_CRITICAL, distrust->depth,
@@ -323,28 +342,33 @@ static int check_name(const CertCheckInput *input, X509 *leaf, AddressReport *re
         if (matched == 1)
                 return 0;
 
-        _cleanup_free_ char *names = subject_alt_names_to_string(leaf);
+        char names[NAME_MAX_CHARS];
+        names_sentence(report->chain[0].certificate, names, sizeof(names));
         return problem_list_add(&report->problems, PROBLEM_HOSTNAME_MISMATCH, STATUS_CRITICAL, 0, -1,
                                 "the certificate does not cover \"%s\"; it names %s: issue it with this name in "
                                 "subjectAltName, or probe the name clients use",
-                                name, names ?: "?");
+                                name, names);
 }
 
 static int check_dates(const CertCheckInput *input, STACK_OF(X509) *path, AddressReport *report) {
         int earliest_depth = -1;
+        double earliest_days = 0;
         bool any_invalid = false;
+        char when[32];
         int r;
 
         for (int depth = 0; depth < sk_X509_num(path); depth++) {
                 X509 *x = sk_X509_value(path, depth);
-                const CertificateInfo *info = &report->chain[depth];
+                const Certificate *info = report->chain[depth].certificate;
+                double days_left = certificate_days_left(info, input->now);
 
                 if (ASN1_TIME_cmp_time_t(X509_get0_notBefore(x), input->now) > 0) {
                         any_invalid = true;
                         r = problem_list_add(&report->problems, PROBLEM_NOT_YET_VALID, STATUS_CRITICAL, depth, -1,
                                              "\"%s\" (depth %d) is not valid before %s: check the clock of the "
                                              "issuing host and of this monitor",
-                                             info->subject, depth, info->not_before);
+                                             info->subject, depth,
+                                             format_timestamp_rfc3339(when, sizeof(when), info->not_before));
                         if (r < 0)
                                 return r;
                 }
@@ -353,13 +377,15 @@ static int check_dates(const CertCheckInput *input, STACK_OF(X509) *path, Addres
                         r = problem_list_add(&report->problems, PROBLEM_EXPIRED, STATUS_CRITICAL, depth, -1,
                                              "\"%s\" (depth %d) expired on %s, %.1f days ago: renew it and reload "
                                              "the listener",
-                                             info->subject, depth, info->not_after, -info->days_left);
+                                             info->subject, depth,
+                                             format_timestamp_rfc3339(when, sizeof(when), info->not_after), -days_left);
                         if (r < 0)
                                 return r;
                 }
-                if (earliest_depth < 0 || info->days_left < report->days_left) {
+                if (earliest_depth < 0 || days_left < earliest_days) {
                         earliest_depth = depth;
-                        report->days_left = info->days_left;
+                        earliest_days = days_left;
+                        report->days_left = days_left;
                         report->has_days_left = true;
                 }
         }
@@ -367,18 +393,19 @@ static int check_dates(const CertCheckInput *input, STACK_OF(X509) *path, Addres
         if (any_invalid || earliest_depth < 0)
                 return 0;
 
-        const CertificateInfo *earliest = &report->chain[earliest_depth];
+        const Certificate *earliest = report->chain[earliest_depth].certificate;
         Status severity;
-        if (earliest->days_left < input->crit_days)
+        if (earliest_days < input->crit_days)
                 severity = STATUS_CRITICAL;
-        else if (earliest->days_left < input->warn_days)
+        else if (earliest_days < input->warn_days)
                 severity = STATUS_WARNING;
         else
                 return 0;
 
         return problem_list_add(&report->problems, PROBLEM_EXPIRES_SOON, severity, earliest_depth, -1,
                                 "\"%s\" (depth %d) expires in %.1f days, on %s: renew it and reload the listener",
-                                earliest->subject, earliest_depth, earliest->days_left, earliest->not_after);
+                                earliest->subject, earliest_depth, earliest_days,
+                                format_timestamp_rfc3339(when, sizeof(when), earliest->not_after));
 }
 
 static int check_strength(STACK_OF(X509) *path, AddressReport *report) {
@@ -386,13 +413,13 @@ static int check_strength(STACK_OF(X509) *path, AddressReport *report) {
 
         for (int depth = 0; depth < sk_X509_num(path); depth++) {
                 X509 *x = sk_X509_value(path, depth);
-                const CertificateInfo *info = &report->chain[depth];
+                const Certificate *info = report->chain[depth].certificate;
 
                 if (key_is_weak(x)) {
                         r = problem_list_add(&report->problems, PROBLEM_WEAK_KEY, STATUS_WARNING, depth, -1,
-                                             "\"%s\" (depth %d) has a weak key (%s bits): reissue it with RSA 2048 "
-                                             "or more, or EC P-256",
-                                             info->subject, depth, info->key);
+                                             "\"%s\" (depth %d) has a weak key (%s %d bits): reissue it with RSA "
+                                             "2048 or more, or EC P-256",
+                                             info->subject, depth, info->key_type, info->key_bits);
                         if (r < 0)
                                 return r;
                 }
@@ -411,7 +438,6 @@ static int check_strength(STACK_OF(X509) *path, AddressReport *report) {
 }
 
 int cert_check(const CertCheckInput *input, AddressReport *report) {
-        _cleanup_(ASN1_TIME_freep) ASN1_TIME *now = NULL;
         STACK_OF(X509) *path;
         int r;
 
@@ -424,20 +450,18 @@ int cert_check(const CertCheckInput *input, AddressReport *report) {
          * the path does not use (an expired cross-sign) are not judged. */
         path = input->verified && sk_X509_num(input->verified) > 0 ? input->verified : input->served;
 
-        now = ASN1_TIME_set(NULL, input->now);
-        if (!now)
-                return -ENOMEM;
-
         int n_path = sk_X509_num(path);
-        report->chain = calloc((size_t) n_path, sizeof(CertificateInfo));
+        report->chain = calloc((size_t) n_path, sizeof(ChainLink));
         if (!report->chain)
                 return -ENOMEM;
+        report->checked_at = (int64_t) input->now;
         for (int depth = 0; depth < n_path; depth++) {
                 X509 *x = sk_X509_value(path, depth);
 
-                r = describe_certificate(x, depth, chain_contains(input->served, x), now, &report->chain[depth]);
+                r = cert_check_describe(x, &report->chain[depth].certificate);
                 if (r < 0)
                         return r;
+                report->chain[depth].sent = chain_contains(input->served, x);
                 report->n_chain++;
         }
 

@@ -34,9 +34,9 @@ typedef struct CertCheckInput {
  * -ENOMEM; a bad certificate is a finding, never an error. */
 int cert_check(const CertCheckInput *input, AddressReport *report);
 
-/* Describes one certificate as a report shows it (subject, issuer, dates, days left at `now`, key,
- * signature, names, fingerprint). Returns 0 or -ENOMEM; the caller clears *ret. */
-int cert_check_describe(X509 *x, int depth, bool sent, time_t now, CertificateInfo *ret);
+/* Describes one certificate as a report shows it (subject, issuer, dates, key, signature, names,
+ * fingerprint). Returns 0 and a new reference, or -ENOMEM / -EIO. */
+int cert_check_describe(X509 *x, Certificate **ret);
 
 /* True unless the problems found show that the listener did not prove who it is: no certificate, a
  * chain that does not verify to a trust anchor, or a name the certificate does not cover. An expired

@@ -313,10 +313,9 @@ static int conn_step_settle(Conn *c) {
 static int conn_after_handshake(Conn *c) {
         int r;
 
-        c->report->tls_version = strdup(SSL_get_version(c->ssl));
-        c->report->cipher = strdup(SSL_get_cipher_name(c->ssl) ?: "");
-        if (!c->report->tls_version || !c->report->cipher)
-                return conn_fail_internal(c, -ENOMEM);
+        /* Both names are OpenSSL's static strings: a report keeps the pointers, not copies. */
+        c->report->tls_version = SSL_get_version(c->ssl);
+        c->report->cipher = SSL_get_cipher_name(c->ssl) ?: "";
 
         r = conn_analyse(c);
         if (r < 0)

@@ -1,42 +1,107 @@
 /* SPDX-License-Identifier: MIT */
-/* Builds the JSON contract documented in tlswatchctl(1). Members that do not apply are left out
+/* Builds the JSON vocabulary documented in tlswatchctl(1). Members that do not apply are left out
  * rather than set to null (depth, verify_code, tls), so consumers can test for presence. */
+#include <assert.h>
 #include <errno.h>
+#include <stdio.h>
+#include <string.h>
 
 #include "report-json.h"
+#include "time-util.h"
+
+const char *problem_severity_to_string(Status severity) {
+        return severity == STATUS_OK ? "note" : status_to_string(severity);
+}
+
+Status problem_severity_from_string(const char *s) {
+        if (s && strcmp(s, "note") == 0)
+                return STATUS_OK;
+        return status_from_string(s);
+}
+
+int json_object_set_time(json_t *o, const char *key, int64_t seconds) {
+        char text[32], unix_key[64];
+
+        assert(o);
+        assert(key);
+
+        snprintf(unix_key, sizeof(unix_key), "%s_unix", key);
+        if (json_object_set_new(o, key, json_string(format_timestamp_rfc3339(text, sizeof(text), seconds))) < 0 ||
+            json_object_set_new(o, unix_key, json_integer((json_int_t) seconds)) < 0)
+                return -ENOMEM;
+        return 0;
+}
 
 /* jansson's *_new() return NULL on allocation failure, and json_object_set_new() accepts a NULL value
  * and fails; so each builder checks once at the end. */
-static json_t *problems_to_json(const ProblemList *list) {
-        json_t *array = json_array();
+json_t *problem_to_json(const Problem *p) {
+        assert(p);
 
-        for (size_t i = 0; array && i < list->n; i++) {
-                const Problem *p = &list->items[i];
-                /* A finding that changes no status (root_in_certfile) is a note. */
-                json_t *o = json_pack("{s:s, s:s, s:s}", "code", problem_code_to_string(p->code), "severity",
-                                      p->severity == STATUS_OK ? "note" : status_to_string(p->severity), "message",
-                                      p->message);
-                if (!o)
-                        goto fail;
-                if ((p->depth >= 0 && json_object_set_new(o, "depth", json_integer(p->depth)) < 0) ||
-                    (p->verify_code >= 0 && json_object_set_new(o, "verify_code", json_integer(p->verify_code)) < 0) ||
-                    json_array_append_new(array, o) < 0) {
-                        json_decref(o);
-                        goto fail;
-                }
+        json_t *o = json_pack("{s:s, s:s, s:s}", "code", problem_code_to_string(p->code), "severity",
+                              problem_severity_to_string(p->severity), "message", p->message);
+        if (!o)
+                return NULL;
+        if ((p->depth >= 0 && json_object_set_new(o, "depth", json_integer(p->depth)) < 0) ||
+            (p->verify_code >= 0 && json_object_set_new(o, "verify_code", json_integer(p->verify_code)) < 0)) {
+                json_decref(o);
+                return NULL;
         }
-        return array;
-
-fail:
-        json_decref(array);
-        return NULL;
+        return o;
 }
 
-json_t *certificate_info_to_json(const CertificateInfo *c) {
-        return json_pack("{s:i, s:s, s:s, s:s, s:s, s:f, s:s, s:s, s:s, s:s?, s:b}", "depth", c->depth, "subject",
-                         c->subject, "issuer", c->issuer, "not_before", c->not_before, "not_after", c->not_after,
-                         "days_left", c->days_left, "sha256", c->sha256, "key", c->key, "signature_algorithm",
-                         c->signature_algorithm, "subject_alt_names", c->subject_alt_names, "sent", c->sent);
+json_t *problems_to_json(const ProblemList *list) {
+        json_t *array = json_array();
+
+        assert(list);
+        for (size_t i = 0; array && i < list->n; i++)
+                if (json_array_append_new(array, problem_to_json(&list->items[i])) < 0) {
+                        json_decref(array);
+                        return NULL;
+                }
+        return array;
+}
+
+int problem_list_add_json(ProblemList *list, json_t *o) {
+        const char *code = NULL, *severity = NULL, *message = NULL;
+        int depth = -1, verify_code = -1;
+
+        assert(list);
+
+        if (json_unpack(o, "{s:s, s:s, s:s, s?i, s?i}", "code", &code, "severity", &severity, "message", &message,
+                        "depth", &depth, "verify_code", &verify_code) < 0)
+                return -EBADMSG;
+        ProblemCode c = problem_code_from_string(code);
+        Status s = problem_severity_from_string(severity);
+        if (c < 0 || s < 0)
+                return -EBADMSG;
+        return problem_list_add(list, c, s, depth, verify_code, "%s", message);
+}
+
+json_t *certificate_to_json(const Certificate *c, int depth, bool sent, int64_t at) {
+        char sha256[65];
+
+        assert(c);
+        certificate_sha256_hex(c, sha256);
+
+        json_t *names = json_array();
+        for (size_t i = 0; names && i < c->n_subject_alt_names; i++)
+                if (json_array_append_new(names, json_string(c->subject_alt_names[i])) < 0)
+                        names = (json_decref(names), NULL);
+
+        /* In the documented order: who, when, then what. */
+        json_t *o = json_pack("{s:i, s:s, s:s}", "depth", depth, "subject", c->subject, "issuer", c->issuer);
+        if (o && (json_object_set_time(o, "not_before", c->not_before) < 0 ||
+                  json_object_set_time(o, "not_after", c->not_after) < 0 ||
+                  json_object_set_new(o, "days_left", json_real(certificate_days_left(c, at))) < 0 ||
+                  json_object_set_new(o, "sha256", json_string(sha256)) < 0 ||
+                  json_object_set_new(o, "key", json_pack("{s:s, s:i}", "type", c->key_type, "bits", c->key_bits)) < 0 ||
+                  json_object_set_new(o, "signature_algorithm", json_string(c->signature_algorithm)) < 0 ||
+                  json_object_set_new(o, "subject_alt_names", names) < 0 ||
+                  json_object_set_new(o, "sent", json_boolean(sent)) < 0))
+                o = (json_decref(o), NULL);
+        else if (!o)
+                json_decref(names);
+        return o;
 }
 
 static json_t *application_to_json(const char *protocol, const ApplicationReport *app) {
@@ -67,20 +132,20 @@ static json_t *address_to_json(const char *protocol, const AddressReport *a) {
 
         json_t *chain = json_object_get(o, "chain");
         for (size_t i = 0; i < a->n_chain; i++)
-                if (json_array_append_new(chain, certificate_info_to_json(&a->chain[i])) < 0)
+                if (json_array_append_new(chain, certificate_to_json(a->chain[i].certificate, (int) i, a->chain[i].sent,
+                                                                     a->checked_at)) < 0)
                         goto fail;
 
         if (a->tls_version &&
-            json_object_set_new(o, "tls", json_pack("{s:s, s:s}", "version", a->tls_version, "cipher", a->cipher)) < 0)
+            json_object_set_new(o, "tls", json_pack("{s:s, s:s, s:f}", "version", a->tls_version, "cipher",
+                                                    a->cipher ?: "", "handshake_ms",
+                                                    (double) a->handshake_usec / 1e3)) < 0)
                 goto fail;
         if (a->has_days_left && json_object_set_new(o, "days_left", json_real(a->days_left)) < 0)
                 goto fail;
         if (a->protocol_detail && json_object_set_new(o, "protocol_detail", json_string(a->protocol_detail)) < 0)
                 goto fail;
         if (a->internal_error && json_object_set_new(o, "internal_error", json_string(a->internal_error)) < 0)
-                goto fail;
-        if (a->tls_version &&
-            json_object_set_new(json_object_get(o, "tls"), "handshake_ms", json_real((double) a->handshake_usec / 1e3)) < 0)
                 goto fail;
         if (a->application.present && json_object_set_new(o, "application", application_to_json(protocol, &a->application)) < 0)
                 goto fail;
@@ -92,10 +157,14 @@ fail:
 }
 
 int report_to_json(const Report *report, json_t **ret) {
-        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:o*, s:[], s:f}", "target", report->target, "server_name",
-                              report->server_name, "protocol", report->protocol, "status",
-                              status_to_string(report->status), "problems", problems_to_json(&report->problems),
-                              "addresses", "duration_seconds", (double) report->duration_usec / 1e6);
+        assert(report);
+        assert(ret);
+
+        json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o*, s:[], s:f}", "schema", REPORT_JSON_SCHEMA, "target",
+                              report->target, "server_name", report->server_name, "protocol", report->protocol,
+                              "status", status_to_string(report->status), "problems",
+                              problems_to_json(&report->problems), "addresses", "duration_seconds",
+                              (double) report->duration_usec / 1e6);
         if (!o)
                 return -ENOMEM;
 

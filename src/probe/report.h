@@ -23,19 +23,55 @@ typedef struct ProblemList {
         size_t n;
 } ProblemList;
 
-typedef struct CertificateInfo {
-        int depth;
-        char *subject;
-        char *issuer;
-        char not_before[32]; /* ISO 8601, UTC */
-        char not_after[32];
-        double days_left;    /* negative once expired */
-        char sha256[65];     /* hex fingerprint of the DER encoding */
-        char *key;           /* key type and bits: "RSA 2048", "EC 256", ... */
-        char *signature_algorithm;
-        char *subject_alt_names; /* "a.example, 192.0.2.1", or a sentence when there are none */
-        bool sent;           /* false: the listener did not send it, the local trust store had it */
-} CertificateInfo;
+/* One certificate as reports describe it: immutable once built and shared by reference, since most
+ * of what a fleet serves is the same few intermediates and roots (and a cluster's one leaf). One
+ * allocation holds the struct and its strings; names OpenSSL keeps static are not copied. Times are
+ * Unix seconds; what a reader sees (RFC 3339, days left) is rendered from them. */
+typedef struct Certificate {
+        unsigned n_ref;
+        struct CertificateCache *cache;  /* where it is interned (not owned), NULL if nowhere */
+        struct Certificate *cache_next;  /* the cache's bucket list */
+        uint8_t sha256[32];              /* of the DER encoding */
+        int64_t not_before;
+        int64_t not_after;
+        const char *key_type;            /* static: "RSA", "EC", "ED25519", ...; "unknown" */
+        int key_bits;
+        const char *signature_algorithm; /* static: OpenSSL's long name */
+        const char *subject;             /* RFC 2253, sanitised; inside the block */
+        const char *issuer;
+        size_t n_subject_alt_names;
+        const char *subject_alt_names[]; /* DNS names and IP addresses, all of them, in the order served */
+} Certificate;
+
+/* Builds a certificate from its parts; the strings are copied into the one block. Returns 0 or -ENOMEM. */
+int certificate_new(const uint8_t sha256[32], int64_t not_before, int64_t not_after, const char *key_type,
+                    int key_bits, const char *signature_algorithm, const char *subject, const char *issuer,
+                    char *const *subject_alt_names, size_t n_subject_alt_names, Certificate **ret);
+Certificate *certificate_ref(Certificate *c);
+Certificate *certificate_unref(Certificate *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(Certificate *, certificate_unref);
+
+/* Days from `at` (Unix seconds) to notAfter, negative once expired. */
+double certificate_days_left(const Certificate *c, int64_t at);
+
+/* "hex" form of the fingerprint, 64 digits and a NUL. */
+void certificate_sha256_hex(const Certificate *c, char ret[65]);
+
+/* Certificates seen by many reports, each kept once: interned by fingerprint. The cache holds no
+ * reference; a certificate leaves it when its last report lets it go. */
+typedef struct CertificateCache CertificateCache;
+int certificate_cache_new(CertificateCache **ret);
+CertificateCache *certificate_cache_free(CertificateCache *cache);
+DEFINE_TRIVIAL_CLEANUP_FUNC(CertificateCache *, certificate_cache_free);
+/* Replaces *c by the cached certificate of the same fingerprint (unreferencing *c), or adds *c. */
+void certificate_cache_intern(CertificateCache *cache, Certificate **c);
+size_t certificate_cache_size(const CertificateCache *cache);
+
+/* One position of a chain. Depth is the index. */
+typedef struct ChainLink {
+        Certificate *certificate; /* owned reference */
+        bool sent;                /* false: the listener did not send it, the local trust store had it */
+} ChainLink;
 
 /* What the application behind TLS answered (mqtt, wss, https). */
 typedef struct ApplicationReport {
@@ -50,15 +86,16 @@ typedef struct ApplicationReport {
 } ApplicationReport;
 
 typedef struct AddressReport {
-        char *address; /* numeric form, without brackets */
+        char address[46]; /* numeric form, without brackets (INET6_ADDRSTRLEN) */
         Status status;
         ProblemList problems;
-        char *tls_version; /* NULL when no handshake completed */
-        char *cipher;
-        CertificateInfo *chain; /* the verified path when there is one, else what was served */
+        const char *tls_version; /* static (OpenSSL's); NULL when no handshake completed */
+        const char *cipher;      /* static (OpenSSL's) */
+        ChainLink *chain;        /* the verified path when there is one, else what was served */
         size_t n_chain;
+        int64_t checked_at;      /* Unix seconds the chain was judged at: days_left counts from here */
         bool has_days_left;
-        double days_left;       /* to the earliest notAfter on the path */
+        double days_left;        /* to the earliest notAfter on the path */
         char *protocol_detail;  /* what the MQTT/HTTP exchange answered, for information */
         char *internal_error;   /* set when the probe itself failed (out of memory, ...): status unknown */
         ApplicationReport application;
@@ -75,6 +112,7 @@ typedef struct Report {
         AddressReport *addresses;
         size_t n_addresses;
         uint64_t duration_usec;
+        bool packed;          /* report_pack()'s form: one block, read-only */
 } Report;
 
 /* The severity a code has unless the analysis decides otherwise (expires_soon, incomplete_chain). */
@@ -85,8 +123,22 @@ int problem_list_add(ProblemList *list, ProblemCode code, Status severity, int d
 bool problem_list_has(const ProblemList *list, ProblemCode code);
 void problem_list_clear(ProblemList *list);
 Status problem_list_worst(const ProblemList *list);
+/* The first problem of the highest severity, or NULL for an empty list. */
+const Problem *problem_list_worst_item(const ProblemList *list);
 
-void certificate_info_clear(CertificateInfo *info);
+/* The form a report is kept in once finished: one allocation holding the report, its addresses,
+ * chains, problems and strings (the certificates stay shared, by reference). Consumes *report and
+ * replaces it; on failure (-ENOMEM) *report is left as it was. A packed report is read-only. */
+int report_pack(Report **report);
+
+/* Lets every certificate of the report be shared through `cache`. */
+void report_intern_certificates(Report *report, CertificateCache *cache);
+
+/* What the compact form of a report takes on the heap, certificates counted once each (shared ones
+ * too: an upper bound for one report). For the benchmark's per-target figure. */
+size_t report_heap_size(const Report *report, size_t *ret_certificates);
+
+void address_report_clear(AddressReport *a);
 
 /* Appends a zero-initialised address and returns it, or NULL when out of memory. */
 AddressReport *report_add_address(Report *report, const char *address);

@@ -8,6 +8,7 @@
 #include "cert-check.h"
 #include "cert-file.h"
 #include "fuzz.h"
+#include "report-json.h"
 #include "report.h"
 #include "test-certs.h"
 
@@ -70,10 +71,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         (void) cert_file_chain_order(chain);
         time_t now = clock_for(sk_X509_value(chain, 0));
         for (int i = 0; i < sk_X509_num(chain); i++) {
-                CertificateInfo info = {};
+                Certificate *c = NULL;
 
-                if (cert_check_describe(sk_X509_value(chain, i), i, true, now, &info) == 0)
-                        certificate_info_clear(&info);
+                if (cert_check_describe(sk_X509_value(chain, i), &c) == 0) {
+                        json_t *o = certificate_to_json(c, i, true, now);
+                        char *text = o ? json_dumps(o, JSON_COMPACT | REPORT_JSON_DUMP_FLAGS) : NULL;
+                        if (o && !text)
+                                abort(); /* every string a certificate gives us must be valid JSON */
+                        free(text);
+                        json_decref(o);
+                        certificate_unref(c);
+                }
         }
         /* The name the probe checks: a DNS name and an IP literal, as both kinds of target exist. */
         check_chain(chain, size % 2 ? "127.0.0.1" : "localhost", now);

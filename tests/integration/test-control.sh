@@ -425,7 +425,10 @@ expect "$tmp/status-json.out" \
         'type == "array" and length == 2 and ([.[].name] == ["good","expired"])' \
         '.[0] | .address == "127.0.0.1:'"$good_port"'" and .protocol == "tls" and .status == "ok"' \
         '.[0] | .problems == [] and .consecutive_failures == 0 and .probes >= 1' \
-        '.[0] | (.last_probe | test("'"$iso_re"'")) and (.next_probe | test("'"$iso_re"'") or . == "now")' \
+        '.[0] | (.last_probe | test("'"$iso_re"'")) and (.next_probe | test("'"$iso_re"'"))' \
+        '.[0] | (.last_probe_unix | type == "number") and (.next_probe_unix | type == "number")' \
+        '.[0] | (.last_probe_unix | todate) == .last_probe and (.next_probe_unix | todate) == .next_probe' \
+        '.[0] | (.probing | type == "boolean") and (.not_after_unix | todate) == .not_after' \
         '.[0] | (.last_duration_seconds | type == "number") and .last_duration_seconds >= 0' \
         '.[0] | .days_left > 89 and .days_left <= 90 and (.not_after | test("'"$iso_re"'"))' \
         '.[0] | .sha256 == "'"$sha"'" and .subject == "CN=tlswatch good"' \
@@ -434,10 +437,11 @@ expect "$tmp/status-json.out" \
         '.[1] | .status == "critical" and .days_left < 0' \
         '.[1].problems | any(.code == "expired" and .severity == "critical" and
                              (.message | type == "string"))' \
-        '.[1].problems | all(keys == ["code","message","severity"])' \
-        '.[] | keys - ["days_left","not_after","sha256","subject","issuer","report"] ==
-               ["address","consecutive_failures","last_duration_seconds","last_probe","name","next_probe",
-                "probes","problems","protocol","status"]'
+        '.[1].problems | all(keys - ["depth","verify_code"] == ["code","message","severity"])' \
+        '.[1].problems | all((.depth // 0 | type == "number") and (.verify_code // 0 | type == "number"))' \
+        '.[] | keys - ["days_left","not_after","not_after_unix","sha256","subject","issuer","report"] ==
+               ["address","consecutive_failures","last_duration_seconds","last_probe","last_probe_unix","name",
+                "next_probe","next_probe_unix","probes","probing","problems","protocol","status"]'
 report "status --json: every member of both targets" ${errors[@]+"${errors[@]}"} -- \
         "$tmp/status-json.out" "$tmp/status-json.err"
 
@@ -571,7 +575,7 @@ run raw "$CONTROL_ABUSE" "$sock" send '{"command":"reload"}' '{"command":"status
         '{"command":"check","target":"good"}' '{"command":"metrics"}'
 expect_rc 0
 expect "$(answer_of "$tmp/raw.out" 1)" '. == {"ok":true}'
-expect "$(answer_of "$tmp/raw.out" 2)" 'keys == ["ok","targets","webhooks"] and .ok == true and (.targets | length == 1)'
+expect "$(answer_of "$tmp/raw.out" 2)" 'keys == ["ok","schema","targets","webhooks"] and .ok == true and .schema == "tlswatch.status/2" and (.targets | length == 1)'
 expect "$(answer_of "$tmp/raw.out" 3)" 'keys == ["ok","reports"] and .ok == true' \
         '.reports | length == 1 and .[0].name == "good" and .[0].status == "ok"'
 expect "$(answer_of "$tmp/raw.out" 4)" 'keys == ["metrics","ok"] and .ok == true' \

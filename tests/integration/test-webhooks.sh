@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: MIT
 # Integration test of webhook delivery: tlswatchd against real receivers (webhook-receiver.py, HTTPS
 # with the test PKI, one per webhook) while a target flips between a closed port and two s_servers.
-# Checks the tlswatch.alert/1 documents, their order and ids, the HMAC signature, the bearer token and
+# Checks the tlswatch.alert/2 documents, their order and ids, the HMAC signature, the bearer token and
 # custom headers; the slack body; retries after 500s, a receiver that is down and comes back, 429 with
 # Retry-After, a receiver that hangs past Timeout=, 400 into the dead-letter file, untrusted receiver
 # certificates; a daemon killed with SIGKILL whose spool is delivered after the restart with the same
@@ -327,10 +327,10 @@ done
 # --- d1, phase 1: flip is closed ---------------------------------------------------------------------------
 
 errors=()
-poll 20 has_event main flip '.event == "status_change" and .status == "critical"' ||
-        errors+=("no status_change of flip to critical at main within 20 s")
-poll 10 has_event main steady '.event == "status_change" and .status == "ok"' ||
-        errors+=("no status_change of steady to ok at main within 10 s")
+poll 20 has_event main flip '.event == "status_changed" and .status == "critical"' ||
+        errors+=("no status_changed of flip to critical at main within 20 s")
+poll 10 has_event main steady '.event == "status_changed" and .status == "ok"' ||
+        errors+=("no status_changed of steady to ok at main within 10 s")
 report "phase 1: a closed port is announced (problem, status_change)" ${errors[@]+"${errors[@]}"} -- \
         "$tmp/main.log" "$tmp/d1.err"
 
@@ -348,8 +348,8 @@ if poll 20 spool_count_is "$spool2" 3; then
         spooled_ids=()
         for f in "${spooled[@]}"; do
                 [[ $f =~ ^[0-9]{20}\.json$ ]] || errors+=("spool file name \"$f\" is not 20 digits and .json")
-                id=$("$jq" -r 'select(.schema == "tlswatch.alert/1") | .id' "$spool2/$f" 2>/dev/null)
-                [[ $id =~ ^[0-9a-f]{32}$ ]] || errors+=("$f does not hold a tlswatch.alert/1 event with an id")
+                id=$("$jq" -r 'select(.schema == "tlswatch.alert/2") | .id' "$spool2/$f" 2>/dev/null)
+                [[ $id =~ ^[0-9a-f]{32}$ ]] || errors+=("$f does not hold a tlswatch.alert/2 event with an id")
                 spooled_ids+=("$id")
                 mode=$(stat -c %a "$spool2/$f")
                 [[ $mode == 600 ]] || errors+=("$f has mode $mode, expected 600")
@@ -386,8 +386,8 @@ start_receiver killed "${port[killed]}"
 listen_port=${port[flip]} start_tls flip -cert "$pki/good.pem" -key "$pki/good.key" -cert_chain "$pki/int.pem"
 listen_port=${port[flip]} wait_port flip
 errors=()
-poll 20 has_event main flip '.event == "status_change" and .status == "ok"' ||
-        errors+=("no status_change of flip to ok at main within 20 s")
+poll 20 has_event main flip '.event == "status_changed" and .status == "ok"' ||
+        errors+=("no status_changed of flip to ok at main within 20 s")
 report "phase 2: the good server is announced (recovery, status_change)" ${errors[@]+"${errors[@]}"} -- \
         "$tmp/main.log" "$tmp/d1.err"
 
@@ -399,8 +399,8 @@ start_receiver outage "${port[outage]}"
 
 stop_pid "${pid[flip]}"
 errors=()
-poll 20 has_event main flip '.event == "status_change" and .old_status == "ok" and .status == "critical"' ||
-        errors+=("no status_change of flip from ok to critical at main within 20 s")
+poll 20 has_event main flip '.event == "status_changed" and .old_status == "ok" and .status == "critical"' ||
+        errors+=("no status_changed of flip from ok to critical at main within 20 s")
 report "phase 3: closed again" ${errors[@]+"${errors[@]}"} -- "$tmp/main.log" "$tmp/d1.err"
 
 # --- d1, phase 4: another certificate on flip's port -----------------------------------------------------
@@ -408,9 +408,9 @@ report "phase 3: closed again" ${errors[@]+"${errors[@]}"} -- "$tmp/main.log" "$
 listen_port=${port[flip]} start_tls flip -cert "$pki/ec.pem" -key "$pki/ec.key" -cert_chain "$pki/int.pem"
 listen_port=${port[flip]} wait_port flip
 errors=()
-poll 20 has_event main flip '.event == "status_change" and .old_status == "critical" and .status == "ok" and
+poll 20 has_event main flip '.event == "status_changed" and .old_status == "critical" and .status == "ok" and
                              .sha256 == "'"$ec_sha256"'"' ||
-        errors+=("no status_change of flip back to ok with the ec certificate at main within 20 s")
+        errors+=("no status_changed of flip back to ok with the ec certificate at main within 20 s")
 report "phase 4: a new certificate is announced" ${errors[@]+"${errors[@]}"} -- "$tmp/main.log" "$tmp/d1.err"
 
 # --- d3: no spool ----------------------------------------------------------------------------------------
@@ -419,8 +419,8 @@ errors=()
 grep -qE "webhook mem: cannot create the spool $tmp/d3.state/spool/mem: .*; events are kept in memory only" \
         "$tmp/d3.err" ||
         errors+=("stderr does not say \"webhook mem: cannot create the spool $tmp/d3.state/spool/mem: ...; events are kept in memory only\"")
-poll 15 has_event mem m-steady '.event == "status_change" and .status == "ok"' ||
-        errors+=("the status_change of m-steady was not delivered from memory within 15 s")
+poll 15 has_event mem m-steady '.event == "status_changed" and .status == "ok"' ||
+        errors+=("the status_changed of m-steady was not delivered from memory within 15 s")
 probes_of_m_steady() {
         ctl d3 status --json
         "$jq" -r '.[] | select(.name == "m-steady") | .probes' "$tmp/ctl.out" 2>/dev/null
@@ -476,14 +476,14 @@ n=$(rlog main "$main_ok | map(select(.body | fromjson | .target == \"steady\")) 
 [[ $n == 1 ]] || errors+=("main accepted $n events of steady, expected 1")
 n=$(rlog main '[.[] | select(.status >= 300)] | length')
 [[ $n == 0 ]] || errors+=("main answered $n requests with an error, expected none")
-changes=$(rlog main "[${flip_events}[] | select(.event == \"status_change\") | \"\(.old_status)>\(.status)\"] |
+changes=$(rlog main "[${flip_events}[] | select(.event == \"status_changed\") | \"\(.old_status)>\(.status)\"] |
                      join(\" \")" | tr -d '"')
 [[ $changes == "unknown>critical critical>ok ok>critical critical>ok" ]] ||
         errors+=("flip's status changes: $changes; expected unknown>critical critical>ok ok>critical critical>ok")
 types=$(rlog main "[${flip_events}[] | select((.event == \"problem\" or .event == \"recovery\") and
                                            .problem.code != \"connect_failed\" | not) | .event] | join(\" \")" |
         tr -d '"')
-want="problem status_change recovery status_change problem status_change certificate_change recovery status_change"
+want="problem status_changed recovery status_changed problem status_changed certificate_changed recovery status_changed"
 [[ $types == "$want" ]] || errors+=("flip's events: $types; expected $want")
 # Per code, problems and recoveries alternate, starting with a problem, ending recovered.
 v=$(rlog main "$flip_events | map(select(.event == \"problem\" or .event == \"recovery\")) | group_by(.problem.code) |
@@ -519,8 +519,8 @@ report "main: signature, bearer token, custom headers, event headers" ${errors[@
 
 # The schema's members.
 errors=()
-common='.schema == "tlswatch.alert/1" and (.id | test("^[0-9a-f]{32}$")) and
-        (.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")) and
+common='.schema == "tlswatch.alert/2" and (.id | test("^[0-9a-f]{32}$")) and
+        (.time | test("^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$")) and (.time_unix | todate) == .time and
         (.protocol == "tls") and (.monitor | type == "string" and length > 0) and (.problems | type == "array") and
         (.old_status | IN("ok", "warning", "critical", "unknown")) and
         (.status | IN("ok", "warning", "critical", "unknown"))'
@@ -540,17 +540,18 @@ bad=$(rlog main "[${main_ok}[] | .body | fromjson | select(.event == \"recovery\
                         (any(.problems[]; .code == \$c) | not) | not) | .id]")
 [[ $bad == "[]" ]] || errors+=("recovery events without the cleared problem, or with it still in problems[]: $bad")
 cert_ok="(.sha256 | test(\"^[0-9a-f]{64}$\")) and (.not_after | type == \"string\") and
+         (.not_after_unix | todate) == .not_after and
          (.subject | type == \"string\") and (.issuer | type == \"string\") and (.days_left | type == \"number\")"
 rlog main "${main_ok}[] | .body | fromjson | select(.target == \"steady\")" >"$tmp/steady.json"
-"$jq" -e -s "length == 1 and (.[0] | .event == \"status_change\" and .old_status == \"unknown\" and
+"$jq" -e -s "length == 1 and (.[0] | .event == \"status_changed\" and .old_status == \"unknown\" and
              .status == \"ok\" and .sha256 == \"$good_sha256\" and $cert_ok and (has(\"problem\") | not))" \
         "$tmp/steady.json" >/dev/null ||
         errors+=("steady's one event is not status_change unknown -> ok with the certificate's members: $(cat "$tmp/steady.json")")
-rlog main "${main_ok}[] | .body | fromjson | select(.event == \"certificate_change\")" >"$tmp/certchange.json"
+rlog main "${main_ok}[] | .body | fromjson | select(.event == \"certificate_changed\")" >"$tmp/certchange.json"
 "$jq" -e -s "length == 1 and (.[0] | .target == \"flip\" and .old_sha256 == \"$good_sha256\" and
              .sha256 == \"$ec_sha256\" and $cert_ok)" "$tmp/certchange.json" >/dev/null ||
         errors+=("no certificate_change of flip from good ($good_sha256) to ec ($ec_sha256): $(cat "$tmp/certchange.json")")
-report "main: the tlswatch.alert/1 members of each event type" ${errors[@]+"${errors[@]}"} -- "$tmp/main.log"
+report "main: the tlswatch.alert/2 members of each event type" ${errors[@]+"${errors[@]}"} -- "$tmp/main.log"
 
 mapfile -t main_ids < <(rlog main "${main_ok}[] | .headers[\"x-tlswatch-event-id\"]" | tr -d '"')
 
@@ -598,7 +599,7 @@ else
         errors+=("outage accepted $(delivered outage) of $expected_total events within 40 s of coming back")
 fi
 v=$(webhook_field d1 outage '.failures_total > 0 and .pending == 0 and .last_error == null and
-                               (.last_success | type == "number")')
+                               (.last_success_unix | type == "number") and (.last_success_unix | todate) == .last_success')
 [[ $v == true ]] || errors+=("tlswatchctl webhooks --json for outage: $(webhook_field d1 outage .)")
 report "receiver down, then up: the events arrive afterwards, in order, once each" ${errors[@]+"${errors[@]}"} -- \
         "$tmp/outage.log" "$tmp/d1.err"
@@ -642,7 +643,7 @@ n=$(rlog reject 'length')
 id=$(rlog reject '.[0].headers["x-tlswatch-event-id"]' | tr -d '"')
 if [[ -s $dead ]]; then
         "$jq" -e -s "length == 1 and (.[0] | .webhook == \"reject\" and .attempts == 1 and
-                     (.error | test(\"400\")) and .event.id == \"$id\" and .event.schema == \"tlswatch.alert/1\" and
+                     (.error | test(\"400\")) and .event.id == \"$id\" and .event.schema == \"tlswatch.alert/2\" and
                      .event.target == \"steady\")" "$dead" >/dev/null ||
                 errors+=("$dead is not one line {webhook: reject, attempts: 1, error: ...400..., event: $id}: $(cat "$dead")")
 fi
@@ -670,7 +671,7 @@ text=$(rlog chat '.[0].body | fromjson | .text')
 n=$(rlog chat 'length')
 [[ $n == 1 ]] || errors+=("chat got $n requests, expected 1 (Targets= matches only steady)")
 v=$(rlog chat '.[0].headers["x-tlswatch-event"]')
-[[ $v == '"status_change"' ]] || errors+=("X-Tlswatch-Event of the slack request: $v")
+[[ $v == '"status_changed"' ]] || errors+=("X-Tlswatch-Event of the slack request: $v")
 report "Format=slack: {\"text\": ...}; Targets= globs" ${errors[@]+"${errors[@]}"} -- "$tmp/chat.log"
 
 # untrusted: a receiver certificate from the wrong CA, or none the system trusts: never delivered.
@@ -696,9 +697,9 @@ ctl d1 webhook-test probe-test
 grep -qxF "queued a test event for probe-test" "$tmp/ctl.out" || errors+=("stdout: $(cat "$tmp/ctl.out")")
 if poll 10 delivered_at_least probetest 1; then
         v=$(rlog probetest 'length == 1 and (.[0] | (.body | fromjson) as $b | $b.event == "test" and
-                            $b.schema == "tlswatch.alert/1" and ($b.id | test("^[0-9a-f]{32}$")) and
+                            $b.schema == "tlswatch.alert/2" and ($b.id | test("^[0-9a-f]{32}$")) and
                             .headers["x-tlswatch-event"] == "test" and .headers["x-tlswatch-event-id"] == $b.id)')
-        [[ $v == true ]] || errors+=("not one tlswatch.alert/1 event of type test: $(rlog probetest '.[0].body')")
+        [[ $v == true ]] || errors+=("not one tlswatch.alert/2 event of type test: $(rlog probetest '.[0].body')")
 else
         errors+=("the test event did not arrive within 10 s")
 fi

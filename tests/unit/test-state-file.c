@@ -17,6 +17,47 @@ static const char saved[] =
         "\"moved\": {\"status\": \"ok\", \"address\": \"old.example.com:8883\", \"problems\": []},"
         "\"broken\": {\"status\": \"sideways\", \"address\": \"broken.example.com:8883\", \"problems\": []}}}";
 
+/* A whole version 1 entry, as tlswatch 0.1 wrote it: an upgrade must keep all of it. */
+static const char saved_v1[] =
+        "{\"version\":1,\"targets\":{\"broker\":{\"status\":\"warning\",\"problems\":[{\"code\":"
+        "\"root_in_certfile\",\"severity\":\"ok\",\"message\":\"note\",\"depth\":2,\"verify_code\":-1},"
+        "{\"code\":\"expires_soon\",\"severity\":\"warning\",\"message\":\"soon\",\"depth\":0,\"verify_code\":-1}],"
+        "\"sha256\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"not_after\":"
+        "\"2024-07-01T00:00:00Z\",\"subject\":\"CN=b\",\"issuer\":\"CN=ca\",\"last_probe_usec\":1717200000123456,"
+        "\"last_duration_usec\":42000,\"last_announced_usec\":1717113600000000,\"consecutive_failures\":0,"
+        "\"probes\":9,\"days_left\":12.5,\"address\":\"broker.example.com:8883\"}}}";
+
+/* The same state as version 2 writes it. */
+static const char saved_v2[] =
+        "{\"version\":2,\"schema\":\"tlswatch.state/2\",\"targets\":{\"broker\":{\"address\":"
+        "\"broker.example.com:8883\",\"status\":\"warning\",\"problems\":[{\"code\":\"root_in_certfile\","
+        "\"severity\":\"note\",\"message\":\"note\",\"depth\":2},{\"code\":\"expires_soon\",\"severity\":"
+        "\"warning\",\"message\":\"soon\",\"depth\":0}],\"sha256\":"
+        "\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"subject\":\"CN=b\",\"issuer\":"
+        "\"CN=ca\",\"last_duration_seconds\":0.042,\"consecutive_failures\":0,\"probes\":9,\"last_probe\":"
+        "\"2024-06-01T00:00:00Z\",\"last_probe_unix\":1717200000,\"last_announced\":\"2024-05-31T00:00:00Z\","
+        "\"last_announced_unix\":1717113600,\"not_after\":\"2024-07-01T00:00:00Z\",\"not_after_unix\":1719792000,"
+        "\"days_left\":12.5}}}";
+
+static void check_full_state(const TargetState *state, usec_t last_probe_usec) {
+        assert_int_equal(state->status, STATUS_WARNING);
+        assert_int_equal(state->problems.n, 2);
+        assert_int_equal(state->problems.items[0].code, PROBLEM_ROOT_IN_CERTFILE);
+        assert_int_equal(state->problems.items[0].severity, STATUS_OK);
+        assert_int_equal(state->problems.items[0].depth, 2);
+        assert_int_equal(state->problems.items[0].verify_code, -1);
+        assert_int_equal(state->problems.items[1].code, PROBLEM_EXPIRES_SOON);
+        assert_string_equal(state->sha256, "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa");
+        assert_string_equal(state->not_after, "2024-07-01T00:00:00Z");
+        assert_string_equal(state->subject, "CN=b");
+        assert_string_equal(state->issuer, "CN=ca");
+        assert_int_equal(state->last_probe_usec, last_probe_usec);
+        assert_int_equal(state->last_duration_usec, 42000);
+        assert_int_equal(state->last_announced_usec, 1717113600000000);
+        assert_int_equal(state->probes, 9);
+        assert_true(state->has_days_left && state->days_left == 12.5);
+}
+
 static json_t *parse_ok(const char *text) {
         char reason[256];
         json_t *document = NULL;
@@ -56,6 +97,34 @@ static void test_restored(void **unused) {
         json_decref(document);
 }
 
+static void test_versions(void **unused) {
+        json_t *document = parse_ok(saved_v1);
+        TargetState state;
+
+        assert_int_equal(state_file_find(document, "broker", "broker.example.com:8883", &state), 1);
+        check_full_state(&state, 1717200000123456);
+        json_decref(document);
+
+        /* Written again, it is version 2, and reads back the same (points in time to the second). */
+        json_t *entry = state_file_entry_to_json(&state, "broker.example.com:8883");
+        assert_non_null(entry);
+        target_state_clear(&state);
+        json_t *expected = parse_ok(saved_v2);
+        assert_true(json_equal(entry, json_object_get(json_object_get(expected, "targets"), "broker")));
+        json_decref(entry);
+        assert_int_equal(state_file_find(expected, "broker", "broker.example.com:8883", &state), 1);
+        check_full_state(&state, 1717200000000000);
+        target_state_clear(&state);
+        json_decref(expected);
+
+        /* A version from the future is not guessed at. */
+        char reason[256];
+        json_t *future = NULL;
+        static const char text[] = "{\"version\":3,\"targets\":{}}";
+        assert_int_equal(state_file_parse(text, strlen(text), &future, reason, sizeof(reason)), -EBADMSG);
+        assert_string_equal(reason, "unknown version");
+}
+
 static void test_not_restored(void **unused) {
         json_t *document = parse_ok(saved);
         TargetState state;
@@ -74,6 +143,7 @@ int main(void) {
                 cmocka_unit_test(test_not_a_state_file),
                 cmocka_unit_test(test_restored),
                 cmocka_unit_test(test_not_restored),
+                cmocka_unit_test(test_versions),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

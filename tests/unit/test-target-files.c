@@ -110,10 +110,12 @@ static Report *served_report(const Fixture *fx, X509 *served) {
         assert_non_null(report);
         AddressReport *a = report_add_address(report, "127.0.0.1");
         assert_non_null(a);
-        a->chain = calloc(1, sizeof(CertificateInfo));
+        a->chain = calloc(1, sizeof(ChainLink));
         assert_non_null(a->chain);
         a->n_chain = 1;
-        assert_int_equal(cert_check_describe(served, 0, true, fx->now, &a->chain[0]), 0);
+        a->checked_at = fx->now;
+        assert_int_equal(cert_check_describe(served, &a->chain[0].certificate), 0);
+        a->chain[0].sent = true;
         assert_int_equal(report_finalize(report), 0);
         return report;
 }

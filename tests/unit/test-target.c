@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "state-file.h"
 #include "target.h"
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -126,31 +127,26 @@ static Report *build_report(const char *sha256, ...) {
         va_end(ap);
 
         if (sha256) {
-                a->tls_version = strdup("TLSv1.3");
-                a->chain = calloc(2, sizeof(CertificateInfo));
+                a->tls_version = "TLSv1.3";
+                a->chain = calloc(2, sizeof(ChainLink));
                 assert_non_null(a->chain);
                 a->n_chain = 2;
-                a->chain[0] = (CertificateInfo) {
-                        .depth = 0,
-                        .subject = strdup("CN=broker.example.com"),
-                        .issuer = strdup("CN=Example CA"),
-                        .not_before = "2024-01-01T00:00:00Z",
-                        .not_after = "2024-09-01T00:00:00Z",
-                        .days_left = 92,
-                        .sent = true,
-                };
-                snprintf(a->chain[0].sha256, sizeof(a->chain[0].sha256), "%s", sha256);
-                /* The CA expires first: its notAfter is the one the state keeps. */
-                a->chain[1] = (CertificateInfo) {
-                        .depth = 1,
-                        .subject = strdup("CN=Example CA"),
-                        .issuer = strdup("CN=Example CA"),
-                        .not_before = "2020-01-01T00:00:00Z",
-                        .not_after = "2024-07-01T00:00:00Z",
-                        .days_left = 30,
-                        .sha256 = "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",
-                        .sent = true,
-                };
+                uint8_t digest[32];
+                for (size_t i = 0; i < 32; i++)
+                        assert_int_equal(sscanf(sha256 + 2 * i, "%2hhx", &digest[i]), 1);
+                /* 2024-01-01 to 2024-09-01 */
+                assert_int_equal(certificate_new(digest, 1704067200, 1725148800, "EC", 256, "ecdsa-with-SHA256",
+                                                 "CN=broker.example.com", "CN=Example CA", NULL, 0,
+                                                 &a->chain[0].certificate),
+                                 0);
+                a->chain[0].sent = true;
+                /* The CA expires first (2024-07-01): its notAfter is the one the state keeps. */
+                uint8_t ca_digest[32];
+                memset(ca_digest, 0xcc, sizeof(ca_digest));
+                assert_int_equal(certificate_new(ca_digest, 1577836800, 1719792000, "EC", 256, "ecdsa-with-SHA256",
+                                                 "CN=Example CA", "CN=Example CA", NULL, 0, &a->chain[1].certificate),
+                                 0);
+                a->chain[1].sent = true;
                 a->has_days_left = true;
                 a->days_left = 30;
         }
@@ -653,35 +649,68 @@ static void check_states_equal(const TargetState *a, const TargetState *b) {
         assert_int_equal(a->probes, b->probes);
 }
 
-/* to_json, through text as on disk, and back. */
+/* The state file's entry for one target, read back as state-file.c does: `version` 1 is the old form
+ * (still loaded), 2 the one written now. */
+static int target_state_from_json_version(json_t *o, int version, TargetState *ret) {
+        json_t *entry = json_deep_copy(o);
+        int r;
+
+        if (json_is_object(entry))
+                assert_int_equal(json_object_set_new(entry, "address", json_string("broker.example.com:8883")), 0);
+        json_t *document = json_pack("{s:i, s:{s:o}}", "version", version, "targets", "broker", entry);
+        assert_non_null(document);
+        TargetState state;
+        r = state_file_find(document, "broker", "broker.example.com:8883", &state);
+        json_decref(document);
+        if (r == 1) {
+                *ret = state;
+                return 0;
+        }
+        return r == 0 ? -ENOENT : r;
+}
+
+/* Written as the state file writes it, through text as on disk, and back. */
 static void check_round_trip(const TargetState *s) {
         TargetState back = { .status = STATUS_OK };
-        json_t *o = target_state_to_json(s);
-        assert_non_null(o);
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        json_t *document;
+        char reason[256];
 
-        char *text = json_dumps(o, JSON_COMPACT);
-        assert_non_null(text);
-        json_decref(o);
-        o = json_loads(text, 0, NULL);
-        assert_non_null(o);
+        assert_non_null(f);
+        assert_int_equal(state_file_write_head(f), 0);
+        assert_int_equal(state_file_write_target(f, true, "other", "other:1", &(TargetState) { .status = STATUS_OK }), 0);
+        assert_int_equal(state_file_write_target(f, false, "broker", "broker.example.com:8883", s), 0);
+        assert_int_equal(state_file_write_tail(f), 0);
+        assert_int_equal(fclose(f), 0);
+        assert_int_equal(state_file_parse(text, size, &document, reason, sizeof(reason)), 0);
+        assert_int_equal(json_integer_value(json_object_get(document, "version")), 2);
+        assert_string_equal(json_string_value(json_object_get(document, "schema")), STATE_FILE_SCHEMA);
         free(text);
 
-        assert_int_equal(target_state_from_json(o, &back), 0);
-        json_decref(o);
+        assert_int_equal(state_file_find(document, "broker", "broker.example.com:8883", &back), 1);
+        json_decref(document);
         check_states_equal(s, &back);
         target_state_clear(&back);
 }
 
 static void test_json_round_trip(void **state) {
+        static const uint8_t digest[32] = { 0xaa };
+        Certificate *leaf = NULL;
+        assert_int_equal(certificate_new(digest, 0, 0, NULL, 0, NULL, "CN=broker.example.com",
+                                         "CN=Example CA, O=\"Quoted\"", NULL, 0, &leaf),
+                         0);
         TargetState s = {
                 .status = STATUS_CRITICAL,
                 .sha256 = SHA_A,
                 .not_after = "2024-07-01T00:00:00Z",
-                .subject = strdup("CN=broker.example.com"),
-                .issuer = strdup("CN=Example CA, O=\"Quoted\""),
+                .leaf = leaf,
+                .subject = leaf->subject,
+                .issuer = leaf->issuer,
                 .has_days_left = true,
                 .days_left = -1.25,
-                .last_probe_usec = T0 + 1,
+                .last_probe_usec = T0 + USEC_PER_SEC, /* the file keeps points in time to the second */
                 .last_duration_usec = 42 * USEC_PER_MSEC,
                 .last_announced_usec = T0 - USEC_PER_DAY,
                 .consecutive_failures = 3,
@@ -741,24 +770,33 @@ static json_t *load_quoted(const char *text) {
         return o;
 }
 
-static void check_rejected_at(const char *text, const char *file, int line) {
+static void check_rejected_version_at(const char *text, int version, const char *file, int line) {
         TargetState s = { .status = STATUS_WARNING, .probes = 77 };
         json_t *o = load_quoted(text);
 
-        _assert_int_equal(target_state_from_json(o, &s), -EBADMSG, file, line);
+        _assert_int_equal(target_state_from_json_version(o, version, &s), -EBADMSG, file, line);
         json_decref(o);
         /* Untouched on failure, so a caller's state is not half-replaced. */
         _assert_int_equal(s.status, STATUS_WARNING, file, line);
         _assert_int_equal(s.probes, 77, file, line);
         _assert_true(s.problems.n == 0 && !s.subject && !s.issuer, "state untouched", file, line);
 }
-#define check_rejected(text) check_rejected_at(text, __FILE__, __LINE__)
+/* Refused in both forms; or only in the old one, or the new one, where the member is the form's own. */
+#define check_rejected(text)                                         \
+        do {                                                         \
+                check_rejected_version_at(text, 1, __FILE__, __LINE__); \
+                check_rejected_version_at(text, 2, __FILE__, __LINE__); \
+        } while (0)
+#define check_rejected_v1(text) check_rejected_version_at(text, 1, __FILE__, __LINE__)
+#define check_rejected_v2(text) check_rejected_version_at(text, 2, __FILE__, __LINE__)
 
 static void test_json_minimal_accepted(void **state) {
         TargetState s = {};
         json_t *o = load_quoted("{'status':'ok','problems':[]}");
 
-        assert_int_equal(target_state_from_json(o, &s), 0);
+        assert_int_equal(target_state_from_json_version(o, 2, &s), 0);
+        target_state_clear(&s);
+        assert_int_equal(target_state_from_json_version(o, 1, &s), 0);
         json_decref(o);
         assert_int_equal(s.status, STATUS_OK);
         assert_string_equal(s.sha256, "");
@@ -783,12 +821,19 @@ static void test_json_rejected(void **state) {
         check_rejected("{'status':'ok','problems':[],'sha256':5}");
         check_rejected("{'status':'ok','problems':[],'subject':[]}");
         check_rejected("{'status':'ok','problems':[],'probes':'many'}");
-        check_rejected("{'status':'ok','problems':[],'last_probe_usec':1.5}");
+        check_rejected_v1("{'status':'ok','problems':[],'last_probe_usec':1.5}");
+        check_rejected_v1("{'status':'ok','problems':[],'last_probe_usec':-1}");
+        check_rejected_v2("{'status':'ok','problems':[],'last_probe_unix':1.5}");
+        check_rejected_v2("{'status':'ok','problems':[],'last_probe_unix':-1}");
+        check_rejected_v2("{'status':'ok','problems':[],'last_announced_unix':'yesterday'}");
+        check_rejected_v2("{'status':'ok','problems':[],'not_after_unix':'2024'}");
+        check_rejected_v2("{'status':'ok','problems':[],'last_duration_seconds':-1}");
+        check_rejected_v2("{'status':'ok','problems':[],'last_duration_seconds':'long'}");
         check_rejected("{'status':'ok','problems':[],'consecutive_failures':-1}");
         check_rejected("{'status':'ok','problems':[],'probes':-3}");
         /* Too long for the fixed fields. */
         check_rejected("{'status':'ok','problems':[],'sha256':'" SHA_A "0'}");
-        check_rejected("{'status':'ok','problems':[],'not_after':'2024-07-01T00:00:00Z and a lot more'}");
+        check_rejected_v1("{'status':'ok','problems':[],'not_after':'2024-07-01T00:00:00Z and a lot more'}");
 }
 
 static void test_json_rejected_problems(void **state) {
@@ -807,7 +852,7 @@ static void test_json_rejected_problems(void **state) {
         /* With a good second item it loads: each rejection above is the bad item's doing. */
         TargetState s = {};
         json_t *o = load_quoted(BAD("{'code':'weak_key','severity':'warning','message':'w','depth':1}"));
-        assert_int_equal(target_state_from_json(o, &s), 0);
+        assert_int_equal(target_state_from_json_version(o, 2, &s), 0);
         json_decref(o);
         assert_int_equal(s.status, STATUS_CRITICAL);
         assert_int_equal(s.problems.n, 2);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Webhook payloads: the tlswatch.alert/1 document of each event type with exactly its members, the
+/* Webhook payloads: the tlswatch.alert/2 document of each event type with exactly its members, the
  * Events= kind of each event, the slack text, the Alertmanager v2 body (labels, startsAt, endsAt, and
  * nothing for status or certificate changes), the HMAC signature against vectors computed with
  * openssl dgst, and Targets= globs. Last, events from real target transitions are fed through the
@@ -17,6 +17,7 @@
 #include <time.h>
 
 #include "target.h"
+#include "report-json.h"
 #include "webhook-payload.h"
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
@@ -109,10 +110,20 @@ static const char *string_member(json_t *o, const char *key) {
 }
 
 static void check_problem_object(json_t *o, const Problem *p) {
-        check_members(o, "code", "severity", "message");
+        /* The one vocabulary's problem: position members only where they apply. */
+        if (p->depth >= 0 && p->verify_code >= 0)
+                check_members(o, "code", "severity", "message", "depth", "verify_code");
+        else if (p->depth >= 0)
+                check_members(o, "code", "severity", "message", "depth");
+        else if (p->verify_code >= 0)
+                check_members(o, "code", "severity", "message", "verify_code");
+        else
+                check_members(o, "code", "severity", "message");
         assert_string_equal(string_member(o, "code"), problem_code_to_string(p->code));
-        assert_string_equal(string_member(o, "severity"), status_to_string(p->severity));
+        assert_string_equal(string_member(o, "severity"), problem_severity_to_string(p->severity));
         assert_string_equal(string_member(o, "message"), p->message);
+        if (p->depth >= 0)
+                assert_int_equal(json_integer_value(json_object_get(o, "depth")), p->depth);
 }
 
 /* ---- event types and kinds --------------------------------------------------------------------------- */
@@ -130,11 +141,11 @@ static void test_event_type_and_kind(void **unused) {
                 /* A problem can clear while another remains: still a recovery of that problem. */
                 { TARGET_EVENT_PROBLEM_CLEARED, STATUS_WARNING, "recovery", WEBHOOK_EVENT_RECOVERY },
                 /* A status change to ok is what Events=recovery asks for; any other is a change. */
-                { TARGET_EVENT_STATUS_CHANGED, STATUS_OK, "status_change", WEBHOOK_EVENT_RECOVERY },
-                { TARGET_EVENT_STATUS_CHANGED, STATUS_WARNING, "status_change", WEBHOOK_EVENT_CHANGE },
-                { TARGET_EVENT_STATUS_CHANGED, STATUS_CRITICAL, "status_change", WEBHOOK_EVENT_CHANGE },
-                { TARGET_EVENT_STATUS_CHANGED, STATUS_UNKNOWN, "status_change", WEBHOOK_EVENT_CHANGE },
-                { TARGET_EVENT_CERTIFICATE_CHANGED, STATUS_OK, "certificate_change", WEBHOOK_EVENT_CHANGE },
+                { TARGET_EVENT_STATUS_CHANGED, STATUS_OK, "status_changed", WEBHOOK_EVENT_RECOVERY },
+                { TARGET_EVENT_STATUS_CHANGED, STATUS_WARNING, "status_changed", WEBHOOK_EVENT_CHANGE },
+                { TARGET_EVENT_STATUS_CHANGED, STATUS_CRITICAL, "status_changed", WEBHOOK_EVENT_CHANGE },
+                { TARGET_EVENT_STATUS_CHANGED, STATUS_UNKNOWN, "status_changed", WEBHOOK_EVENT_CHANGE },
+                { TARGET_EVENT_CERTIFICATE_CHANGED, STATUS_OK, "certificate_changed", WEBHOOK_EVENT_CHANGE },
                 { TARGET_EVENT_REMINDER, STATUS_CRITICAL, "reminder", WEBHOOK_EVENT_REMINDER },
         };
 
@@ -142,7 +153,7 @@ static void test_event_type_and_kind(void **unused) {
                 TargetEvent event = { .type = cases[i].type,
                                       .old_status = STATUS_OK,
                                       .new_status = cases[i].new_status };
-                assert_string_equal(webhook_event_type(&event), cases[i].name);
+                assert_string_equal(target_event_type_to_string(event.type), cases[i].name);
                 assert_int_equal(webhook_event_kind(&event), cases[i].kind);
         }
         /* Every kind is one bit of Events=all. */
@@ -151,7 +162,7 @@ static void test_event_type_and_kind(void **unused) {
                          WEBHOOK_EVENTS_ALL);
 }
 
-/* ---- the tlswatch.alert/1 document ------------------------------------------------------------------- */
+/* ---- the tlswatch.alert/2 document ------------------------------------------------------------------- */
 
 static void test_document_problem(void **unused) {
         Problem problems[] = { expired, weak_key };
@@ -163,14 +174,16 @@ static void test_document_problem(void **unused) {
                               .address = "192.0.2.1" };
         json_t *o = make_event(&state, &event);
 
-        check_members(o, "schema", "event", "id", "time", "target", "address", "protocol", "old_status",
-                      "status", "problems", "problem", "days_left", "not_after", "subject", "issuer",
+        check_members(o, "schema", "event", "id", "time", "time_unix", "target", "address", "protocol", "old_status",
+                      "status", "problems", "problem", "days_left", "not_after", "not_after_unix", "subject", "issuer",
                       "sha256", "monitor");
-        assert_string_equal(string_member(o, "schema"), "tlswatch.alert/1");
+        assert_string_equal(string_member(o, "schema"), "tlswatch.alert/2");
         assert_string_equal(string_member(o, "schema"), WEBHOOK_SCHEMA);
         assert_string_equal(string_member(o, "event"), "problem");
         assert_string_equal(string_member(o, "id"), ID);
         assert_string_equal(string_member(o, "time"), T0_TEXT);
+        assert_int_equal(json_integer_value(json_object_get(o, "time_unix")), 1717200000);
+        assert_int_equal(json_integer_value(json_object_get(o, "not_after_unix")), 1717027200);
         assert_string_equal(string_member(o, "target"), "broker");
         /* Where the problem was seen, with the target's port. */
         assert_string_equal(string_member(o, "address"), "192.0.2.1:8883");
@@ -216,8 +229,8 @@ static void test_document_recovery(void **unused) {
                               .problem = &expired };
         json_t *o = make_event(&state, &event);
 
-        check_members(o, "schema", "event", "id", "time", "target", "address", "protocol", "old_status",
-                      "status", "problems", "problem", "days_left", "not_after", "subject", "issuer",
+        check_members(o, "schema", "event", "id", "time", "time_unix", "target", "address", "protocol", "old_status",
+                      "status", "problems", "problem", "days_left", "not_after", "not_after_unix", "subject", "issuer",
                       "sha256", "monitor");
         assert_string_equal(string_member(o, "event"), "recovery");
         /* No address of its own: the target's. */
@@ -237,9 +250,9 @@ static void test_document_status_change_without_certificate(void **unused) {
         json_t *o = make_event(&state, &event);
 
         /* Optional members are absent, not null. */
-        check_members(o, "schema", "event", "id", "time", "target", "address", "protocol", "old_status",
+        check_members(o, "schema", "event", "id", "time", "time_unix", "target", "address", "protocol", "old_status",
                       "status", "problems", "monitor");
-        assert_string_equal(string_member(o, "event"), "status_change");
+        assert_string_equal(string_member(o, "event"), "status_changed");
         assert_string_equal(string_member(o, "old_status"), "unknown");
         assert_string_equal(string_member(o, "status"), "ok");
         json_decref(o);
@@ -254,10 +267,12 @@ static void test_document_certificate_change(void **unused) {
                               .old_not_after = "2024-01-01T00:00:00Z" };
         json_t *o = make_event(&state, &event);
 
-        check_members(o, "schema", "event", "id", "time", "target", "address", "protocol", "old_status",
-                      "status", "problems", "days_left", "not_after", "subject", "issuer", "sha256",
-                      "old_sha256", "monitor");
-        assert_string_equal(string_member(o, "event"), "certificate_change");
+        check_members(o, "schema", "event", "id", "time", "time_unix", "target", "address", "protocol", "old_status",
+                      "status", "problems", "days_left", "not_after", "not_after_unix", "subject", "issuer", "sha256",
+                      "old_sha256", "old_not_after", "old_not_after_unix", "monitor");
+        assert_string_equal(string_member(o, "event"), "certificate_changed");
+        assert_string_equal(string_member(o, "old_not_after"), "2024-01-01T00:00:00Z");
+        assert_int_equal(json_integer_value(json_object_get(o, "old_not_after_unix")), 1704067200);
         assert_string_equal(string_member(o, "sha256"), SHA_B);
         assert_string_equal(string_member(o, "old_sha256"), SHA_A);
         json_decref(o);
@@ -579,10 +594,13 @@ static void test_alertmanager_nothing_to_say(void **unused) {
 /* Computed independently:  printf '%s' 'TIMESTAMP.BODY' | openssl dgst -sha256 -hmac 'SECRET' */
 /* tlswatchctl webhook-test reaches Alertmanager too: an alert of its own name that ends by itself. */
 static void test_alertmanager_test_event(void **unused) {
-        json_t *event = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:{s:s, s:s, s:s}, s:s}", "schema", WEBHOOK_SCHEMA,
-                                  "event", "test", "id", "0123456789abcdef0123456789abcdef", "time",
-                                  "2026-11-27T10:00:00Z", "target", "tlswatch-test", "address", "localhost:0", "problem",
-                                  "code", "test", "severity", "warning", "message", "a test event", "monitor", "host1");
+        /* The event webhook-test sends, at 2026-11-27T10:00:00Z. */
+        json_t *event = webhook_test_event_new("0123456789abcdef0123456789abcdef", "host1",
+                                               (uint64_t) 1795773600 * USEC_PER_SEC);
+        assert_non_null(event);
+        check_members(event, "schema", "event", "id", "time", "time_unix", "target", "address", "protocol",
+                      "old_status", "status", "problems", "problem", "monitor");
+        assert_string_equal(string_member(event, "time"), "2026-11-27T10:00:00Z");
         int r;
         json_t *alert = alertmanager_alert(event, &r);
 
@@ -776,18 +794,18 @@ static Report *build_report(ProblemCode code, Status severity) {
                                      problem_code_to_string(code));
                 assert_int_equal(r, 0);
         }
-        a->tls_version = strdup("TLSv1.3");
-        a->chain = calloc(1, sizeof(CertificateInfo));
+        a->tls_version = "TLSv1.3";
+        a->chain = calloc(1, sizeof(ChainLink));
         assert_non_null(a->chain);
         a->n_chain = 1;
-        a->chain[0] = (CertificateInfo) { .depth = 0,
-                                         .subject = strdup("CN=broker.example.com"),
-                                         .issuer = strdup("CN=Example CA"),
-                                         .not_before = "2024-01-01T00:00:00Z",
-                                         .not_after = "2024-06-09T00:00:00Z",
-                                         .days_left = 8,
-                                         .sent = true };
-        snprintf(a->chain[0].sha256, sizeof(a->chain[0].sha256), "%s", SHA_A);
+        uint8_t sha256[32];
+        memset(sha256, 0xaa, sizeof(sha256));
+        /* 2024-01-01 to 2024-06-09, 8 days left at T0 */
+        assert_int_equal(certificate_new(sha256, 1704067200, 1717891200, "EC", 256, "ecdsa-with-SHA256",
+                                         "CN=broker.example.com", "CN=Example CA", NULL, 0, &a->chain[0].certificate),
+                         0);
+        a->chain[0].sent = true;
+        a->checked_at = 1717200000;
         a->has_days_left = true;
         a->days_left = 8;
         assert_int_equal(report_finalize(report), 0);

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Human-readable rendering of a probe report: a verdict line first (what Nagios shows), then per
+/* The report's text printer, for people: a verdict line first (what Nagios shows), then per
  * address the TLS parameters, the chain and each problem with what to fix. */
 #pragma once
 

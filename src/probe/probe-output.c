@@ -1,16 +1,9 @@
 /* SPDX-License-Identifier: MIT */
-/* Renders a Report for people. The first line stands alone as a verdict, so monitoring systems that
- * keep only the first line of a plugin's output still say what is wrong. */
+/* Renders a Report for people: the report's text printer, beside report-json.c, shared by
+ * `tlswatchctl probe` and `tlswatchd --once`. The first line stands alone as a verdict, so monitoring
+ * systems that keep only the first line of a plugin's output still say what is wrong. */
 #include "probe-output.h"
-
-static const Problem *worst_problem(const ProblemList *list) {
-        const Problem *worst = NULL;
-
-        for (size_t i = 0; i < list->n; i++)
-                if (!worst || list->items[i].severity > worst->severity)
-                        worst = &list->items[i];
-        return worst;
-}
+#include "time-util.h"
 
 static void print_problem(const Problem *p, FILE *out) {
         fprintf(out, "    %-8s %s", p->severity == STATUS_OK ? "note" : status_to_string(p->severity),
@@ -21,7 +14,7 @@ static void print_problem(const Problem *p, FILE *out) {
 }
 
 void probe_output_human(const Report *report, FILE *out) {
-        const Problem *worst = worst_problem(&report->problems);
+        const Problem *worst = problem_list_worst_item(&report->problems);
 
         fprintf(out, "%s: %s (%s)", status_to_label(report->status), report->target, report->protocol);
         if (worst)
@@ -50,13 +43,22 @@ void probe_output_human(const Report *report, FILE *out) {
                 if (a->n_chain > 0)
                         fprintf(out, "  chain:\n");
                 for (size_t j = 0; j < a->n_chain; j++) {
-                        const CertificateInfo *c = &a->chain[j];
+                        const Certificate *c = a->chain[j].certificate;
+                        char not_after[32];
 
-                        fprintf(out, "    %d %s%s\n", c->depth, c->subject, c->sent ? "" : "  [not sent: from the trust store]");
+                        fprintf(out, "    %zu %s%s\n", j, c->subject,
+                                a->chain[j].sent ? "" : "  [not sent: from the trust store]");
                         fprintf(out, "      issuer %s\n", c->issuer);
-                        if (j == 0 && c->subject_alt_names)
-                                fprintf(out, "      names %s\n", c->subject_alt_names);
-                        fprintf(out, "      not after %s (%.1f days left), %s, %s\n", c->not_after, c->days_left, c->key,
+                        if (j == 0) {
+                                fputs("      names ", out);
+                                for (size_t k = 0; k < c->n_subject_alt_names; k++)
+                                        fprintf(out, "%s%s", k ? ", " : "", c->subject_alt_names[k]);
+                                fputs(c->n_subject_alt_names == 0 ? "no DNS or IP names (subjectAltName)\n" : "\n",
+                                      out);
+                        }
+                        fprintf(out, "      not after %s (%.1f days left), %s %d, %s\n",
+                                format_timestamp_rfc3339(not_after, sizeof(not_after), c->not_after),
+                                certificate_days_left(c, a->checked_at), c->key_type, c->key_bits,
                                 c->signature_algorithm);
                 }
                 if (a->problems.n > 0)

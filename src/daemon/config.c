@@ -747,8 +747,12 @@ size_t config_target_keys(const char **ret, size_t size) {
         return n;
 }
 
-static int webhook_error(char **ret_error, const WebhookConfig *w, const char *format, ...) _printf_(3, 4);
-static int webhook_error(char **ret_error, const WebhookConfig *w, const char *format, ...) {
+/* "FILE:LINE: [KIND NAME]: message", the form of every error found after parsing, when the whole
+ * section is known. Returns -EINVAL. */
+static int section_error(char **ret_error, const char *kind, const char *file, unsigned line, const char *name,
+                         const char *format, ...) _printf_(6, 7);
+static int section_error(char **ret_error, const char *kind, const char *file, unsigned line, const char *name,
+                         const char *format, ...) {
         _cleanup_free_ char *message = NULL;
         va_list ap;
 
@@ -756,10 +760,15 @@ static int webhook_error(char **ret_error, const WebhookConfig *w, const char *f
         if (vasprintf(&message, format, ap) < 0)
                 message = NULL;
         va_end(ap);
-        if (asprintf(ret_error, "%s:%u: [Webhook %s]: %s", w->file, w->line, w->name, message ?: "invalid") < 0)
+        if (asprintf(ret_error, "%s:%u: [%s %s]: %s", file, line, kind, name, message ?: "invalid") < 0)
                 *ret_error = NULL;
         return -EINVAL;
 }
+
+#define webhook_error(ret_error, w, ...) \
+        section_error(ret_error, "Webhook", (w)->file, (w)->line, (w)->name, __VA_ARGS__)
+#define finish_error(ret_error, t, ...) \
+        section_error(ret_error, "Target", (t)->file, (t)->line, (t)->name, __VA_ARGS__)
 
 static int finish_webhooks(Config *config, char **ret_error) {
         if (!config->spool_max_bytes)
@@ -782,20 +791,6 @@ static int finish_webhooks(Config *config, char **ret_error) {
                         w->retry_max_usec = DEFAULT_WEBHOOK_RETRY_MAX_USEC;
         }
         return 0;
-}
-
-static int finish_error(char **ret_error, const TargetConfig *t, const char *format, ...) _printf_(3, 4);
-static int finish_error(char **ret_error, const TargetConfig *t, const char *format, ...) {
-        _cleanup_free_ char *message = NULL;
-        va_list ap;
-
-        va_start(ap, format);
-        if (vasprintf(&message, format, ap) < 0)
-                message = NULL;
-        va_end(ap);
-        if (asprintf(ret_error, "%s:%u: [Target %s]: %s", t->file, t->line, t->name, message ?: "invalid") < 0)
-                *ret_error = NULL;
-        return -EINVAL;
 }
 
 static uint64_t key_bit(const char *key) {

@@ -88,7 +88,9 @@ json_t *certificate_to_json(const Certificate *c, int depth, bool sent, int64_t 
                 if (json_array_append_new(names, json_string(c->subject_alt_names[i])) < 0)
                         names = (json_decref(names), NULL);
 
-        /* In the documented order: who, when, then what. */
+        /* In the documented order: who, when, then what. json_object_set_new() takes `names` even
+         * when it fails; until that call it is still ours to drop. */
+        bool names_given = false;
         json_t *o = json_pack("{s:i, s:s, s:s}", "depth", depth, "subject", c->subject, "issuer", c->issuer);
         if (o && (json_object_set_time(o, "not_before", c->not_before) < 0 ||
                   json_object_set_time(o, "not_after", c->not_after) < 0 ||
@@ -96,10 +98,10 @@ json_t *certificate_to_json(const Certificate *c, int depth, bool sent, int64_t 
                   json_object_set_new(o, "sha256", json_string(sha256)) < 0 ||
                   json_object_set_new(o, "key", json_pack("{s:s, s:i}", "type", c->key_type, "bits", c->key_bits)) < 0 ||
                   json_object_set_new(o, "signature_algorithm", json_string(c->signature_algorithm)) < 0 ||
-                  json_object_set_new(o, "subject_alt_names", names) < 0 ||
+                  (names_given = true, json_object_set_new(o, "subject_alt_names", names) < 0) ||
                   json_object_set_new(o, "sent", json_boolean(sent)) < 0))
                 o = (json_decref(o), NULL);
-        else if (!o)
+        if (!names_given)
                 json_decref(names);
         return o;
 }

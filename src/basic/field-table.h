@@ -15,22 +15,28 @@ typedef enum FieldKind {
 
 typedef struct Field {
         const char *name; /* for messages and tests */
-        FieldKind kind;
         size_t offset;
         size_t size;
         const struct Field *fields; /* FIELD_NESTED: the embedded struct's table */
         size_t n_fields;
+        FieldKind kind;
         bool bookkeeping; /* not a setting (where it was read, ...): cleared, never copied or compared */
 } Field;
 
+/* The member's size, whatever its type (a pointer to a struct is a plain field too). */
+#define FIELD_SIZE_OF(type, member) sizeof(((type *) 0)->member) /* NOLINT(bugprone-sizeof-expression) */
 #define FIELD_STRING_OF(type, member) \
-        { #member, FIELD_STRING, offsetof(type, member), sizeof(((type *) 0)->member), NULL, 0, false }
+        { .name = #member, .kind = FIELD_STRING, .offset = offsetof(type, member), \
+          .size = FIELD_SIZE_OF(type, member) }
 #define FIELD_PLAIN_OF(type, member) \
-        { #member, FIELD_PLAIN, offsetof(type, member), sizeof(((type *) 0)->member), NULL, 0, false }
+        { .name = #member, .kind = FIELD_PLAIN, .offset = offsetof(type, member), \
+          .size = FIELD_SIZE_OF(type, member) }
 #define FIELD_NESTED_OF(type, member, table, n) \
-        { #member, FIELD_NESTED, offsetof(type, member), sizeof(((type *) 0)->member), table, n, false }
-#define FIELD_BOOKKEEPING_OF(type, kind, member) \
-        { #member, FIELD_##kind, offsetof(type, member), sizeof(((type *) 0)->member), NULL, 0, true }
+        { .name = #member, .kind = FIELD_NESTED, .offset = offsetof(type, member), \
+          .size = FIELD_SIZE_OF(type, member), .fields = (table), .n_fields = (n) }
+#define FIELD_BOOKKEEPING_OF(type, kind_, member) \
+        { .name = #member, .kind = FIELD_##kind_, .offset = offsetof(type, member), \
+          .size = FIELD_SIZE_OF(type, member), .bookkeeping = true }
 
 /* Copies every field of `from` into the zeroed or cleared `to`; on -ENOMEM, `to` holds what was
  * copied so far and must still be cleared. */

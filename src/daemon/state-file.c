@@ -2,6 +2,7 @@
 /* The state file's two forms. Version 2 spells times as every document does (RFC 3339 beside Unix
  * seconds) and problems in the one vocabulary of report-json.c; version 1 (times in microseconds,
  * severity "ok" for a note) is still read, never written. No I/O here but the FILE the caller gives. */
+#include <openssl/crypto.h>
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
@@ -65,9 +66,10 @@ static int common_from_json(TargetState *state, const char *status, json_t *prob
                 /* The state refers to its leaf as a certificate; the saved one has only what the file
                  * keeps (no names, no key), until the first probe replaces it by the one served. */
                 uint8_t digest[32] = {};
-                for (size_t i = 0; strlen(sha256) == 64 && i < 32; i++)
-                        if (sscanf(sha256 + 2 * i, "%2hhx", &digest[i]) != 1)
-                                return -EBADMSG;
+                size_t length = 0;
+                if (strlen(sha256) == 64 &&
+                    (OPENSSL_hexstr2buf_ex(digest, sizeof(digest), &length, sha256, '\0') != 1 || length != 32))
+                        return -EBADMSG;
                 if (certificate_new(digest, 0, 0, NULL, 0, NULL, subject ?: "", issuer ?: "", NULL, 0, &state->leaf) < 0)
                         return -ENOMEM;
                 state->subject = subject ? state->leaf->subject : NULL;

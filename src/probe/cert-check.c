@@ -191,6 +191,7 @@ static int subject_alt_names(X509 *leaf, NameList *ret) {
 static void names_sentence(const Certificate *c, char *buffer, size_t size) {
         size_t used = 0;
 
+        assert(c);
         if (c->n_subject_alt_names == 0) {
                 snprintf(buffer, size, "no DNS or IP names (subjectAltName)");
                 return;
@@ -360,6 +361,7 @@ static int check_dates(const CertCheckInput *input, STACK_OF(X509) *path, Addres
         for (int depth = 0; depth < sk_X509_num(path); depth++) {
                 X509 *x = sk_X509_value(path, depth);
                 const Certificate *info = report->chain[depth].certificate;
+                assert(info); /* every link was described before the checks run */
                 double days_left = certificate_days_left(info, input->now);
 
                 if (ASN1_TIME_cmp_time_t(X509_get0_notBefore(x), input->now) > 0) {
@@ -394,6 +396,7 @@ static int check_dates(const CertCheckInput *input, STACK_OF(X509) *path, Addres
                 return 0;
 
         const Certificate *earliest = report->chain[earliest_depth].certificate;
+        assert(earliest);
         Status severity;
         if (earliest_days < input->crit_days)
                 severity = STATUS_CRITICAL;
@@ -414,6 +417,7 @@ static int check_strength(STACK_OF(X509) *path, AddressReport *report) {
         for (int depth = 0; depth < sk_X509_num(path); depth++) {
                 X509 *x = sk_X509_value(path, depth);
                 const Certificate *info = report->chain[depth].certificate;
+                assert(info); /* every link was described before the checks run */
 
                 if (key_is_weak(x)) {
                         r = problem_list_add(&report->problems, PROBLEM_WEAK_KEY, STATUS_WARNING, depth, -1,

@@ -61,7 +61,7 @@ static uint16_t read_port(int fd) {
                 buffer[n] = '\0';
                 const char *accept = strstr(buffer, "ACCEPT 127.0.0.1:");
                 if (accept && strchr(accept, '\n'))
-                        return (uint16_t) atoi(accept + strlen("ACCEPT 127.0.0.1:"));
+                        return (uint16_t) strtoul(accept + strlen("ACCEPT 127.0.0.1:"), NULL, 10);
         }
         return 0;
 }

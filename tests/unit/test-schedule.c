@@ -12,6 +12,13 @@
 
 #define N_ENTRIES 500
 
+/* A fixed sequence of delays, the same in every run (a linear congruential generator). */
+static unsigned next_delay_step(void) {
+        static uint32_t x = 14;
+        x = x * 1103515245u + 12345u;
+        return (x >> 16) % 200;
+}
+
 typedef struct Item {
         ScheduleEntry entry; /* first, so an entry is its item */
         int id;
@@ -60,17 +67,16 @@ static void test_order(void **state) {
 
         assert_int_equal(sd_event_new(&event), 0);
         assert_int_equal(schedule_new(event, 0, on_due, &recorder, &recorder.schedule), 0);
-        srand(14);
         for (int i = 0; i < N_ENTRIES; i++) {
                 items[i] = (Item) { .id = i };
                 assert_int_equal(schedule_add(recorder.schedule, &items[i].entry,
-                                              (usec_t) (rand() % 200) * USEC_PER_MSEC / 10),
+                                              (usec_t) next_delay_step() * USEC_PER_MSEC / 10),
                                  0);
         }
         /* Move a third of them (earlier and later), remove a tenth. */
         for (int i = 0; i < N_ENTRIES; i += 3)
                 assert_int_equal(schedule_add(recorder.schedule, &items[i].entry,
-                                              (usec_t) (rand() % 200) * USEC_PER_MSEC / 10),
+                                              (usec_t) next_delay_step() * USEC_PER_MSEC / 10),
                                  0);
         for (int i = 0; i < N_ENTRIES; i += 10) {
                 schedule_remove(recorder.schedule, &items[i].entry);

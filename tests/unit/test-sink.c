@@ -147,8 +147,10 @@ static void start_server(void) {
         for (unsigned i = 0; i < 200 && fx.port == 0; i++) {
                 FILE *f = fopen(out, "r");
                 while (f && fgets(line, sizeof(line), f))
-                        if (sscanf(line, "ACCEPT 127.0.0.1:%u", &fx.port) == 1)
+                        if (strncmp(line, "ACCEPT 127.0.0.1:", strlen("ACCEPT 127.0.0.1:")) == 0) {
+                                fx.port = (unsigned) strtoul(line + strlen("ACCEPT 127.0.0.1:"), NULL, 10);
                                 break;
+                        }
                 if (f)
                         fclose(f);
                 if (fx.port == 0) {

@@ -28,3 +28,8 @@ char *format_timestamp_rfc3339(char *buffer, size_t size, int64_t seconds);
 
 /* The inverse, for exactly that form: Unix seconds, or -1 for NULL, "" or anything else. */
 int64_t parse_timestamp_rfc3339(const char *text);
+
+/* a + b, or UINT64_MAX where the sum would wrap: a delay near usec_t's limit means never, not the past. */
+static inline usec_t usec_add(usec_t a, usec_t b) {
+        return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}

@@ -343,10 +343,7 @@ static void on_event(const TargetConfig *config, const TargetState *state, const
 }
 
 static int schedule(Target *t, usec_t delay) {
-        usec_t now = now_realtime();
-
-        /* Saturating, as the schedule's own time is: a huge delay means never, not the past. */
-        t->next_probe_usec = now > UINT64_MAX - delay ? UINT64_MAX : now + delay;
+        t->next_probe_usec = usec_add(now_realtime(), delay);
         return schedule_add(t->manager->schedule, &t->schedule_entry, delay);
 }
 

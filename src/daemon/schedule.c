@@ -21,10 +21,6 @@ struct Schedule {
         size_t allocated;
 };
 
-static usec_t saturating_add(usec_t a, usec_t b) {
-        return a > UINT64_MAX - b ? UINT64_MAX : a + b;
-}
-
 static usec_t now_usec(Schedule *s) {
         uint64_t now = 0;
 
@@ -100,7 +96,7 @@ static void arm(Schedule *s) {
 
 static int on_timer(sd_event_source *source, uint64_t usec, void *userdata) {
         Schedule *s = userdata;
-        usec_t until = saturating_add(now_usec(s), s->accuracy_usec);
+        usec_t until = usec_add(now_usec(s), s->accuracy_usec);
         /* Only what is on the heap now: an entry that its handler schedules again for "now" waits for the
          * next wake-up instead of running in a loop here. */
         size_t budget = s->n;
@@ -161,7 +157,7 @@ int schedule_add(Schedule *s, ScheduleEntry *entry, usec_t delay_usec) {
         assert(entry);
         assert(entry->index <= s->n);
 
-        entry->due_usec = saturating_add(now_usec(s), delay_usec);
+        entry->due_usec = usec_add(now_usec(s), delay_usec);
         if (schedule_entry_is_scheduled(entry)) {
                 size_t i = entry->index - 1;
                 assert(s->heap[i] == entry);

@@ -160,6 +160,13 @@ static void test_round_trip(void **state) {
         }
 }
 
+static void test_usec_add_saturates(void **state) {
+        assert_int_equal(usec_add(1, 2), 3);
+        assert_int_equal(usec_add(UINT64_MAX - 1, 1), UINT64_MAX);
+        assert_int_equal(usec_add(UINT64_MAX - 1, 2), UINT64_MAX);
+        assert_int_equal(usec_add(UINT64_MAX, UINT64_MAX), UINT64_MAX);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_units),
@@ -171,6 +178,7 @@ int main(void) {
                 cmocka_unit_test(test_format),
                 cmocka_unit_test(test_format_small_buffer),
                 cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_usec_add_saturates),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

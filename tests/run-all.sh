@@ -80,12 +80,23 @@ fuzz_smoke() {
                 make -j"$jobs" fuzz-smoke)
 }
 
+# The build Debian's package makes (dpkg-buildflags: -O2, _FORTIFY_SOURCE, -Wformat-security, the
+# hardening options), with -Werror: warnings only those flags show (an ignored asprintf() result,
+# say) fail here rather than scroll past in the package build's log.
+debian_flags_build() {
+        mkdir -p "$top/build-debian-flags"
+        (cd "$top/build-debian-flags" &&
+                eval "$(DEB_BUILD_MAINT_OPTIONS=hardening=+all dpkg-buildflags --export=sh)" &&
+                "$top/configure" --enable-werror >configure.out && make -j"$jobs")
+}
+
 analyse="$top/tests/static-analysis/static-analysis.sh"
 hardening_step cppcheck "$analyse" cppcheck "$top/build-release" || true
 hardening_step clang-tidy "$analyse" clang-tidy "$top/build-release" || true
 mkdir -p "$top/build-scan-build"
 hardening_step scan-build "$analyse" scan-build "$top/build-scan-build" || true
 hardening_step fuzz-smoke fuzz_smoke || true
+hardening_step debian-flags debian_flags_build || true
 
 # --- make distcheck and the Debian package (shipping) ---
 

@@ -46,10 +46,10 @@ int log_internal(int level, int error, const char *file, int line, const char *f
         if (level > max_level)
                 return error;
 
-        /* %m in the format refers to the error we were given, not to whatever errno is now. */
+        /* %m in the format refers to the error we were given, or else to errno as the caller left it,
+         * not to whatever the prefix below leaves in errno (stderr_is_journal() clears it). */
         int saved_errno = errno;
-        if (error != 0)
-                errno = error < 0 ? -error : error;
+        int message_errno = error != 0 ? (error < 0 ? -error : error) : saved_errno;
 
         /* On a journal stream (systemd sets $JOURNAL_STREAM), a "<N>" prefix carries the priority,
          * so `journalctl -p err` finds our errors; in a terminal the program name reads better. */
@@ -59,6 +59,7 @@ int log_internal(int level, int error, const char *file, int line, const char *f
                 fprintf(stderr, "%s: ", program_invocation_short_name);
         if (level >= LOG_DEBUG)
                 fprintf(stderr, "(%s:%i) ", file, line);
+        errno = message_errno;
         va_start(ap, format);
         vfprintf(stderr, format, ap);
         va_end(ap);

@@ -732,7 +732,8 @@ static int handle_check(void *userdata, const char *target, json_t **ret_names, 
         }
         if (target && json_array_size(names) == 0) {
                 json_decref(names);
-                (void) asprintf(ret_error, "no target \"%s\"", target);
+                if (asprintf(ret_error, "no target \"%s\"", target) < 0)
+                        *ret_error = NULL;
                 return -ENOENT;
         }
         *ret_names = names;
@@ -806,8 +807,9 @@ int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) 
                 if (!directory || asprintf(&m->state_file, "%s/%s", directory, STATE_FILE_NAME) < 0)
                         return -ENOMEM;
                 if (access(directory, W_OK) < 0) {
-                        log_warning("state directory %s is not writable (%m); state will not survive a restart",
-                                    directory);
+                        log_warning_errno(-errno,
+                                          "state directory %s is not writable (%m); state will not survive a restart",
+                                          directory);
                         m->state_file = mfree(m->state_file);
                 } else
                         m->state_directory = TAKE_PTR(directory);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Journal entries for target events. Every entry carries TLSWATCH_* fields a query can select on and a
- * MESSAGE a person understands at once; the MESSAGE_IDs are stable and documented in tlswatch.catalog. */
+ * MESSAGE a person understands at once; the MESSAGE_IDs are stable and documented in tlswatch.catalog.
+ * Whether the journal is there is asked per entry: journald may start after us or restart under us. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "journal.h"
+#include "log.h"
 
 /* One per problem code, in ProblemCode order; then recovery and certificate change. Never change. */
 static const char *const problem_message_ids[_PROBLEM_CODE_MAX] = {
@@ -112,17 +114,18 @@ static void format_message(const TargetConfig *config, const TargetState *state,
         }
 }
 
-void journal_log_event(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
-                       bool use_journal) {
+int journal_log_event(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
+                      bool use_journal) {
         char message[1024];
         char *fields[FIELDS_MAX];
         size_t n = 0;
+        int r;
 
         format_message(config, state, event, message, sizeof(message));
 
         if (!use_journal) {
                 fprintf(stderr, "<%d>%s\n", priority_of(event), message);
-                return;
+                return 0;
         }
 
 #define FIELD(...)                                                      \
@@ -168,16 +171,19 @@ void journal_log_event(const TargetConfig *config, const TargetState *state, con
         struct iovec iov[FIELDS_MAX];
         for (size_t i = 0; i < n; i++)
                 iov[i] = (struct iovec) { .iov_base = fields[i], .iov_len = strlen(fields[i]) };
-        if (sd_journal_sendv(iov, (int) n) < 0)
+        r = sd_journal_sendv(iov, (int) n);
+        if (r < 0)
                 fprintf(stderr, "<%d>%s\n", priority_of(event), message);
         for (size_t i = 0; i < n; i++)
                 free(fields[i]);
+        return r < 0 ? r : 1;
 }
 
 /* --- the sink ---------------------------------------------------------------------------------- */
 
 typedef struct JournalSink {
-        bool use_journal; /* the service with a journal to write to; else a line on stderr */
+        bool service;      /* the daemon, not a command (--once): entries go to the journal when it is there */
+        int journal_state; /* what the last entry found: 1 sent to the journal, 0 no journal, -1 none yet */
 } JournalSink;
 
 static int sink_new(const SinkContext *context, void **ret) {
@@ -185,7 +191,8 @@ static int sink_new(const SinkContext *context, void **ret) {
 
         if (!j)
                 return -ENOMEM;
-        j->use_journal = journal_available() && !context->once;
+        j->service = !context->once;
+        j->journal_state = -1;
         *ret = j;
         return 0;
 }
@@ -196,8 +203,21 @@ static void *sink_free(void *sink) {
 }
 
 static void sink_event(void *sink, const TargetConfig *config, const TargetState *state, const TargetEvent *event) {
-        const JournalSink *j = sink;
-        journal_log_event(config, state, event, j->use_journal);
+        JournalSink *j = sink;
+        /* Asked each time (one access() per event, and events are rare), so that a journald started
+         * after us, or restarted, gets structured entries again without our restart. */
+        bool available = j->service && journal_available();
+        int state_now = journal_log_event(config, state, event, available) > 0;
+
+        /* Say so once per change, not per entry: where the fields went is what a query needs to know. */
+        if (j->service && j->journal_state >= 0 && state_now != j->journal_state) {
+                if (state_now)
+                        log_info("the journal is reachable again: events are structured journal entries again");
+                else
+                        log_warning("the journal is not reachable: events go to stderr, without their "
+                                    "TLSWATCH_* fields, until it is back");
+        }
+        j->journal_state = state_now;
 }
 
 const SinkType sink_journal = {

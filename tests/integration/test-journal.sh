@@ -407,5 +407,57 @@ n=$("$jq" '[.[] | select(.TLSWATCH_EVENT == null or .TLSWATCH_STATUS == null or 
 [[ $n == 0 ]] || errors+=("$n entries lack TLSWATCH_EVENT, TLSWATCH_STATUS or MESSAGE_ID")
 report "every event went to the journal, complete" ${errors[@]+"${errors[@]}"}
 
+# --- a journald that starts after the daemon -----------------------------------------------------------
+
+# Early boot, a journald restart, a container that starts journald late: the daemon must not decide once.
+# Our journald goes away; a second daemon starts and its first problem can only go to stderr (as a
+# "<N>" line); journald comes back; the daemon's next event is a structured entry again, unrestarted.
+late=$target-late
+stop_pid "${pid[journald]}"
+rm -f /run/systemd/journal/socket
+serve late-wrong 0 wrongname
+mkdir -p "$tmp/late-conf" "$tmp/late-state"
+sed -e "s/^\[Target .*\]$/[Target $late]/" -e "s/^Address=.*/Address=127.0.0.1:$server_port/" \
+        "$tmp/conf/tlswatch.conf" >"$tmp/late-conf/tlswatch.conf"
+"$TLSWATCHD" -c "$tmp/late-conf/tlswatch.conf" --state-directory "$tmp/late-state" \
+        </dev/null >"$tmp/late.out" 2>"$tmp/late.err" &
+pid[late]=$!
+pids+=("$!")
+errors=()
+for ((i = 0; i < 150; i++)); do
+        grep -qE "^<2>$late: critical hostname_mismatch" "$tmp/late.err" && break
+        running "${pid[late]}" || break
+        sleep 0.2
+done
+grep -qE "^<2>$late: critical hostname_mismatch" "$tmp/late.err" ||
+        errors+=("without a journal, the problem did not go to stderr as a <2> line within 30 s")
+SYSTEMD_LOG_TARGET=console SYSTEMD_LOG_LEVEL=debug "$journald" </dev/null >>"$tmp/journald.log" 2>&1 &
+pid[journald]=$!
+pids+=("$!")
+for ((i = 0; i < 100; i++)); do
+        [[ -S /run/systemd/journal/socket ]] && break
+        sleep 0.1
+done
+[[ -S /run/systemd/journal/socket ]] || hard_error "the second systemd-journald did not create its socket"
+# The fix: the next event is the recovery, and it must be an entry with its fields.
+swap late-good good
+late_recovered=false
+for ((i = 0; i < 150; i++)); do
+        if journal "SYSLOG_IDENTIFIER=tlswatchd" "TLSWATCH_TARGET=$late" | "$jq" -s -e --arg id "$MESSAGE_ID_RECOVERY" \
+                'any(.[]; .TLSWATCH_EVENT == "status_changed" and .TLSWATCH_STATUS == "ok" and .MESSAGE_ID == $id
+                          and ._TRANSPORT == "journal")' >/dev/null 2>&1; then
+                late_recovered=true
+                break
+        fi
+        running "${pid[late]}" || break
+        sleep 0.2
+done
+$late_recovered || errors+=("after journald came back, the recovery was no structured entry (TLSWATCH_TARGET=$late, MESSAGE_ID=$MESSAGE_ID_RECOVERY) within 30 s")
+grep -q 'the journal is reachable again' "$tmp/late.err" ||
+        errors+=("the daemon did not say that the journal is reachable again")
+((${#errors[@]} == 0)) || { echo "    --- the late daemon's stderr:"; tail -n 20 "$tmp/late.err" | sed 's/^/    /'; }
+report "journald started after the daemon: structured entries resume without a restart" ${errors[@]+"${errors[@]}"}
+stop_pid "${pid[late]}"
+
 echo "$passed $failed" >"$outer/counts"
 exit 0

@@ -2,6 +2,7 @@
 /* Configuration parsing. A table maps each key to its parser and field; [Defaults] may set every
  * target key, and a target takes a default only for keys it did not set itself, wherever the two
  * sections stand among the files. libinih splits the lines; a counting reader gives us line numbers. */
+#include <arpa/inet.h>
 #include <assert.h>
 #include <dirent.h>
 #include <ini.h>
@@ -31,6 +32,10 @@
 #define DEFAULT_SPOOL_MAX_BYTES (64ULL * 1024 * 1024)
 #define DEFAULT_WEBHOOK_TIMEOUT_USEC (10 * USEC_PER_SEC)
 #define DEFAULT_WEBHOOK_RETRY_MAX_USEC (24 * USEC_PER_HOUR)
+#define DEFAULT_HTTP_MAX_CONNECTIONS 64
+#define DEFAULT_HTTP_MAX_CONNECTIONS_PER_IP 16
+#define DEFAULT_HTTP_TIMEOUT_USEC (10 * USEC_PER_SEC)
+#define DEFAULT_HTTP_MAX_PROBES_ON_DEMAND 4
 
 typedef enum ValueType {
         VALUE_STRING,
@@ -51,6 +56,7 @@ typedef enum ValueType {
         VALUE_APPEND,     /* one more item of a StringList */
         VALUE_HEADER,     /* "Name: value", appended */
         VALUE_BYTES,      /* 64M, 1G, ... */
+        VALUE_LISTEN,     /* IP:PORT to bind */
 } ValueType;
 
 typedef enum KeyScope {
@@ -58,6 +64,7 @@ typedef enum KeyScope {
         SCOPE_TARGET,      /* in [Target NAME] and [Defaults] */
         SCOPE_GLOBAL, /* in [Defaults] only */
         SCOPE_WEBHOOK, /* in [Webhook NAME] */
+        SCOPE_HTTP,    /* in [HTTP] */
 } KeyScope;
 
 typedef struct KeyDefinition {
@@ -106,6 +113,14 @@ static const KeyDefinition keys[] = {
         { "CAFile", SCOPE_WEBHOOK, VALUE_PATH, offsetof(WebhookConfig, ca_file) },
         { "AllowInsecureHTTP", SCOPE_WEBHOOK, VALUE_BOOLEAN, offsetof(WebhookConfig, allow_insecure_http) },
         { "RetryMax", SCOPE_WEBHOOK, VALUE_DURATION, offsetof(WebhookConfig, retry_max_usec) },
+        { "Listen", SCOPE_HTTP, VALUE_LISTEN, offsetof(HttpConfig, listen) },
+        { "ExternalURL", SCOPE_HTTP, VALUE_URL, offsetof(HttpConfig, external_url) },
+        { "MaxConnections", SCOPE_HTTP, VALUE_COUNT, offsetof(HttpConfig, max_connections) },
+        { "MaxConnectionsPerIP", SCOPE_HTTP, VALUE_COUNT, offsetof(HttpConfig, max_connections_per_ip) },
+        { "Timeout", SCOPE_HTTP, VALUE_DURATION, offsetof(HttpConfig, timeout_usec) },
+        { "BasicAuthFile", SCOPE_HTTP, VALUE_SECRET, offsetof(HttpConfig, basic_auth_file) },
+        { "ProbeOnDemand", SCOPE_HTTP, VALUE_BOOLEAN, offsetof(HttpConfig, probe_on_demand) },
+        { "MaxProbesOnDemand", SCOPE_HTTP, VALUE_COUNT, offsetof(HttpConfig, max_probes_on_demand) },
 };
 
 /* Which keys a section set is a bit mask over this table. */
@@ -124,6 +139,7 @@ typedef struct Parser {
         size_t target_index; /* ... this one */
         bool webhook;        /* or a [Webhook NAME] ... */
         size_t webhook_index;
+        bool http;           /* or [HTTP] */
         char *error; /* the first error; later ones are usually its consequences */
 } Parser;
 
@@ -434,6 +450,29 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 r = 0;
                 break;
         }
+        case VALUE_LISTEN: {
+                HttpConfig *h = base;
+                _cleanup_free_ char *host = NULL;
+                uint16_t port;
+                union {
+                        struct in_addr in;
+                        struct in6_addr in6;
+                } address;
+
+                if (parse_host_port(value, 0, &host, &port, &reason) < 0)
+                        return parser_error(p, p->line, "%s: \"%s\": %s", k->key, value, reason ?: "not IP:PORT");
+                if (inet_pton(AF_INET, host, &address) != 1 && inet_pton(AF_INET6, host, &address) != 1)
+                        return parser_error(p, p->line,
+                                            "%s: \"%s\": the host must be an IP address, e.g. 127.0.0.1:9883 or "
+                                            "[::1]:9883", k->key, value);
+                r = assign_string(&h->listen, value);
+                if (r >= 0) {
+                        free(h->listen_host);
+                        h->listen_host = TAKE_PTR(host);
+                        h->listen_port = port;
+                }
+                break;
+        }
         default:
                 r = -EINVAL;
         }
@@ -578,10 +617,22 @@ static void check_section(Parser *p) {
 
         p->target = false;
         p->webhook = false;
+        p->http = false;
         if (p->error)
                 return;
         if (strcmp(section, "Defaults") == 0)
                 return;
+        if (strcmp(section, "HTTP") == 0) {
+                HttpConfig *h = &p->config->http;
+                p->http = true;
+                if (!h->file) {
+                        h->file = strdup(p->file_name);
+                        h->line = p->section_line;
+                        if (!h->file)
+                                (void) parser_error(p, p->line, "out of memory");
+                }
+                return;
+        }
         for (size_t i = 0; i < ELEMENTSOF(named_sections); i++) {
                 const NamedSection *kind = &named_sections[i];
                 size_t n = strlen(kind->prefix);
@@ -605,7 +656,8 @@ static void check_section(Parser *p) {
                 return;
         }
         (void) parser_error(p, p->section_line,
-                            "unknown section [%s] (expected [Defaults], [Target NAME] or [Webhook NAME])", section);
+                            "unknown section [%s] (expected [Defaults], [Target NAME], [Webhook NAME] or [HTTP])",
+                            section);
 }
 
 /* Sections are checked (and targets created) when their header is read, so an empty or misnamed
@@ -623,10 +675,21 @@ static int on_key(void *userdata, const char *truncated_section, const char *key
                                     "[Target NAME]", key);
 
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
-                if (strcmp(keys[i].key, key) == 0 && (keys[i].scope == SCOPE_WEBHOOK) == p->webhook)
+                if (strcmp(keys[i].key, key) == 0 && (keys[i].scope == SCOPE_WEBHOOK) == p->webhook &&
+                    (keys[i].scope == SCOPE_HTTP) == p->http)
                         k = &keys[i];
 
-        if (p->webhook) {
+        if (!k && !p->http)
+                for (size_t i = 0; i < ELEMENTSOF(keys); i++)
+                        if (strcmp(keys[i].key, key) == 0 && keys[i].scope == SCOPE_HTTP)
+                                return parser_error(p, p->line, "%s= belongs in [HTTP]", key);
+
+        if (p->http) {
+                if (!k)
+                        return parser_error(p, p->line, "unknown key \"%s\" in [HTTP]", key);
+                base = &p->config->http;
+                mask = &p->config->http.set_mask;
+        } else if (p->webhook) {
                 if (!k)
                         return parser_error(p, p->line, "unknown key \"%s\" in [%s]", key, p->section);
                 base = &p->config->webhooks[p->webhook_index];
@@ -697,7 +760,7 @@ int config_parse_text(Config *config, const char *file_name, const char *text, c
 
 /* The field a target key's value is stored in, as TargetConfig's field table describes it. */
 static const Field *target_key_field(const KeyDefinition *k, size_t *ret_base) {
-        assert(k && k->scope != SCOPE_GLOBAL && k->scope != SCOPE_WEBHOOK);
+        assert(k && (k->scope == SCOPE_TARGET || k->scope == SCOPE_TARGET_ONLY));
         return field_table_find(target_config_fields, target_config_n_fields, k->offset, ret_base);
 }
 
@@ -760,7 +823,8 @@ static int section_error(char **ret_error, const char *kind, const char *file, u
         if (vasprintf(&message, format, ap) < 0)
                 message = NULL;
         va_end(ap);
-        if (asprintf(ret_error, "%s:%u: [%s %s]: %s", file, line, kind, name, message ?: "invalid") < 0)
+        if (asprintf(ret_error, "%s:%u: [%s%s%s]: %s", file, line, kind, *name ? " " : "", name,
+                     message ?: "invalid") < 0)
                 *ret_error = NULL;
         return -EINVAL;
 }
@@ -800,12 +864,50 @@ static uint64_t key_bit(const char *key) {
         return 0;
 }
 
+/* [HTTP]: the defaults of the bounds, and the URL that links (webhook generatorURL) point at. */
+static int finish_http(Config *config, char **ret_error) {
+        HttpConfig *h = &config->http;
+
+        if (!h->max_connections)
+                h->max_connections = DEFAULT_HTTP_MAX_CONNECTIONS;
+        if (!h->max_connections_per_ip)
+                h->max_connections_per_ip = MIN(DEFAULT_HTTP_MAX_CONNECTIONS_PER_IP, h->max_connections);
+        if (!h->timeout_usec)
+                h->timeout_usec = DEFAULT_HTTP_TIMEOUT_USEC;
+        if (!h->max_probes_on_demand)
+                h->max_probes_on_demand = DEFAULT_HTTP_MAX_PROBES_ON_DEMAND;
+
+        if (!h->listen) {
+                if (h->external_url)
+                        return section_error(ret_error, "HTTP", h->file, h->line, "",
+                                             "ExternalURL= needs Listen= (the endpoint is off without it)");
+                return 0;
+        }
+        if (h->max_connections_per_ip > h->max_connections)
+                return section_error(ret_error, "HTTP", h->file, h->line, "",
+                                     "MaxConnectionsPerIP= must not exceed MaxConnections=");
+        if (h->timeout_usec < USEC_PER_SEC)
+                return section_error(ret_error, "HTTP", h->file, h->line, "", "Timeout= must be at least 1s");
+        if (h->external_url) {
+                size_t n = strlen(h->external_url);
+                while (n > 0 && h->external_url[n - 1] == '/')
+                        h->external_url[--n] = '\0';
+        } else if (asprintf(&h->external_url, "http://%s", h->listen) < 0) {
+                h->external_url = NULL;
+                return -ENOMEM;
+        }
+        return 0;
+}
+
 int config_finish(Config *config, char **ret_error) {
         int r;
 
         if (!(config->global_set_mask & key_bit("MaxConcurrentProbes")))
                 config->max_concurrent_probes = DEFAULT_MAX_CONCURRENT_PROBES;
         r = finish_webhooks(config, ret_error);
+        if (r < 0)
+                return r;
+        r = finish_http(config, ret_error);
         if (r < 0)
                 return r;
 
@@ -973,6 +1075,11 @@ Config *config_free(Config *config) {
         for (size_t i = 0; i < config->n_webhooks; i++)
                 webhook_config_clear(&config->webhooks[i]);
         free(config->webhooks);
+        free(config->http.listen);
+        free(config->http.listen_host);
+        free(config->http.external_url);
+        free(config->http.basic_auth_file);
+        free(config->http.file);
         target_config_clear(&config->defaults);
         free(config->control_socket);
         free(config->metrics_file);

@@ -73,6 +73,25 @@ typedef struct WebhookConfig {
 const char *webhook_format_to_string(WebhookFormat format);
 WebhookFormat webhook_format_from_string(const char *s);
 
+/* [HTTP]: tlswatchd's HTTP endpoint for Prometheus (sink-http.c). Off unless Listen= is set. */
+typedef struct HttpConfig {
+        char *listen;                    /* Listen= as written, HOST:PORT with an IP literal; NULL: off */
+        char *listen_host;               /* its host, without brackets */
+        uint16_t listen_port;
+        char *external_url;              /* ExternalURL= without a trailing '/', else "http://" + listen;
+                                          * NULL when off */
+        unsigned max_connections;        /* MaxConnections= */
+        unsigned max_connections_per_ip; /* MaxConnectionsPerIP= */
+        usec_t timeout_usec;             /* Timeout=: an idle connection is closed after it */
+        char *basic_auth_file;           /* BasicAuthFile=: absolute path or credential name; NULL: none */
+        bool probe_on_demand;            /* ProbeOnDemand=: /probe may probe an unconfigured target */
+        unsigned max_probes_on_demand;   /* MaxProbesOnDemand= */
+
+        uint64_t set_mask;
+        char *file; /* where [HTTP] was first seen */
+        unsigned line;
+} HttpConfig;
+
 typedef struct Config {
         TargetConfig defaults;
         TargetConfig *targets;
@@ -83,6 +102,7 @@ typedef struct Config {
         uint64_t spool_max_bytes;
         WebhookConfig *webhooks;
         size_t n_webhooks;
+        HttpConfig http;
         uint64_t global_set_mask;
         /* The parser's own: room allocated in `targets`, and an open-addressing index of target names
          * (slot = index + 1, 0 = empty), so that 100,000 sections parse in linear time. */

@@ -462,11 +462,11 @@ static void test_error_unknown_key(void **state) {
 
 static void test_error_unknown_section(void **state) {
         check_error("[Foo]\n# comment\nInterval=5min\n",
-                    "t.conf:1: unknown section [Foo] (expected [Defaults], [Target NAME] or [Webhook NAME])");
+                    "t.conf:1: unknown section [Foo] (expected [Defaults], [Target NAME], [Webhook NAME] or [HTTP])");
         check_error("[Target a]\nAddress=h:1\n\n[Target]\nAddress=h:1\n",
-                    "t.conf:4: unknown section [Target] (expected [Defaults], [Target NAME] or [Webhook NAME])");
+                    "t.conf:4: unknown section [Target] (expected [Defaults], [Target NAME], [Webhook NAME] or [HTTP])");
         check_error("[defaults]\nInterval=5min\n",
-                    "t.conf:1: unknown section [defaults] (expected [Defaults], [Target NAME] or [Webhook NAME])");
+                    "t.conf:1: unknown section [defaults] (expected [Defaults], [Target NAME], [Webhook NAME] or [HTTP])");
 }
 
 static void test_error_key_before_section(void **state) {
@@ -619,6 +619,80 @@ static void test_error_webhook(void **state) {
         check_error("[Webhook x]\nURL=https://h/\nAddress=h:1\n", "t.conf:3: unknown key \"Address\" in [Webhook x]");
 }
 
+/* ---- [HTTP] ---------------------------------------------------------------------------------- */
+
+static void test_http_off_by_default(void **state) {
+        Config *config = parse_ok("[Target a]\nAddress=h:1\n");
+        assert_null(config->http.listen);
+        assert_null(config->http.external_url);
+        assert_false(config->http.probe_on_demand);
+        config_free(config);
+}
+
+static void test_http_keys(void **state) {
+        Config *config = parse_ok("[HTTP]\nListen=127.0.0.1:9883\n");
+        assert_string_equal(config->http.listen, "127.0.0.1:9883");
+        assert_string_equal(config->http.listen_host, "127.0.0.1");
+        assert_int_equal(config->http.listen_port, 9883);
+        /* The default that webhook links (generatorURL) point at. */
+        assert_string_equal(config->http.external_url, "http://127.0.0.1:9883");
+        assert_int_equal(config->http.max_connections, 64);
+        assert_int_equal(config->http.max_connections_per_ip, 16);
+        assert_int_equal(config->http.timeout_usec, 10 * USEC_PER_SEC);
+        assert_null(config->http.basic_auth_file);
+        assert_false(config->http.probe_on_demand);
+        assert_int_equal(config->http.max_probes_on_demand, 4);
+        config_free(config);
+
+        config = parse_ok("[HTTP]\nListen=[::1]:80\nExternalURL=https://tls.example.com/watch//\n"
+                          "MaxConnections=10\nMaxConnectionsPerIP=2\nTimeout=3s\nBasicAuthFile=/etc/tlswatch/users\n"
+                          "ProbeOnDemand=yes\nMaxProbesOnDemand=2\n[Target a]\nAddress=h:1\nTimeout=5s\n");
+        assert_string_equal(config->http.listen, "[::1]:80");
+        assert_string_equal(config->http.listen_host, "::1");
+        assert_int_equal(config->http.listen_port, 80);
+        assert_string_equal(config->http.external_url, "https://tls.example.com/watch");
+        assert_int_equal(config->http.max_connections, 10);
+        assert_int_equal(config->http.max_connections_per_ip, 2);
+        assert_int_equal(config->http.timeout_usec, 3 * USEC_PER_SEC);
+        assert_string_equal(config->http.basic_auth_file, "/etc/tlswatch/users");
+        assert_true(config->http.probe_on_demand);
+        assert_int_equal(config->http.max_probes_on_demand, 2);
+        /* Timeout= in [HTTP] is the endpoint's, not the targets'. */
+        assert_int_equal(find(config, "a")->probe.timeout_usec, 5 * USEC_PER_SEC);
+        config_free(config);
+
+        /* A small MaxConnections= caps the per-IP default. */
+        config = parse_ok("[HTTP]\nListen=0.0.0.0:9883\nMaxConnections=4\n");
+        assert_int_equal(config->http.max_connections_per_ip, 4);
+        config_free(config);
+}
+
+static void test_error_http(void **state) {
+        check_error("[HTTP]\nListen=localhost:9883\n",
+                    "t.conf:2: Listen: \"localhost:9883\": the host must be an IP address, e.g. 127.0.0.1:9883 or "
+                    "[::1]:9883");
+        check_error("[HTTP]\nListen=127.0.0.1\n", "t.conf:2: Listen: \"127.0.0.1\": a port is required (HOST:PORT)");
+        check_error("[HTTP]\nListen=::1:9883\n",
+                    "t.conf:2: Listen: \"::1:9883\": an IPv6 address must be written in brackets, e.g. [::1]:8883");
+        check_error("[HTTP]\nListen=127.0.0.1:9883\nMaxConnections=0\n",
+                    "t.conf:3: MaxConnections: \"0\" is not a positive whole number");
+        check_error("# x\n[HTTP]\nListen=127.0.0.1:9883\nMaxConnections=2\nMaxConnectionsPerIP=3\n",
+                    "t.conf:2: [HTTP]: MaxConnectionsPerIP= must not exceed MaxConnections=");
+        check_error("[HTTP]\nExternalURL=http://h/\n",
+                    "t.conf:1: [HTTP]: ExternalURL= needs Listen= (the endpoint is off without it)");
+        check_error("[HTTP]\nListen=127.0.0.1:9883\nExternalURL=h:1\n",
+                    "t.conf:3: ExternalURL: not an http:// or https:// URL of at most 2048 bytes without spaces");
+        check_error("[HTTP]\nListen=127.0.0.1:9883\nBasicAuthFile=etc/users\n",
+                    "t.conf:3: BasicAuthFile: \"etc/users\" is neither an absolute path nor a credential name");
+        check_error("[HTTP]\nListen=127.0.0.1:9883\nProbeOnDemand=maybe\n",
+                    "t.conf:3: ProbeOnDemand: \"maybe\" is not a boolean (yes or no)");
+        check_error("[HTTP]\nListen=127.0.0.1:9883\nAddress=h:1\n", "t.conf:3: unknown key \"Address\" in [HTTP]");
+        check_error("[Defaults]\nListen=127.0.0.1:9883\n", "t.conf:2: Listen= belongs in [HTTP]");
+        check_error("[Target a]\nAddress=h:1\nMaxConnections=3\n", "t.conf:3: MaxConnections= belongs in [HTTP]");
+        check_error("[http]\n", "t.conf:1: unknown section [http] (expected [Defaults], [Target NAME], "
+                    "[Webhook NAME] or [HTTP])");
+}
+
 static void test_error_line_without_equals(void **state) {
         check_error("[Target a]\nAddress=h:1\nInterval\n",
                     "t.conf:3: expected KEY=VALUE, a [Section] or a # comment");
@@ -683,7 +757,7 @@ static void test_empty_target_section_reported(void **state) {
 
 static void test_empty_bad_sections_reported(void **state) {
         /* Regression (fixed): same cause: a misspelt or unsupported section is accepted when it has no keys. */
-        check_error("[Foo]\n", "t.conf:1: unknown section [Foo] (expected [Defaults], [Target NAME] or [Webhook NAME])");
+        check_error("[Foo]\n", "t.conf:1: unknown section [Foo] (expected [Defaults], [Target NAME], [Webhook NAME] or [HTTP])");
         check_error("[Webhook x]\n",
                     "t.conf:1: [Webhook x]: URL= is missing");
         check_error("[Target a b]\n",
@@ -1005,6 +1079,9 @@ int main(void) {
                 cmocka_unit_test(test_error_timeout_exceeds_interval),
                 cmocka_unit_test(test_default_timeout_follows_short_interval),
                 cmocka_unit_test(test_error_webhook),
+                cmocka_unit_test(test_http_off_by_default),
+                cmocka_unit_test(test_http_keys),
+                cmocka_unit_test(test_error_http),
                 cmocka_unit_test(test_error_line_without_equals),
                 cmocka_unit_test(test_error_first_wins),
                 cmocka_unit_test(test_error_long_line),

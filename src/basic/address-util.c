@@ -8,7 +8,7 @@
 #include "address-util.h"
 #include "macro.h"
 
-static int parse_port(const char *s, uint16_t *ret) {
+int parse_port(const char *s, uint16_t *ret) {
         char *end = NULL;
         long value;
 

@@ -8,5 +8,8 @@
 /* On success returns 0, the host without brackets in *ret_host (caller frees) and the port (or
  * default_port when none was given; 0 there means a port is required). On failure returns -EINVAL
  * and a static sentence saying what is wrong in *ret_reason. */
+/* A port number alone, 1 to 65535, digits only. Returns 0 or -EINVAL. */
+int parse_port(const char *s, uint16_t *ret);
+
 int parse_host_port(const char *text, uint16_t default_port, char **ret_host, uint16_t *ret_port,
                     const char **ret_reason);

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Option parsing for `tlswatchctl probe`. getopt_long does the splitting; each value is checked here
- * with a message that names the option and the value the user gave. */
+ * with a message that names the option and the value the user gave. The short options are the ones
+ * every Nagios plugin has (-H -p -w -c -t -V -h -v), so a check command written for check_tcp or
+ * check_ssl_cert needs no new vocabulary. */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -50,6 +53,10 @@ static const struct option options[] = { { "servername", required_argument, NULL
                                          { "expect-accept", no_argument, NULL, ARG_EXPECT_ACCEPT },
                                          { "expect-status", required_argument, NULL, ARG_EXPECT_STATUS },
                                          { "help", no_argument, NULL, 'h' },
+                                         { "host", required_argument, NULL, 'H' },
+                                         { "port", required_argument, NULL, 'p' },
+                                         { "version", no_argument, NULL, 'V' },
+                                         { "verbose", no_argument, NULL, 'v' },
                                          {} };
 
 static int parse_days(const char *s, unsigned *ret) {
@@ -82,19 +89,47 @@ static int set_string(char **field, const char *value) {
         return *field ? 0 : -ENOMEM;
 }
 
+/* -H takes a host alone, as plugins' -H does: a name, an IPv4 literal, or an IPv6 literal with or
+ * without brackets (check_tcp -H ::1). The port comes from -p. */
+static int parse_host_option(const char *value, char **ret_host, const char **ret_reason) {
+        struct in6_addr in6;
+        uint16_t port;
+
+        if (value[0] != '[' && strchr(value, ':') && strchr(value, ':') != strrchr(value, ':')) {
+                if (inet_pton(AF_INET6, value, &in6) != 1) {
+                        *ret_reason = "is not an IPv6 address";
+                        return -EINVAL;
+                }
+                *ret_host = strdup(value);
+                return *ret_host ? 0 : -ENOMEM;
+        }
+        if ((value[0] == '[' && strstr(value, "]:")) || (value[0] != '[' && strchr(value, ':'))) {
+                *ret_reason = "holds a port: give the host alone and the port with -p";
+                return -EINVAL;
+        }
+        return parse_host_port(value, PROBE_DEFAULT_PORT, ret_host, &port, ret_reason);
+}
+
+/* Whether a positional HOST[:PORT] names a port, so that -p beside it is a contradiction. */
+static bool target_has_port(const char *text) {
+        return text[0] == '[' ? strstr(text, "]:") != NULL : strchr(text, ':') != NULL;
+}
+
 int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
         ProbeArgs args = {
                 .probe.warn_days = PROBE_DEFAULT_WARN_DAYS,
                 .probe.crit_days = PROBE_DEFAULT_CRIT_DAYS,
                 .probe.timeout_usec = PROBE_DEFAULT_TIMEOUT_USEC,
         };
-        const char *reason = NULL;
+        _cleanup_free_ char *host_option = NULL;
+        const char *reason = NULL, *name;
+        uint16_t port_option = 0;
         int c, r = 0;
 
         *ret_error = NULL;
         optind = 0; /* 0, not 1: also resets getopt's internal state, so the parser can run more than once */
         opterr = 0;
-        while ((c = getopt_long(argc, argv, ":h", options, NULL)) >= 0) {
+        while ((c = getopt_long(argc, argv, ":hH:p:w:c:t:Vv", options, NULL)) >= 0) {
                 switch (c) {
                 case ARG_SERVERNAME:
                         if (!*optarg) {
@@ -129,30 +164,58 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                                 goto finish;
                         }
                         break;
+                case 'H':
+                        host_option = mfree(host_option);
+                        if (parse_host_option(optarg, &host_option, &reason) < 0) {
+                                r = error_message(ret_error, -EINVAL, "-H: \"%s\" %s", optarg,
+                                                  reason ?: "is not a host");
+                                goto finish;
+                        }
+                        break;
+                case 'p':
+                        if (parse_port(optarg, &port_option) < 0) {
+                                r = error_message(ret_error, -EINVAL,
+                                                  "-p: \"%s\" is not a port (a number from 1 to 65535)",
+                                                  optarg);
+                                goto finish;
+                        }
+                        break;
+                case 'w':
                 case ARG_WARN_DAYS:
+                        name = c == 'w' ? "-w" : "--warn-days";
                         if (parse_days(optarg, &args.probe.warn_days) < 0) {
                                 r = error_message(ret_error, -EINVAL,
-                                                  "--warn-days: \"%s\" is not a number of days (0-3650)",
+                                                  "%s: \"%s\" is not a number of days (0-3650)", name,
                                                   optarg);
                                 goto finish;
                         }
                         break;
+                case 'c':
                 case ARG_CRIT_DAYS:
+                        name = c == 'c' ? "-c" : "--crit-days";
                         if (parse_days(optarg, &args.probe.crit_days) < 0) {
                                 r = error_message(ret_error, -EINVAL,
-                                                  "--crit-days: \"%s\" is not a number of days (0-3650)",
+                                                  "%s: \"%s\" is not a number of days (0-3650)", name,
                                                   optarg);
                                 goto finish;
                         }
                         break;
+                case 't':
                 case ARG_TIMEOUT:
+                        name = c == 't' ? "-t" : "--timeout";
                         if (parse_seconds(optarg, &args.probe.timeout_usec) < 0) {
                                 r = error_message(ret_error, -EINVAL,
-                                                  "--timeout: \"%s\" is not a number of seconds (more than "
-                                                  "0, at most 3600)",
-                                                  optarg);
+                                                  "%s: \"%s\" is not a number of seconds (more than 0, at "
+                                                  "most 3600)",
+                                                  name, optarg);
                                 goto finish;
                         }
+                        break;
+                case 'V':
+                        args.version = true;
+                        break;
+                case 'v':
+                        args.verbose++;
                         break;
                 case ARG_JSON:
                         args.json = true;
@@ -199,25 +262,44 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                         goto finish;
         }
 
-        if (args.help) {
+        if (args.help || args.version) {
                 *ret = args;
                 return 0;
         }
 
-        if (optind >= argc) {
-                r = error_message(ret_error, -EINVAL, "probe needs a target: HOST[:PORT]");
-                goto finish;
-        }
-        if (optind + 1 < argc) {
-                r = error_message(ret_error, -EINVAL, "probe takes one target, got \"%s\" too",
-                                  argv[optind + 1]);
-                goto finish;
-        }
-        if (parse_host_port(argv[optind], PROBE_DEFAULT_PORT, &args.probe.host, &args.probe.port, &reason) <
-            0) {
-                r = error_message(ret_error, -EINVAL, "\"%s\": %s", argv[optind],
-                                  reason ?: "invalid target");
-                goto finish;
+        if (host_option) {
+                if (optind < argc) {
+                        r = error_message(
+                                ret_error, -EINVAL,
+                                "give the target either as HOST[:PORT] or with -H, not both (\"%s\")",
+                                argv[optind]);
+                        goto finish;
+                }
+                args.probe.host = TAKE_PTR(host_option);
+                args.probe.port = port_option ?: PROBE_DEFAULT_PORT;
+        } else {
+                if (optind >= argc) {
+                        r = error_message(ret_error, -EINVAL,
+                                          "probe needs a target: HOST[:PORT] or -H HOST");
+                        goto finish;
+                }
+                if (optind + 1 < argc) {
+                        r = error_message(ret_error, -EINVAL, "probe takes one target, got \"%s\" too",
+                                          argv[optind + 1]);
+                        goto finish;
+                }
+                if (port_option && target_has_port(argv[optind])) {
+                        r = error_message(ret_error, -EINVAL,
+                                          "\"%s\" names a port and -p another: give the port once",
+                                          argv[optind]);
+                        goto finish;
+                }
+                if (parse_host_port(argv[optind], port_option ?: PROBE_DEFAULT_PORT, &args.probe.host,
+                                    &args.probe.port, &reason) < 0) {
+                        r = error_message(ret_error, -EINVAL, "\"%s\": %s", argv[optind],
+                                          reason ?: "invalid target");
+                        goto finish;
+                }
         }
         r = probe_settings_validate(&args.probe, PROBE_SETTINGS_NAMES_OPTIONS, ret_error);
         if (r < 0)

@@ -17,6 +17,8 @@ typedef struct ProbeArgs {
         ProbeSettings probe; /* mqtt_password_file is read by the caller: parsing touches no files */
         bool json;
         bool help;
+        bool version;     /* -V: print the version, probe nothing */
+        unsigned verbose; /* -v: how many times given; the engine's debug log on stderr */
 } ProbeArgs;
 
 /* Parses argv (argv[0] is "probe"). Returns 0, or -EINVAL with a one-line reason in *ret_error

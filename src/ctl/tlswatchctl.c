@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,6 +17,7 @@
 #include "probe-args.h"
 #include "probe.h"
 #include "control-client.h"
+#include "plugin-output.h"
 #include "probe-output.h"
 #include "status-output.h"
 #include "report-json.h"
@@ -45,14 +47,18 @@ static void help(void) {
         (void) protocol_port_names(ports, sizeof(ports));
         printf("Usage: %s COMMAND [OPTIONS]\n\n"
                "Commands:\n"
-               "  probe [OPTIONS] HOST[:PORT]   probe one TLS listener once and report\n"
+               "  probe [OPTIONS] HOST[:PORT]   probe one TLS listener once and report (a Nagios plugin)\n"
+               "  probe [OPTIONS] -H HOST [-p PORT]\n"
                "  inspect [--json] FILE...      what certificate and key files hold, and how they chain\n"
                "  lint --certfile F --keyfile F [--cacertfile F] [--ca-file TRUST] [--json]\n"
                "                                check a listener's files against the mapping rules\n"
                "  discover --mosquitto FILE | --emqx FILE\n"
                "                                print [Target] sections for a broker's TLS listeners\n"
-               "  status [--json] [TARGET]      the daemon's view of every target (or one)\n"
-               "  check [--json] TARGET|--all   have the daemon probe now and show the result\n"
+               "  status [--json|--nagios] [TARGET]\n"
+               "                                the daemon's view of every target (or one); --nagios:\n"
+               "                                as a Nagios plugin, a summary line first (fleet check)\n"
+               "  check [--json|--nagios] TARGET|--all\n"
+               "                                have the daemon probe now and show the result\n"
                "  reload                        have the daemon reload its configuration\n"
                "  metrics                       the daemon's Prometheus metrics\n"
                "  webhooks [--json]             each webhook's queue: pending, failures, last error\n"
@@ -70,8 +76,14 @@ static void help(void) {
                "                                MQTT credentials; the password only from a file\n"
                "  --expect-accept               a refused CONNACK is CRITICAL, not information\n"
                "  --expect-status LIST          https statuses that count as success (2xx 3xx)\n"
-               "  --warn-days N (30) --crit-days N (7) --timeout SECONDS (10)\n"
-               "  --json                        print the report as JSON\n\n"
+               "  -H, --host HOST -p, --port PORT\n"
+               "                                the target, instead of HOST[:PORT] (port 8883)\n"
+               "  -w, --warn-days N (30)  -c, --crit-days N (7)\n"
+               "                                WARNING/CRITICAL below N days to the earliest notAfter\n"
+               "  -t, --timeout SECONDS (10)    for the whole probe; past it the listener is CRITICAL\n"
+               "  -v, --verbose                 debug log on standard error\n"
+               "  -V, --version  -h, --help\n"
+               "  --json                        print the report as JSON (no perfdata)\n\n"
                "Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See tlswatchctl(1).\n",
                program_invocation_short_name, protocol_option, ports);
 }
@@ -116,11 +128,16 @@ static int run_probe(int argc, char **argv) {
                 log_error("%s", error ?: "invalid arguments");
                 return EXIT_USAGE;
         }
-        if (args.help) {
-                help();
+        if (args.help || args.version) {
+                if (args.help)
+                        help();
+                else
+                        version();
                 probe_args_clear(&args);
                 return 0;
         }
+        if (args.verbose > 0)
+                log_set_max_level(LOG_DEBUG);
 
         if (args.probe.mqtt_password_file) {
                 r = read_secret(args.probe.mqtt_password_file, &password);
@@ -183,8 +200,11 @@ static int run_probe(int argc, char **argv) {
                         log_error("cannot write the JSON report to standard output");
                         goto finish;
                 }
-        } else
-                probe_output_human(report, stdout);
+        } else if (plugin_output_probe(report, args.probe.warn_days, args.probe.crit_days,
+                                       args.probe.timeout_usec, stdout) < 0) {
+                log_error("out of memory");
+                goto finish;
+        }
 
         exit_code = status_to_exit_code(report->status);
 
@@ -194,30 +214,51 @@ finish:
         return exit_code;
 }
 
+/* Prints why the daemon gave no answer: a one-line error on stderr, or for a fleet check (`nagios`)
+ * the plugin's UNKNOWN line on stdout, which is what Nagios shows. */
+static void daemon_error(bool nagios, const char *format, ...) _printf_(2, 3);
+static void daemon_error(bool nagios, const char *format, ...) {
+        char message[512];
+        va_list ap;
+
+        va_start(ap, format);
+        (void) vsnprintf(message, sizeof(message), format, ap);
+        va_end(ap);
+        if (nagios)
+                plugin_output_fleet_unknown(message, stdout);
+        else
+                log_error("%s", message);
+}
+
 /* Runs one control request; prints a one-line error and returns NULL when the daemon cannot answer. */
-static json_t *call_daemon(const char *socket_option, json_t *request) {
+static json_t *call_daemon(const char *socket_option, json_t *request, bool nagios) {
         _cleanup_free_ char *path = control_client_socket_path(socket_option);
         json_t *answer = NULL;
         int r;
 
         if (!path) {
                 json_decref(request);
-                log_error("out of memory");
+                daemon_error(nagios, "out of memory");
                 return NULL;
         }
         r = control_client_call(path, request, &answer);
         json_decref(request);
         if (r < 0) {
                 if (IN_SET(r, -ENOENT, -ECONNREFUSED))
-                        log_error("tlswatchd is not running (nothing listens on %s)", path);
+                        daemon_error(nagios, "tlswatchd is not running (nothing listens on %s)", path);
                 else if (r == -EACCES)
-                        log_error("%s: permission denied (members of the tlswatch group may read the status)", path);
+                        daemon_error(
+                                nagios,
+                                "%s: permission denied (members of the tlswatch group may read the status)",
+                                path);
                 else
-                        log_error("%s: %s", path, strerror(-r));
+                        daemon_error(nagios, "%s: %s", path, strerror(-r));
                 return NULL;
         }
         if (!json_is_true(json_object_get(answer, "ok"))) {
-                log_error("%s", json_string_value(json_object_get(answer, "error")) ?: "the daemon refused the request");
+                daemon_error(nagios, "%s",
+                             json_string_value(json_object_get(answer, "error"))
+                                     ?: "the daemon refused the request");
                 json_decref(answer);
                 return NULL;
         }
@@ -226,11 +267,13 @@ static json_t *call_daemon(const char *socket_option, json_t *request) {
 
 static int run_control_command(const char *socket_option, int argc, char **argv) {
         const char *command = argv[0], *target = NULL;
-        bool json = false, all = false;
+        bool json = false, all = false, nagios = false;
 
         for (int i = 1; i < argc; i++) {
                 if (strcmp(argv[i], "--json") == 0)
                         json = true;
+                else if (strcmp(argv[i], "--nagios") == 0 && IN_SET(command[0], 's', 'c'))
+                        nagios = true;
                 else if (strcmp(argv[i], "--all") == 0 && strcmp(command, "check") == 0)
                         all = true;
                 else if (argv[i][0] == '-') {
@@ -242,6 +285,10 @@ static int run_control_command(const char *socket_option, int argc, char **argv)
                         log_error("%s: unexpected argument \"%s\"", command, argv[i]);
                         return EXIT_USAGE;
                 }
+        }
+        if (json && nagios) {
+                log_error("%s: --json and --nagios are two different outputs; choose one", command);
+                return EXIT_USAGE;
         }
         if (strcmp(command, "check") == 0 && !!target == all) {
                 log_error("check needs a TARGET or --all");
@@ -256,12 +303,18 @@ static int run_control_command(const char *socket_option, int argc, char **argv)
         if (target)
                 (void) json_object_set_new(request, strcmp(command, "webhook-test") == 0 ? "name" : "target",
                                            json_string(target));
-        json_t *answer = call_daemon(socket_option, request);
+        json_t *answer = call_daemon(socket_option, request, nagios);
         if (!answer)
                 return EXIT_USAGE;
 
         int exit_code = 0;
-        if (strcmp(command, "metrics") == 0)
+        if (nagios) {
+                /* The fleet check: a `status` answer has "targets" and "webhooks", a `check` answer "reports". */
+                json_t *targets = json_object_get(answer,
+                                                  strcmp(command, "check") == 0 ? "reports" : "targets");
+                exit_code = status_to_exit_code(
+                        plugin_output_fleet(targets, json_object_get(answer, "webhooks"), stdout));
+        } else if (strcmp(command, "metrics") == 0)
                 fputs(json_string_value(json_object_get(answer, "metrics")) ?: "", stdout);
         else if (strcmp(command, "status") == 0) {
                 json_t *targets = json_object_get(answer, "targets");

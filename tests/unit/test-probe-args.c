@@ -72,6 +72,62 @@ static void test_all_options(void **state) {
         probe_args_clear(&args);
 }
 
+/* The options every Nagios plugin has, as a check command written for check_tcp passes them. */
+static void test_plugin_options(void **state) {
+        ProbeArgs args;
+        char *error = NULL;
+
+        assert_int_equal(PARSE(&args, &error, "-H", "broker.example.com", "-p", "18883", "-w", "30", "-c",
+                               "7", "-t", "10"),
+                         0);
+        assert_null(error);
+        assert_string_equal(args.probe.host, "broker.example.com");
+        assert_int_equal(args.probe.port, 18883);
+        assert_int_equal(args.probe.warn_days, 30);
+        assert_int_equal(args.probe.crit_days, 7);
+        assert_int_equal(args.probe.timeout_usec, 10 * 1000 * 1000ULL);
+        assert_false(args.version);
+        assert_int_equal(args.verbose, 0);
+        probe_args_clear(&args);
+
+        /* Glued values, long forms, the default port, -v twice. */
+        assert_int_equal(PARSE(&args, &error, "-Hh", "-w40", "-c10", "-t2.5", "-v", "-v"), 0);
+        assert_string_equal(args.probe.host, "h");
+        assert_int_equal(args.probe.port, 8883);
+        assert_int_equal(args.probe.warn_days, 40);
+        assert_int_equal(args.probe.crit_days, 10);
+        assert_int_equal(args.probe.timeout_usec, 2500000);
+        assert_int_equal(args.verbose, 2);
+        probe_args_clear(&args);
+
+        assert_int_equal(PARSE(&args, &error, "--host", "h", "--port", "8084"), 0);
+        assert_int_equal(args.probe.port, 8084);
+        assert_ptr_equal(args.probe.protocol, &protocol_wss); /* -p implies the protocol as :PORT does */
+        probe_args_clear(&args);
+
+        /* IPv6 literals as plugins take them: bare, or in brackets. */
+        assert_int_equal(PARSE(&args, &error, "-H", "::1", "-p", "8883"), 0);
+        assert_string_equal(args.probe.host, "::1");
+        probe_args_clear(&args);
+        assert_int_equal(PARSE(&args, &error, "-H", "[2001:db8::1]"), 0);
+        assert_string_equal(args.probe.host, "2001:db8::1");
+        probe_args_clear(&args);
+
+        /* -p beside a positional host without a port. */
+        assert_int_equal(PARSE(&args, &error, "-p", "9999", "h"), 0);
+        assert_string_equal(args.probe.host, "h");
+        assert_int_equal(args.probe.port, 9999);
+        probe_args_clear(&args);
+
+        /* -V and -h need no target. */
+        assert_int_equal(PARSE(&args, &error, "-V"), 0);
+        assert_true(args.version);
+        probe_args_clear(&args);
+        assert_int_equal(PARSE(&args, &error, "-h"), 0);
+        assert_true(args.help);
+        probe_args_clear(&args);
+}
+
 static void expect_error(char **argv, int argc, const char *fragment) {
         ProbeArgs args;
         char *error = NULL;
@@ -105,6 +161,20 @@ static void test_errors(void **state) {
         EXPECT_ERROR("unknown option", "--bogus", "h");
         EXPECT_ERROR("needs a value", "h", "--ca-file");
         EXPECT_ERROR("'/'", "--path", "mqtt", "h");
+        EXPECT_ERROR("-w: \"x\"", "-w", "x", "h");
+        EXPECT_ERROR("-c: \"-1\"", "-c", "-1", "h");
+        EXPECT_ERROR("-t: \"0\"", "-t", "0", "h");
+        EXPECT_ERROR("-p: \"0\"", "-p", "0", "h");
+        EXPECT_ERROR("-p: \"http\"", "-H", "h", "-p", "http");
+        EXPECT_ERROR("with -p", "-H", "h:8883");
+        EXPECT_ERROR("with -p", "-H", "[::1]:8883");
+        EXPECT_ERROR("not an IPv6", "-H", "1:2:x");
+        EXPECT_ERROR("not both", "-H", "h", "other");
+        EXPECT_ERROR("give the port once", "-p", "1", "h:2");
+        EXPECT_ERROR("-H HOST", "-p", "1");
+        EXPECT_ERROR("needs a value", "h", "-w");
+        /* -w below -c is the validator's: named in the long vocabulary it shares with the config. */
+        EXPECT_ERROR("crit-days", "-w", "5", "-c", "7", "h");
 }
 
 int main(void) {
@@ -112,6 +182,7 @@ int main(void) {
                 cmocka_unit_test(test_defaults),
                 cmocka_unit_test(test_protocol_by_port),
                 cmocka_unit_test(test_all_options),
+                cmocka_unit_test(test_plugin_options),
                 cmocka_unit_test(test_errors),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -163,7 +163,7 @@ got=$(complete_words tlswatchctl probe --pro)
 got=$(complete_words tlswatchctl --socket /run/x.sock probe --protocol "")
 [[ $got == "https mqtt tls wss " ]] || errors+=("probe --protocol: got '$got', want 'https mqtt tls wss '")
 got=$(complete_words tlswatchctl check --)
-[[ $got == "--all --json " ]] || errors+=("check --: got '$got', want '--all --json '")
+[[ $got == "--all --json --nagios " ]] || errors+=("check --: got '$got', want '--all --json --nagios '")
 report "bash completion completes commands and options" ${errors[@]+"${errors[@]}"}
 
 # --- make uninstall --------------------------------------------------------------------------------------

@@ -176,17 +176,33 @@ static void print_target_line(json_t *item, Status status, FILE *out) {
         fputc('\n', out);
 }
 
+static void earliest(json_t *days, bool *has_days_left, double *days_left) {
+        if (json_is_number(days) && (!*has_days_left || json_number_value(days) < *days_left)) {
+                *days_left = json_number_value(days);
+                *has_days_left = true;
+        }
+}
+
 Status plugin_output_fleet(json_t *targets, json_t *webhooks, FILE *out) {
         static const Status order[] = { STATUS_CRITICAL, STATUS_WARNING, STATUS_UNKNOWN };
         unsigned count[_STATUS_MAX] = {}, dead_webhooks = 0;
         Status worst = STATUS_OK;
+        bool has_days_left = false;
+        double days_left = 0;
         json_t *item;
         size_t i;
 
         json_array_foreach(targets, i, item) {
                 Status s = item_status(item);
+
                 count[s]++;
                 worst = status_worst(worst, s);
+                earliest(json_object_get(item, "days_left"), &has_days_left, &days_left);
+                /* A `check` report has them per address. */
+                json_t *address;
+                size_t j;
+                json_array_foreach(json_object_get(item, "addresses"), j, address)
+                        earliest(json_object_get(address, "days_left"), &has_days_left, &days_left);
         }
         json_array_foreach(webhooks, i, item) if (json_integer_value(json_object_get(item, "dead_letters")) >
                                                   0) dead_webhooks++;
@@ -212,6 +228,9 @@ Status plugin_output_fleet(json_t *targets, json_t *webhooks, FILE *out) {
         plugin_output_item(out, "warning", count[STATUS_WARNING], 0, NULL, NULL, NULL, "0", NULL);
         plugin_output_item(out, "critical", count[STATUS_CRITICAL], 0, NULL, NULL, NULL, "0", NULL);
         plugin_output_item(out, "unknown", count[STATUS_UNKNOWN], 0, NULL, NULL, NULL, "0", NULL);
+        /* The earliest expiry of the fleet, to graph; no thresholds, since each target has its own. */
+        if (has_days_left)
+                plugin_output_item(out, "days_left", days_left, 2, NULL, NULL, NULL, NULL, NULL);
         fputc('\n', out);
 
         /* The long text: what to look at, the worst first, in the daemon's order within a state. */

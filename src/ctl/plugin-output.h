@@ -31,7 +31,8 @@ void plugin_output_probe_perfdata(const Report *report, unsigned warn_days, unsi
 int plugin_output_probe(const Report *report, unsigned warn_days, unsigned crit_days, usec_t timeout_usec,
                         FILE *out);
 
-/* The fleet check from a `status` (or `check`) answer: "TLSWATCH STATUS: counts | ok=N;;;0 ..." first,
+/* The fleet check from a `status` (or `check`) answer: "TLSWATCH STATUS: counts | ok=N;;;0 ..." first
+ * (and days_left, the earliest of the targets that have one),
  * then one line per target that is not OK, the worst first, then one per webhook with dead letters
  * (each raises the status to WARNING, as plain `status` does). No targets at all is UNKNOWN: a check
  * that checks nothing must not look green. Returns the status to exit with. */

@@ -214,9 +214,11 @@ EOF
 start_daemon daemon -c "$tmp/daemon/tlswatch.conf" --state-directory "$tmp/daemon/state"
 wait_daemon daemon "$sock"
 
-fleet=('.perfdata | keys == ["critical", "ok", "unknown", "warning"]'
+fleet=('.perfdata | keys == ["critical", "days_left", "ok", "unknown", "warning"]'
+       # The fleet's earliest expiry: the expired certificate's, two days ago.
+       '.perfdata.days_left | .value < -1 and .value > -3 and .warn == null'
        '.perfdata.ok == {"value": 1, "uom": "", "warn": null, "crit": null, "min": "0", "max": null}'
-       '[.perfdata[]] | map(.min == "0") | all'
+       '[.perfdata["ok", "warning", "critical", "unknown"]] | map(.min == "0") | all'
        '[.perfdata.warning.value, .perfdata.critical.value, .perfdata.unknown.value] == [1, 2, 0]'
        '(.long_text | length) == 3'
        # The critical ones first, in any order (check answers in the order the probes end), then warning.
@@ -237,6 +239,7 @@ plugin "status --nagios: the same from the daemon's state" 2 \
 
 plugin "status --nagios TARGET: one target's check" 1 \
         '.text == "1 warning, 0 ok" and .perfdata.warning.value == 1 and (.long_text | length) == 1' \
+        '.perfdata.days_left.value > 9 and .perfdata.days_left.value <= 10' \
         -- --socket "$sock" status --nagios soon10
 
 plugin "status --nagios TARGET: OK" 0 '.status == "OK" and .text == "1 ok" and .long_text == []' \

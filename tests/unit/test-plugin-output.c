@@ -149,8 +149,12 @@ static void test_probe_text(void **state) {
 
 static void test_fleet(void **state) {
         json_t *targets = json_loads(
-                "[{\"name\": \"a\", \"address\": \"a.example:8883\", \"status\": \"ok\", \"problems\": []},"
-                " {\"name\": \"b\", \"address\": \"b.example:8883\", \"status\": \"warning\", \"problems\":"
+                "[{\"name\": \"a\", \"address\": \"a.example:8883\", \"status\": \"ok\", \"days_left\": "
+                "60.25,"
+                " \"problems\": []},"
+                " {\"name\": \"b\", \"address\": \"b.example:8883\", \"status\": \"warning\", "
+                "\"days_left\": 9.5,"
+                "  \"problems\":"
                 "  [{\"code\": \"expires_soon\", \"severity\": \"warning\", \"message\": \"in 10 days\"}]},"
                 " {\"name\": \"c|d\", \"address\": \"[::1]:8883\", \"status\": \"critical\", \"problems\":"
                 "  [{\"code\": \"weak_key\", \"severity\": \"warning\", \"message\": \"RSA 1024\"},"
@@ -169,7 +173,7 @@ static void test_fleet(void **state) {
         buffer_open(&b);
         assert_int_equal(plugin_output_fleet(targets, webhooks, b.f), STATUS_CRITICAL);
         buffer_expect(&b, "TLSWATCH CRITICAL: 1 critical, 1 warning, 1 unknown, 2 ok"
-                          " | ok=2;;;0 warning=1;;;0 critical=1;;;0 unknown=1;;;0\n"
+                          " | ok=2;;;0 warning=1;;;0 critical=1;;;0 unknown=1;;;0 days_left=9.50\n"
                           "CRITICAL: c/d ([::1]:8883): expired: expired yesterday (and 1 more)\n"
                           "UNKNOWN: e (e.example:8883): not probed yet\n"
                           "WARNING: b (b.example:8883): expires_soon: in 10 days\n");

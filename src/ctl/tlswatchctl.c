@@ -81,7 +81,7 @@ static void help(void) {
                "  -w, --warn-days N (30)  -c, --crit-days N (7)\n"
                "                                WARNING/CRITICAL below N days to the earliest notAfter\n"
                "  -t, --timeout SECONDS (10)    for the whole probe; past it the listener is CRITICAL\n"
-               "  -v, --verbose                 debug log on standard error\n"
+               "  -v, --verbose                 as plugins take it; also debug messages on stderr\n"
                "  -V, --version  -h, --help\n"
                "  --json                        print the report as JSON (no perfdata)\n\n"
                "Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN. See tlswatchctl(1).\n",

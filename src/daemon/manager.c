@@ -60,6 +60,7 @@ struct Manager {
         ManagerOptions options;
         char *config_file;
         char *state_file;
+        bool state_save_failing; /* the last save failed: said once, until one succeeds */
         Config *config;
         Target **targets;
         size_t n_targets;
@@ -217,8 +218,14 @@ static int save_state(Manager *m) {
         if (!m->state_file)
                 return 0;
         r = write_file_atomic_stream(m->state_file, 0600, write_state, m);
-        if (r < 0)
-                log_warning("cannot save the state to %s: %s", m->state_file, strerror(-r));
+        /* Once per failure, not at every save: a full disk would otherwise fill the journal too. The
+         * old file stays as it was (written aside, renamed over), and each save tries again. */
+        if (r < 0 && !m->state_save_failing)
+                log_warning_errno(r, "cannot save the state to %s: %m; the previous state file is kept, and "
+                                     "saving is retried after each probe", m->state_file);
+        else if (r >= 0 && m->state_save_failing)
+                log_info("the state is saved to %s again", m->state_file);
+        m->state_save_failing = r < 0;
         return r;
 }
 
@@ -265,10 +272,52 @@ static void schedule_save(Manager *m) {
                                           on_save_timer, m);
 }
 
+typedef struct StateLoad {
+        Manager *manager;
+        Target **by_name; /* the targets, sorted by name, to find each saved entry's target */
+        size_t loaded, malformed;
+} StateLoad;
+
+static int compare_target_names(const void *a, const void *b) {
+        const Target *const *x = a, *const *y = b;
+        return strcmp((*x)->config->name, (*y)->config->name);
+}
+
+static int load_state_entry(const char *name, json_t *saved, int version, void *userdata) {
+        StateLoad *load = userdata;
+        TargetConfig key_config = { .name = (char *) name };
+        Target key = { .config = &key_config }, *key_pointer = &key;
+        Target **hit = bsearch(&key_pointer, load->by_name, load->manager->n_targets, sizeof(Target *),
+                               compare_target_names);
+        char address[300];
+        TargetState state;
+        int r;
+
+        if (!hit) /* a target the configuration no longer has */
+                return 0;
+        format_address((*hit)->config, address, sizeof(address), false);
+        r = state_file_decode(saved, version, address, &state);
+        if (r < 0) {
+                log_warning("%s: ignoring the saved state of target %s: malformed", load->manager->state_file, name);
+                load->malformed++;
+        }
+        if (r <= 0)
+                return 0;
+        target_state_clear(&(*hit)->state);
+        (*hit)->state = state;
+        load->loaded++;
+        return 0;
+}
+
+/* Each saved entry is parsed and applied on its own (state_file_read()), so a fleet's restart holds the
+ * file's text and one entry's tree, not a tree of every target; a file damaged or cut short (a full
+ * disk, a crash of the machine) keeps the entries before the damage and is set aside for a look. */
 static void load_state(Manager *m) {
         _cleanup_free_ char *text = NULL;
-        json_t *document = NULL;
-        char reason[JSON_ERROR_TEXT_LENGTH + 32];
+        _cleanup_free_ Target **by_name = NULL;
+        char reason[JSON_ERROR_TEXT_LENGTH + 64];
+        StateLoad load = { .manager = m };
+        size_t size = 0;
         int r;
 
         if (!m->state_file)
@@ -280,33 +329,33 @@ static void load_state(Manager *m) {
                 snprintf(reason, sizeof(reason), "%s", r == -EBADMSG ? "it holds a NUL byte" : "too large");
         else if (r < 0)
                 snprintf(reason, sizeof(reason), "cannot read it: %s", strerror(-r));
-        else
-                r = state_file_parse(text, strlen(text), &document, reason, sizeof(reason));
-        if (r < 0) {
+        else {
+                size = strlen(text);
+                by_name = calloc(MAX(m->n_targets, 1), sizeof(Target *));
+                if (!by_name) {
+                        log_error("cannot load the state from %s: out of memory", m->state_file);
+                        return;
+                }
+                memcpy(by_name, m->targets, m->n_targets * sizeof(Target *));
+                qsort(by_name, m->n_targets, sizeof(Target *), compare_target_names);
+                load.by_name = by_name;
+                r = state_file_read(text, size, load_state_entry, &load, reason, sizeof(reason));
+        }
+        if (r != 0) {
                 char aside[4096];
                 snprintf(aside, sizeof(aside), "%s.corrupt", m->state_file);
-                log_warning("%s is not a valid state file (%s); moved it to %s and starting afresh", m->state_file,
-                            reason, aside);
+                if (r > 0)
+                        log_warning("%s is damaged (%s); kept the %zu targets' state saved before the damage, "
+                                    "moved the file to %s",
+                                    m->state_file, reason, load.loaded, aside);
+                else
+                        log_warning("%s is not a valid state file (%s); moved it to %s and starting afresh",
+                                    m->state_file, reason, aside);
                 (void) rename(m->state_file, aside);
-                return;
         }
-
-        for (size_t i = 0; i < m->n_targets; i++) {
-                Target *t = m->targets[i];
-                char address[300];
-                TargetState state;
-
-                format_address(t->config, address, sizeof(address), false);
-                r = state_file_find(document, t->config->name, address, &state);
-                if (r < 0)
-                        log_warning("%s: ignoring the saved state of target %s: malformed", m->state_file,
-                                    t->config->name);
-                if (r <= 0)
-                        continue;
-                target_state_clear(&t->state);
-                t->state = state;
-        }
-        json_decref(document);
+        text = mfree(text);
+        /* The text and the entries' trees were the largest blocks of the start: give them back. */
+        (void) malloc_trim(0);
 }
 
 /* --- what sinks see ---------------------------------------------------------------------------- */

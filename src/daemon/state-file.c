@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "macro.h"
 #include "report-json.h"
 #include "state-file.h"
 
@@ -39,6 +40,10 @@ int state_file_parse(const char *text, size_t size, json_t **ret_document, char 
         *ret_document = document;
         return 0;
 }
+
+/* A probe's duration past this is no duration; both versions refuse it, so a version 1 entry that
+ * loads also saves as version 2 and loads again. */
+#define LAST_DURATION_SECONDS_MAX 1e9
 
 static int problems_from_json(json_t *problems, ProblemList *list) {
         size_t i;
@@ -93,7 +98,8 @@ static int entry_from_json_v1(json_t *o, TargetState *state) {
                         "issuer", &issuer, "last_probe_usec", &last_probe, "last_duration_usec", &last_duration,
                         "last_announced_usec", &last_announced, "consecutive_failures", &failures, "probes", &probes,
                         "days_left", &days_left) < 0 ||
-            strlen(not_after) >= sizeof(state->not_after) || last_probe < 0 || last_duration < 0 || last_announced < 0)
+            strlen(not_after) >= sizeof(state->not_after) || last_probe < 0 || last_duration < 0 ||
+            (double) last_duration / USEC_PER_SEC >= LAST_DURATION_SECONDS_MAX || last_announced < 0)
                 return -EBADMSG;
         if (common_from_json(state, status, problems, sha256, subject, issuer, days_left, failures, probes) < 0)
                 return -EBADMSG;
@@ -124,7 +130,7 @@ static int entry_from_json_v2(json_t *o, TargetState *state) {
                         "issuer", &issuer, "last_probe_unix", &last_probe, "last_duration_seconds", &last_duration,
                         "last_announced_unix", &last_announced, "consecutive_failures", &failures, "probes", &probes,
                         "days_left", &days_left) < 0 ||
-            !(last_duration >= 0 && last_duration < 1e9) || seconds_to_usec(last_probe, &state->last_probe_usec) < 0 ||
+            !(last_duration >= 0 && last_duration < LAST_DURATION_SECONDS_MAX) || seconds_to_usec(last_probe, &state->last_probe_usec) < 0 ||
             seconds_to_usec(last_announced, &state->last_announced_usec) < 0)
                 return -EBADMSG;
         if (common_from_json(state, status, problems, sha256, subject, issuer, days_left, failures, probes) < 0)
@@ -135,36 +141,178 @@ static int entry_from_json_v2(json_t *o, TargetState *state) {
         return 0;
 }
 
-int state_file_find(json_t *document, const char *name, const char *address, TargetState *ret) {
-        json_t *saved = json_object_get(json_object_get(document, "targets"), name);
-        const char *saved_address;
+/* --- reading entry by entry ---------------------------------------------------------------------- */
+
+/* The reader walks the top two levels of the document itself and lets jansson parse every string and
+ * value, so that only one target's tree exists at a time (a tree of 10,000 targets costs more than the
+ * fleet's whole running state) and a file cut short still yields every entry before the cut. */
+typedef struct Reader {
+        const char *text;
+        size_t size, position;
+} Reader;
+
+static void reader_skip_space(Reader *r) {
+        while (r->position < r->size && r->text[r->position] && strchr(" \t\r\n", r->text[r->position]))
+                r->position++;
+}
+
+/* Consumes `c` (after white space) and returns true, or returns false and leaves the position. */
+static bool reader_expect(Reader *r, char c) {
+        reader_skip_space(r);
+        if (r->position >= r->size || r->text[r->position] != c)
+                return false;
+        r->position++;
+        return true;
+}
+
+/* The next JSON value (a new reference), or NULL with the reason. */
+static json_t *reader_value(Reader *r, char *ret_reason, size_t reason_size) {
+        json_error_t error;
+        json_t *value;
+
+        reader_skip_space(r);
+        value = json_loadb(r->text + r->position, r->size - r->position,
+                           JSON_DECODE_ANY | JSON_DISABLE_EOF_CHECK, &error);
+        if (!value) {
+                snprintf(ret_reason, reason_size, "%s at byte %zu", error.text,
+                         r->position + (size_t) MAX(error.position, 0));
+                return NULL;
+        }
+        r->position += (size_t) error.position;
+        return value;
+}
+
+static void reader_fail(const Reader *r, const char *expected, char *ret_reason, size_t reason_size) {
+        snprintf(ret_reason, reason_size, "%s at byte %zu", r->position >= r->size ? "the file ends" : expected,
+                 r->position);
+}
+
+int state_file_read(const char *text, size_t size, state_file_entry_func entry, void *userdata, char *ret_reason,
+                    size_t reason_size) {
+        Reader r = { .text = text, .size = size };
+        int version = 1; /* version 1 wrote none at first */
+        bool targets_seen = false;
+
+        assert(text || size == 0);
+        assert(entry);
+
+        if (!reader_expect(&r, '{')) {
+                reader_fail(&r, "not a JSON object", ret_reason, reason_size);
+                return -EBADMSG;
+        }
+        for (bool first = true;; first = false) {
+                json_auto_t *key = NULL;
+                json_auto_t *value = NULL;
+
+                if (reader_expect(&r, '}'))
+                        break;
+                if (!first && !reader_expect(&r, ',')) {
+                        reader_fail(&r, "expected , or }", ret_reason, reason_size);
+                        goto broken;
+                }
+                key = reader_value(&r, ret_reason, reason_size);
+                if (!key)
+                        goto broken;
+                if (!json_is_string(key) || !reader_expect(&r, ':')) {
+                        reader_fail(&r, "expected a member name and :", ret_reason, reason_size);
+                        goto broken;
+                }
+                if (strcmp(json_string_value(key), "targets") != 0) {
+                        value = reader_value(&r, ret_reason, reason_size);
+                        if (!value)
+                                goto broken;
+                        if (strcmp(json_string_value(key), "version") != 0)
+                                continue;
+                        /* The entries' form depends on the version: it must come first, as every
+                         * version writes it. */
+                        if (targets_seen) {
+                                snprintf(ret_reason, reason_size, "the version follows the targets");
+                                goto broken;
+                        }
+                        if (!json_is_integer(value) || json_integer_value(value) < 1 ||
+                            json_integer_value(value) > STATE_FILE_VERSION) {
+                                snprintf(ret_reason, reason_size, "unknown version");
+                                return -EBADMSG;
+                        }
+                        version = (int) json_integer_value(value);
+                        continue;
+                }
+                if (!reader_expect(&r, '{')) {
+                        reader_fail(&r, "expected the targets object", ret_reason, reason_size);
+                        goto broken;
+                }
+                targets_seen = true;
+                for (bool first_target = true;; first_target = false) {
+                        json_auto_t *name = NULL;
+                        json_auto_t *saved = NULL;
+
+                        if (reader_expect(&r, '}'))
+                                break;
+                        if (!first_target && !reader_expect(&r, ',')) {
+                                reader_fail(&r, "expected , or }", ret_reason, reason_size);
+                                goto broken;
+                        }
+                        name = reader_value(&r, ret_reason, reason_size);
+                        if (!name)
+                                goto broken;
+                        if (!json_is_string(name) || !reader_expect(&r, ':')) {
+                                reader_fail(&r, "expected a target name and :", ret_reason, reason_size);
+                                goto broken;
+                        }
+                        saved = reader_value(&r, ret_reason, reason_size);
+                        if (!saved)
+                                goto broken;
+                        int k = entry(json_string_value(name), saved, version, userdata);
+                        if (k < 0)
+                                return k;
+                }
+        }
+        reader_skip_space(&r);
+        if (r.position < r.size) {
+                reader_fail(&r, "data after the document", ret_reason, reason_size);
+                goto broken;
+        }
+        if (!targets_seen) {
+                snprintf(ret_reason, reason_size, "no targets object");
+                return -EBADMSG;
+        }
+        return 0;
+
+broken:
+        /* Cut short or damaged past its head: the entries before the damage are good, and kept. */
+        return targets_seen ? 1 : -EBADMSG;
+}
+
+int state_file_decode(json_t *saved, int version, const char *address, TargetState *ret) {
         TargetState state = { .status = STATUS_UNKNOWN };
+        const char *saved_address;
         int r;
 
-        assert(name);
         assert(address);
         assert(ret);
-
-        if (!saved)
-                return 0;
         if (!json_is_object(saved))
                 return -EBADMSG;
         /* A target that now points elsewhere starts afresh. */
         saved_address = json_string_value(json_object_get(saved, "address"));
         if (!saved_address || strcmp(saved_address, address) != 0)
                 return 0;
-
-        json_t *version = json_object_get(document, "version");
-        if (version && json_integer_value(version) >= 2)
-                r = entry_from_json_v2(saved, &state);
-        else
-                r = entry_from_json_v1(saved, &state);
+        r = version >= 2 ? entry_from_json_v2(saved, &state) : entry_from_json_v1(saved, &state);
         if (r < 0) {
                 target_state_clear(&state);
                 return -EBADMSG;
         }
         *ret = state;
         return 1;
+}
+
+int state_file_find(json_t *document, const char *name, const char *address, TargetState *ret) {
+        json_t *saved = json_object_get(json_object_get(document, "targets"), name);
+        json_t *version = json_object_get(document, "version");
+
+        assert(name);
+        if (!saved)
+                return 0;
+        return state_file_decode(saved, version ? (int) json_integer_value(version) : 1, address, ret);
 }
 
 /* A time the state knows (usec_t, 0: never) as the vocabulary's pair of members. */

@@ -23,6 +23,22 @@
  * -EBADMSG with the reason in ret_reason. */
 int state_file_parse(const char *text, size_t size, json_t **ret_document, char *ret_reason, size_t reason_size);
 
+/* Called for each saved target, in the file's order, with its saved entry (borrowed) and the file's
+ * version; a negative return stops the reading with that error. */
+typedef int (*state_file_entry_func)(const char *name, json_t *saved, int version, void *userdata);
+
+/* Reads a state file's text entry by entry, so that only one target's tree is held at a time. Returns
+ * 0 when the whole file was read; 1 when it is damaged or cut short after the entries already handed
+ * over (the reason in ret_reason: the file should be set aside, the entries kept); -EBADMSG when it is
+ * not a state file at all (nothing handed over); or the callback's error. */
+int state_file_read(const char *text, size_t size, state_file_entry_func entry, void *userdata, char *ret_reason,
+                    size_t reason_size);
+
+/* One saved entry, as state_file_read() hands it over, for a target that now probes `address`:
+ * returns 1 with *ret (the caller clears it), 0 when it was saved for another address, -EBADMSG when
+ * it is malformed. */
+int state_file_decode(json_t *saved, int version, const char *address, TargetState *ret);
+
 /* The state saved for target `name` while it probed `address` ("host:port"). Returns 1 with *ret (the
  * caller clears it), 0 when there is none or it was saved for another address, -EBADMSG when the
  * saved entry is malformed. */

@@ -549,6 +549,33 @@ stop_daemon corrupt
 report "corrupt state file: moved to state.json.corrupt, targets start afresh" ${errors[@]+"${errors[@]}"} -- \
         "$tmp/corrupt.err"
 
+# A state file cut short in its last entry (a full disk under an editor, a crash of the machine): the
+# entries before the cut are kept, the file is set aside with a warning naming it.
+errors=()
+names=$("$jq" -r '.targets | keys_unsorted[]' "$state" 2>/dev/null)
+n_saved=$(grep -c '' <<<"$names")
+last=$(tail -n 1 <<<"$names")
+offset=$(grep -bo "\"$last\":" "$state" | tail -n 1 | cut -d: -f1)
+rm -f "$state.corrupt"
+if [[ -z $offset ]] || ((n_saved < 2)); then
+        errors+=("cannot cut the state file: $n_saved saved targets, last \"$last\"")
+else
+        head -c $((offset + ${#last} + 12)) "$state" >"$state.cut" && mv "$state.cut" "$state"
+        start_tlswatchd truncated no -c "$conf" --state-directory "$tmp/svc.state"
+        want="$state is damaged ("
+        wait_match -F "$tmp/truncated.err" "$want" 30 >/dev/null ||
+                errors+=("no warning \"$want...\"")
+        grep -qF "kept the $((n_saved - 1)) targets' state saved before the damage, moved the file to $state.corrupt" \
+                "$tmp/truncated.err" || errors+=("the warning does not say that $((n_saved - 1)) targets' state was kept")
+        [[ -f $state.corrupt ]] || errors+=("$state.corrupt does not exist")
+        stop_daemon truncated
+        [[ $daemon_rc == 0 ]] || errors+=("exit code $(describe_rc "$daemon_rc") after SIGTERM, expected 0")
+        "$jq" -e --arg last "$last" '.targets | has($last)' "$state" >/dev/null 2>&1 ||
+                errors+=("no valid state.json with $last after the stop")
+fi
+report "state file cut short: the entries before the cut kept, the file set aside" ${errors[@]+"${errors[@]}"} -- \
+        "$tmp/truncated.err"
+
 # --- ConfirmFailures -----------------------------------------------------------------------------------
 
 # Two network faults that must repeat three times before they count: a listener that never answers

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <cmocka.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "state-file.h"
@@ -138,12 +139,119 @@ static void test_not_restored(void **unused) {
         json_decref(document);
 }
 
+/* What state_file_read() handed over: the names, in order, and the last broker entry decoded. */
+typedef struct Collected {
+        char names[8][32];
+        size_t n;
+        int versions[8];
+        bool broker_restored;
+        TargetState broker;
+} Collected;
+
+static int collect(const char *name, json_t *entry, int version, void *userdata) {
+        Collected *c = userdata;
+
+        if (c->n < 8) {
+                snprintf(c->names[c->n], sizeof(c->names[c->n]), "%s", name);
+                c->versions[c->n++] = version;
+        }
+        if (strcmp(name, "broker") == 0 && !c->broker_restored &&
+            state_file_decode(entry, version, "broker.example.com:8883", &c->broker) == 1)
+                c->broker_restored = true;
+        return 0;
+}
+
+static int read_text(const char *text, size_t size, Collected *c, char *reason) {
+        *c = (Collected) {};
+        return state_file_read(text, size, collect, c, reason, 256);
+}
+
+static void test_read_whole(void **unused) {
+        Collected c;
+        char reason[256];
+
+        /* Every entry, in order, in the form of the file's version; the same state as the tree gives. */
+        assert_int_equal(read_text(saved_v2, strlen(saved_v2), &c, reason), 0);
+        assert_int_equal(c.n, 1);
+        assert_int_equal(c.versions[0], 2);
+        assert_true(c.broker_restored);
+        check_full_state(&c.broker, 1717200000000000);
+        target_state_clear(&c.broker);
+
+        assert_int_equal(read_text(saved_v1, strlen(saved_v1), &c, reason), 0);
+        assert_int_equal(c.versions[0], 1);
+        assert_true(c.broker_restored);
+        check_full_state(&c.broker, 1717200000123456);
+        target_state_clear(&c.broker);
+
+        assert_int_equal(read_text(saved, strlen(saved), &c, reason), 0);
+        assert_int_equal(c.n, 3);
+        assert_string_equal(c.names[0], "broker");
+        assert_string_equal(c.names[2], "broken");
+        target_state_clear(&c.broker);
+
+        /* White space anywhere JSON allows it, and an empty fleet. */
+        static const char spaced[] = " {\n \"version\" : 2 ,\n \"targets\" : {\n } \n}\n";
+        assert_int_equal(read_text(spaced, strlen(spaced), &c, reason), 0);
+        assert_int_equal(c.n, 0);
+}
+
+static void test_read_damaged(void **unused) {
+        Collected c;
+        char reason[256];
+        /* Cut in the middle of the third entry, as a full disk or a crash could leave a file written
+         * in place: the two before the cut are kept. */
+        size_t cut = (size_t) (strstr(saved, "\"broken\"") - saved) + 12;
+
+        assert_int_equal(read_text(saved, cut, &c, reason), 1);
+        assert_int_equal(c.n, 2);
+        assert_true(c.broker_restored);
+        assert_non_null(strstr(reason, "byte"));
+        target_state_clear(&c.broker);
+
+        /* Cut right after an entry, and garbage after a whole document: kept, and reported. */
+        cut = (size_t) (strstr(saved, ",\"moved\"") - saved);
+        assert_int_equal(read_text(saved, cut, &c, reason), 1);
+        assert_int_equal(c.n, 1);
+        target_state_clear(&c.broker);
+        char trailing[sizeof(saved) + 8];
+        snprintf(trailing, sizeof(trailing), "%sxyz", saved);
+        assert_int_equal(read_text(trailing, strlen(trailing), &c, reason), 1);
+        assert_int_equal(c.n, 3);
+        target_state_clear(&c.broker);
+
+        /* Not a state file: nothing is handed over. */
+        static const char *const not_state[] = {
+                "", "[]", "{\"version\":3,\"targets\":{}}", "{\"targets\":{},\"version\":2}", "{\"version\":2}",
+                "{\"version\":\"2\",\"targets\":{}}", "{\"targets\":[]}", "{\"version\":2,\"targ",
+        };
+        for (size_t i = 0; i < sizeof(not_state) / sizeof(not_state[0]); i++) {
+                int r = read_text(not_state[i], strlen(not_state[i]), &c, reason);
+                if (r != -EBADMSG && !(r == 1 && c.n == 0))
+                        fail_msg("\"%s\": %d, expected -EBADMSG", not_state[i], r);
+                assert_int_equal(c.n, 0);
+        }
+}
+
+static int refuse(const char *name, json_t *entry, int version, void *userdata) {
+        (void) name, (void) entry, (void) version, (void) userdata;
+        return -ENOMEM;
+}
+
+static void test_read_callback_error(void **unused) {
+        char reason[256];
+        assert_int_equal(state_file_read(saved, strlen(saved), refuse, NULL, reason, sizeof(reason)), -ENOMEM);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_not_a_state_file),
                 cmocka_unit_test(test_restored),
                 cmocka_unit_test(test_not_restored),
                 cmocka_unit_test(test_versions),
+                cmocka_unit_test(test_read_whole),
+                cmocka_unit_test(test_read_damaged),
+                cmocka_unit_test(test_read_callback_error),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

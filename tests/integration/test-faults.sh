@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Faults under the daemon: its state directory on a filesystem that fills up (a 512 KiB tmpfs in a
-# private mount namespace, so nothing of the host's is touched). The daemon must keep probing, say so
-# once, leave the previous state file intact, and save again as soon as there is room. Servers on
-# 127.0.0.1, started and stopped by PID; bounded waits.
+# private mount namespace, so nothing of the host's is touched), where it must keep probing, say so
+# once, leave the previous state file intact, and save again as soon as there is room; and 100 reloads
+# in a row while 200 targets probe. Servers on 127.0.0.1, started and stopped by PID; bounded waits.
 set -u -o pipefail
 
 [[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
@@ -55,8 +55,10 @@ CONF
 
 # probes NAME: the probes the running daemon counts for target NAME (0 if it cannot say).
 probes() {
-        timeout -k 5 20 "$TLSWATCHCTL" --socket "$tmp/control.sock" status --json "$1" 2>/dev/null |
-                "$jq" -r '.[0].probes // 0' 2>/dev/null || echo 0
+        local answer value
+        answer=$(timeout -k 5 20 "$TLSWATCHCTL" --socket "$tmp/control.sock" status --json "$1" 2>/dev/null)
+        value=$("$jq" -r '.[0].probes // 0' <<<"$answer" 2>/dev/null)
+        echo "${value:-0}"
 }
 saved_probes() {
         "$jq" -r '.targets.one.probes // 0' "$state/state.json" 2>/dev/null || echo 0
@@ -116,5 +118,107 @@ wait_for 60 saved_at_least $((saved_before + 2)) ||
 stop_daemon daemon
 [[ $daemon_rc == 0 ]] || errors+=("exit code $(describe_rc "$daemon_rc") after SIGTERM, expected 0")
 report "room again: the next save succeeds and says so" ${errors[@]+"${errors[@]}"} -- "$tmp/daemon.err"
+
+# --- 100 reloads in a row while 200 targets probe -------------------------------------------------------
+
+# Every reload applied (the good ones alternate between two target sets that differ in 20 names) or
+# refused with the old configuration kept (every tenth has a syntax error); fds, RSS and the loop's
+# event sources flat between reload 10 and reload 100.
+write_fleet() { # FILE FIRST-NEW: 200 targets, those from FIRST-NEW on named n... instead of t...
+        local i name
+        {
+                printf '[Defaults]\nCAFile=%s\nProtocol=tls\nInterval=5s\nTimeout=5s\nServerName=localhost\n' "$pki/root.pem"
+                printf 'ControlSocket=%s\n' "$tmp/fleet.sock"
+                for ((i = 1; i <= 200; i++)); do
+                        name=t$i
+                        ((i >= $2)) && name=n$i
+                        printf '\n[Target %s]\nAddress=%s\n' "$name" "$(at good)"
+                done
+        } >"$1"
+}
+write_fleet "$tmp/fleet-a.conf" 999
+write_fleet "$tmp/fleet-b.conf" 181
+{ cat "$tmp/fleet-a.conf"; printf '\n[Target broken\nAddress=%s\n' "$(at good)"; } >"$tmp/fleet-bad.conf"
+cp "$tmp/fleet-a.conf" "$tmp/fleet.conf"
+mkdir -p "$tmp/fleet-state"
+start_daemon fleet -c "$tmp/fleet.conf" --state-directory "$tmp/fleet-state"
+wait_daemon fleet "$tmp/fleet.sock"
+
+fleet_pid=${pid[fleet]}
+fd_count() { find "/proc/$fleet_pid/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+rss_kib() { awk '/^VmRSS:/ { print $2 }' "/proc/$fleet_pid/status" 2>/dev/null || echo 0; }
+event_sources() { # the fds in the loop's epoll set, as tests/soak.sh counts them
+        local fd
+        for fd in /proc/"$fleet_pid"/fd/*; do
+                if [[ $(readlink "$fd" 2>/dev/null) == 'anon_inode:[eventpoll]' ]]; then
+                        grep -c '^tfd:' "/proc/$fleet_pid/fdinfo/${fd##*/}"
+                        return
+                fi
+        done
+        echo 0
+}
+outcomes() { grep -cE 'reloaded .*: 200 targets|reload failed, keeping the running configuration' "$tmp/fleet.err"; }
+new_names() { # how many of the running targets have the n... names of fleet-b (status exits non-zero
+        # while targets are unknown or failing, which is not this question's business)
+        local answer
+        answer=$(timeout -k 5 20 "$TLSWATCHCTL" --socket "$tmp/fleet.sock" status --json 2>/dev/null)
+        "$jq" '[.[] | select(.name | startswith("n"))] | length' <<<"$answer" 2>/dev/null || echo -1
+}
+
+errors=()
+applied=0 refused=0 expected_new=0
+for ((round = 1; round <= 100; round++)); do
+        if ((round % 10 == 0)); then
+                config=bad
+        elif ((round % 2)); then
+                config=b
+        else
+                config=a
+        fi
+        cp "$tmp/fleet-$config.conf" "$tmp/fleet.conf.new" && mv "$tmp/fleet.conf.new" "$tmp/fleet.conf"
+        before=$(outcomes)
+        kill -HUP "$fleet_pid"
+        for ((i = 0; i < 300; i++)); do
+                (($(outcomes) > before)) && break
+                running "$fleet_pid" || break
+                sleep 0.1
+        done
+        if ! (($(outcomes) > before)); then
+                errors+=("reload $round ($config) was neither applied nor refused within 30 s")
+                break
+        fi
+        if [[ $config == bad ]]; then
+                refused=$((refused + 1))
+                # Refused: the set from before runs on, whole.
+                n=$(new_names)
+                ((n == expected_new)) || errors+=("after the refused reload $round, $n targets named n..., expected $expected_new")
+        else
+                applied=$((applied + 1))
+                expected_new=0
+                [[ $config == b ]] && expected_new=20
+        fi
+        if ((round == 10)); then
+                fds_early=$(fd_count) rss_early=$(rss_kib) sources_early=$(event_sources)
+        fi
+done
+fds_late=$(fd_count) rss_late=$(rss_kib) sources_late=$(event_sources)
+n=$(new_names)
+((n == expected_new)) || errors+=("after the last reload, $n targets named n..., expected $expected_new")
+n=$(grep -c 'reload failed, keeping the running configuration' "$tmp/fleet.err")
+((n == 10)) || errors+=("$n refused reloads logged, expected 10")
+grep -q 'fleet.conf:[0-9]*:' "$tmp/fleet.err" || errors+=("the refused reloads do not name the file and line")
+# Noise: probes in flight hold a socket and an IO source each (a few of them at any time), the heap
+# fragments a little.
+((fds_late <= fds_early + 8)) || errors+=("open fds grew from $fds_early to $fds_late over 90 reloads")
+((sources_late <= sources_early + 8)) ||
+        errors+=("event sources grew from $sources_early to $sources_late over 90 reloads")
+((rss_late <= rss_early + rss_early / 10 + 2048)) ||
+        errors+=("RSS grew from $rss_early to $rss_late KiB over 90 reloads")
+running "$fleet_pid" || errors+=("tlswatchd exited during the reloads")
+echo "    reloads: $applied applied, $refused refused; fds $fds_early -> $fds_late, event sources $sources_early -> $sources_late, RSS $rss_early -> $rss_late KiB"
+stop_daemon fleet
+[[ $daemon_rc == 0 ]] || errors+=("exit code $(describe_rc "$daemon_rc") after SIGTERM, expected 0")
+report "100 reloads while 200 targets probe: each applied or refused, fds, sources and RSS flat" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/fleet.err"
 
 summary

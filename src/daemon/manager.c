@@ -8,6 +8,7 @@
 #include <assert.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <signal.h>
 #include <stdio.h>
@@ -730,6 +731,8 @@ static bool metrics_target(void *userdata, size_t i, MetricsTarget *ret) {
         *ret = (MetricsTarget) {
                 .name = t->config->name,
                 .protocol = protocol_to_string(t->config->probe.protocol),
+                .host = t->config->probe.host,
+                .port = t->config->probe.port,
                 .state = &t->state,
                 .report = t->last_report,
         };
@@ -739,7 +742,12 @@ static bool metrics_target(void *userdata, size_t i, MetricsTarget *ret) {
 static int handle_metrics(void *userdata, char **ret, char **ret_error) {
         Manager *m = userdata;
         json_t *webhooks = webhook_manager_status(sink_set_find(m->sinks, &sink_webhook));
-        int r = metrics_format(metrics_target, m, webhooks, ret);
+        const MetricsInfo info = {
+                .version = PACKAGE_VERSION,
+                .openssl_version = OpenSSL_version(OPENSSL_VERSION_STRING),
+                .now_usec = now_realtime(),
+        };
+        int r = metrics_format(metrics_target, m, webhooks, &info, ret);
 
         json_decref(webhooks);
         return r;

@@ -3,6 +3,7 @@
  * exposition format requires (backslash, double quote, newline); times as Unix seconds. Written
  * straight from the targets' state and reports, one family after the other, into the caller's FILE. */
 #include <assert.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -21,6 +22,36 @@ static void write_label_value(FILE *f, const char *value) {
         }
 }
 
+/* A sample being written: its name, then labels as they come (the first opens the braces), then the
+ * value. Without labels there are no braces at all. */
+typedef struct Sample {
+        FILE *f;
+        unsigned n_labels;
+} Sample;
+
+static Sample sample_begin(FILE *f, const char *name) {
+        fputs(name, f);
+        return (Sample) { .f = f };
+}
+
+static void sample_label(Sample *s, const char *name, const char *value) {
+        fputc(s->n_labels++ ? ',' : '{', s->f);
+        fprintf(s->f, "%s=\"", name);
+        write_label_value(s->f, value);
+        fputc('"', s->f);
+}
+
+static void sample_value(Sample *s, const char *format, ...) _printf_(2, 3);
+static void sample_value(Sample *s, const char *format, ...) {
+        va_list ap;
+
+        fputs(s->n_labels ? "} " : " ", s->f);
+        va_start(ap, format);
+        vfprintf(s->f, format, ap);
+        va_end(ap);
+        fputc('\n', s->f);
+}
+
 /* "TLSv1.3" -> "TLS 1.3", as the blackbox exporter labels versions. */
 static void tls_version_label(const char *version, char *buffer, size_t size) {
         if (version && strncmp(version, "TLSv", 4) == 0)
@@ -36,10 +67,12 @@ typedef enum Family {
         FAMILY_DURATION,
         FAMILY_EARLIEST_EXPIRY,
         FAMILY_CHAIN_EXPIRY,
+        FAMILY_CHAIN_INFO,
         FAMILY_TLS_VERSION,
         FAMILY_TARGET_STATUS,
         FAMILY_PROBLEM,
         FAMILY_CERT_NOT_AFTER,
+        FAMILY_LAST_PROBE,
         _FAMILY_MAX,
 } Family;
 
@@ -53,80 +86,122 @@ static const struct {
                                      "The earliest notAfter on the served chain, as a Unix time." },
         [FAMILY_CHAIN_EXPIRY] = { "probe_ssl_last_chain_expiry_timestamp_seconds",
                                   "The earliest notAfter on the verified chain, as a Unix time." },
+        [FAMILY_CHAIN_INFO] = { "probe_ssl_last_chain_info", "The leaf certificate the address served." },
         [FAMILY_TLS_VERSION] = { "probe_tls_version_info", "The TLS version the address negotiated." },
         [FAMILY_TARGET_STATUS] = { "tlswatch_target_status", "The target's state: 0 ok, 1 warning, 2 critical, 3 unknown." },
         [FAMILY_PROBLEM] = { "tlswatch_problem", "A problem the target has now, by code." },
         [FAMILY_CERT_NOT_AFTER] = { "tlswatch_cert_not_after_seconds",
                                     "Each certificate's notAfter on the address's path, by depth, as a Unix time." },
+        [FAMILY_LAST_PROBE] = { "tlswatch_last_probe_timestamp_seconds",
+                                "When the target's last probe finished, as a Unix time." },
 };
 
-static void write_labels(FILE *f, const MetricsTarget *target, const AddressReport *address) {
-        fputs("{target=\"", f);
-        write_label_value(f, target->name);
-        fputs("\"", f);
-        if (address) {
-                fputs(",address=\"", f);
-                write_label_value(f, address->address);
-                fputs("\"", f);
+/* The labels that say which listener a sample is about; none in /probe's answer (target NULL). */
+static void sample_target(Sample *s, const MetricsTarget *target, const AddressReport *address) {
+        if (!target)
+                return;
+        if (target->host) {
+                char instance[300];
+                snprintf(instance, sizeof(instance), strchr(target->host, ':') ? "[%s]:%u" : "%s:%u", target->host,
+                         (unsigned) target->port);
+                sample_label(s, "instance", instance);
         }
-        fputs(",protocol=\"", f);
-        write_label_value(f, target->protocol);
-        fputs("\"", f);
+        sample_label(s, "target", target->name);
+        if (address)
+                sample_label(s, "address", address->address);
+        sample_label(s, "protocol", target->protocol);
+}
+
+static Sample sample_begin_target(FILE *f, Family family, const MetricsTarget *target,
+                                  const AddressReport *address) {
+        Sample s = sample_begin(f, families[family].name);
+        sample_target(&s, target, address);
+        return s;
 }
 
 static bool status_is_success(Status status) {
         return IN_SET(status, STATUS_OK, STATUS_WARNING);
 }
 
-static void write_address(FILE *f, Family family, const MetricsTarget *target, const AddressReport *a) {
-        const char *name = families[family].name;
-        int64_t earliest = INT64_MAX, earliest_sent = INT64_MAX;
+/* The earliest notAfter of the chain (sent_only: of the certificates the listener sent), INT64_MAX if none. */
+static int64_t earliest_not_after(const AddressReport *a, bool sent_only) {
+        int64_t earliest = INT64_MAX;
 
-        for (size_t k = 0; k < a->n_chain; k++) {
-                int64_t t = a->chain[k].certificate->not_after;
-                earliest = MIN(earliest, t);
-                if (a->chain[k].sent)
-                        earliest_sent = MIN(earliest_sent, t);
+        for (size_t k = 0; k < a->n_chain; k++)
+                if (!sent_only || a->chain[k].sent)
+                        earliest = MIN(earliest, a->chain[k].certificate->not_after);
+        return earliest;
+}
+
+/* probe_ssl_last_chain_info's labels as the blackbox exporter has them: the SANs comma-separated.
+ * There is no serialnumber label: reports do not keep the serial. */
+static void write_chain_info(FILE *f, const MetricsTarget *label_target, const AddressReport *a) {
+        const Certificate *leaf;
+        char sha256[65];
+
+        if (a->n_chain == 0)
+                return;
+        leaf = a->chain[0].certificate;
+        certificate_sha256_hex(leaf, sha256);
+        Sample s = sample_begin_target(f, FAMILY_CHAIN_INFO, label_target, a);
+        sample_label(&s, "fingerprint_sha256", sha256);
+        sample_label(&s, "subject", leaf->subject);
+        sample_label(&s, "issuer", leaf->issuer);
+        fputs(",subjectalternative=\"", f);
+        for (size_t i = 0; i < leaf->n_subject_alt_names; i++) {
+                if (i > 0)
+                        fputc(',', f);
+                write_label_value(f, leaf->subject_alt_names[i]);
         }
+        fputc('"', f);
+        sample_value(&s, "1");
+}
+
+static void write_tls_version(FILE *f, const MetricsTarget *label_target, const AddressReport *a) {
+        char label[32];
+
+        if (!a->tls_version)
+                return;
+        tls_version_label(a->tls_version, label, sizeof(label));
+        Sample s = sample_begin_target(f, FAMILY_TLS_VERSION, label_target, a);
+        sample_label(&s, "version", label);
+        sample_value(&s, "1");
+}
+
+static void write_address(FILE *f, Family family, const MetricsTarget *target, const AddressReport *a) {
+        Sample s;
 
         switch (family) {
         case FAMILY_SUCCESS:
-                fputs(name, f);
-                write_labels(f, target, a);
-                fprintf(f, "} %d\n", status_is_success(a->status));
+                s = sample_begin_target(f, family, target, a);
+                sample_value(&s, "%d", status_is_success(a->status));
                 break;
         case FAMILY_DURATION:
-                fputs(name, f);
-                write_labels(f, target, a);
-                fprintf(f, "} %.6f\n", (double) a->duration_usec / 1e6);
+                s = sample_begin_target(f, family, target, a);
+                sample_value(&s, "%.6f", (double) a->duration_usec / 1e6);
                 break;
         case FAMILY_EARLIEST_EXPIRY:
         case FAMILY_CHAIN_EXPIRY: {
-                int64_t value = family == FAMILY_EARLIEST_EXPIRY ? earliest_sent : earliest;
+                int64_t value = earliest_not_after(a, family == FAMILY_EARLIEST_EXPIRY);
                 if (value == INT64_MAX)
                         break;
-                fputs(name, f);
-                write_labels(f, target, a);
-                fprintf(f, "} %lld\n", (long long) value);
+                s = sample_begin_target(f, family, target, a);
+                sample_value(&s, "%lld", (long long) value);
                 break;
         }
-        case FAMILY_TLS_VERSION: {
-                char label[32];
-                if (!a->tls_version)
-                        break;
-                tls_version_label(a->tls_version, label, sizeof(label));
-                fputs(name, f);
-                write_labels(f, target, a);
-                fputs(",version=\"", f);
-                write_label_value(f, label);
-                fputs("\"} 1\n", f);
+        case FAMILY_CHAIN_INFO:
+                write_chain_info(f, target, a);
                 break;
-        }
+        case FAMILY_TLS_VERSION:
+                write_tls_version(f, target, a);
+                break;
         case FAMILY_CERT_NOT_AFTER:
                 for (size_t k = 0; k < a->n_chain; k++) {
-                        fputs(name, f);
-                        write_labels(f, target, a);
-                        fprintf(f, ",depth=\"%zu\"} %lld\n", k, (long long) a->chain[k].certificate->not_after);
+                        char depth[24];
+                        snprintf(depth, sizeof(depth), "%zu", k);
+                        s = sample_begin_target(f, family, target, a);
+                        sample_label(&s, "depth", depth);
+                        sample_value(&s, "%lld", (long long) a->chain[k].certificate->not_after);
                 }
                 break;
         default:
@@ -134,45 +209,64 @@ static void write_address(FILE *f, Family family, const MetricsTarget *target, c
         }
 }
 
+static void write_header(FILE *f, const char *name, const char *help, const char *type) {
+        fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+}
+
+/* The samples of the families that come from the target's state, not from an address. `label_target`
+ * is the target for its labels, or NULL for none. */
+static void write_target_family(FILE *f, Family family, const MetricsTarget *target,
+                                const MetricsTarget *label_target) {
+        Sample s;
+
+        switch (family) {
+        case FAMILY_TARGET_STATUS: {
+                /* The documented values, not Status's own order (which sorts by severity). */
+                static const int value[_STATUS_MAX] = {
+                        [STATUS_OK] = 0, [STATUS_WARNING] = 1, [STATUS_CRITICAL] = 2, [STATUS_UNKNOWN] = 3,
+                };
+                Status status = target->state->status;
+                s = sample_begin_target(f, family, label_target, NULL);
+                sample_value(&s, "%d", status >= 0 && status < _STATUS_MAX ? value[status] : 3);
+                break;
+        }
+        case FAMILY_PROBLEM:
+                for (size_t j = 0; j < target->state->problems.n; j++) {
+                        const Problem *p = &target->state->problems.items[j];
+                        s = sample_begin_target(f, family, label_target, NULL);
+                        sample_label(&s, "code", problem_code_to_string(p->code));
+                        sample_label(&s, "severity", problem_severity_to_string(p->severity));
+                        sample_value(&s, "1");
+                }
+                break;
+        case FAMILY_LAST_PROBE:
+                if (target->state->last_probe_usec == 0)
+                        break;
+                s = sample_begin_target(f, family, label_target, NULL);
+                sample_value(&s, "%.3f", (double) target->state->last_probe_usec / 1e6);
+                break;
+        default:
+                break;
+        }
+}
+
 static void write_family(FILE *f, Family family, metrics_target_func get, void *userdata) {
-        const char *name = families[family].name;
         MetricsTarget target;
 
-        fprintf(f, "# HELP %s %s\n# TYPE %s gauge\n", name, families[family].help, name);
+        write_header(f, families[family].name, families[family].help, "gauge");
 
         for (size_t i = 0; get(userdata, i, &target); i++) {
                 const Report *report = target.report;
 
-                if (family == FAMILY_TARGET_STATUS) {
-                        /* The documented values, not Status's own order (which sorts by severity). */
-                        static const int value[_STATUS_MAX] = {
-                                [STATUS_OK] = 0, [STATUS_WARNING] = 1, [STATUS_CRITICAL] = 2, [STATUS_UNKNOWN] = 3,
-                        };
-                        Status status = target.state->status;
-                        fputs(name, f);
-                        write_labels(f, &target, NULL);
-                        fprintf(f, "} %d\n", status >= 0 && status < _STATUS_MAX ? value[status] : 3);
-                        continue;
-                }
-                if (family == FAMILY_PROBLEM) {
-                        for (size_t j = 0; j < target.state->problems.n; j++) {
-                                const Problem *p = &target.state->problems.items[j];
-                                fputs(name, f);
-                                write_labels(f, &target, NULL);
-                                fputs(",code=\"", f);
-                                write_label_value(f, problem_code_to_string(p->code));
-                                fputs("\",severity=\"", f);
-                                write_label_value(f, problem_severity_to_string(p->severity));
-                                fputs("\"} 1\n", f);
-                        }
+                if (IN_SET((int) family, FAMILY_TARGET_STATUS, FAMILY_PROBLEM, FAMILY_LAST_PROBE)) {
+                        write_target_family(f, family, &target, &target);
                         continue;
                 }
                 if (!report)
                         continue;
                 if (family == FAMILY_SUCCESS && report->n_addresses == 0) {
-                        fputs(name, f);
-                        write_labels(f, &target, NULL);
-                        fprintf(f, "} %d\n", status_is_success(report->status));
+                        Sample s = sample_begin_target(f, family, &target, NULL);
+                        sample_value(&s, "%d", status_is_success(report->status));
                 }
                 for (size_t j = 0; j < report->n_addresses; j++)
                         write_address(f, family, &target, &report->addresses[j]);
@@ -195,31 +289,60 @@ static void write_webhooks(FILE *f, json_t *webhooks) {
         json_t *webhook;
 
         for (size_t family = 0; family < ELEMENTSOF(webhook_families); family++) {
-                fprintf(f, "# HELP %s %s\n# TYPE %s %s\n", webhook_families[family].name, webhook_families[family].help,
-                        webhook_families[family].name, webhook_families[family].type);
+                write_header(f, webhook_families[family].name, webhook_families[family].help,
+                             webhook_families[family].type);
                 json_array_foreach(webhooks, i, webhook) {
                         json_t *value = json_object_get(webhook, webhook_families[family].member);
                         if (!json_is_integer(value))
                                 continue;
-                        fprintf(f, "%s{webhook=\"", webhook_families[family].name);
-                        write_label_value(f, json_string_value(json_object_get(webhook, "name")));
-                        fprintf(f, "\"} %lld\n", (long long) json_integer_value(value));
+                        Sample s = sample_begin(f, webhook_families[family].name);
+                        sample_label(&s, "webhook", json_string_value(json_object_get(webhook, "name")));
+                        sample_value(&s, "%lld", (long long) json_integer_value(value));
                 }
         }
 }
 
-int metrics_write(FILE *f, metrics_target_func get, void *userdata, json_t *webhooks) {
+/* The daemon's own: how many targets, which build, and when this was written (so a file or a scrape
+ * that stopped changing shows its age). */
+static void write_daemon(FILE *f, metrics_target_func get, void *userdata, const MetricsInfo *info) {
+        MetricsTarget target;
+        size_t n = 0;
+        Sample s;
+
+        while (get(userdata, n, &target))
+                n++;
+        write_header(f, "tlswatch_targets", "How many targets the configuration has.", "gauge");
+        s = sample_begin(f, "tlswatch_targets");
+        sample_value(&s, "%zu", n);
+
+        write_header(f, "tlswatch_build_info", "The tlswatch version and the OpenSSL it runs with.", "gauge");
+        s = sample_begin(f, "tlswatch_build_info");
+        sample_label(&s, "version", info->version);
+        sample_label(&s, "openssl", info->openssl_version);
+        sample_value(&s, "1");
+
+        write_header(f, "tlswatch_metrics_timestamp_seconds", "When these metrics were written, as a Unix time.",
+                     "gauge");
+        s = sample_begin(f, "tlswatch_metrics_timestamp_seconds");
+        sample_value(&s, "%.3f", (double) info->now_usec / 1e6);
+}
+
+int metrics_write(FILE *f, metrics_target_func get, void *userdata, json_t *webhooks, const MetricsInfo *info) {
         assert(f);
         assert(get);
+        assert(info);
 
         for (Family family = 0; family < _FAMILY_MAX; family++)
                 write_family(f, family, get, userdata);
         if (webhooks)
                 write_webhooks(f, webhooks);
+        write_daemon(f, get, userdata, info);
         return ferror(f) ? -EIO : 0;
 }
 
-int metrics_format(metrics_target_func get, void *userdata, json_t *webhooks, char **ret) {
+typedef int (*write_func)(FILE *f, const void *userdata);
+
+static int format_with(write_func write, const void *userdata, char **ret) {
         char *text = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&text, &size);
@@ -228,11 +351,75 @@ int metrics_format(metrics_target_func get, void *userdata, json_t *webhooks, ch
         assert(ret);
         if (!f)
                 return -ENOMEM;
-        r = metrics_write(f, get, userdata, webhooks);
+        r = write(f, userdata);
         if (fclose(f) != 0 || r < 0) {
                 free(text);
                 return -ENOMEM;
         }
         *ret = text;
         return 0;
+}
+
+typedef struct FormatArgs {
+        metrics_target_func get;
+        void *userdata;
+        json_t *webhooks;
+        const MetricsInfo *info;
+} FormatArgs;
+
+static int write_all(FILE *f, const void *userdata) {
+        const FormatArgs *a = userdata;
+        return metrics_write(f, a->get, a->userdata, a->webhooks, a->info);
+}
+
+int metrics_format(metrics_target_func get, void *userdata, json_t *webhooks, const MetricsInfo *info,
+                   char **ret) {
+        return format_with(write_all, &(FormatArgs) { get, userdata, webhooks, info }, ret);
+}
+
+static int write_probe(FILE *f, const void *userdata) {
+        const MetricsTarget *target = userdata;
+        const Report *report = target->report;
+        const AddressReport *worst = NULL;
+        int64_t earliest = INT64_MAX, earliest_chain = INT64_MAX;
+        Sample s;
+
+        assert(report);
+        for (size_t j = 0; j < report->n_addresses; j++) {
+                const AddressReport *a = &report->addresses[j];
+                if (!worst || a->status > worst->status) /* Status sorts by severity */
+                        worst = a;
+                earliest = MIN(earliest, earliest_not_after(a, true));
+                earliest_chain = MIN(earliest_chain, earliest_not_after(a, false));
+        }
+
+        write_header(f, families[FAMILY_SUCCESS].name, "Whether the probe found nothing critical.", "gauge");
+        s = sample_begin(f, families[FAMILY_SUCCESS].name);
+        sample_value(&s, "%d", status_is_success(report->status));
+        write_header(f, families[FAMILY_DURATION].name, "How long the probe took.", "gauge");
+        s = sample_begin(f, families[FAMILY_DURATION].name);
+        sample_value(&s, "%.6f", (double) report->duration_usec / 1e6);
+        for (Family family = FAMILY_EARLIEST_EXPIRY; family <= FAMILY_TLS_VERSION; family++) {
+                int64_t value = family == FAMILY_EARLIEST_EXPIRY ? earliest : earliest_chain;
+
+                write_header(f, families[family].name, families[family].help, "gauge");
+                if (IN_SET((int) family, FAMILY_EARLIEST_EXPIRY, FAMILY_CHAIN_EXPIRY) && value != INT64_MAX) {
+                        s = sample_begin(f, families[family].name);
+                        sample_value(&s, "%lld", (long long) value);
+                } else if (family == FAMILY_CHAIN_INFO && worst)
+                        write_chain_info(f, NULL, worst);
+                else if (family == FAMILY_TLS_VERSION && worst)
+                        write_tls_version(f, NULL, worst);
+        }
+        for (Family family = FAMILY_TARGET_STATUS; family < _FAMILY_MAX; family++) {
+                if (family == FAMILY_CERT_NOT_AFTER)
+                        continue;
+                write_header(f, families[family].name, families[family].help, "gauge");
+                write_target_family(f, family, target, NULL);
+        }
+        return ferror(f) ? -EIO : 0;
+}
+
+int metrics_format_probe(const MetricsTarget *target, char **ret) {
+        return format_with(write_probe, target, ret);
 }

@@ -6,14 +6,18 @@
 
 #include <jansson.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #include "report.h"
 #include "target.h"
+#include "time-util.h"
 
 typedef struct MetricsTarget {
         const char *name;
         const char *protocol;
+        const char *host; /* the configured host (an IPv6 literal without brackets); NULL: no instance label */
+        uint16_t port;
         const TargetState *state;
         const Report *report; /* the last probe's, NULL before the first */
 } MetricsTarget;
@@ -22,9 +26,24 @@ typedef struct MetricsTarget {
  * per target and family, so it must be cheap (an array lookup). */
 typedef bool (*metrics_target_func)(void *userdata, size_t i, MetricsTarget *ret);
 
-/* Writes every target's metrics, and every webhook's (the array `webhooks` answers, may be NULL), as
- * exposition text to `f`. Returns 0 or -EIO. */
-int metrics_write(FILE *f, metrics_target_func get, void *userdata, json_t *webhooks);
+/* What the exposition says about itself: tlswatch_build_info and tlswatch_metrics_timestamp_seconds. */
+typedef struct MetricsInfo {
+        const char *version;         /* tlswatch's */
+        const char *openssl_version; /* the library's at run time, as OpenSSL_version() says it */
+        usec_t now_usec;             /* CLOCK_REALTIME: when the exposition is made */
+} MetricsInfo;
+
+/* Writes every target's metrics, and every webhook's (the array `webhooks` answers, may be NULL), then
+ * the daemon's own (`info`), as exposition text to `f`. Returns 0 or -EIO. */
+int metrics_write(FILE *f, metrics_target_func get, void *userdata, json_t *webhooks, const MetricsInfo *info);
 
 /* The same into a new string. Returns 0 or -ENOMEM. */
-int metrics_format(metrics_target_func get, void *userdata, json_t *webhooks, char **ret);
+int metrics_format(metrics_target_func get, void *userdata, json_t *webhooks, const MetricsInfo *info,
+                   char **ret);
+
+/* One target as the blackbox exporter's /probe answers: the probe_* families (and tlswatch_target_status,
+ * tlswatch_problem, tlswatch_last_probe_timestamp_seconds) without the instance, target, protocol and
+ * address labels, which Prometheus sets by relabeling; one sample per family, the worst address's
+ * (the earliest expiry, the address of the worst status). `target->report` must be set. Returns 0 or
+ * -ENOMEM. */
+int metrics_format_probe(const MetricsTarget *target, char **ret);

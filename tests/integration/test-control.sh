@@ -526,16 +526,18 @@ if ! "$promtool" check metrics <"$tmp/metrics.out" >"$tmp/promtool.out" 2>&1; th
         mapfile -t lines <"$tmp/promtool.out"
         errors+=(${lines[@]+"${lines[@]}"})
 fi
-labels_good="target=\"good\",address=\"127.0.0.1\",protocol=\"tls\""
-labels_expired="target=\"expired\",address=\"127.0.0.1\",protocol=\"tls\""
+id_good="instance=\"127.0.0.1:${port[good]}\",target=\"good\""
+id_expired="instance=\"127.0.0.1:${port[expired]}\",target=\"expired\""
+labels_good="$id_good,address=\"127.0.0.1\",protocol=\"tls\""
+labels_expired="$id_expired,address=\"127.0.0.1\",protocol=\"tls\""
 for line in "probe_success{$labels_good} 1" \
             "probe_success{$labels_expired} 0" \
             "probe_ssl_earliest_cert_expiry{$labels_good} $(not_after_unix good)" \
             "probe_ssl_earliest_cert_expiry{$labels_expired} $(not_after_unix expired)" \
             "probe_tls_version_info{$labels_good,version=\"TLS 1.3\"} 1" \
-            "tlswatch_target_status{target=\"good\",protocol=\"tls\"} 0" \
-            "tlswatch_target_status{target=\"expired\",protocol=\"tls\"} 2" \
-            "tlswatch_problem{target=\"expired\",protocol=\"tls\",code=\"expired\",severity=\"critical\"} 1" \
+            "tlswatch_target_status{$id_good,protocol=\"tls\"} 0" \
+            "tlswatch_target_status{$id_expired,protocol=\"tls\"} 2" \
+            "tlswatch_problem{$id_expired,protocol=\"tls\",code=\"expired\",severity=\"critical\"} 1" \
             "tlswatch_cert_not_after_seconds{$labels_good,depth=\"0\"} $(not_after_unix good)" \
             "tlswatch_cert_not_after_seconds{$labels_good,depth=\"1\"} $(not_after_unix int)" \
             "tlswatch_cert_not_after_seconds{$labels_good,depth=\"2\"} $(not_after_unix root)"; do

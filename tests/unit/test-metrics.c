@@ -15,6 +15,7 @@
 
 #include "macro.h"
 #include "metrics.h"
+#include "address-util.h"
 #include "report-json.h"
 #include "time-util.h"
 
@@ -29,7 +30,12 @@ static const struct {
         { .name = "probe_tls_version_info", .type = "gauge" },
         { .name = "tlswatch_target_status", .type = "gauge" },
         { .name = "tlswatch_problem", .type = "gauge" },
+        { .name = "probe_ssl_last_chain_info", .type = "gauge" },
         { .name = "tlswatch_cert_not_after_seconds", .type = "gauge" },
+        { .name = "tlswatch_last_probe_timestamp_seconds", .type = "gauge" },
+        { .name = "tlswatch_targets", .type = "gauge" },
+        { .name = "tlswatch_build_info", .type = "gauge" },
+        { .name = "tlswatch_metrics_timestamp_seconds", .type = "gauge" },
         { .name = "tlswatch_webhook_pending", .type = "gauge", .webhook = true },
         { .name = "tlswatch_webhook_failures_total", .type = "counter", .webhook = true },
         { .name = "tlswatch_webhook_last_success_seconds", .type = "gauge", .webhook = true },
@@ -43,13 +49,15 @@ static const struct {
 static const char fleet_json[] =
         "["
         "{\"name\":\"good\",\"address\":\"127.0.0.1:8883\",\"protocol\":\"mqtt\",\"status\":\"ok\","
-        " \"problems\":[],\"last_probe\":\"2026-11-27T10:00:00Z\",\"probes\":4,"
+        " \"problems\":[],\"last_probe\":\"2026-11-27T10:00:00Z\",\"last_probe_unix\":1795773600.25,\"probes\":4,"
         " \"report\":{\"name\":\"good\",\"target\":\"127.0.0.1:8883\",\"status\":\"ok\",\"problems\":[],"
         "  \"duration_seconds\":0.0131,"
         "  \"addresses\":[{\"address\":\"127.0.0.1\",\"status\":\"ok\",\"problems\":[],\"duration_seconds\":0.0125,"
         "   \"tls\":{\"version\":\"TLSv1.3\",\"cipher\":\"TLS_AES_256_GCM_SHA384\",\"handshake_ms\":3.2},"
         "   \"chain\":["
-        "    {\"depth\":0,\"subject\":\"CN=good\",\"not_after\":\"2027-02-24T23:54:55Z\",\"sent\":true},"
+        "    {\"depth\":0,\"subject\":\"CN=good\",\"issuer\":\"CN=int,O=Test \\\"CA\\\"\","
+        "     \"subject_alt_names\":[\"good.example\",\"127.0.0.1\"],\"sha256\":\"ab\","
+        "     \"not_after\":\"2027-02-24T23:54:55Z\",\"sent\":true},"
         "    {\"depth\":1,\"subject\":\"CN=int\",\"not_after\":\"2031-11-25T23:29:07Z\",\"sent\":true},"
         "    {\"depth\":2,\"subject\":\"CN=root\",\"not_after\":\"2036-11-23T23:29:07Z\",\"sent\":false}]}]}},"
         "{\"name\":\"down\",\"address\":\"127.0.0.1:9\",\"protocol\":\"tls\",\"status\":\"critical\","
@@ -73,9 +81,16 @@ static const char fleet_json[] =
         " \"problems\":[],\"last_probe\":\"never\",\"next_probe\":\"now\"}"
         "]";
 
-#define GOOD "target=\"good\",address=\"127.0.0.1\",protocol=\"mqtt\""
-#define DOWN "target=\"down\",address=\"127.0.0.1\",protocol=\"tls\""
-#define ODD "target=\"odd\\\"name\\\\with\\nnewline\",address=\"::1\",protocol=\"https\""
+/* instance is the configured HOST:PORT, an IPv6 literal in brackets. */
+#define GOOD_T "instance=\"127.0.0.1:8883\",target=\"good\""
+#define DOWN_T "instance=\"127.0.0.1:9\",target=\"down\""
+#define ODD_T "instance=\"[::1]:443\",target=\"odd\\\"name\\\\with\\nnewline\""
+#define GOOD GOOD_T ",address=\"127.0.0.1\",protocol=\"mqtt\""
+#define DOWN DOWN_T ",address=\"127.0.0.1\",protocol=\"tls\""
+#define ODD ODD_T ",address=\"::1\",protocol=\"https\""
+#define NEVER_T "instance=\"broker:8883\",target=\"never\""
+#define GOOD_SHA256 "ab00000000000000000000000000000000000000000000000000000000000000"
+#define ZERO_SHA256 "0000000000000000000000000000000000000000000000000000000000000000"
 
 static const char fleet_expected[] =
         "# HELP probe_success Whether the last probe of the address found nothing critical.\n"
@@ -97,21 +112,26 @@ static const char fleet_expected[] =
         "# TYPE probe_ssl_last_chain_expiry_timestamp_seconds gauge\n"
         "probe_ssl_last_chain_expiry_timestamp_seconds{" GOOD "} 1803513295\n"
         "probe_ssl_last_chain_expiry_timestamp_seconds{" ODD "} 1767225600\n"
+        "# HELP probe_ssl_last_chain_info The leaf certificate the address served.\n"
+        "# TYPE probe_ssl_last_chain_info gauge\n"
+        "probe_ssl_last_chain_info{" GOOD ",fingerprint_sha256=\"" GOOD_SHA256 "\",subject=\"CN=good\","
+        "issuer=\"CN=int,O=Test \\\"CA\\\"\",subjectalternative=\"good.example,127.0.0.1\"} 1\n"
+        "probe_ssl_last_chain_info{" ODD ",fingerprint_sha256=\"" ZERO_SHA256 "\",subject=\"CN=x\",issuer=\"CN=x\","
+        "subjectalternative=\"\"} 1\n"
         "# HELP probe_tls_version_info The TLS version the address negotiated.\n"
         "# TYPE probe_tls_version_info gauge\n"
         "probe_tls_version_info{" GOOD ",version=\"TLS 1.3\"} 1\n"
         "probe_tls_version_info{" ODD ",version=\"TLS 1.0\"} 1\n"
         "# HELP tlswatch_target_status The target's state: 0 ok, 1 warning, 2 critical, 3 unknown.\n"
         "# TYPE tlswatch_target_status gauge\n"
-        "tlswatch_target_status{target=\"good\",protocol=\"mqtt\"} 0\n"
-        "tlswatch_target_status{target=\"down\",protocol=\"tls\"} 2\n"
-        "tlswatch_target_status{target=\"odd\\\"name\\\\with\\nnewline\",protocol=\"https\"} 1\n"
-        "tlswatch_target_status{target=\"never\",protocol=\"mqtt\"} 3\n"
+        "tlswatch_target_status{" GOOD_T ",protocol=\"mqtt\"} 0\n"
+        "tlswatch_target_status{" DOWN_T ",protocol=\"tls\"} 2\n"
+        "tlswatch_target_status{" ODD_T ",protocol=\"https\"} 1\n"
+        "tlswatch_target_status{" NEVER_T ",protocol=\"mqtt\"} 3\n"
         "# HELP tlswatch_problem A problem the target has now, by code.\n"
         "# TYPE tlswatch_problem gauge\n"
-        "tlswatch_problem{target=\"down\",protocol=\"tls\",code=\"connect_failed\",severity=\"critical\"} 1\n"
-        "tlswatch_problem{target=\"odd\\\"name\\\\with\\nnewline\",protocol=\"https\",code=\"expires_soon\","
-        "severity=\"warning\"} 1\n"
+        "tlswatch_problem{" DOWN_T ",protocol=\"tls\",code=\"connect_failed\",severity=\"critical\"} 1\n"
+        "tlswatch_problem{" ODD_T ",protocol=\"https\",code=\"expires_soon\",severity=\"warning\"} 1\n"
         "# HELP tlswatch_cert_not_after_seconds Each certificate's notAfter on the address's path, by depth, as "
         "a Unix time.\n"
         "# TYPE tlswatch_cert_not_after_seconds gauge\n"
@@ -119,7 +139,27 @@ static const char fleet_expected[] =
         "tlswatch_cert_not_after_seconds{" GOOD ",depth=\"1\"} 1953415747\n"
         "tlswatch_cert_not_after_seconds{" GOOD ",depth=\"2\"} 2111095747\n"
         "tlswatch_cert_not_after_seconds{" ODD ",depth=\"0\"} 2147483648\n"
-        "tlswatch_cert_not_after_seconds{" ODD ",depth=\"1\"} 1767225600\n";
+        "tlswatch_cert_not_after_seconds{" ODD ",depth=\"1\"} 1767225600\n"
+        "# HELP tlswatch_last_probe_timestamp_seconds When the target's last probe finished, as a Unix time.\n"
+        "# TYPE tlswatch_last_probe_timestamp_seconds gauge\n"
+        "tlswatch_last_probe_timestamp_seconds{" GOOD_T ",protocol=\"mqtt\"} 1795773600.250\n";
+
+/* The daemon's own families, last; format_at() passes this MetricsInfo. */
+#define DAEMON_EXPECTED(n_targets) \
+        "# HELP tlswatch_targets How many targets the configuration has.\n" \
+        "# TYPE tlswatch_targets gauge\n" \
+        "tlswatch_targets " n_targets "\n" \
+        "# HELP tlswatch_build_info The tlswatch version and the OpenSSL it runs with.\n" \
+        "# TYPE tlswatch_build_info gauge\n" \
+        "tlswatch_build_info{version=\"9.8.7\",openssl=\"3.0.99\"} 1\n" \
+        "# HELP tlswatch_metrics_timestamp_seconds When these metrics were written, as a Unix time.\n" \
+        "# TYPE tlswatch_metrics_timestamp_seconds gauge\n" \
+        "tlswatch_metrics_timestamp_seconds 1800000000.500\n"
+static const MetricsInfo test_info = {
+        .version = "9.8.7",
+        .openssl_version = "3.0.99",
+        .now_usec = 1800000000500000ULL,
+};
 
 static json_t *load_at(const char *text, const char *file, int line) {
         json_error_t error;
@@ -136,6 +176,8 @@ static json_t *load_at(const char *text, const char *file, int line) {
  * certificate whose notAfter is not the contract's form cannot exist in a report and is left out. */
 typedef struct FleetTarget {
         const char *name, *protocol;
+        char *host; /* from "address"; NULL without */
+        uint16_t port;
         TargetState state;
         Report *report;
 } FleetTarget;
@@ -172,11 +214,24 @@ static Report *report_from_json(json_t *o) {
                 a->chain = calloc(json_array_size(chain) + 1, sizeof(ChainLink));
                 assert_non_null(a->chain);
                 json_array_foreach(chain, j, certificate) {
-                        static const uint8_t sha256[32] = {};
+                        uint8_t sha256[32] = {};
+                        char *names[8];
+                        size_t n_names = 0, k;
+                        json_t *name;
                         int64_t not_after = rfc3339(json_object_get(certificate, "not_after"));
                         if (not_after < 0)
                                 continue;
-                        assert_int_equal(certificate_new(sha256, 0, not_after, "EC", 256, "x", "CN=x", "CN=x", NULL, 0,
+                        /* Only the first byte of a fixture's fingerprint, in hex. */
+                        const char *hex = json_string_value(json_object_get(certificate, "sha256"));
+                        if (hex)
+                                sha256[0] = (uint8_t) strtoul(hex, NULL, 16);
+                        json_array_foreach(json_object_get(certificate, "subject_alt_names"), k, name)
+                                if (n_names < ELEMENTSOF(names))
+                                        names[n_names++] = (char *) json_string_value(name);
+                        const char *subject = json_string_value(json_object_get(certificate, "subject"));
+                        const char *issuer = json_string_value(json_object_get(certificate, "issuer"));
+                        assert_int_equal(certificate_new(sha256, 0, not_after, "EC", 256, "x", subject ?: "CN=x",
+                                                         issuer ?: "CN=x", names, n_names,
                                                          &a->chain[a->n_chain].certificate),
                                          0);
                         a->chain[a->n_chain++].sent = json_is_true(json_object_get(certificate, "sent"));
@@ -199,6 +254,12 @@ static Fleet *fleet_new_at(const char *text, const char *file, int line) {
                 t->name = json_string_value(json_object_get(target, "name"));
                 t->protocol = json_string_value(json_object_get(target, "protocol"));
                 t->state.status = status_or_unknown(json_object_get(target, "status"));
+                t->state.last_probe_usec =
+                        (usec_t) (json_number_value(json_object_get(target, "last_probe_unix")) * 1e6 + 0.5);
+                const char *address = json_string_value(json_object_get(target, "address"));
+                if (address)
+                        _assert_int_equal(parse_host_port(address, 0, &t->host, &t->port, &(const char *) { NULL }),
+                                          0, file, line);
                 json_array_foreach(json_object_get(target, "problems"), j, problem)
                         _assert_int_equal(problem_list_add_json(&t->state.problems, problem), 0, file, line);
                 if (json_object_get(target, "report"))
@@ -207,9 +268,12 @@ static Fleet *fleet_new_at(const char *text, const char *file, int line) {
         return fleet;
 }
 
+#define fleet_new(text) fleet_new_at(text, __FILE__, __LINE__)
+
 static void fleet_free(Fleet *fleet) {
         for (size_t i = 0; i < fleet->n; i++) {
                 target_state_clear(&fleet->targets[i].state);
+                free(fleet->targets[i].host);
                 report_free(fleet->targets[i].report);
         }
         free(fleet->targets);
@@ -225,6 +289,8 @@ static bool fleet_get(void *userdata, size_t i, MetricsTarget *ret) {
         *ret = (MetricsTarget) {
                 .name = fleet->targets[i].name,
                 .protocol = fleet->targets[i].protocol,
+                .host = fleet->targets[i].host,
+                .port = fleet->targets[i].port,
                 .state = &fleet->targets[i].state,
                 .report = fleet->targets[i].report,
         };
@@ -237,7 +303,7 @@ static char *format_at(const char *text, const char *webhooks_text, const char *
         json_t *webhooks = webhooks_text ? load_at(webhooks_text, file, line) : NULL;
         char *out = NULL;
 
-        _assert_int_equal(metrics_format(fleet_get, fleet, webhooks, &out), 0, file, line);
+        _assert_int_equal(metrics_format(fleet_get, fleet, webhooks, &test_info, &out), 0, file, line);
         _assert_true(!!out, "output set", file, line);
         fleet_free(fleet);
         json_decref(webhooks);
@@ -302,7 +368,7 @@ static void check_exposition_at(const char *text, bool webhooks, const char *fil
                         if (*q == '{') {
                                 /* name="value" pairs; inside a value only \\, \" and \n escapes. */
                                 for (q++; *q != '}';) {
-                                        size_t k = strspn(q, "abcdefghijklmnopqrstuvwxyz_");
+                                        size_t k = strspn(q, "abcdefghijklmnopqrstuvwxyz_0123456789");
                                         _assert_true(k > 0 && q[k] == '=' && q[k + 1] == '"', "label name",
                                                      file, line);
                                         for (q += k + 2; *q != '"'; q++) {
@@ -353,12 +419,15 @@ static void test_fleet_exact(void **state) {
         _cleanup_free_ char *out = format(fleet_json);
 
         check_exposition(out);
-        assert_text_equal(out, fleet_expected);
+        _cleanup_free_ char *expected = NULL;
+
+        assert_true(asprintf(&expected, "%s%s", fleet_expected, DAEMON_EXPECTED("4")) > 0);
+        assert_text_equal(out, expected);
 }
 
 static void test_empty_fleet(void **state) {
         _cleanup_free_ char *out = format("[]");
-        char expected[4096] = "";
+        char expected[8192] = "";
 
         check_exposition(out);
         /* Every family is announced even without samples, so a scrape of an empty daemon is valid. */
@@ -368,6 +437,7 @@ static void test_empty_fleet(void **state) {
                         strncat(expected, p, end - p);
                 p = end;
         }
+        strcat(expected, DAEMON_EXPECTED("0"));
         assert_text_equal(out, expected);
 }
 
@@ -518,9 +588,9 @@ static void test_probe_success_without_addresses(void **state) {
                 "  \"problems\":[{\"code\":\"dns_failed\",\"severity\":\"critical\",\"message\":\"x\"}]}}]");
 
         check_exposition(out);
-        if (!strstr(out, "probe_success{target=\"nodns\""))
+        if (!strstr(out, "probe_success{instance=\"broker.invalid:8883\",target=\"nodns\""))
                 print_error("no probe_success sample for a critical target without addresses:\n%s", out);
-        const char *sample = strstr(out, "probe_success{target=\"nodns\"");
+        const char *sample = strstr(out, "probe_success{instance=\"broker.invalid:8883\",target=\"nodns\"");
         assert_non_null(sample);
         /* With or without an empty address label: either way, 0. */
         assert_true(strncmp(strchr(sample, '}'), "} 0\n", 4) == 0);
@@ -553,6 +623,63 @@ static void test_webhooks(void **state) {
                     strstr(out, "tlswatch_webhook_pending"));
 }
 
+static void test_probe_answer(void **state) {
+        /* /probe's answer: the blackbox exporter's families without the listener's labels, one sample
+         * each; the served expiry is the earliest of all addresses, the certificate and the TLS version
+         * those of the worst address (here the second, warning). */
+        Fleet *fleet = fleet_new(
+                "[{\"name\":\"two\",\"address\":\"broker:8883\",\"protocol\":\"mqtt\",\"status\":\"warning\","
+                " \"last_probe_unix\":1795773600,"
+                " \"problems\":[{\"code\":\"expires_soon\",\"severity\":\"warning\",\"message\":\"soon\"}],"
+                " \"report\":{\"status\":\"warning\",\"addresses\":["
+                "  {\"address\":\"192.0.2.1\",\"status\":\"ok\",\"tls\":{\"version\":\"TLSv1.3\"},\"chain\":["
+                "   {\"subject\":\"CN=new\",\"not_after\":\"2027-02-24T23:54:55Z\",\"sent\":true}]},"
+                "  {\"address\":\"192.0.2.2\",\"status\":\"warning\",\"tls\":{\"version\":\"TLSv1.2\"},\"chain\":["
+                "   {\"subject\":\"CN=old\",\"subject_alt_names\":[\"broker\"],\"not_after\":\"2026-12-01T00:00:00Z\","
+                "    \"sent\":true},"
+                "   {\"subject\":\"CN=root\",\"not_after\":\"2026-11-01T00:00:00Z\",\"sent\":false}]}]}}]");
+        MetricsTarget target;
+        _cleanup_free_ char *out = NULL;
+
+        assert_true(fleet_get(fleet, 0, &target));
+        fleet->targets[0].report->duration_usec = 1500000;
+        assert_int_equal(metrics_format_probe(&target, &out), 0);
+        assert_text_equal(out,
+                          "# HELP probe_success Whether the probe found nothing critical.\n"
+                          "# TYPE probe_success gauge\n"
+                          "probe_success 1\n"
+                          "# HELP probe_duration_seconds How long the probe took.\n"
+                          "# TYPE probe_duration_seconds gauge\n"
+                          "probe_duration_seconds 1.500000\n"
+                          "# HELP probe_ssl_earliest_cert_expiry The earliest notAfter on the served chain, as a "
+                          "Unix time.\n"
+                          "# TYPE probe_ssl_earliest_cert_expiry gauge\n"
+                          "probe_ssl_earliest_cert_expiry 1796083200\n"
+                          "# HELP probe_ssl_last_chain_expiry_timestamp_seconds The earliest notAfter on the "
+                          "verified chain, as a Unix time.\n"
+                          "# TYPE probe_ssl_last_chain_expiry_timestamp_seconds gauge\n"
+                          "probe_ssl_last_chain_expiry_timestamp_seconds 1793491200\n"
+                          "# HELP probe_ssl_last_chain_info The leaf certificate the address served.\n"
+                          "# TYPE probe_ssl_last_chain_info gauge\n"
+                          "probe_ssl_last_chain_info{fingerprint_sha256=\"" ZERO_SHA256 "\",subject=\"CN=old\","
+                          "issuer=\"CN=x\",subjectalternative=\"broker\"} 1\n"
+                          "# HELP probe_tls_version_info The TLS version the address negotiated.\n"
+                          "# TYPE probe_tls_version_info gauge\n"
+                          "probe_tls_version_info{version=\"TLS 1.2\"} 1\n"
+                          "# HELP tlswatch_target_status The target's state: 0 ok, 1 warning, 2 critical, 3 "
+                          "unknown.\n"
+                          "# TYPE tlswatch_target_status gauge\n"
+                          "tlswatch_target_status 1\n"
+                          "# HELP tlswatch_problem A problem the target has now, by code.\n"
+                          "# TYPE tlswatch_problem gauge\n"
+                          "tlswatch_problem{code=\"expires_soon\",severity=\"warning\"} 1\n"
+                          "# HELP tlswatch_last_probe_timestamp_seconds When the target's last probe finished, as "
+                          "a Unix time.\n"
+                          "# TYPE tlswatch_last_probe_timestamp_seconds gauge\n"
+                          "tlswatch_last_probe_timestamp_seconds 1795773600.000\n");
+        fleet_free(fleet);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fleet_exact),
@@ -566,6 +693,7 @@ int main(void) {
                 cmocka_unit_test(test_no_sent_certificate),
                 cmocka_unit_test(test_webhooks),
                 cmocka_unit_test(test_probe_success_without_addresses),
+                cmocka_unit_test(test_probe_answer),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -347,6 +347,10 @@ static void on_demand_answer(OnDemand *d, unsigned status, char *body) {
         d->body = body;
         d->done = true;
         MHD_resume_connection(d->connection);
+        /* libmicrohttpd 0.9.75 in external epoll mode did not make its epoll fd readable for a
+         * resumption (test-http.sh's on-demand probe hung): run it at once instead of waiting. */
+        (void) sd_event_source_set_time(d->server->timer, 0);
+        (void) sd_event_source_set_enabled(d->server->timer, SD_EVENT_ONESHOT);
 }
 
 static usec_t now_usec(sd_event *event, clockid_t clock) {
@@ -436,19 +440,22 @@ static enum MHD_Result probe_on_demand(const Request *q, const char *host, uint1
         if (!d)
                 return MHD_NO;
         *d = (OnDemand) { .server = q->server, .connection = q->connection, .next = q->server->on_demand };
-        r = probe_start(s->context->event, &settings, context, NULL, on_demand_done, d, &d->probe);
-        if (r < 0) {
-                free(d);
-                return respond_text(q->connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot start the probe: %s\n",
-                                    strerror(-r));
-        }
         if (d->next)
                 d->next->previous = d;
         q->server->on_demand = d;
-        q->server->n_probing++;
         *q->state = d;
-        /* Answered when the probe is done (on_demand_done resumes it). */
+        /* Answered when the probe is done: on_demand_done() resumes the connection, which may happen
+         * before probe_start() returns. */
         MHD_suspend_connection(q->connection);
+        q->server->n_probing++;
+        r = probe_start(s->context->event, &settings, context, NULL, on_demand_done, d, &d->probe);
+        if (r < 0) {
+                char *text = NULL;
+                q->server->n_probing--;
+                if (asprintf(&text, "cannot start the probe: %s\n", strerror(-r)) < 0)
+                        text = NULL;
+                on_demand_answer(d, MHD_HTTP_INTERNAL_SERVER_ERROR, text);
+        }
         return MHD_YES;
 }
 

@@ -81,8 +81,8 @@ typedef struct HttpUsers {
 
 struct HttpSink {
         const SinkContext *context;
-        HttpServer *server;         /* NULL: off */
-        const HttpConfig *config;   /* of the running configuration, NULL before the first commit */
+        HttpServer *server;       /* NULL: off */
+        const HttpConfig *config; /* of the running configuration, NULL before the first commit */
         HttpUsers users;
         TlsContextCache *tls_cache; /* for on-demand probes, made at the first */
         /* What configure prepared, for commit. */
@@ -97,15 +97,15 @@ static void users_clear(HttpUsers *u) {
         if (u->digests)
                 OPENSSL_cleanse(u->digests, u->n * sizeof(*u->digests));
         free(u->digests);
-        *u = (HttpUsers) {};
+        *u = (HttpUsers){};
 }
 
 static int digest(const char *user, const char *password, uint8_t ret[32]) {
         EVP_MD_CTX *md = EVP_MD_CTX_new();
         unsigned size = 0;
-        int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) && EVP_DigestUpdate(md, user, strlen(user)) &&
-                 EVP_DigestUpdate(md, ":", 1) && EVP_DigestUpdate(md, password, strlen(password)) &&
-                 EVP_DigestFinal_ex(md, ret, &size);
+        int ok = md && EVP_DigestInit_ex(md, EVP_sha256(), NULL) &&
+                 EVP_DigestUpdate(md, user, strlen(user)) && EVP_DigestUpdate(md, ":", 1) &&
+                 EVP_DigestUpdate(md, password, strlen(password)) && EVP_DigestFinal_ex(md, ret, &size);
 
         EVP_MD_CTX_free(md);
         return ok && size == 32 ? 0 : -ENOMEM;
@@ -205,9 +205,10 @@ static enum MHD_Result respond(struct MHD_Connection *connection, unsigned statu
         return r;
 }
 
-static enum MHD_Result respond_text(struct MHD_Connection *connection, unsigned status, const char *format, ...)
-        _printf_(3, 4);
-static enum MHD_Result respond_text(struct MHD_Connection *connection, unsigned status, const char *format, ...) {
+static enum MHD_Result respond_text(struct MHD_Connection *connection, unsigned status, const char *format,
+                                    ...) _printf_(3, 4);
+static enum MHD_Result respond_text(struct MHD_Connection *connection, unsigned status, const char *format,
+                                    ...) {
         char *text = NULL;
         va_list ap;
         int n;
@@ -235,10 +236,12 @@ typedef struct Request {
 
 static enum MHD_Result serve_index(const Request *q) {
         static const char page[] =
-                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>tlswatchd</title></head><body>\n"
+                "<!DOCTYPE html>\n<html><head><meta "
+                "charset=\"utf-8\"><title>tlswatchd</title></head><body>\n"
                 "<h1>tlswatchd</h1>\n<p>The TLS listeners this daemon watches; see tlswatchd(8).</p>\n<ul>\n"
                 "<li><a href=\"metrics\">/metrics</a>: every target's metrics, for Prometheus</li>\n"
-                "<li>/probe?target=HOST:PORT&amp;module=PROTOCOL: one target, as the blackbox exporter answers</li>\n"
+                "<li>/probe?target=HOST:PORT&amp;module=PROTOCOL: one target, as the blackbox exporter "
+                "answers</li>\n"
                 "<li><a href=\"api/status\">/api/status</a>: the status, as JSON "
                 "(<code>tlswatchctl status --json</code>)</li>\n"
                 "<li><a href=\"-/healthy\">/-/healthy</a>, <a href=\"-/ready\">/-/ready</a></li>\n"
@@ -264,7 +267,8 @@ static enum MHD_Result serve_ready(const Request *q) {
         }
         if (waiting > 0)
                 return respond_text(q->connection, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                    "tlswatchd is not ready: %zu of %zu targets not probed yet.\n", waiting, n);
+                                    "tlswatchd is not ready: %zu of %zu targets not probed yet.\n", waiting,
+                                    n);
         return respond_text(q->connection, MHD_HTTP_OK, "tlswatchd is ready.\n");
 }
 
@@ -276,8 +280,8 @@ static enum MHD_Result serve_metrics(const Request *q) {
 
         r = host->requests->metrics(host->userdata, &text, &error);
         if (r < 0)
-                return respond_text(q->connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render the metrics: %s\n",
-                                    error ?: strerror(-r));
+                return respond_text(q->connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                    "cannot render the metrics: %s\n", error ?: strerror(-r));
         return respond_string(q->connection, MHD_HTTP_OK, CONTENT_TYPE_METRICS, text);
 }
 
@@ -304,16 +308,16 @@ static enum MHD_Result serve_status(const Request *q) {
         if (r >= 0 && host->requests->webhooks(host->userdata, &webhooks, NULL) < 0)
                 webhooks = json_array();
         if (r >= 0)
-                document = json_pack("{s:b, s:s, s:o, s:o*}", "ok", 1, "schema", STATUS_JSON_SCHEMA, "targets",
-                                     targets, "webhooks", webhooks);
+                document = json_pack("{s:b, s:s, s:o, s:o*}", "ok", 1, "schema", STATUS_JSON_SCHEMA,
+                                     "targets", targets, "webhooks", webhooks);
         else
                 json_decref(targets);
         if (document)
                 text = json_dumps(document, REPORT_JSON_DUMP_FLAGS);
         json_decref(document);
         if (!text)
-                return respond_text(q->connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot render the status: %s\n",
-                                    strerror(r < 0 ? -r : ENOMEM));
+                return respond_text(q->connection, MHD_HTTP_INTERNAL_SERVER_ERROR,
+                                    "cannot render the status: %s\n", strerror(r < 0 ? -r : ENOMEM));
         size_t n = strlen(text);
         char *with_newline = realloc(text, n + 2);
         if (!with_newline) {
@@ -404,7 +408,8 @@ static usec_t on_demand_timeout(struct MHD_Connection *connection) {
         return MIN((usec_t) (seconds * USEC_PER_SEC), ON_DEMAND_TIMEOUT_USEC);
 }
 
-static enum MHD_Result probe_on_demand(const Request *q, const char *host, uint16_t port, const Protocol *protocol) {
+static enum MHD_Result probe_on_demand(const Request *q, const char *host, uint16_t port,
+                                       const Protocol *protocol) {
         HttpSink *s = q->sink;
         _cleanup_(SSL_CTX_freep) SSL_CTX *context = NULL;
         _cleanup_free_ char *error = NULL;
@@ -412,9 +417,10 @@ static enum MHD_Result probe_on_demand(const Request *q, const char *host, uint1
         int r;
 
         if (q->server->n_probing >= s->config->max_probes_on_demand)
-                return respond_text(q->connection, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                    "%u on-demand probes are running already (MaxProbesOnDemand=); try again\n",
-                                    q->server->n_probing);
+                return respond_text(
+                        q->connection, MHD_HTTP_SERVICE_UNAVAILABLE,
+                        "%u on-demand probes are running already (MaxProbesOnDemand=); try again\n",
+                        q->server->n_probing);
         ProbeSettings settings = {
                 .host = (char *) host,
                 .port = port,
@@ -431,7 +437,7 @@ static enum MHD_Result probe_on_demand(const Request *q, const char *host, uint1
 
         if (!s->tls_cache && tls_context_cache_new(&s->tls_cache) < 0)
                 return MHD_NO;
-        r = tls_context_cache_get(s->tls_cache, &(TlsSettings) {}, &context);
+        r = tls_context_cache_get(s->tls_cache, &(TlsSettings){}, &context);
         if (r < 0)
                 return respond_text(q->connection, MHD_HTTP_INTERNAL_SERVER_ERROR, "cannot set up TLS: %s\n",
                                     strerror(-r));
@@ -439,7 +445,7 @@ static enum MHD_Result probe_on_demand(const Request *q, const char *host, uint1
         d = calloc(1, sizeof(OnDemand));
         if (!d)
                 return MHD_NO;
-        *d = (OnDemand) { .server = q->server, .connection = q->connection, .next = q->server->on_demand };
+        *d = (OnDemand){ .server = q->server, .connection = q->connection, .next = q->server->on_demand };
         if (d->next)
                 d->next->previous = d;
         q->server->on_demand = d;
@@ -471,8 +477,9 @@ static enum MHD_Result serve_probe(const Request *q) {
         uint16_t port;
 
         if (!target || !*target)
-                return respond_text(q->connection, MHD_HTTP_BAD_REQUEST,
-                                    "the target parameter is missing: /probe?target=HOST:PORT&module=PROTOCOL\n");
+                return respond_text(
+                        q->connection, MHD_HTTP_BAD_REQUEST,
+                        "the target parameter is missing: /probe?target=HOST:PORT&module=PROTOCOL\n");
         if (module && *module) {
                 protocol = protocol_from_string(module);
                 if (!protocol) {
@@ -491,11 +498,13 @@ static enum MHD_Result serve_probe(const Request *q) {
                 SinkTarget view;
                 host->target(host->userdata, i, &view);
                 const ProbeSettings *p = &view.config->probe;
-                if (p->port != port || strcasecmp(p->host, name) != 0 || (protocol && p->protocol != protocol))
+                if (p->port != port || strcasecmp(p->host, name) != 0 ||
+                    (protocol && p->protocol != protocol))
                         continue;
                 if (!view.last_report)
                         return respond_text(q->connection, MHD_HTTP_SERVICE_UNAVAILABLE,
-                                            "target %s (%s) has not been probed yet\n", view.config->name, target);
+                                            "target %s (%s) has not been probed yet\n", view.config->name,
+                                            target);
                 MetricsTarget m = {
                         .name = view.config->name,
                         .protocol = protocol_to_string(p->protocol),
@@ -512,8 +521,9 @@ static enum MHD_Result serve_probe(const Request *q) {
 
         if (!q->sink->config->probe_on_demand)
                 return respond_text(q->connection, MHD_HTTP_NOT_FOUND,
-                                    "no configured target is %s%s%s (ProbeOnDemand=yes would probe it)\n", target,
-                                    protocol ? " with protocol " : "", protocol ? protocol_to_string(protocol) : "");
+                                    "no configured target is %s%s%s (ProbeOnDemand=yes would probe it)\n",
+                                    target, protocol ? " with protocol " : "",
+                                    protocol ? protocol_to_string(protocol) : "");
         return probe_on_demand(q, name, port, protocol);
 }
 
@@ -524,12 +534,9 @@ typedef struct Route {
 } Route;
 
 static const Route routes[] = {
-        { "/", serve_index, false },
-        { "/metrics", serve_metrics, false },
-        { "/probe", serve_probe, false },
-        { "/api/status", serve_status, false },
-        { "/-/healthy", serve_healthy, true },
-        { "/healthz", serve_healthy, true },
+        { "/", serve_index, false },           { "/metrics", serve_metrics, false },
+        { "/probe", serve_probe, false },      { "/api/status", serve_status, false },
+        { "/-/healthy", serve_healthy, true }, { "/healthz", serve_healthy, true },
         { "/-/ready", serve_ready, true },
 };
 
@@ -567,12 +574,13 @@ static enum MHD_Result on_request(void *userdata, struct MHD_Connection *connect
                 if (!body)
                         return MHD_NO;
                 return respond_string(connection, d->status,
-                                      d->status == MHD_HTTP_OK ? CONTENT_TYPE_METRICS : CONTENT_TYPE_TEXT, body);
+                                      d->status == MHD_HTTP_OK ? CONTENT_TYPE_METRICS : CONTENT_TYPE_TEXT,
+                                      body);
         }
 
         if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-                return respond_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED, "%s is not allowed: GET or HEAD\n",
-                                    method);
+                return respond_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                    "%s is not allowed: GET or HEAD\n", method);
 
         for (size_t i = 0; i < ELEMENTSOF(routes); i++) {
                 if (strcmp(url, routes[i].path) != 0)
@@ -581,10 +589,12 @@ static enum MHD_Result on_request(void *userdata, struct MHD_Connection *connect
                         struct MHD_Response *response;
                         enum MHD_Result r;
                         static const char text[] = "authentication required\n";
-                        response = MHD_create_response_from_buffer(strlen(text), (void *) text, MHD_RESPMEM_PERSISTENT);
+                        response = MHD_create_response_from_buffer(strlen(text), (void *) text,
+                                                                   MHD_RESPMEM_PERSISTENT);
                         if (!response)
                                 return MHD_NO;
-                        (void) MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE, CONTENT_TYPE_TEXT);
+                        (void) MHD_add_response_header(response, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                                       CONTENT_TYPE_TEXT);
                         r = MHD_queue_basic_auth_fail_response(connection, HTTP_REALM, response);
                         MHD_destroy_response(response);
                         return r;
@@ -708,7 +718,7 @@ static int server_new(HttpSink *s, const HttpConfig *h, int fd, HttpServer **ret
                 safe_close(fd);
                 return -ENOMEM;
         }
-        *server = (HttpServer) {
+        *server = (HttpServer){
                 .sink = s,
                 .listen_fd = fd,
                 .listen = strdup(h->listen),
@@ -719,15 +729,13 @@ static int server_new(HttpSink *s, const HttpConfig *h, int fd, HttpServer **ret
         if (!server->listen)
                 return -ENOMEM;
         server->daemon = MHD_start_daemon(
-                MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, server,
-                MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL,
-                MHD_OPTION_LISTEN_SOCKET, fd,
+                MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request,
+                server, MHD_OPTION_EXTERNAL_LOGGER, on_mhd_log, NULL, MHD_OPTION_LISTEN_SOCKET, fd,
                 MHD_OPTION_CONNECTION_LIMIT, (unsigned) h->max_connections,
                 MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned) h->max_connections_per_ip,
                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned) (h->timeout_usec / USEC_PER_SEC),
                 MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t) HTTP_CONNECTION_MEMORY,
-                MHD_OPTION_NOTIFY_COMPLETED, on_completed, server,
-                MHD_OPTION_END);
+                MHD_OPTION_NOTIFY_COMPLETED, on_completed, server, MHD_OPTION_END);
         if (!server->daemon)
                 return -EIO;
 
@@ -748,8 +756,10 @@ static int server_new(HttpSink *s, const HttpConfig *h, int fd, HttpServer **ret
 
 /* Whether the running server already is what `h` asks for. */
 static bool server_matches(const HttpServer *server, const HttpConfig *h) {
-        return server && strcmp(server->listen, h->listen) == 0 && server->max_connections == h->max_connections &&
-               server->max_connections_per_ip == h->max_connections_per_ip && server->timeout_usec == h->timeout_usec;
+        return server && strcmp(server->listen, h->listen) == 0 &&
+               server->max_connections == h->max_connections &&
+               server->max_connections_per_ip == h->max_connections_per_ip &&
+               server->timeout_usec == h->timeout_usec;
 }
 
 /* --- the sink ------------------------------------------------------------------------------------------ */
@@ -857,7 +867,7 @@ static void sink_commit(void *sink, bool apply) {
         }
         users_clear(&s->users);
         s->users = s->pending_users;
-        s->pending_users = (HttpUsers) {};
+        s->pending_users = (HttpUsers){};
         s->config = s->pending_config;
         pending_clear(s);
 }

@@ -71,6 +71,10 @@ struct HttpServer {
         usec_t timeout_usec;
         OnDemand *on_demand; /* in flight or answering */
         unsigned n_probing;
+        /* Replaced by a reload while on-demand probes were waiting: no longer accepting, freed once
+         * they are answered. */
+        bool retiring;
+        HttpServer *next_retiring;
 };
 
 /* Who may (BasicAuthFile=): SHA-256 of "user:password", so the passwords are not kept in memory. */
@@ -82,6 +86,7 @@ typedef struct HttpUsers {
 struct HttpSink {
         const SinkContext *context;
         HttpServer *server;       /* NULL: off */
+        HttpServer *retiring;     /* earlier servers finishing their on-demand probes */
         const HttpConfig *config; /* of the running configuration, NULL before the first commit */
         HttpUsers users;
         TlsContextCache *tls_cache; /* for on-demand probes, made at the first */
@@ -131,6 +136,10 @@ static int users_load(const char *name, HttpUsers *ret, const char **ret_reason)
         r = read_full_file(path ?: name, HTTP_USERS_FILE_MAX, &text);
         if (r < 0)
                 return r;
+        if (!text) /* cannot happen; as in read_secret(), for the static analyzer */
+                return -EIO;
+        /* Measured first: the lines are cut in place below. */
+        size_t size = strlen(text);
 
         users.digests = calloc(HTTP_USERS_MAX, sizeof(*users.digests));
         if (!users.digests)
@@ -159,7 +168,7 @@ static int users_load(const char *name, HttpUsers *ret, const char **ret_reason)
                 *ret_reason = "it names no user (USER:PASSWORD lines)";
                 r = -EINVAL;
         }
-        OPENSSL_cleanse(text, strlen(text));
+        OPENSSL_cleanse(text, size);
         free(text);
         if (r < 0) {
                 users_clear(&users);
@@ -632,8 +641,20 @@ static void server_arm(HttpServer *server) {
         (void) sd_event_source_set_enabled(server->timer, SD_EVENT_ONESHOT);
 }
 
+static HttpServer *server_free(HttpServer *server);
+
 static void server_run(HttpServer *server) {
         (void) MHD_run(server->daemon);
+        if (server->retiring && !server->on_demand) {
+                /* Its last waiting client is answered. Freeing the sources from their own callback
+                 * is allowed by sd-event. */
+                HttpServer **p = &server->sink->retiring;
+                while (*p != server)
+                        p = &(*p)->next_retiring;
+                *p = server->next_retiring;
+                server_free(server);
+                return;
+        }
         server_arm(server);
 }
 
@@ -789,6 +810,11 @@ static void *sink_free(void *sink) {
                 return NULL;
         pending_clear(s);
         server_free(s->server);
+        while (s->retiring) {
+                HttpServer *next = s->retiring->next_retiring;
+                server_free(s->retiring);
+                s->retiring = next;
+        }
         users_clear(&s->users);
         tls_context_cache_free(s->tls_cache);
         free(s);
@@ -848,6 +874,22 @@ static int sink_configure(void *sink, const Config *config, char **ret_error) {
         return 0;
 }
 
+/* A server a reload replaces: freed now, or, while on-demand probes wait on it, once they are answered
+ * (it stops listening at once, so a new Listen= or the same port under new bounds is the only one). */
+static void server_retire(HttpSink *s, HttpServer *server) {
+        if (!server)
+                return;
+        if (!server->on_demand) {
+                server_free(server);
+                return;
+        }
+        (void) MHD_quiesce_daemon(server->daemon);
+        server->listen_fd = safe_close(server->listen_fd);
+        server->retiring = true;
+        server->next_retiring = s->retiring;
+        s->retiring = server;
+}
+
 static void sink_commit(void *sink, bool apply) {
         HttpSink *s = sink;
 
@@ -858,7 +900,7 @@ static void sink_commit(void *sink, bool apply) {
                 return;
         }
         if (!s->pending_keep) {
-                s->server = server_free(s->server);
+                server_retire(s, TAKE_PTR(s->server));
                 s->server = TAKE_PTR(s->pending_server);
                 if (s->server)
                         log_info("HTTP endpoint on http://%s/ (/metrics, /probe)", s->server->listen);

@@ -23,7 +23,7 @@ unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY RUNTIME_DIRECTORY
         TLSWATCH_SOCKET LISTEN_FDS LISTEN_PID LISTEN_FDNAMES CREDENTIALS_DIRECTORY
 export LC_ALL=C
 
-need_programs TLSWATCHD TLSWATCHCTL
+need_programs TLSWATCHD TLSWATCHCTL TCP_PEER
 promtool=${PROMTOOL:-promtool}
 python=${PYTHON:-python3}
 need_commands "$openssl" "$jq" curl "$python" timeout
@@ -40,7 +40,9 @@ start_tls good -cert "$pki/good.pem" -key "$pki/good.key" -cert_chain "$pki/int.
 start_tls soon -cert "$pki/soon3.pem" -key "$pki/soon3.key" -cert_chain "$pki/int.pem"
 # Not configured: only an on-demand probe reaches it.
 start_tls extra -cert "$pki/ec.pem" -key "$pki/ec.key" -cert_chain "$pki/int.pem"
-for name in good soon extra; do
+# Accepts and never answers: an on-demand probe of it lasts until its timeout.
+start_peer silent silent 300
+for name in good soon extra silent; do
         wait_port "$name"
 done
 
@@ -390,6 +392,51 @@ get demand-configured "$(url "/probe?target=127.0.0.1:${port[good]}")"
 report "ProbeOnDemand=yes: an unconfigured target is probed, blackbox semantics (200, probe_success 0)" \
         ${errors[@]+"${errors[@]}"} -- "$tmp/demand.body" "$tmp/demand-closed.body"
 
+errors=()
+# MaxProbesOnDemand=1: a second on-demand probe while one runs gets 503. The first, of a listener that
+# never answers, ends at the scrape timeout Prometheus announces (less half a second).
+write_conf "127.0.0.1:$http_port" "ProbeOnDemand=yes" "MaxProbesOnDemand=1"
+run reload-demand1 "$TLSWATCHCTL" --socket "$sock" reload
+((rc == 0)) || errors+=("reload with MaxProbesOnDemand=1 failed: $(cat "$tmp/reload-demand1.err")")
+timeout -k 5 30 curl -sS -m 20 -o "$tmp/slow.body" -w '%{http_code}' -H 'X-Prometheus-Scrape-Timeout-Seconds: 3' \
+        "$(url "/probe?target=127.0.0.1:${port[silent]}&module=tls")" >"$tmp/slow.code" 2>"$tmp/slow.err" &
+slow_pid=$!
+pids+=("$slow_pid")
+busy=no
+for ((i = 0; i < 100; i++)); do
+        get second "$(url "/probe?target=127.0.0.1:${port[extra]}")"
+        [[ $code == 503 ]] && busy=yes && break
+        sleep 0.02
+done
+[[ $busy == yes ]] && grep -qF "MaxProbesOnDemand=" "$tmp/second.body" ||
+        errors+=("a second on-demand probe while one runs: HTTP $code, not 503")
+wait "$slow_pid"
+[[ $(cat "$tmp/slow.code") == 200 ]] && grep -qxF "probe_success 0" "$tmp/slow.body" &&
+        grep -q '^tlswatch_problem{code="timeout"' "$tmp/slow.body" ||
+        errors+=("the probe of the silent listener: HTTP $(cat "$tmp/slow.code"), not a timeout with probe_success 0")
+report "MaxProbesOnDemand=: one more gets 503; X-Prometheus-Scrape-Timeout-Seconds bounds the probe" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/second.body" "$tmp/slow.body"
+
+errors=()
+# A reload that changes the endpoint's bounds while an on-demand probe waits: the waiting client still
+# gets its answer from the old server, the new bounds serve on the same port at once.
+timeout -k 5 30 curl -sS -m 20 -o "$tmp/moving.body" -w '%{http_code}' -H 'X-Prometheus-Scrape-Timeout-Seconds: 4' \
+        "$(url "/probe?target=127.0.0.1:${port[silent]}&module=tls")" >"$tmp/moving.code" 2>"$tmp/moving.err" &
+moving_pid=$!
+pids+=("$moving_pid")
+sleep 1
+write_conf "127.0.0.1:$http_port" "ProbeOnDemand=yes" "MaxConnections=63"
+run reload-bounds "$TLSWATCHCTL" --socket "$sock" reload
+((rc == 0)) || errors+=("reload with new bounds failed: $(cat "$tmp/reload-bounds.err")")
+get after-bounds "$(url /metrics)"
+[[ $code == 200 ]] || errors+=("after the reload with new bounds: HTTP $code on the same port")
+wait "$moving_pid"
+[[ $(cat "$tmp/moving.code") == 200 ]] && grep -qxF "probe_success 0" "$tmp/moving.body" ||
+        errors+=("the waiting client got HTTP $(cat "$tmp/moving.code"), not its answer")
+running "${pid[main]}" || errors+=("the daemon died")
+report "a reload with new bounds while an on-demand probe waits: it is answered, the same port serves on" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/moving.body" "$tmp/main.err"
+
 # --- abuse -------------------------------------------------------------------------------------------------------
 
 errors=()
@@ -451,7 +498,13 @@ get off "$(url /metrics)"
 [[ $code == 000 ]] || errors+=("without [HTTP] the port still answers (HTTP $code)")
 stop_daemon main
 ((daemon_rc == 0)) || errors+=("tlswatchd exited $(describe_rc "$daemon_rc") on SIGTERM")
-report "a reload without [HTTP] closes the endpoint; the daemon stops cleanly" ${errors[@]+"${errors[@]}"} -- \
-        "$tmp/main.err"
+# The file written at the stop keeps its time: how old it is shows that nobody writes it any more.
+stamp_at_stop=$(sed -n 's/^tlswatch_metrics_timestamp_seconds \([0-9.]*\)$/\1/p' "$metrics_file")
+sleep 2
+stamp_later=$(sed -n 's/^tlswatch_metrics_timestamp_seconds \([0-9.]*\)$/\1/p' "$metrics_file")
+[[ -n $stamp_at_stop && $stamp_at_stop == "$stamp_later" ]] && (($(date +%s) > ${stamp_at_stop%.*})) ||
+        errors+=("MetricsFile= after the stop: timestamp \"$stamp_at_stop\", then \"$stamp_later\"")
+report "a reload without [HTTP] closes the endpoint; the daemon stops cleanly; its MetricsFile= shows its age" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/main.err"
 
 summary

@@ -104,6 +104,9 @@ field() {
         printf -v "$1" '%s' "$value"
 }
 
+# Set by field.
+probes0='' probes1=''
+
 not_after_unix() {
         date -u -d "$("$openssl" x509 -in "$pki/$1.pem" -noout -enddate | cut -d= -f2)" +%s
 }

@@ -567,6 +567,9 @@ static bool authorized(HttpSink *s, struct MHD_Connection *connection) {
         return ok;
 }
 
+/* MHD's per-request pointer once the first call saw the request's head (see on_request). */
+static char request_head_seen;
+
 static enum MHD_Result on_request(void *userdata, struct MHD_Connection *connection, const char *url,
                                   const char *method, const char *version, const char *upload_data,
                                   size_t *upload_data_size, void **state) {
@@ -574,7 +577,25 @@ static enum MHD_Result on_request(void *userdata, struct MHD_Connection *connect
         HttpSink *s = server->sink;
         Request q = { .sink = s, .server = server, .connection = connection, .state = state };
 
-        if (*state) {
+        if (!*state) {
+                /* A request we refuse is answered at once, before its body is read (MHD then closes the
+                 * connection); others at the next call, once MHD knows the request is whole, so the
+                 * connection may stay open for the next scrape. */
+                if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+                        return respond_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED,
+                                            "%s is not allowed: GET or HEAD\n", method);
+                if (MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                MHD_HTTP_HEADER_TRANSFER_ENCODING) ||
+                    strcmp(MHD_lookup_connection_value(connection, MHD_HEADER_KIND,
+                                                       MHD_HTTP_HEADER_CONTENT_LENGTH)
+                                   ?: "0",
+                           "0") != 0)
+                        return respond_text(connection, MHD_HTTP_BAD_REQUEST, "a %s request has no body\n",
+                                            method);
+                *state = &request_head_seen;
+                return MHD_YES;
+        }
+        if (*state != &request_head_seen) {
                 /* An on-demand probe finished and resumed the connection. */
                 OnDemand *d = *state;
                 if (!d->done)
@@ -586,10 +607,6 @@ static enum MHD_Result on_request(void *userdata, struct MHD_Connection *connect
                                       d->status == MHD_HTTP_OK ? CONTENT_TYPE_METRICS : CONTENT_TYPE_TEXT,
                                       body);
         }
-
-        if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-                return respond_text(connection, MHD_HTTP_METHOD_NOT_ALLOWED,
-                                    "%s is not allowed: GET or HEAD\n", method);
 
         for (size_t i = 0; i < ELEMENTSOF(routes); i++) {
                 if (strcmp(url, routes[i].path) != 0)
@@ -615,7 +632,8 @@ static enum MHD_Result on_request(void *userdata, struct MHD_Connection *connect
 
 static void on_completed(void *userdata, struct MHD_Connection *connection, void **state,
                          enum MHD_RequestTerminationCode code) {
-        on_demand_free(*state);
+        if (*state != &request_head_seen)
+                on_demand_free(*state);
         *state = NULL;
 }
 

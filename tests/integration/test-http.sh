@@ -292,10 +292,16 @@ expect_code 405
 expect_header Allow 'GET, HEAD'
 get delete "$(url /api/status)" -X DELETE
 [[ $code == 405 ]] || errors+=("DELETE /api/status: HTTP $code, expected 405")
+get getbody "$(url /metrics)" -X GET -d x=1
+[[ $code == 400 ]] || errors+=("GET with a body: HTTP $code, expected 400")
+# Two requests on one connection: the connection is kept for the next scrape.
+timeout -k 5 30 curl -sS -m 20 -v -o /dev/null -o /dev/null "$(url /-/healthy)" "$(url /metrics)" \
+        >"$tmp/keepalive.out" 2>&1
+grep -q 'Re-using existing connection' "$tmp/keepalive.out" || errors+=("the connection is not kept open (keep-alive)")
 get head "$(url /metrics)" -I
 # curl -I writes the head as the "body": there must be no sample in it.
 [[ $code == 200 ]] && ! grep -q '^probe_success' "$tmp/head.body" || errors+=("HEAD /metrics: HTTP $code, or a body")
-report "health, /api/status (= tlswatchctl status --json), the index; POST/DELETE 405 with Allow, HEAD" \
+report "health, /api/status (= tlswatchctl status --json), the index; POST/DELETE 405 with Allow, HEAD, keep-alive" \
         ${errors[@]+"${errors[@]}"} -- "$tmp/status.body" "$tmp/post.head"
 
 # --- basic authentication ----------------------------------------------------------------------------------

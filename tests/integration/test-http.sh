@@ -26,7 +26,7 @@ export LC_ALL=C
 need_programs TLSWATCHD TLSWATCHCTL TCP_PEER
 promtool=${PROMTOOL:-promtool}
 python=${PYTHON:-python3}
-need_commands "$openssl" "$jq" curl "$python" timeout
+need_commands "$openssl" "$jq" curl "$python" timeout awk
 command -v "$promtool" >/dev/null 2>&1 || hard_error "promtool not found (Debian package prometheus)"
 abuse=$TESTS_SRCDIR/integration/http-abuse.py
 [[ -f $abuse ]] || hard_error "$abuse not found"
@@ -411,6 +411,19 @@ timeout -k 5 30 curl -sS -m 20 -o "$tmp/slow.body" -w '%{http_code}' -H 'X-Prome
         "$(url "/probe?target=127.0.0.1:${port[silent]}&module=tls")" >"$tmp/slow.code" 2>"$tmp/slow.err" &
 slow_pid=$!
 pids+=("$slow_pid")
+# The slot is the slow probe's only once its connection to the silent listener exists: before that, on
+# a loaded machine, the second request can be first and take it.
+# /proc/net/tcp: local and remote address as hex IP:PORT, then the state (01: established).
+in_flight() {
+        awk -v port="$(printf '%04X' "${port[silent]}")" '
+                $3 ~ ":" port "$" && $4 == "01" { found = 1 } END { exit !found }' /proc/net/tcp
+}
+for ((i = 0; i < 200; i++)); do
+        in_flight && break
+        running "$slow_pid" || break
+        sleep 0.05
+done
+in_flight || errors+=("the on-demand probe of the silent listener did not connect within 10 s")
 busy=no
 for ((i = 0; i < 100; i++)); do
         get second "$(url "/probe?target=127.0.0.1:${port[extra]}")"

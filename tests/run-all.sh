@@ -152,7 +152,18 @@ if [ -f "$ship_deb" ]; then
         # Contents: every file where Debian 12 puts it, with its mode; the unit runs the packaged daemon.
         problems=()
         dpkg-deb -x "$ship_deb" "$ship_tmp/root" || problems+=("dpkg-deb -x failed")
-        for entry in usr/bin/tlswatchctl:755 usr/sbin/tlswatchd:755 etc/tlswatch/tlswatch.conf:644 \
+        # docs/ and examples/ as the tree has them: dh_compress gzips a document above 4 KiB, never an
+        # example.
+        ship_docs=()
+        for doc in "$top"/docs/*.md; do
+                name=usr/share/doc/tlswatch/$(basename "$doc")
+                [ "$(stat -c %s "$doc")" -le 4096 ] || name=$name.gz
+                ship_docs+=("$name:644")
+        done
+        while IFS= read -r example; do
+                ship_docs+=("usr/share/doc/tlswatch/examples/$example:644")
+        done < <(cd "$top/examples" && find . -type f -printf '%P\n')
+        for entry in "${ship_docs[@]}" usr/bin/tlswatchctl:755 usr/sbin/tlswatchd:755 etc/tlswatch/tlswatch.conf:644 \
                 etc/tlswatch/conf.d:755 lib/systemd/system/tlswatchd.service:644 \
                 lib/systemd/system/tlswatchd.socket:644 usr/lib/systemd/catalog/tlswatch.catalog:644 \
                 usr/share/man/man1/tlswatchctl.1.gz:644 usr/share/man/man5/tlswatch.conf.5.gz:644 \

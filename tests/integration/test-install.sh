@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # Checks `make install` of the build under test: installs it into a scratch DESTDIR and compares the
-# tree with what configure decided (every file, its mode, nothing else), runs the installed programs'
-# --version, completes a command with the installed bash completion, and checks that `make uninstall`
-# takes every file away again. Run by the automake harness: 0 pass, 1 fail, 99 broken environment.
+# tree with what configure decided (every file, its mode, nothing else; docs/ and examples/ under
+# docdir), runs the installed programs' --version, completes a command with the installed bash
+# completion, and checks that `make uninstall` takes every file away again. Run by the automake harness: 0 pass, 1 fail, 99 broken environment.
 
 set -u -o pipefail
 
@@ -52,7 +52,7 @@ while IFS='=' read -r key value; do
         dir[$key]=$value
 done < <(make -s -C "$TESTS_BUILDDIR" --no-print-directory print-install-dirs) ||
         hard_error "make print-install-dirs failed"
-for key in version bindir sbindir tlswatchconfdir systemdsystemunitdir catalogdir bashcompletiondir mandir; do
+for key in version bindir sbindir tlswatchconfdir systemdsystemunitdir catalogdir bashcompletiondir docdir mandir; do
         [[ ${dir[$key]:-} == /* || $key == version ]] || hard_error "configure gave no absolute $key: '${dir[$key]:-}'"
 done
 
@@ -81,6 +81,14 @@ declare -A expected=(
         ["${dir[mandir]}/man8/tlswatchd.8"]=644
         ["${dir[bashcompletiondir]}/tlswatchctl"]=644
 )
+# The documents and every file of examples/, as the source tree has them.
+for doc in SECURITY.md HARDENING.md BENCHMARKS.md; do
+        expected["${dir[docdir]}/$doc"]=644
+done
+while IFS= read -r -d '' file; do
+        expected["${dir[docdir]}/examples/${file#"$top/examples/"}"]=644
+done < <(find "$top/examples" -type f -print0)
+((${#expected[@]} > 20)) || hard_error "$top/examples has too few files"
 errors=()
 for path in "${!expected[@]}"; do
         if [[ ! -e $dest$path ]]; then
@@ -104,13 +112,17 @@ conf_d=$dest${dir[tlswatchconfdir]}/conf.d
 [[ -d $conf_d ]] && [[ -z $(ls -A "$conf_d") ]] || errors+=("${dir[tlswatchconfdir]}/conf.d is not an empty directory")
 cmp -s "$top/etc/tlswatch.conf" "$dest${dir[tlswatchconfdir]}/tlswatch.conf" ||
         errors+=("the installed tlswatch.conf differs from etc/tlswatch.conf")
+for file in examples/prometheus/tlswatch.rules.yml examples/grafana/tlswatch-dashboard.json docs/SECURITY.md; do
+        installed=$dest${dir[docdir]}/${file#docs/}
+        cmp -s "$top/$file" "$installed" || errors+=("the installed $installed differs from $file")
+done
 cmp -s "$top/systemd/tlswatch.catalog" "$dest${dir[catalogdir]}/tlswatch.catalog" ||
         errors+=("the installed catalog differs from systemd/tlswatch.catalog")
 unit=$dest${dir[systemdsystemunitdir]}/tlswatchd.service
 grep -qxF "ExecStart=${dir[sbindir]}/tlswatchd" "$unit" 2>/dev/null ||
         errors+=("the installed unit does not run ${dir[sbindir]}/tlswatchd")
 ! grep -n '@[A-Za-z_]*@' "$unit" >/dev/null 2>&1 || errors+=("the installed unit has placeholders left")
-report "configuration, catalog and unit are the ones built" ${errors[@]+"${errors[@]}"}
+report "configuration, catalog, unit, docs and examples are the ones built" ${errors[@]+"${errors[@]}"}
 
 # --- the installed programs ------------------------------------------------------------------------------
 

@@ -166,6 +166,7 @@ if [ -f "$ship_deb" ]; then
         for entry in "${ship_docs[@]}" usr/bin/tlswatchctl:755 usr/sbin/tlswatchd:755 etc/tlswatch/tlswatch.conf:644 \
                 etc/tlswatch/conf.d:755 lib/systemd/system/tlswatchd.service:644 \
                 lib/systemd/system/tlswatchd.socket:644 usr/lib/systemd/catalog/tlswatch.catalog:644 \
+                usr/lib/sysusers.d/tlswatch.conf:644 \
                 usr/share/man/man1/tlswatchctl.1.gz:644 usr/share/man/man5/tlswatch.conf.5.gz:644 \
                 usr/share/man/man8/tlswatchd.8.gz:644 usr/share/bash-completion/completions/tlswatchctl:644 \
                 usr/share/doc/tlswatch/copyright:644 usr/share/doc/tlswatch/NEWS.gz:644 \
@@ -201,6 +202,9 @@ if [ -f "$ship_deb" ]; then
                 END { exit !bad }' "$ship_tmp/control/postinst" >"$ship_tmp/enables" 2>/dev/null; then
                 problems+=("postinst enables or starts a unit:" "$(cat "$ship_tmp/enables")")
         fi
+        # The tlswatch group the socket and the service name (dh_installsysusers' snippet).
+        grep -q 'systemd-sysusers .*tlswatch\.conf' "$ship_tmp/control/postinst" 2>/dev/null ||
+                problems+=("postinst does not create the tlswatch group (systemd-sysusers tlswatch.conf)")
         grep -q 'deb-systemd-invoke try-restart' "$ship_tmp/control/postinst" 2>/dev/null ||
                 problems+=("postinst does not try-restart a running tlswatchd after an upgrade")
         grep -qx 'interest-noawait /usr/lib/systemd/catalog' /var/lib/dpkg/info/systemd.triggers 2>/dev/null ||

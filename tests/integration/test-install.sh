@@ -52,7 +52,7 @@ while IFS='=' read -r key value; do
         dir[$key]=$value
 done < <(make -s -C "$TESTS_BUILDDIR" --no-print-directory print-install-dirs) ||
         hard_error "make print-install-dirs failed"
-for key in version bindir sbindir tlswatchconfdir systemdsystemunitdir catalogdir bashcompletiondir docdir mandir; do
+for key in version bindir sbindir tlswatchconfdir systemdsystemunitdir catalogdir bashcompletiondir sysusersdir docdir mandir; do
         [[ ${dir[$key]:-} == /* || $key == version ]] || hard_error "configure gave no absolute $key: '${dir[$key]:-}'"
 done
 
@@ -80,6 +80,7 @@ declare -A expected=(
         ["${dir[mandir]}/man5/tlswatch.conf.5"]=644
         ["${dir[mandir]}/man8/tlswatchd.8"]=644
         ["${dir[bashcompletiondir]}/tlswatchctl"]=644
+        ["${dir[sysusersdir]}/tlswatch.conf"]=644
 )
 # The documents and every file of examples/, as the source tree has them.
 for doc in SECURITY.md HARDENING.md BENCHMARKS.md; do
@@ -116,6 +117,8 @@ for file in examples/prometheus/tlswatch.rules.yml examples/grafana/tlswatch-das
         installed=$dest${dir[docdir]}/${file#docs/}
         cmp -s "$top/$file" "$installed" || errors+=("the installed $installed differs from $file")
 done
+cmp -s "$top/systemd/sysusers.d/tlswatch.conf" "$dest${dir[sysusersdir]}/tlswatch.conf" ||
+        errors+=("the installed sysusers.d/tlswatch.conf differs from systemd/sysusers.d/tlswatch.conf")
 cmp -s "$top/systemd/tlswatch.catalog" "$dest${dir[catalogdir]}/tlswatch.catalog" ||
         errors+=("the installed catalog differs from systemd/tlswatch.catalog")
 unit=$dest${dir[systemdsystemunitdir]}/tlswatchd.service

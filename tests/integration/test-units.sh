@@ -4,9 +4,10 @@
 # `systemd-analyze verify` and rates an exposure of 1.5 or lower offline, with its hardening block in
 # alphabetical order; tlswatchd.socket passes verify beside it; the message catalog compiles and has
 # exactly the MESSAGE_IDs of src/daemon/journal.c, with substitutions only of fields journal.c sets;
-# tlswatchd(8) lists every MESSAGE_ID; and the man pages render without warnings. Run by the automake
-# harness: 0 pass, 1 fail, 99 broken environment; never skips. Needs no running systemd (PID 1 may be
-# anything) and no root.
+# tlswatchd(8) lists every MESSAGE_ID; sysusers.d/tlswatch.conf creates the group the socket and the
+# service name; and the man pages render without warnings. Run by the automake harness: 0 pass,
+# 1 fail, 99 broken environment; never skips. Needs no running systemd (PID 1 may be anything) and
+# no root.
 
 set -u -o pipefail
 
@@ -129,6 +130,25 @@ else
         fi
 fi
 report "tlswatchd.socket: systemd-analyze verify" ${errors[@]+"${errors[@]}"}
+
+# The tlswatch group: sysusers.d/tlswatch.conf creates it (systemd-sysusers into a scratch root, as a
+# package's postinst does into the system), the socket unit gives the socket that group, and the
+# service runs with it, so the socket the daemon makes itself has it too.
+errors=()
+sysusers=$top/systemd/sysusers.d/tlswatch.conf
+mkdir -p "$tmp/sysroot/etc"
+if ! systemd-sysusers --root="$tmp/sysroot" "$sysusers" >"$tmp/sysusers.out" 2>&1; then
+        errors+=("systemd-sysusers $sysusers failed:" "$(cat "$tmp/sysusers.out")")
+fi
+grep -q '^tlswatch:x:[0-9]*:$' "$tmp/sysroot/etc/group" 2>/dev/null ||
+        errors+=("no group tlswatch in the scratch root's /etc/group after systemd-sysusers")
+gid=$(sed -n 's/^tlswatch:x:\([0-9]*\):$/\1/p' "$tmp/sysroot/etc/group" 2>/dev/null)
+[[ -z $gid ]] || ((gid < 1000)) || errors+=("tlswatch has gid $gid, not a system group's")
+[[ ! -e $tmp/sysroot/etc/passwd ]] || ! grep -q '^tlswatch' "$tmp/sysroot/etc/passwd" ||
+        errors+=("systemd-sysusers created a user tlswatch: the service's user is dynamic")
+grep -qxF 'SocketGroup=tlswatch' "$socket_unit" || errors+=("tlswatchd.socket: missing: SocketGroup=tlswatch")
+grep -qxF 'Group=tlswatch' "$unit" || errors+=("tlswatchd.service: missing: Group=tlswatch")
+report "the tlswatch group: sysusers.d creates it, socket and service use it" ${errors[@]+"${errors[@]}"}
 
 # The overall exposure, 0.0 (best) to 10.0; --threshold is on the internal 0-100 scale.
 errors=()

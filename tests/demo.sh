@@ -3,8 +3,8 @@
 # The README's demo. Builds a throw-away PKI and starts, on loopback, the three listeners of the seed's
 # broker — MQTT over TLS (8883) and MQTT over WebSocket/TLS (8084) in a real Mosquitto, and an HTTPS
 # dashboard (18084) — on those ports when they are free; then has tlswatchd probe them all once with
-# the shipped configuration, and shows tlswatchctl on two listeners configured the way operators often
-# get wrong. Everything it starts is stopped by PID.
+# the example targets of the shipped configuration, uncommented, and shows tlswatchctl on two
+# listeners configured the way operators often get wrong. Everything it starts is stopped by PID.
 set -uo pipefail
 
 build=${1:-build}
@@ -87,13 +87,17 @@ openssl s_server -quiet -www -accept "127.0.0.1:$dashboard" -cert "$pki/good.pem
 pids+=("$!")
 wait_listening "$dashboard"
 
-# The shipped configuration, with a drop-in that trusts the demo's CA and uses the ports chosen above.
+# The shipped configuration with its example targets uncommented, the ports chosen above, and a
+# drop-in that trusts the demo's CA.
 mkdir -p "$tmp/etc/conf.d"
-sed -e "s/localhost:8883/localhost:$mqtts/; s/localhost:8084/localhost:$wss/; s/localhost:18084/localhost:$dashboard/" \
+sed -e '/^#\[Target emqx-/,/^$/ s/^#//' \
+        -e "s/localhost:8883/localhost:$mqtts/; s/localhost:8084/localhost:$wss/; s/localhost:18084/localhost:$dashboard/" \
         "$top/etc/tlswatch.conf" >"$tmp/etc/tlswatch.conf"
+grep -q '^\[Target emqx-dashboard\]' "$tmp/etc/tlswatch.conf" ||
+        { echo "demo: etc/tlswatch.conf has no commented [Target emqx-...] examples to uncomment" >&2; exit 3; }
 printf '[Defaults]\nCAFile=%s\n' "$pki/root.pem" >"$tmp/etc/conf.d/50-demo.conf"
 
-echo "== tlswatchd --once: the three listeners of etc/tlswatch.conf"
+echo "== tlswatchd --once: the three example listeners of etc/tlswatch.conf"
 "$daemon" -c "$tmp/etc/tlswatch.conf" --check-config
 "$daemon" -c "$tmp/etc/tlswatch.conf" --once
 echo "(exit status $?)"

@@ -8,8 +8,12 @@
 # the rules and the dashboard use, and every recorded series of the rules' tests, must be one the
 # daemon exports (tests/integration/check-examples.py) -- read from its HTTP endpoint's /metrics when
 # the build has one ([HTTP] Listen=), else from the control socket's `tlswatchctl metrics` (the same
-# exposition) and its MetricsFile=. Run by the automake harness: 0 pass, 1 fail, 77 skipped (only
+# exposition) and its MetricsFile=. Last, a real Prometheus scrapes that MetricsFile= with the job of
+# the node-exporter recipe and loads the shipped rules. Run by the automake harness: 0 pass, 1 fail, 77 skipped (only
 # when promtool is missing: the README's apt line installs it), 99 broken environment.
+
+# SC2016: the $ in single quotes are jq's.
+# shellcheck disable=SC2016
 
 # No `set -e`: commands fail on purpose, and every status is checked explicitly.
 set -u -o pipefail
@@ -231,6 +235,74 @@ for what in "$source:$tmp/metrics.out" "MetricsFile=:$metrics_file"; do
         report "rules, their recorded series and the dashboard use only what ${what%%:*} has" \
                 ${errors[@]+"${errors[@]}"} -- "$tmp/checker.err"
 done
+
+# --- the node-exporter recipe, in a real Prometheus ----------------------------------------------------
+
+# Prometheus scrapes the MetricsFile= as node-exporter's textfile collector serves it (the file's
+# lines among the exporter's own: here served as they are) with the job of node-exporter.yml, and
+# loads the shipped rules. Each listener must be its own instance, exported_instance gone, the
+# daemon's timestamp on the node's instance; every rule must evaluate without error.
+need_commands prometheus
+pick_ports 2
+file_port=${picked[0]} prometheus_port=${picked[1]}
+mkdir -p "$tmp/textfile"
+start_process textfile python3 -m http.server --bind 127.0.0.1 --directory "$tmp/textfile" "$file_port"
+cp "$metrics_file" "$tmp/textfile/metrics.prom"
+python3 - "$examples/prometheus/node-exporter.yml" "$rules" "$file_port" >"$tmp/prometheus.yml" <<'PYTHON' ||
+import json, sys, yaml
+config = yaml.safe_load(open(sys.argv[1]))
+config["global"] = {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1s"}
+config["rule_files"] = [sys.argv[2]]
+job = config["scrape_configs"][0]
+job["static_configs"] = [{"targets": ["127.0.0.1:" + sys.argv[3]]}]
+job["metrics_path"] = "/metrics.prom"
+print(json.dumps(config, indent=2))
+PYTHON
+        hard_error "cannot write the Prometheus configuration from node-exporter.yml"
+start_process prometheus prometheus --config.file="$tmp/prometheus.yml" --storage.tsdb.path="$tmp/tsdb" \
+        --web.listen-address="127.0.0.1:$prometheus_port" --log.level=warn
+papi=http://127.0.0.1:$prometheus_port
+# api NAME PATH [QUERY]: a Prometheus API answer into $tmp/NAME.json.
+api() {
+        local name=$1 path=$2
+
+        shift 2
+        timeout -k 5 20 curl -sS -m 10 -G ${1:+--data-urlencode "query=$1"} "$papi$path" >"$tmp/$name.json" \
+                2>"$tmp/$name.err"
+}
+ready() {
+        running "${pid[prometheus]}" && timeout 5 curl -sf -m 2 -o /dev/null "$papi/-/ready" 2>/dev/null
+}
+poll 60 ready || hard_error "prometheus did not become ready within 60 s: $(tail -n 5 "$tmp/prometheus.err")"
+
+listeners=$(for t in good soon wrongname; do echo "127.0.0.1:${port[$t]}"; done | sort | "$jq" -R . | "$jq" -sc .)
+scraped() {
+        api success /api/v1/query 'probe_success{job="node"}' &&
+                "$jq" -e '.data.result | length == 3' "$tmp/success.json" >/dev/null 2>&1
+}
+errors=()
+poll 60 scraped || errors+=("probe_success{job=\"node\"} does not have the three listeners within 60 s")
+"$jq" -e --argjson want "$listeners" '[.data.result[].metric.instance] | sort == $want' "$tmp/success.json" \
+        >/dev/null 2>&1 || errors+=("the instances are not the listeners $listeners")
+"$jq" -e '[.data.result[].metric | has("exported_instance")] | any | not' "$tmp/success.json" >/dev/null 2>&1 ||
+        errors+=("exported_instance is left on the series")
+api stamp /api/v1/query 'tlswatch_metrics_timestamp_seconds{job="node"}'
+"$jq" -e --arg node "127.0.0.1:$file_port" '.data.result | length == 1 and .[0].metric.instance == $node' \
+        "$tmp/stamp.json" >/dev/null 2>&1 || errors+=("tlswatch_metrics_timestamp_seconds is not there once, on the node's instance")
+report "node-exporter.yml: each listener its own instance in Prometheus, the timestamp the node's" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/success.json" "$tmp/stamp.json" "$tmp/prometheus.err"
+
+evaluated() {
+        api rules /api/v1/rules &&
+                "$jq" -e '[.data.groups[].rules[]] | length >= 9 and all(.lastEvaluation | startswith("0001") | not)' \
+                        "$tmp/rules.json" >/dev/null 2>&1
+}
+errors=()
+poll 60 evaluated || errors+=("Prometheus has not evaluated every shipped rule within 60 s")
+"$jq" -e '[.data.groups[].rules[] | .health] | all(. == "ok")' "$tmp/rules.json" >/dev/null 2>&1 ||
+        errors+=("rules with errors:" "$("$jq" -c '.data.groups[].rules[] | select(.health != "ok") | {name, lastError}' \
+                "$tmp/rules.json" 2>/dev/null)")
+report "Prometheus loads and evaluates every shipped rule" ${errors[@]+"${errors[@]}"} -- "$tmp/prometheus.err"
 
 stop_daemon d
 summary

@@ -3,7 +3,8 @@
 # Checks `make install` of the build under test: installs it into a scratch DESTDIR and compares the
 # tree with what configure decided (every file, its mode, nothing else; docs/ and examples/ under
 # docdir), runs the installed programs' --version, completes a command with the installed bash
-# completion, and checks that `make uninstall` takes every file away again. Run by the automake harness: 0 pass, 1 fail, 99 broken environment.
+# completion, and checks that `make uninstall` takes every file away again. Run by the automake
+# harness: 0 pass, 1 fail, 99 broken environment.
 
 set -u -o pipefail
 

@@ -195,6 +195,12 @@ if ! "$TLSWATCHD" -c "$tmp/d/tlswatch.conf" --check-config >"$tmp/check-http.out
 fi
 start_daemon d -c "$tmp/d/tlswatch.conf" --state-directory "$tmp/d/state"
 wait_daemon d "$sock"
+# A build whose configuration knows [HTTP] but whose daemon serves nothing on it yet.
+if [[ -n $http_port ]] && ! poll 10 port_in_use "$http_port"; then
+        echo "note: this tlswatchd takes [HTTP] Listen= but nothing listens on 127.0.0.1:$http_port: the" \
+                "metrics come from the control socket (tlswatchctl metrics) and the MetricsFile= instead of /metrics"
+        http_port=
+fi
 
 # scrape: the exposition into $tmp/metrics.out, from /metrics or the control socket.
 scrape() {

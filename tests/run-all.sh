@@ -152,12 +152,12 @@ if [ -f "$ship_deb" ]; then
         # Contents: every file where Debian 12 puts it, with its mode; the unit runs the packaged daemon.
         problems=()
         dpkg-deb -x "$ship_deb" "$ship_tmp/root" || problems+=("dpkg-deb -x failed")
-        # docs/ and examples/ as the tree has them: dh_compress gzips a document above 4 KiB, never an
-        # example.
+        # docs/ and examples/ as the tree has them: dh_compress gzips a document above 4 KiB, except
+        # RUNBOOK.md (the alerts link to it by name), and never an example.
         ship_docs=()
         for doc in "$top"/docs/*.md; do
                 name=usr/share/doc/tlswatch/$(basename "$doc")
-                [ "$(stat -c %s "$doc")" -le 4096 ] || name=$name.gz
+                [ "$(stat -c %s "$doc")" -le 4096 ] || [ "$(basename "$doc")" = RUNBOOK.md ] || name=$name.gz
                 ship_docs+=("$name:644")
         done
         while IFS= read -r example; do

@@ -4,7 +4,10 @@
 # and the recorded series of the rules' unit tests name only metrics and labels that a live tlswatchd
 # exports, given its exposition text. Prints one line per problem and exits 1 if there is any.
 #
-#   check-examples.py EXPOSITION RULES.yml RULES-TEST.yml DASHBOARD.json
+#   check-examples.py EXPOSITION RULES.yml RULES-TEST.yml DASHBOARD.json [RUNBOOK.md]
+#
+# With RUNBOOK.md, every runbook_url anchor of the rules must be a section there: the alert's own, or
+# for a URL that ends in {{ $labels.code }}, one for every code the rule's expression selects.
 #
 # PromQL is read with a small tokenizer, enough for the expressions these files hold: string literals,
 # Grafana's $variables and [ranges] are dropped; an identifier followed by "(" is a function or an
@@ -157,6 +160,33 @@ def check_rules_test(path, exported, problems):
     return n
 
 
+def check_runbook(path, rules_path, problems):
+    with open(path, encoding="utf-8") as f:
+        text = f.read()
+    anchors = set(re.findall(r'<a id="([^"]+)"', text))
+    for heading in re.findall(r"^#+ +(.+?) *$", text, re.M):  # GitHub's anchor of a heading
+        anchors.add(re.sub(r"[^a-z0-9_ -]", "", heading.lower()).replace(" ", "-"))
+    with open(rules_path, encoding="utf-8") as f:
+        rules = yaml.safe_load(f)
+    for group in rules["groups"]:
+        for rule in group["rules"]:
+            url = rule.get("annotations", {}).get("runbook_url", "")
+            anchor = url.partition("#")[2]
+            if not anchor:
+                problems.append(f"{rules_path}: {rule['alert']}: runbook_url {url!r} has no #anchor")
+                continue
+            if "{{" in anchor:
+                codes = re.findall(r'code=~"([^"]+)"', rule["expr"])
+                wanted = [c for alternatives in codes for c in alternatives.split("|")]
+                if not wanted:
+                    problems.append(f"{rules_path}: {rule['alert']}: a templated anchor but no code=~ selector")
+            else:
+                wanted = [anchor]
+            for a in wanted:
+                if a not in anchors:
+                    problems.append(f"{path}: no section #{a} for {rule['alert']} ({rules_path})")
+
+
 def dashboard_exprs(dashboard):
     def walk(panels):
         for p in panels:
@@ -191,10 +221,10 @@ def check_dashboard(path, exported, problems):
 
 
 def main():
-    if len(sys.argv) != 5:
-        print(__doc__ or "usage: check-examples.py EXPOSITION RULES RULES-TEST DASHBOARD", file=sys.stderr)
+    if len(sys.argv) not in (5, 6):
+        print("usage: check-examples.py EXPOSITION RULES RULES-TEST DASHBOARD [RUNBOOK]", file=sys.stderr)
         return 2
-    exposition, rules, rules_test, dashboard = sys.argv[1:]
+    exposition, rules, rules_test, dashboard = sys.argv[1:5]
     exported = parse_exposition(exposition)
     if not exported:
         print(f"{exposition}: no samples", file=sys.stderr)
@@ -202,6 +232,8 @@ def main():
     problems = []
     counts = (check_rules(rules, exported, problems), check_rules_test(rules_test, exported, problems),
               check_dashboard(dashboard, exported, problems))
+    if len(sys.argv) == 6:
+        check_runbook(sys.argv[5], rules, problems)
     for p in sorted(set(problems)):
         print(p)
     print(f"checked {counts[0]} rules, {counts[1]} recorded series, {counts[2]} dashboard queries against "

@@ -8,8 +8,9 @@
 # the rules and the dashboard use, and every recorded series of the rules' tests, must be one the
 # daemon exports (tests/integration/check-examples.py) -- read from its HTTP endpoint's /metrics when
 # the build has one ([HTTP] Listen=), else from the control socket's `tlswatchctl metrics` (the same
-# exposition) and its MetricsFile=. Last, a real Prometheus scrapes that MetricsFile= with the job of
-# the node-exporter recipe and loads the shipped rules. Run by the automake harness: 0 pass, 1 fail, 77 skipped (only
+# exposition) and its MetricsFile=; and every runbook_url anchor a section of docs/RUNBOOK.md when the
+# tree has it. Last, a real Prometheus scrapes that MetricsFile= with the job of the node-exporter
+# recipe and loads the shipped rules. Run by the automake harness: 0 pass, 1 fail, 77 skipped (only
 # when promtool is missing: the README's apt line installs it), 99 broken environment.
 
 # SC2016: the $ in single quotes are jq's.
@@ -229,11 +230,18 @@ fi
 report "live exposition ($source) of three probed listeners, accepted by promtool" ${errors[@]+"${errors[@]}"} \
         -- "$tmp/metrics.out" "$tmp/d.err"
 
+# The runbook the rules link to, once docs/ has it: every anchor a section there.
+runbook=()
+if [[ -f $top/docs/RUNBOOK.md ]]; then
+        runbook=("$top/docs/RUNBOOK.md")
+else
+        echo "note: no docs/RUNBOOK.md in this tree: the rules' runbook_url anchors are not checked"
+fi
 for what in "$source:$tmp/metrics.out" "MetricsFile=:$metrics_file"; do
         errors=()
         cp "${what#*:}" "$tmp/exposition" 2>/dev/null || errors+=("no ${what%%:*} exposition")
-        if ! python3 "$checker" "$tmp/exposition" "$rules" "$rules_test" "$dashboard" >"$tmp/checker.out" \
-                2>"$tmp/checker.err"; then
+        if ! python3 "$checker" "$tmp/exposition" "$rules" "$rules_test" "$dashboard" ${runbook[@]+"${runbook[@]}"} \
+                >"$tmp/checker.out" 2>"$tmp/checker.err"; then
                 errors+=("metrics or labels the examples use that the daemon does not export:")
                 mapfile -t lines <"$tmp/checker.out"
                 errors+=(${lines[@]+"${lines[@]}"})

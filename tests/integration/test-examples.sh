@@ -3,7 +3,7 @@
 # Checks the shipped examples/ with the tools they are written for: the alert rules with `promtool
 # check rules` and `promtool test rules` (recorded series, every alert firing and not firing), the
 # scrape configs with `promtool check config`, the Alertmanager route with `amtool check-config` and
-# `amtool config routes test` (critical pages, warning mails and chats), and the Grafana dashboard's
+# `amtool config routes test` (critical pages, warning mails and chats, info chats), and the Grafana dashboard's
 # JSON. Then a live tlswatchd probes real s_server listeners on loopback, and every metric and label
 # the rules and the dashboard use, and every recorded series of the rules' tests, must be one the
 # daemon exports (tests/integration/check-examples.py) -- read from its HTTP endpoint's /metrics when
@@ -127,7 +127,8 @@ errors=()
 # labels -> the receivers the route picks
 for pair in "severity=critical alertname=TLSWatchChainProblem instance=a:8883|tls-pager" \
         "severity=warning alertname=TLSWatchCertificateExpiresSoon instance=a:8883|tls-mail,tls-chat" \
-        "severity=critical alertname=TLSWatchProblem job=tlswatch code=expired|tls-pager"; do
+        "severity=critical alertname=TLSWatchExpired job=tlswatch code=expired|tls-pager" \
+        "severity=info alertname=TLSWatchTest job=tlswatch code=test|tls-chat"; do
         # shellcheck disable=SC2086 # the labels are words
         got=$(timeout 30 "$amtool" config routes test --config.file="$am" ${pair%|*} 2>/dev/null)
         [[ $got == "${pair#*|}" ]] || errors+=("${pair%|*}: routed to '$got', want '${pair#*|}'")

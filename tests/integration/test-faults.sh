@@ -221,4 +221,41 @@ stop_daemon fleet
 report "100 reloads while 200 targets probe: each applied or refused, fds, sources and RSS flat" \
         ${errors[@]+"${errors[@]}"} -- "$tmp/fleet.err"
 
+# --- SIGKILL while the state is written ------------------------------------------------------------------
+
+# 20 rounds: the daemon is killed at a random moment while 200 targets probe every second and the
+# state is saved after each burst; every restart must find a whole state file (never "damaged" or
+# "not a valid state file") and no temporary file must outlive the next save.
+errors=()
+sed -e 's/^Interval=5s$/Interval=1s/' -e 's/^Timeout=5s$/Timeout=1s/' "$tmp/fleet-a.conf" >"$tmp/kill.conf"
+rm -rf "$tmp/kill-state" && mkdir -p "$tmp/kill-state"
+for ((round = 1; round <= 20; round++)); do
+        start_daemon "kill$round" -c "$tmp/kill.conf" --state-directory "$tmp/kill-state"
+        if ((round == 1)); then
+                for ((i = 0; i < 300; i++)); do
+                        [[ -s $tmp/kill-state/state.json ]] && break
+                        sleep 0.1
+                done
+        fi
+        sleep "$((RANDOM % 3)).$((RANDOM % 10))"
+        kill -KILL "${pid[kill$round]}" 2>/dev/null
+        wait "${pid[kill$round]}" 2>/dev/null
+        if grep -qE 'is damaged|is not a valid state file' "$tmp/kill$round.err"; then
+                errors+=("round $round: $(grep -E 'is damaged|is not a valid state file' "$tmp/kill$round.err" | head -n 1)")
+        fi
+done
+"$jq" -e '.targets | length == 200' "$tmp/kill-state/state.json" >/dev/null 2>&1 ||
+        errors+=("after 20 kills, state.json is not a whole state file of 200 targets")
+start_daemon kill-last -c "$tmp/kill.conf" --state-directory "$tmp/kill-state"
+for ((i = 0; i < 300; i++)); do
+        grep -q 'watching 200 targets' "$tmp/kill-last.err" && break
+        sleep 0.1
+done
+stop_daemon kill-last
+grep -qE 'is damaged|is not a valid state file' "$tmp/kill-last.err" && errors+=("the last restart found a broken state file")
+leftovers=$(find "$tmp/kill-state" -name '*.tmp' | wc -l)
+((leftovers == 0)) || errors+=("$leftovers temporary files left after a clean stop")
+report "20 SIGKILLs at random moments of a probing, saving daemon: every restart finds a whole state file" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/kill-last.err"
+
 summary

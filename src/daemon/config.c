@@ -6,6 +6,7 @@
 #include <assert.h>
 #include <dirent.h>
 #include <ini.h>
+#include <jansson.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -50,7 +51,10 @@ typedef enum ValueType {
         VALUE_MQTT_VERSION,
         VALUE_SECRET,    /* an absolute path or a credential name */
         VALUE_EXPECT_STATUS,
-        VALUE_URL,
+        VALUE_URL,       /* one http:// or https:// URL */
+        VALUE_URL_LIST,  /* one or more http(s):// URLs, separated by blanks */
+        VALUE_LINK,      /* one http://, https:// or file:// URL */
+        VALUE_LABEL,     /* an Alertmanager label "name=value", set or replaced */
         VALUE_WEBHOOK_FORMAT,
         VALUE_WEBHOOK_EVENTS,
         VALUE_APPEND,     /* one more item of a StringList */
@@ -102,7 +106,7 @@ static const KeyDefinition keys[] = {
         { "ControlSocket", SCOPE_GLOBAL, VALUE_PATH, offsetof(Config, control_socket) },
         { "MetricsFile", SCOPE_GLOBAL, VALUE_PATH, offsetof(Config, metrics_file) },
         { "SpoolMax", SCOPE_GLOBAL, VALUE_BYTES, offsetof(Config, spool_max_bytes) },
-        { "URL", SCOPE_WEBHOOK, VALUE_URL, offsetof(WebhookConfig, url) },
+        { "URL", SCOPE_WEBHOOK, VALUE_URL_LIST, offsetof(WebhookConfig, urls) },
         { "Format", SCOPE_WEBHOOK, VALUE_WEBHOOK_FORMAT, offsetof(WebhookConfig, format) },
         { "Events", SCOPE_WEBHOOK, VALUE_WEBHOOK_EVENTS, offsetof(WebhookConfig, events) },
         { "Targets", SCOPE_WEBHOOK, VALUE_APPEND, offsetof(WebhookConfig, targets) },
@@ -121,6 +125,8 @@ static const KeyDefinition keys[] = {
         { "BasicAuthFile", SCOPE_HTTP, VALUE_SECRET, offsetof(HttpConfig, basic_auth_file) },
         { "ProbeOnDemand", SCOPE_HTTP, VALUE_BOOLEAN, offsetof(HttpConfig, probe_on_demand) },
         { "MaxProbesOnDemand", SCOPE_HTTP, VALUE_COUNT, offsetof(HttpConfig, max_probes_on_demand) },
+        { "Label", SCOPE_WEBHOOK, VALUE_LABEL, offsetof(WebhookConfig, labels) },
+        { "RunbookURL", SCOPE_WEBHOOK, VALUE_LINK, offsetof(WebhookConfig, runbook_url) },
 };
 
 /* Which keys a section set is a bit mask over this table. */
@@ -257,6 +263,84 @@ static int assign_string(char **field, const char *value) {
         return 0;
 }
 
+static void string_list_clear(StringList *list);
+
+/* Appends a copy of `n` bytes of `value`; -E2BIG beyond 64 items. */
+static int string_list_append(StringList *list, const char *value, size_t n) {
+        if (list->n >= 64)
+                return -E2BIG;
+        char **items = realloc(list->items, (list->n + 1) * sizeof(char *));
+        if (!items)
+                return -ENOMEM;
+        list->items = items;
+        list->items[list->n] = strndup(value, n);
+        if (!list->items[list->n])
+                return -ENOMEM;
+        list->n++;
+        return 0;
+}
+
+/* Label values go into JSON, which must be UTF-8: jansson is the judge. */
+static bool utf8_is_valid(const char *s) {
+        json_t *string = json_string(s);
+        bool valid = string != NULL;
+        json_decref(string);
+        return valid;
+}
+
+static bool url_valid(const char *url, size_t n, bool file) {
+        return ((n > 8 && strncmp(url, "https://", 8) == 0) || (n > 7 && strncmp(url, "http://", 7) == 0) ||
+                (file && n > 7 && strncmp(url, "file://", 7) == 0)) &&
+               n <= 2048 && !memchr(url, ' ', n) && !memchr(url, '\t', n);
+}
+
+/* These labels name the alert; Label= may add others (and replace job), never these. */
+static const char *const alert_reserved_labels[] = { "alertname", "severity", "instance", "target", "code" };
+
+/* Prometheus's data model: a label name is [a-zA-Z_][a-zA-Z0-9_]*, and names that begin with "__" are
+ * reserved for internal use. */
+static bool label_name_valid(const char *name, size_t n) {
+        if (n == 0 || (n >= 2 && name[0] == '_' && name[1] == '_') || ('0' <= name[0] && name[0] <= '9'))
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!(('a' <= name[i] && name[i] <= 'z') || ('A' <= name[i] && name[i] <= 'Z') ||
+                      ('0' <= name[i] && name[i] <= '9') || name[i] == '_'))
+                        return false;
+        return true;
+}
+
+static int parse_label(Parser *p, const KeyDefinition *k, const char *value, StringList *list) {
+        const char *equals = strchr(value, '=');
+        size_t n = equals ? (size_t) (equals - value) : strlen(value);
+
+        if (!equals || !label_name_valid(value, n))
+                return parser_error(p, p->line,
+                                    "%s: \"%s\" is not NAME=VALUE with a Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*, "
+                                    "not beginning with __)",
+                                    k->key, value);
+        for (size_t i = 0; i < ELEMENTSOF(alert_reserved_labels); i++)
+                if (strlen(alert_reserved_labels[i]) == n && strncmp(value, alert_reserved_labels[i], n) == 0)
+                        return parser_error(p, p->line, "%s: \"%.*s\" is set by tlswatchd itself on every alert",
+                                            k->key, (int) n, value);
+        if (!equals[1] || !utf8_is_valid(equals + 1) || strlen(equals + 1) > 1024)
+                return parser_error(p, p->line, "%s: the value of \"%.*s\" is empty, not UTF-8 or longer than 1024 bytes",
+                                    k->key, (int) n, value);
+        /* A label set again (by a drop-in, say) takes the new value. */
+        for (size_t i = 0; i < list->n; i++)
+                if (strncmp(list->items[i], value, n + 1) == 0) {
+                        char *copy = strdup(value);
+                        if (!copy)
+                                return parser_error(p, p->line, "out of memory");
+                        free(list->items[i]);
+                        list->items[i] = copy;
+                        return 1;
+                }
+        int r = string_list_append(list, value, strlen(value));
+        if (r < 0)
+                return parser_error(p, p->line, r == -E2BIG ? "%s: more than 64 values" : "out of memory", k->key);
+        return 1;
+}
+
 static int parse_value(Parser *p, const KeyDefinition *k, const char *value, void *base) {
         void *field = (uint8_t *) base + k->offset;
         const char *reason = NULL;
@@ -281,13 +365,47 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 r = assign_string(field, value);
                 break;
         case VALUE_URL:
-                if ((strncmp(value, "https://", 8) != 0 && strncmp(value, "http://", 7) != 0) ||
-                    strpbrk(value, " \t\r\n") || strlen(value) > 2048)
+                if (!url_valid(value, strlen(value), false))
                         /* The value is not repeated: a webhook URL may carry its service's token. */
                         return parser_error(p, p->line, "%s: not an http:// or https:// URL of at most 2048 bytes "
                                             "without spaces", k->key);
                 r = assign_string(field, value);
                 break;
+        case VALUE_URL_LIST: {
+                /* A later assignment replaces the list, as every key's does (a drop-in may move a webhook). */
+                StringList urls = {};
+                for (const char *word = value + strspn(value, " \t"); *word; word += strspn(word, " \t")) {
+                        size_t n = strcspn(word, " \t");
+                        if (!url_valid(word, n, false)) {
+                                string_list_clear(&urls);
+                                /* The value is not repeated: a webhook URL may carry its service's token. */
+                                return parser_error(p, p->line, "%s: not an http:// or https:// URL of at most 2048 "
+                                                    "bytes without spaces", k->key);
+                        }
+                        r = string_list_append(&urls, word, n);
+                        if (r < 0) {
+                                string_list_clear(&urls);
+                                return parser_error(p, p->line, r == -E2BIG ? "%s: more than 64 URLs" : "out of memory",
+                                                    k->key);
+                        }
+                        word += n;
+                }
+                if (urls.n == 0)
+                        return parser_error(p, p->line, "%s: not an http:// or https:// URL of at most 2048 bytes "
+                                            "without spaces", k->key);
+                string_list_clear(field);
+                *(StringList *) field = urls;
+                r = 0;
+                break;
+        }
+        case VALUE_LINK:
+                if (!url_valid(value, strlen(value), true))
+                        return parser_error(p, p->line, "%s: \"%s\" is not an http://, https:// or file:// URL of at "
+                                            "most 2048 bytes without spaces", k->key, value);
+                r = assign_string(field, value);
+                break;
+        case VALUE_LABEL:
+                return parse_label(p, k, value, field);
         case VALUE_WEBHOOK_FORMAT: {
                 WebhookFormat format = webhook_format_from_string(value);
                 if (format < 0)
@@ -340,17 +458,9 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 StringList *list = field;
                 if (!*value)
                         return parser_error(p, p->line, "%s: the value is empty", k->key);
-                if (list->n >= 64)
+                r = string_list_append(list, value, strlen(value));
+                if (r == -E2BIG)
                         return parser_error(p, p->line, "%s: more than 64 values", k->key);
-                char **items = realloc(list->items, (list->n + 1) * sizeof(char *));
-                if (!items)
-                        return parser_error(p, p->line, "out of memory");
-                list->items = items;
-                list->items[list->n] = strdup(value);
-                if (!list->items[list->n])
-                        return parser_error(p, p->line, "out of memory");
-                list->n++;
-                r = 0;
                 break;
         }
         case VALUE_BYTES: {
@@ -841,12 +951,24 @@ static int finish_webhooks(Config *config, char **ret_error) {
         for (size_t i = 0; i < config->n_webhooks; i++) {
                 WebhookConfig *w = &config->webhooks[i];
 
-                if (!w->url)
+                if (w->urls.n == 0)
                         return webhook_error(ret_error, w, "URL= is missing");
-                if (strncmp(w->url, "http://", 7) == 0 && !w->allow_insecure_http)
-                        return webhook_error(ret_error, w,
-                                             "URL= is plain http: alerts would travel unprotected; use https, or "
-                                             "set AllowInsecureHTTP=yes to accept that");
+                if (w->urls.n > 1 && w->format != WEBHOOK_FORMAT_ALERTMANAGER)
+                        return webhook_error(ret_error, w, "URL= names %zu URLs: only Format=alertmanager posts to "
+                                             "several receivers (the peers of an Alertmanager cluster)", w->urls.n);
+                if (w->format != WEBHOOK_FORMAT_ALERTMANAGER && (w->labels.n > 0 || w->runbook_url))
+                        return webhook_error(ret_error, w, "%s= is for Format=alertmanager only",
+                                             w->labels.n > 0 ? "Label" : "RunbookURL");
+                for (size_t j = 0; j < w->urls.n; j++)
+                        if (strncmp(w->urls.items[j], "http://", 7) == 0 && !webhook_config_allows_http(w))
+                                return webhook_error(
+                                        ret_error, w,
+                                        w->format == WEBHOOK_FORMAT_ALERTMANAGER
+                                                ? "URL= is plain http and the webhook sends a credential "
+                                                  "(BearerTokenFile=, SecretFile= or Header=): it would travel "
+                                                  "unprotected; use https, or set AllowInsecureHTTP=yes to accept that"
+                                                : "URL= is plain http: alerts would travel unprotected; use https, or "
+                                                  "set AllowInsecureHTTP=yes to accept that");
                 if (!w->events)
                         w->events = WEBHOOK_EVENTS_ALL;
                 if (!w->timeout_usec)
@@ -1058,9 +1180,16 @@ static void string_list_clear(StringList *list) {
         *list = (StringList) {};
 }
 
+bool webhook_config_allows_http(const WebhookConfig *w) {
+        return w->allow_insecure_http || (w->format == WEBHOOK_FORMAT_ALERTMANAGER && !w->bearer_token_file &&
+                                          !w->secret_file && w->headers.n == 0);
+}
+
 static void webhook_config_clear(WebhookConfig *w) {
         free(w->name);
-        free(w->url);
+        string_list_clear(&w->urls);
+        string_list_clear(&w->labels);
+        free(w->runbook_url);
         string_list_clear(&w->targets);
         string_list_clear(&w->headers);
         free(w->bearer_token_file);

@@ -53,7 +53,7 @@ typedef struct StringList {
 
 typedef struct WebhookConfig {
         char *name;
-        char *url;
+        StringList urls;          /* URL=: one receiver, or every peer of an Alertmanager cluster */
         WebhookFormat format;
         unsigned events;          /* WebhookEventKind bits */
         StringList targets;       /* glob patterns of target names; empty: all */
@@ -64,11 +64,21 @@ typedef struct WebhookConfig {
         char *ca_file;
         bool allow_insecure_http;
         usec_t retry_max_usec;
+        StringList labels;        /* Label=: "name=value", on every Alertmanager alert */
+        char *runbook_url;        /* RunbookURL=: "#code" is appended; NULL: the installed RUNBOOK.md */
 
         uint64_t set_mask;
         char *file;
         unsigned line;
 } WebhookConfig;
+
+/* An Alertmanager peer is plain http by default (port 9093), and alerts are no secret: Format=alertmanager
+ * may use http:// without AllowInsecureHTTP=yes unless the webhook sends a credential (a bearer token,
+ * a signing secret or Header=). */
+bool webhook_config_allows_http(const WebhookConfig *w);
+
+/* The runbook link of a problem code: RunbookURL= (or the default) and "#code". */
+#define WEBHOOK_DEFAULT_RUNBOOK_URL "file://" DOCDIR "/RUNBOOK.md"
 
 const char *webhook_format_to_string(WebhookFormat format);
 WebhookFormat webhook_format_from_string(const char *s);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Webhook bodies. The json body is the event document itself; slack gets one readable line; the
- * Alertmanager v2 API gets one alert per target and problem code, resolved by endsAt on recovery. */
+ * Alertmanager v2 API gets one alert per target and problem code, with the labels routes split on,
+ * held for a few intervals by each resend and resolved by an explicit endsAt. */
 #include <assert.h>
 #include <curl/curl.h>
 #include <errno.h>
@@ -17,9 +18,8 @@
 #include "time-util.h"
 #include "webhook-payload.h"
 
-/* An event-driven source has no evaluation loop to keep an alert alive, so an open problem is sent
- * with an end this far away, renewed by each reminder, and ended explicitly by its recovery. */
-#define ALERT_HORIZON_SECONDS (7 * 24 * 3600)
+/* The shortest time a firing alert holds at Alertmanager without a resend. */
+#define ALERT_HORIZON_FLOOR_USEC (10 * USEC_PER_SEC)
 /* Long enough to see the test alert in Alertmanager's UI, short enough that nobody must silence it. */
 #define TEST_ALERT_SECONDS (5 * 60)
 
@@ -53,12 +53,15 @@ static json_t *alert_new(const char *type, const char *id, uint64_t now_usec, co
 
 json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
                           const char *id, const char *hostname, uint64_t now_usec) {
-        char address[300];
+        char address[300], instance[300];
 
         assert(config && state && event && id && hostname);
 
         const char *host = event->address ?: config->probe.host;
         snprintf(address, sizeof(address), strchr(host, ':') ? "[%s]:%u" : "%s:%u", host, config->probe.port);
+        /* The listener as configured, as the metrics' instance label has it. */
+        snprintf(instance, sizeof(instance), strchr(config->probe.host, ':') ? "[%s]:%u" : "%s:%u",
+                 config->probe.host, config->probe.port);
 
         json_t *o = alert_new(target_event_type_to_string(event->type), id, now_usec, config->name, address,
                               protocol_to_string(config->probe.protocol), event->old_status, event->new_status,
@@ -67,7 +70,8 @@ json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, 
                 return NULL;
         int64_t not_after = parse_timestamp_rfc3339(state->not_after);
         int64_t old_not_after = parse_timestamp_rfc3339(event->old_not_after);
-        if ((event->problem && json_object_set_new(o, "problem", problem_to_json(event->problem)) < 0) ||
+        if (json_object_set_new(o, "instance", json_string(instance)) < 0 ||
+            (event->problem && json_object_set_new(o, "problem", problem_to_json(event->problem)) < 0) ||
             (state->has_days_left && json_object_set_new(o, "days_left", json_real(state->days_left)) < 0) ||
             (not_after >= 0 && json_object_set_time(o, "not_after", not_after) < 0) ||
             (state->subject && json_object_set_new(o, "subject", json_string(state->subject)) < 0) ||
@@ -124,58 +128,230 @@ static char *render_slack(json_t *event) {
         return result;
 }
 
-static int render_alertmanager(json_t *event, char **ret) {
+usec_t webhook_alert_horizon(usec_t interval_usec) {
+        /* Prometheus's own rule: an alert it sends holds for four resend intervals (rules/alerting.go,
+         * ValidUntil), so that three lost resends do not end it. We resend at every probe, Interval= apart
+         * (a probe's Timeout= never exceeds it); the floor covers a short Interval= against the time a
+         * request takes and clocks that differ by a little. */
+        return MAX(4 * interval_usec, ALERT_HORIZON_FLOOR_USEC);
+}
+
+/* "expires_soon" -> "TLSWatchExpiresSoon": an alertname per problem code, as Prometheus rules name
+ * the condition they check, so that routes, silences and inhibitions can name one kind of problem. */
+static void alert_name(const char *code, char *ret, size_t size) {
+        size_t n = (size_t) snprintf(ret, size, "TLSWatch");
+        bool upper = true;
+
+        for (const char *c = code; *c && n + 1 < size; c++) {
+                if (*c == '_') {
+                        upper = true;
+                        continue;
+                }
+                ret[n++] = upper && 'a' <= *c && *c <= 'z' ? (char) (*c - 'a' + 'A') : *c;
+                upper = false;
+        }
+        ret[n] = '\0';
+}
+
+static int set_string(json_t *o, const char *key, const char *value) {
+        return json_object_set_new(o, key, json_string(value));
+}
+
+static json_t *alert_labels(json_t *event, json_t *problem, bool test, const AlertSettings *settings) {
+        const char *code = string_of(problem, "code");
+        const char *severity = string_of(problem, "severity");
+        char name[128];
+
+        if (test)
+                snprintf(name, sizeof(name), "TLSWatchTest");
+        else
+                alert_name(code, name, sizeof(name));
+        /* A webhook-test alert is "info", which no sensible route pages anyone for. */
+        if (test || (strcmp(severity, "critical") != 0 && strcmp(severity, "warning") != 0))
+                severity = "info";
+        /* An event spooled by an older tlswatchd has no instance: its address was the target's then. */
+        const char *instance = json_is_string(json_object_get(event, "instance")) ? string_of(event, "instance")
+                                                                                 : string_of(event, "address");
+        json_t *labels = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "alertname", name, "severity", severity,
+                                   "instance", instance, "target", string_of(event, "target"), "code", code, "job",
+                                   "tlswatch");
+        if (!labels)
+                return NULL;
+        /* Label= may replace job; config.c refuses the names above. */
+        for (size_t i = 0; settings && settings->labels && i < settings->labels->n; i++) {
+                const char *item = settings->labels->items[i];
+                const char *equals = strchr(item, '=');
+                char key[256];
+                if (!equals || (size_t) (equals - item) >= sizeof(key))
+                        continue;
+                snprintf(key, sizeof(key), "%.*s", (int) (equals - item), item);
+                if (set_string(labels, key, equals + 1) < 0) {
+                        json_decref(labels);
+                        return NULL;
+                }
+        }
+        return labels;
+}
+
+static json_t *alert_annotations(json_t *event, json_t *problem, bool test, const AlertSettings *settings) {
+        const char *code = string_of(problem, "code");
+        char summary[1024], description[2048], runbook[2200];
+
+        snprintf(summary, sizeof(summary), "%s: %s", string_of(event, "target"), string_of(problem, "message"));
+        utf8_cut_incomplete_tail(summary);
+        int n = snprintf(description, sizeof(description),
+                         "tlswatchd on %s found %s (%s) on target %s, listener %s (%s), seen at %s.",
+                         string_of(event, "monitor"), code, string_of(problem, "severity"), string_of(event, "target"),
+                         json_is_string(json_object_get(event, "instance")) ? string_of(event, "instance")
+                                                                            : string_of(event, "address"),
+                         string_of(event, "protocol"), string_of(event, "address"));
+        if (n > 0 && (size_t) n < sizeof(description) && json_is_string(json_object_get(event, "not_after")))
+                snprintf(description + n, sizeof(description) - (size_t) n,
+                         " The certificate chain's earliest notAfter is %s.", string_of(event, "not_after"));
+        utf8_cut_incomplete_tail(description);
+
+        json_t *annotations = json_pack("{s:s, s:s, s:s, s:s}", "summary", summary, "description", description,
+                                        "address", string_of(event, "address"), "monitor", string_of(event, "monitor"));
+        if (!annotations)
+                return NULL;
+        if (!test) {
+                snprintf(runbook, sizeof(runbook), "%s#%s",
+                         settings && settings->runbook_url ? settings->runbook_url : WEBHOOK_DEFAULT_RUNBOOK_URL, code);
+                if (set_string(annotations, "runbook_url", runbook) < 0) {
+                        json_decref(annotations);
+                        return NULL;
+                }
+        }
+        return annotations;
+}
+
+json_t *webhook_alertmanager_alert(json_t *event, const AlertSettings *settings, int *ret_r) {
         const char *type = string_of(event, "event");
         json_t *problem = json_object_get(event, "problem");
-        char ends[32];
+        char starts[32], ends[32];
 
         /* Alerts are per target and problem code; a status or certificate change is no alert. A test
-         * event (tlswatchctl webhook-test) is an alert of its own name that resolves by itself. */
-        bool test = strcmp(type, "test") == 0;
-        if (!problem || !(strcmp(type, "problem") == 0 || strcmp(type, "recovery") == 0 ||
-                          strcmp(type, "reminder") == 0 || test))
-                return -ENODATA;
-
-        const char *time_text = string_of(event, "time");
-        json_t *time_unix = json_object_get(event, "time_unix");
-        if (!json_is_integer(time_unix))
-                return -EINVAL;
-        int64_t at = (int64_t) json_integer_value(time_unix);
-        if (test)
-                at += TEST_ALERT_SECONDS;
-        else if (strcmp(type, "recovery") != 0)
-                at += ALERT_HORIZON_SECONDS;
-        format_timestamp_rfc3339(ends, sizeof(ends), at);
-
-        /* The labels identify the alert and must not change while it lasts: a severity that grows from
-         * warning to critical, or the address of the node that showed it, are annotations, or the
-         * recovery would resolve another alert than the one that fired. */
-        json_t *alert = json_pack("{s:{s:s, s:s, s:s}, s:{s:s, s:s, s:s, s:s}, s:s}", "labels", "alertname",
-                                  test ? "TLSWatchTest" : "TLSWatchProblem", "target", string_of(event, "target"), "code",
-                                  string_of(problem, "code"), "annotations", "summary", string_of(problem, "message"),
-                                  "severity", string_of(problem, "severity"), "address", string_of(event, "address"),
-                                  "monitor", string_of(event, "monitor"), "endsAt", ends);
-        if (!alert)
-                return -ENOMEM;
-        /* Alertmanager 0.25 takes a missing startsAt as endsAt and replaces the alert; a reminder's own
-         * time merges into the running one and keeps its start. */
-        if (strcmp(type, "recovery") != 0 && json_object_set_new(alert, "startsAt", json_string(time_text)) < 0) {
-                json_decref(alert);
-                return -ENOMEM;
+         * event (tlswatchctl webhook-test) is an alert of its own name that resolves by itself. A
+         * reminder is how a resend is captured: the alert still firing, its time the alert's start. */
+        bool test = strcmp(type, "test") == 0, resolve = strcmp(type, "recovery") == 0;
+        if (!problem || !(strcmp(type, "problem") == 0 || resolve || strcmp(type, "reminder") == 0 || test)) {
+                *ret_r = -ENODATA;
+                return NULL;
         }
+        json_t *time_unix = json_object_get(event, "time_unix");
+        if (!json_is_integer(time_unix)) {
+                *ret_r = -EINVAL;
+                return NULL;
+        }
+        int64_t at = (int64_t) json_integer_value(time_unix);
+        int64_t now = settings ? (int64_t) (settings->now_usec / USEC_PER_SEC) : at;
+        usec_t horizon = settings && settings->horizon_usec ? settings->horizon_usec : ALERT_HORIZON_FLOOR_USEC;
+        format_timestamp_rfc3339(starts, sizeof(starts), at);
+        if (test)
+                format_timestamp_rfc3339(ends, sizeof(ends), at + TEST_ALERT_SECONDS);
+        else if (resolve)
+                format_timestamp_rfc3339(ends, sizeof(ends), at);
+        else
+                /* Firing: it holds for a few intervals from when it is sent, and the next probe's
+                 * resend carries it further; once tlswatchd stops, Alertmanager resolves it by itself. */
+                format_timestamp_rfc3339(ends, sizeof(ends), MAX(now, at) + (int64_t) (horizon / USEC_PER_SEC));
+
+        /* The labels identify the alert and must not change while it lasts: what may (the address of
+         * the node that showed it, the words) is an annotation. A severity that changes makes another
+         * alert, as a second Prometheus rule would; webhook.c resolves the first. */
+        json_t *alert = json_object();
+        if (!alert || json_object_set_new(alert, "labels", alert_labels(event, problem, test, settings)) < 0 ||
+            json_object_set_new(alert, "annotations", alert_annotations(event, problem, test, settings)) < 0 ||
+            set_string(alert, "endsAt", ends) < 0 ||
+            /* Alertmanager 0.25 takes a missing startsAt as endsAt and replaces the alert; a resend's
+             * start merges into the running alert, which keeps the earliest. */
+            (!resolve && set_string(alert, "startsAt", starts) < 0)) {
+                json_decref(alert);
+                *ret_r = -ENOMEM;
+                return NULL;
+        }
+        if (!test && settings && settings->generator_url) {
+                _cleanup_free_ char *url = NULL;
+                if (asprintf(&url, "%s/api/status?target=%s", settings->generator_url, string_of(event, "target")) < 0 ||
+                    set_string(alert, "generatorURL", url) < 0) {
+                        json_decref(alert);
+                        *ret_r = -ENOMEM;
+                        return NULL;
+                }
+        }
+        *ret_r = 0;
+        return alert;
+}
+
+json_t *webhook_alerts_step(json_t *firing, const ProblemList *problems, int64_t now, json_t *changes) {
+        json_t *current = json_object();
+
+        if (!current)
+                return NULL;
+        for (size_t i = 0; i < problems->n; i++) {
+                const Problem *p = &problems->items[i];
+                const char *code = problem_code_to_string(p->code);
+                const char *severity = problem_severity_to_string(p->severity);
+                json_t *was = firing ? json_object_get(firing, code) : NULL;
+                const char *sent = was ? json_string_value(json_object_get(was, "severity")) : NULL;
+                bool same = sent && strcmp(sent, severity) == 0;
+                json_int_t starts = same ? json_integer_value(json_object_get(was, "starts")) : now;
+                int r = 0;
+
+                if (!code || json_object_get(current, code))
+                        continue; /* one alert per code */
+                if (!same && was)
+                        /* The severity is a label: another severity is another alert, as a second
+                         * Prometheus rule would make, and the first one ends now. */
+                        r = json_array_append_new(changes, json_pack("{s:s, s:s, s:O, s:O}", "change", "end", "code", code,
+                                                                     "severity", json_object_get(was, "severity"),
+                                                                     "message", json_object_get(was, "message")));
+                if (r >= 0)
+                        r = json_array_append_new(changes, json_pack("{s:s, s:s, s:s, s:s, s:I}", "change",
+                                                                     same ? "firing" : "start", "code", code, "severity", severity, "message",
+                                                                     p->message ?: "", "starts", starts));
+                if (r >= 0)
+                        r = json_object_set_new(current, code,
+                                                json_pack("{s:s, s:I, s:s}", "severity", severity, "starts", starts,
+                                                          "message", p->message ?: ""));
+                if (r < 0) {
+                        json_decref(current);
+                        return NULL;
+                }
+        }
+
+        const char *code;
+        json_t *was;
+        json_object_foreach(firing, code, was)
+                if (!json_object_get(current, code) &&
+                    json_array_append_new(changes, json_pack("{s:s, s:s, s:O, s:O}", "change", "end", "code", code,
+                                                             "severity", json_object_get(was, "severity"), "message",
+                                                             json_object_get(was, "message"))) < 0) {
+                        json_decref(current);
+                        return NULL;
+                }
+        return current;
+}
+
+static int render_alertmanager(json_t *event, const AlertSettings *settings, char **ret) {
+        int r;
+        json_t *alert = webhook_alertmanager_alert(event, settings, &r);
+
+        if (!alert)
+                return r;
         json_t *body = json_pack("[o]", alert);
         *ret = body ? json_dumps(body, JSON_COMPACT) : NULL;
         json_decref(body);
         return *ret ? 0 : -ENOMEM;
 }
 
-int webhook_render(WebhookFormat format, json_t *event, char **ret) {
+int webhook_render(WebhookFormat format, json_t *event, const AlertSettings *settings, char **ret) {
         switch (format) {
         case WEBHOOK_FORMAT_SLACK:
                 *ret = render_slack(event);
                 return *ret ? 0 : -ENOMEM;
         case WEBHOOK_FORMAT_ALERTMANAGER:
-                return render_alertmanager(event, ret);
+                return render_alertmanager(event, settings, ret);
         default:
                 *ret = json_dumps(event, JSON_COMPACT | REPORT_JSON_DUMP_FLAGS);
                 return *ret ? 0 : -ENOMEM;

@@ -23,9 +23,36 @@ json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, 
 /* The event `tlswatchctl webhook-test` sends: an alert of its own type "test" that names no target. */
 json_t *webhook_test_event_new(const char *id, const char *hostname, uint64_t now_usec);
 
-/* The body to POST in this format. Returns 0 and a new string, -ENODATA when the format has nothing to
- * say about this event (alertmanager and a certificate change), or -ENOMEM. */
-int webhook_render(WebhookFormat format, json_t *event, char **ret);
+/* What an Alertmanager alert takes besides the event: the webhook's settings and the moment of sending. */
+typedef struct AlertSettings {
+        const StringList *labels;  /* Label=: "name=value", NULL: none */
+        const char *runbook_url;   /* RunbookURL=, NULL: WEBHOOK_DEFAULT_RUNBOOK_URL; "#code" is appended */
+        const char *generator_url; /* [HTTP] ExternalURL=, NULL: no generatorURL */
+        uint64_t now_usec;         /* CLOCK_REALTIME when sent: a firing alert's endsAt counts from here */
+        usec_t horizon_usec;       /* webhook_alert_horizon() of the target's Interval= */
+} AlertSettings;
+
+/* How long a firing alert holds at Alertmanager without a resend: four intervals, as Prometheus has it,
+ * and at least 10 s. */
+usec_t webhook_alert_horizon(usec_t interval_usec);
+
+/* The one Alertmanager v2 alert (an object) for the event, or NULL with *ret_r = -ENODATA when it is
+ * none (a status or certificate change), -EINVAL or -ENOMEM. Labels: alertname (TLSWatch and the code
+ * in CamelCase), severity (critical, warning; info for a test), instance, target, code, job and
+ * Label=; annotations summary, description, runbook_url, address, monitor; generatorURL with [HTTP]. */
+json_t *webhook_alertmanager_alert(json_t *event, const AlertSettings *settings, int *ret_r);
+
+/* One probe's step of a target's Alertmanager alerts. `firing` (NULL: none) is what was sent, code ->
+ * {"severity", "starts" (Unix seconds), "message"}; returns the same for `problems` as they are now, and
+ * appends to `changes` one {"change", "code", "severity", "message", "starts"} per alert: "start" (a new
+ * code, or a code at a new severity, starting at `now`), "firing" (the same code and severity, from its
+ * start), "end" (a code gone, or the old severity of one that changed). NULL: out of memory. */
+json_t *webhook_alerts_step(json_t *firing, const ProblemList *problems, int64_t now, json_t *changes);
+
+/* The body to POST in this format. `settings` matters to alertmanager only (NULL: the defaults, now =
+ * the event's time). Returns 0 and a new string, -ENODATA when the format has nothing to say about
+ * this event (alertmanager and a certificate change), or -ENOMEM. */
+int webhook_render(WebhookFormat format, json_t *event, const AlertSettings *settings, char **ret);
 
 /* X-Tlswatch-Signature's value: "sha256=" and the hex HMAC-SHA256, keyed with `secret`, of
  * "TIMESTAMP.BODY", so a receiver can check both the body and X-Tlswatch-Timestamp. */

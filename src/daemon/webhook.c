@@ -2,7 +2,12 @@
 /* Webhook queues and their delivery. Each webhook is a small state machine — IDLE, SENDING one event,
  * WAITING for its retry timer — over a FIFO of events whose spool files are written (write, fsync,
  * rename) before the first attempt. A restart reads the spool back in order, so what was pending is
- * sent again: delivery is at least once, and a duplicate carries the same event id. */
+ * sent again: delivery is at least once, and a duplicate carries the same event id.
+ * Alertmanager webhooks follow Prometheus instead of the events: after each probe the target's problems
+ * are compared with the alerts it has firing (the manager's alert table); an alert that starts, ends or
+ * changes severity is spooled like an event, and every alert still firing is resent, in memory only,
+ * coalesced per target and batched, so that it holds (endsAt) for a few intervals more. Each URL= of
+ * such a webhook is a peer with its own queue. */
 #include <assert.h>
 #include <curl/curl.h>
 #include <dirent.h>
@@ -26,6 +31,13 @@
 #define RETRY_LONGEST_USEC (10 * USEC_PER_MINUTE)
 #define RETRY_AFTER_LONGEST_USEC (1 * USEC_PER_HOUR)
 #define RESPONSE_LINE_MAX 256
+/* Resends wait this long to travel together, as Prometheus's notifier batches them. */
+#define RESEND_GATHER_USEC (1 * USEC_PER_SEC)
+#define RESEND_BATCH_ALERTS 256
+/* Targets whose resends wait for a receiver that is down; beyond, new ones are dropped (resends are
+ * only a renewal: the next probe makes them again). */
+#define RESEND_TARGETS_MAX 10000
+#define RESEND_HOLD_LONGEST_USEC (30 * USEC_PER_SEC)
 
 typedef struct Pending {
         uint64_t sequence;
@@ -46,6 +58,8 @@ typedef enum WebhookState {
 typedef struct Webhook {
         WebhookManager *manager; /* back-pointer, not owned */
         const WebhookConfig *config;
+        const char *url;         /* one of config->urls */
+        unsigned peer;           /* its index there */
         WebhookState state;
         char *secret;
         char *bearer_token;
@@ -63,6 +77,14 @@ typedef struct Webhook {
         usec_t retry_after_usec;
         sd_event_source *retry_timer;
 
+        /* Alertmanager: target name -> array of the alert objects to resend, the newest probe's. */
+        json_t *resends;
+        bool resending;   /* the request in flight is a batch of resends */
+        bool resend_due;  /* the gather time passed: send resends when the queue is empty */
+        bool resends_full_warned;
+        unsigned resend_failures;
+        sd_event_source *resend_timer;
+
         uint64_t failures_total;
         uint64_t dead_letters;
         usec_t last_success_usec;
@@ -77,6 +99,14 @@ struct WebhookManager {
         uint64_t spool_bytes;
         bool spool_full_warned;
         char hostname[256];
+        const SinkHost *host;  /* the targets' states, for the alert table at the start; may be NULL */
+        const Config *config;  /* the configuration in force (for the targets' Interval=), NULL before */
+        const Config *prepared_config;
+        /* What the Alertmanager webhooks have firing: target name -> {code: {severity, starts, message}}.
+         * Filled from the saved states at the start, then kept by each probe. */
+        json_t *alerts;
+        bool alerts_seeded;
+        size_t n_alertmanagers;
         Webhook **webhooks;
         size_t n_webhooks;
         /* Made by configure, put in force or dropped by commit. */
@@ -126,6 +156,8 @@ static Webhook *webhook_free(Webhook *w) {
                 return NULL;
         cancel_request(w);
         sd_event_source_disable_unref(w->retry_timer);
+        sd_event_source_disable_unref(w->resend_timer);
+        json_decref(w->resends);
         while (w->head) {
                 Pending *next = w->head->next;
                 w->manager->spool_bytes -= MIN(w->manager->spool_bytes, w->head->bytes);
@@ -242,6 +274,22 @@ static int on_retry_timer(sd_event_source *source, uint64_t usec, void *userdata
         return 0;
 }
 
+/* WAITING for `delay`, then IDLE again and kicked. */
+static void wait_for(Webhook *w, usec_t delay) {
+        uint64_t now = 0;
+
+        w->state = WEBHOOK_WAITING;
+        (void) sd_event_now(w->manager->event, CLOCK_MONOTONIC, &now);
+        if (!w->retry_timer) {
+                if (sd_event_add_time(w->manager->event, &w->retry_timer, CLOCK_MONOTONIC, now + delay, USEC_PER_MSEC * 50,
+                                      on_retry_timer, w) < 0)
+                        w->state = WEBHOOK_IDLE;
+        } else {
+                (void) sd_event_source_set_time(w->retry_timer, now + delay);
+                (void) sd_event_source_set_enabled(w->retry_timer, SD_EVENT_ONESHOT);
+        }
+}
+
 /* Returns true when the head was given up on instead: the caller moves on to the next event. (It does
  * not kick itself: with a request that cannot even be prepared, each queued event would then add a
  * stack frame, and a full spool would overflow the stack.) */
@@ -265,20 +313,32 @@ static bool schedule_retry(Webhook *w) {
                 return true;
         }
 
-        w->state = WEBHOOK_WAITING;
-        uint64_t now = 0;
-        (void) sd_event_now(w->manager->event, CLOCK_MONOTONIC, &now);
-        if (!w->retry_timer) {
-                if (sd_event_add_time(w->manager->event, &w->retry_timer, CLOCK_MONOTONIC, now + delay, USEC_PER_MSEC * 50,
-                                      on_retry_timer, w) < 0) {
-                        w->state = WEBHOOK_IDLE;
-                        return false;
-                }
-        } else {
-                (void) sd_event_source_set_time(w->retry_timer, now + delay);
-                (void) sd_event_source_set_enabled(w->retry_timer, SD_EVENT_ONESHOT);
-        }
+        wait_for(w, delay);
         return false;
+}
+
+/* A batch of resends is not retried: the alerts are sent again after their targets' next probes,
+ * and until then they still hold at the receiver. A failure holds the next batch back a while. */
+static void on_resend_done(Webhook *w, CURLcode result, long status) {
+        if (result == CURLE_OK && status >= 200 && status < 300) {
+                w->resend_failures = 0;
+                w->last_success_usec = now_realtime();
+                w->last_error = mfree(w->last_error);
+                webhook_kick(w);
+                return;
+        }
+        w->failures_total++;
+        if (result != CURLE_OK)
+                set_last_error(w, "%s", w->curl_error[0] ? w->curl_error : curl_easy_strerror(result));
+        else
+                set_last_error(w, "HTTP %ld: %.*s", status, (int) w->response_length, w->response_line);
+        if (w->resend_failures++ == 0)
+                log_warning("webhook %s: resending the firing alerts to %s failed (%s); they go again after the next "
+                            "probes", w->config->name, w->url, w->last_error ?: "?");
+        usec_t delay = RETRY_FIRST_USEC;
+        for (unsigned i = 1; i < w->resend_failures && delay < RESEND_HOLD_LONGEST_USEC; i++)
+                delay *= 2;
+        wait_for(w, MIN(delay, RESEND_HOLD_LONGEST_USEC));
 }
 
 static void on_request_done(CurlGlue *glue, CURL *easy, CURLcode result, void *userdata) {
@@ -292,6 +352,12 @@ static void on_request_done(CurlGlue *glue, CURL *easy, CURLcode result, void *u
         w->headers = NULL;
         w->body = mfree(w->body);
         w->state = WEBHOOK_IDLE;
+
+        if (w->resending) {
+                w->resending = false;
+                on_resend_done(w, result, status);
+                return;
+        }
 
         if (result == CURLE_OK && status >= 200 && status < 300) {
                 w->last_success_usec = now_realtime();
@@ -347,10 +413,26 @@ static size_t on_response_header(char *data, size_t size, size_t n, void *userda
         return total;
 }
 
+/* The Alertmanager settings of this webhook for an alert of `target` sent now. */
+static AlertSettings alert_settings(const Webhook *w, const char *target) {
+        const Config *config = w->manager->config;
+        const TargetConfig *t = config && target ? config_find_target(config, target) : NULL;
+
+        return (AlertSettings) {
+                .labels = &w->config->labels,
+                .runbook_url = w->config->runbook_url,
+                .generator_url = NULL, /* HTTP-PENDING: config ? config->http.external_url : NULL */
+                .now_usec = now_realtime(),
+                /* A target gone since the event was spooled: the shortest hold. */
+                .horizon_usec = webhook_alert_horizon(t ? t->interval_usec : 0),
+        };
+}
+
+static int post_body(Webhook *w, const char *event_type, const char *event_id);
+
 static int start_request(Webhook *w) {
         const WebhookConfig *c = w->config;
         Pending *p = w->head;
-        char timestamp[32], signature[72], header[512];
         int r;
 
         json_t *event = pending_event(p);
@@ -360,13 +442,31 @@ static int start_request(Webhook *w) {
                 pop_head(w);
                 return 0;
         }
-        r = webhook_render(c->format, event, &w->body);
+        AlertSettings settings = alert_settings(w, json_string_value(json_object_get(event, "target")));
+        r = webhook_render(c->format, event, &settings, &w->body);
         if (r == -ENODATA) {
                 pop_head(w); /* nothing for this format to say about the event */
                 return 0;
         }
         if (r < 0)
                 return r;
+
+        r = post_body(w, json_string_value(json_object_get(event, "event")) ?: "",
+                      json_string_value(json_object_get(event, "id")) ?: "");
+        if (r < 0)
+                return r;
+        if (p->attempts++ == 0) {
+                p->first_attempt_usec = now_realtime();
+                save_first_attempt(w, p);
+        }
+        return 0;
+}
+
+/* POSTs w->body: the headers, the options, into the loop. */
+static int post_body(Webhook *w, const char *event_type, const char *event_id) {
+        const WebhookConfig *c = w->config;
+        char timestamp[32], signature[72], header[512];
+        int r;
 
         w->easy = curl_easy_init();
         if (!w->easy)
@@ -385,8 +485,8 @@ static int start_request(Webhook *w) {
                 list = grown;                                                      \
         } while (0)
         ADD_HEADER("Content-Type: application/json");
-        ADD_HEADER("X-Tlswatch-Event: %s", json_string_value(json_object_get(event, "event")) ?: "");
-        ADD_HEADER("X-Tlswatch-Event-Id: %s", json_string_value(json_object_get(event, "id")) ?: "");
+        ADD_HEADER("X-Tlswatch-Event: %s", event_type);
+        ADD_HEADER("X-Tlswatch-Event-Id: %s", event_id);
         ADD_HEADER("X-Tlswatch-Timestamp: %s", timestamp);
         if (w->secret) {
                 if (webhook_signature(w->secret, timestamp, w->body, signature) < 0) {
@@ -405,13 +505,13 @@ static int start_request(Webhook *w) {
         w->retry_after_usec = 0;
         w->curl_error[0] = '\0';
 
-        if (curl_easy_setopt(w->easy, CURLOPT_URL, c->url) != CURLE_OK ||
+        if (curl_easy_setopt(w->easy, CURLOPT_URL, w->url) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_POSTFIELDS, w->body) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, w->headers) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_USERAGENT, "tlswatch/" PACKAGE_VERSION) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_TIMEOUT_MS, (long) (c->timeout_usec / USEC_PER_MSEC)) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-            curl_easy_setopt(w->easy, CURLOPT_PROTOCOLS_STR, c->allow_insecure_http ? "https,http" : "https") != CURLE_OK ||
+            curl_easy_setopt(w->easy, CURLOPT_PROTOCOLS_STR, webhook_config_allows_http(c) ? "https,http" : "https") != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
@@ -427,11 +527,41 @@ static int start_request(Webhook *w) {
         r = curl_glue_add(w->manager->glue, w->easy, on_request_done, w);
         if (r < 0)
                 return r;
-        if (p->attempts++ == 0) {
-                p->first_attempt_usec = now_realtime();
-                save_first_attempt(w, p);
-        }
         w->state = WEBHOOK_SENDING;
+        return 0;
+}
+
+static void new_event_id(char ret[33]);
+
+/* One request with the resends of as many targets as fit in a batch. */
+static int start_resend(Webhook *w) {
+        _cleanup_(json_decrefp) json_t *batch = json_array();
+        const char *key;
+        json_t *value;
+        void *next;
+        char id[33];
+
+        if (!batch)
+                return -ENOMEM;
+        json_object_foreach_safe(w->resends, next, key, value) {
+                if (json_array_size(batch) >= RESEND_BATCH_ALERTS)
+                        break;
+                if (json_array_extend(batch, value) < 0)
+                        return -ENOMEM;
+                (void) json_object_del(w->resends, key);
+        }
+        if (json_object_size(w->resends) == 0)
+                w->resend_due = false;
+        if (json_array_size(batch) == 0)
+                return 0;
+        w->body = json_dumps(batch, JSON_COMPACT);
+        if (!w->body)
+                return -ENOMEM;
+        new_event_id(id);
+        int r = post_body(w, "resend", id);
+        if (r < 0)
+                return r;
+        w->resending = true;
         return 0;
 }
 
@@ -450,6 +580,16 @@ static void webhook_kick(Webhook *w) {
                 w->head->attempts++;
                 if (!schedule_retry(w))
                         return;
+        }
+        /* Resends go after what is spooled: a resolve must not be overtaken by an older firing. */
+        while (w->state == WEBHOOK_IDLE && !w->head && w->resend_due && w->resends && json_object_size(w->resends) > 0) {
+                int r = start_resend(w);
+                if (r < 0) {
+                        cancel_request(w);
+                        set_last_error(w, "cannot prepare the resends: %s", strerror(-r));
+                        json_object_clear(w->resends);
+                        w->resend_due = false;
+                }
         }
 }
 
@@ -543,7 +683,7 @@ static void load_spool(Webhook *w) {
         free(entries);
 }
 
-int webhook_manager_new(sd_event *event, const char *spool_directory, WebhookManager **ret) {
+int webhook_manager_new(sd_event *event, const char *spool_directory, const SinkHost *host, WebhookManager **ret) {
         _cleanup_(webhook_manager_freep) WebhookManager *m = NULL;
         int r;
 
@@ -551,6 +691,10 @@ int webhook_manager_new(sd_event *event, const char *spool_directory, WebhookMan
         if (!m)
                 return -ENOMEM;
         m->event = sd_event_ref(event);
+        m->host = host;
+        m->alerts = json_object();
+        if (!m->alerts)
+                return -ENOMEM;
         if (spool_directory) {
                 m->spool_directory = strdup(spool_directory);
                 if (!m->spool_directory)
@@ -597,22 +741,33 @@ int webhook_manager_configure(WebhookManager *m, const Config *config, char **re
         assert(config);
         assert(!m->prepared);
 
-        webhooks = calloc(config->n_webhooks ?: 1, sizeof(Webhook *));
+        size_t n_peers = 0;
+        for (size_t i = 0; i < config->n_webhooks; i++)
+                n_peers += config->webhooks[i].urls.n;
+        webhooks = calloc(n_peers ?: 1, sizeof(Webhook *));
         if (!webhooks)
                 return -ENOMEM;
+        /* One Webhook per URL: each peer of an Alertmanager cluster has its own queue, spool and retries,
+         * so one that is down delays nothing for the others. */
         for (size_t i = 0; i < config->n_webhooks && r >= 0; i++) {
                 const WebhookConfig *c = &config->webhooks[i];
-                Webhook *w = calloc(1, sizeof(Webhook));
+                for (size_t j = 0; j < c->urls.n && r >= 0; j++) {
+                        Webhook *w = calloc(1, sizeof(Webhook));
 
-                if (!w) {
-                        r = -ENOMEM;
-                        break;
+                        if (!w) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        *w = (Webhook) { .manager = m, .config = c, .url = c->urls.items[j], .peer = (unsigned) j };
+                        webhooks[n++] = w;
+                        if (c->format == WEBHOOK_FORMAT_ALERTMANAGER && !(w->resends = json_object()))
+                                r = -ENOMEM;
+                        if (r >= 0)
+                                r = read_webhook_secret(c, "SecretFile", c->secret_file, &w->secret, ret_error);
+                        if (r >= 0)
+                                r = read_webhook_secret(c, "BearerTokenFile", c->bearer_token_file, &w->bearer_token,
+                                                        ret_error);
                 }
-                *w = (Webhook) { .manager = m, .config = c };
-                webhooks[n++] = w;
-                r = read_webhook_secret(c, "SecretFile", c->secret_file, &w->secret, ret_error);
-                if (r >= 0)
-                        r = read_webhook_secret(c, "BearerTokenFile", c->bearer_token_file, &w->bearer_token, ret_error);
         }
         if (r < 0) {
                 free_webhooks(webhooks, n);
@@ -621,7 +776,30 @@ int webhook_manager_configure(WebhookManager *m, const Config *config, char **re
         m->prepared = webhooks;
         m->n_prepared = n;
         m->prepared_spool_max_bytes = config->spool_max_bytes;
+        m->prepared_config = config;
         return 0;
+}
+
+/* The alerts the saved states say are firing, so that the first probes after a start resend them, or
+ * resolve them, or resolve them at the severity they had, rather than fire them anew. */
+static void seed_alerts(WebhookManager *m) {
+        usec_t now = now_realtime();
+
+        for (size_t i = 0; m->host && i < m->host->n_targets(m->host->userdata); i++) {
+                SinkTarget view;
+                m->host->target(m->host->userdata, i, &view);
+                const ProblemList *problems = &view.state->problems;
+                json_t *entry = problems->n > 0 ? json_object() : NULL;
+                for (size_t j = 0; entry && j < problems->n; j++)
+                        (void) json_object_set_new(
+                                entry, problem_code_to_string(problems->items[j].code),
+                                json_pack("{s:s, s:I, s:s}", "severity",
+                                          problem_severity_to_string(problems->items[j].severity), "starts",
+                                          (json_int_t) (now / USEC_PER_SEC), "message", problems->items[j].message ?: ""));
+                if (entry)
+                        (void) json_object_set_new(m->alerts, view.config->name, entry);
+        }
+        m->alerts_seeded = true;
 }
 
 void webhook_manager_commit(WebhookManager *m, bool apply) {
@@ -633,6 +811,8 @@ void webhook_manager_commit(WebhookManager *m, bool apply) {
         webhooks = TAKE_PTR(m->prepared);
         n = m->n_prepared;
         m->n_prepared = 0;
+        const Config *config = m->prepared_config;
+        m->prepared_config = NULL;
         if (!apply) {
                 free_webhooks(webhooks, n);
                 return;
@@ -642,14 +822,17 @@ void webhook_manager_commit(WebhookManager *m, bool apply) {
 
         /* Good: the old webhooks go (an event in flight is sent again from the spool), the new ones
          * take over their queues from disk, and a webhook that keeps its name keeps its counters. */
+        bool *known = calloc(n ?: 1, sizeof(bool));
         for (size_t i = 0; i < m->n_webhooks; i++) {
                 Webhook *old = m->webhooks[i];
                 for (size_t j = 0; j < n; j++)
-                        if (strcmp(webhooks[j]->config->name, old->config->name) == 0) {
+                        if (strcmp(webhooks[j]->config->name, old->config->name) == 0 && webhooks[j]->peer == old->peer) {
                                 webhooks[j]->failures_total = old->failures_total;
                                 webhooks[j]->dead_letters = old->dead_letters;
                                 webhooks[j]->last_success_usec = old->last_success_usec;
                                 webhooks[j]->last_error = TAKE_PTR(old->last_error);
+                                if (known)
+                                        known[j] = strcmp(webhooks[j]->url, old->url) == 0;
                         }
                 webhook_free(old);
         }
@@ -658,12 +841,39 @@ void webhook_manager_commit(WebhookManager *m, bool apply) {
         m->n_webhooks = n;
         m->spool_max_bytes = m->prepared_spool_max_bytes;
         m->spool_bytes = 0;
+        m->config = config;
+
+        m->n_alertmanagers = 0;
+        for (size_t i = 0; i < n; i++) {
+                const WebhookConfig *c = webhooks[i]->config;
+                if (c->format != WEBHOOK_FORMAT_ALERTMANAGER)
+                        continue;
+                m->n_alertmanagers++;
+                /* Said once, when the URL is new: it is allowed, and the reason is in tlswatch.conf(5). */
+                if (strncmp(webhooks[i]->url, "http://", 7) == 0 && !c->allow_insecure_http && !(known && known[i])) {
+                        _cleanup_free_ char *url = NULL;
+                        (void) webhook_url_redact(webhooks[i]->url, &url);
+                        (void) log_full_errno(LOG_NOTICE, 0, "webhook %s: posting alerts to %s over plain http, as Alertmanager serves by "
+                                   "default; use https (or a TLS proxy) where the way there is not trusted",
+                                   c->name, url ?: "?");
+                }
+        }
+        free(known);
+        /* The table is kept only while an Alertmanager webhook needs it. */
+        if (m->n_alertmanagers == 0) {
+                json_object_clear(m->alerts);
+                m->alerts_seeded = false;
+        } else if (!m->alerts_seeded)
+                seed_alerts(m);
 
         for (size_t i = 0; i < n; i++) {
                 Webhook *w = webhooks[i];
 
                 if (m->spool_directory) {
-                        if (asprintf(&w->directory, "%s/%s", m->spool_directory, w->config->name) < 0)
+                        /* The first peer keeps the webhook's own directory; '#' is in no webhook name. */
+                        if ((w->peer == 0 ? asprintf(&w->directory, "%s/%s", m->spool_directory, w->config->name)
+                                          : asprintf(&w->directory, "%s/%s#%u", m->spool_directory, w->config->name,
+                                                     w->peer + 1)) < 0)
                                 w->directory = NULL;
                         (void) mkdir(m->spool_directory, 0700);
                         if (!w->directory || (mkdir(w->directory, 0700) < 0 && errno != EEXIST)) {
@@ -695,7 +905,9 @@ void webhook_manager_dispatch(WebhookManager *m, const TargetConfig *config, con
         for (size_t i = 0; i < m->n_webhooks; i++) {
                 Webhook *w = m->webhooks[i];
 
-                if (!(w->config->events & webhook_event_kind(event)) ||
+                /* Alertmanager's alerts follow the probes (webhook_manager_probe_done), not the events. */
+                if (w->config->format == WEBHOOK_FORMAT_ALERTMANAGER ||
+                    !(w->config->events & webhook_event_kind(event)) ||
                     !webhook_wants_target(&w->config->targets, config->name))
                         continue;
                 if (!document) {
@@ -712,22 +924,223 @@ void webhook_manager_dispatch(WebhookManager *m, const TargetConfig *config, con
 int webhook_manager_test(WebhookManager *m, const char *name, char **ret_error) {
         char id[33];
 
+        json_t *event = NULL;
+
+        /* The same event to every peer of the webhook. */
         for (size_t i = 0; m && i < m->n_webhooks; i++) {
                 Webhook *w = m->webhooks[i];
                 if (strcmp(w->config->name, name) != 0)
                         continue;
 
-                new_event_id(id);
-                json_t *event = webhook_test_event_new(id, m->hostname, now_realtime());
-                if (!event)
-                        return -ENOMEM;
+                if (!event) {
+                        new_event_id(id);
+                        event = webhook_test_event_new(id, m->hostname, now_realtime());
+                        if (!event)
+                                return -ENOMEM;
+                }
                 enqueue(w, event);
+        }
+        if (event) {
                 json_decref(event);
                 return 0;
         }
         if (asprintf(ret_error, "no webhook \"%s\"", name) < 0)
                 *ret_error = NULL;
         return -ENOENT;
+}
+
+/* --- Alertmanager: the alert table and the resends --------------------------------------------- */
+
+static const char *address_of(const Report *report, ProblemCode code) {
+        for (size_t i = 0; report && i < report->n_addresses; i++)
+                if (problem_list_has(&report->addresses[i].problems, code))
+                        return report->addresses[i].address;
+        return NULL;
+}
+
+static bool alertmanager_wants(const Webhook *w, const TargetConfig *config, unsigned kind) {
+        return w->config->format == WEBHOOK_FORMAT_ALERTMANAGER && (w->config->events & kind) &&
+               webhook_wants_target(&w->config->targets, config->name);
+}
+
+/* Spools an alert that starts (TARGET_EVENT_PROBLEM_APPEARED) or ends (..._CLEARED) for every
+ * Alertmanager peer that wants it: what must not be lost goes through the spool. */
+static void spool_alert(WebhookManager *m, const TargetConfig *config, const TargetState *state, TargetEventType type,
+                        const Problem *problem, const char *address) {
+        unsigned kind = type == TARGET_EVENT_PROBLEM_CLEARED ? WEBHOOK_EVENT_RECOVERY : WEBHOOK_EVENT_PROBLEM;
+        json_t *document = NULL;
+        char id[33];
+
+        for (size_t i = 0; i < m->n_webhooks; i++) {
+                Webhook *w = m->webhooks[i];
+                if (!alertmanager_wants(w, config, kind))
+                        continue;
+                if (!document) {
+                        new_event_id(id);
+                        document = webhook_event_new(config, state,
+                                                     &(TargetEvent) { .type = type,
+                                                                      .old_status = state->status,
+                                                                      .new_status = state->status,
+                                                                      .problem = problem,
+                                                                      .address = address },
+                                                     id, m->hostname, now_realtime());
+                        if (!document)
+                                return;
+                }
+                enqueue(w, document);
+        }
+        json_decref(document);
+}
+
+/* An alert the table holds, as a Problem to resolve it with: its code, the severity it was sent with. */
+static Problem table_problem(const char *code, json_t *was) {
+        return (Problem) {
+                .code = problem_code_from_string(code),
+                .severity = status_from_string(json_string_value(json_object_get(was, "severity")) ?: "critical"),
+                .message = (char *) (json_string_value(json_object_get(was, "message")) ?: "resolved"),
+                .depth = -1,
+                .verify_code = -1,
+        };
+}
+
+static int on_resend_timer(sd_event_source *source, uint64_t usec, void *userdata) {
+        Webhook *w = userdata;
+
+        w->resend_due = true;
+        webhook_kick(w);
+        return 0;
+}
+
+/* The target's alerts still firing replace what waited to be resent for it (the newest say it all). */
+static void queue_resends(Webhook *w, const TargetConfig *config, json_t *documents) {
+        AlertSettings settings = alert_settings(w, config->name);
+        json_t *alerts = json_array();
+        size_t i;
+        json_t *document;
+        int r;
+
+        if (!alerts)
+                return;
+        json_array_foreach(documents, i, document) {
+                json_t *alert = webhook_alertmanager_alert(document, &settings, &r);
+                if (alert)
+                        (void) json_array_append_new(alerts, alert);
+        }
+        if (json_array_size(alerts) == 0) {
+                (void) json_object_del(w->resends, config->name);
+                json_decref(alerts);
+                return;
+        }
+        if (json_object_size(w->resends) >= RESEND_TARGETS_MAX && !json_object_get(w->resends, config->name)) {
+                if (!w->resends_full_warned)
+                        log_warning("webhook %s: %d targets wait for their alerts to be resent to %s; further "
+                                    "resends are dropped until it takes them", w->config->name, RESEND_TARGETS_MAX,
+                                    w->url);
+                w->resends_full_warned = true;
+                json_decref(alerts);
+                return;
+        }
+        w->resends_full_warned = false;
+        (void) json_object_set_new(w->resends, config->name, alerts);
+        /* The first resend waiting starts the gather time; those that follow it wait with it. */
+        int enabled = SD_EVENT_OFF;
+        uint64_t now = 0;
+        if (w->resend_due || (w->resend_timer && sd_event_source_get_enabled(w->resend_timer, &enabled) >= 0 &&
+                              enabled != SD_EVENT_OFF))
+                return;
+        (void) sd_event_now(w->manager->event, CLOCK_MONOTONIC, &now);
+        if (!w->resend_timer)
+                (void) sd_event_add_time(w->manager->event, &w->resend_timer, CLOCK_MONOTONIC, now + RESEND_GATHER_USEC,
+                                         USEC_PER_MSEC * 100, on_resend_timer, w);
+        else {
+                (void) sd_event_source_set_time(w->resend_timer, now + RESEND_GATHER_USEC);
+                (void) sd_event_source_set_enabled(w->resend_timer, SD_EVENT_ONESHOT);
+        }
+}
+
+void webhook_manager_probe_done(WebhookManager *m, const SinkTarget *target) {
+        const TargetConfig *config = target->config;
+        const TargetState *state = target->state;
+        char id[33];
+        size_t i;
+        json_t *change;
+
+        if (!m || m->n_alertmanagers == 0)
+                return;
+        _cleanup_(json_decrefp) json_t *changes = json_array(), *resends = json_array();
+        if (!changes || !resends)
+                return;
+        json_t *current = webhook_alerts_step(json_object_get(m->alerts, config->name), &state->problems,
+                                              (int64_t) (now_realtime() / USEC_PER_SEC), changes);
+        if (!current)
+                return;
+
+        json_array_foreach(changes, i, change) {
+                const char *kind = json_string_value(json_object_get(change, "change"));
+                ProblemCode code = problem_code_from_string(json_string_value(json_object_get(change, "code")));
+                const char *address = address_of(target->last_report, code);
+
+                if (strcmp(kind, "end") == 0) {
+                        Problem ended = table_problem(json_string_value(json_object_get(change, "code")), change);
+                        spool_alert(m, config, state, TARGET_EVENT_PROBLEM_CLEARED, &ended, address);
+                        continue;
+                }
+                const Problem *p = NULL;
+                for (size_t j = 0; j < state->problems.n && !p; j++)
+                        if (state->problems.items[j].code == code)
+                                p = &state->problems.items[j];
+                if (!p)
+                        continue;
+                if (strcmp(kind, "start") == 0) {
+                        /* What starts goes through the spool: it must not be lost. */
+                        spool_alert(m, config, state, TARGET_EVENT_PROBLEM_APPEARED, p, address);
+                        continue;
+                }
+                /* Firing still: resent from its start, as Prometheus resends its active alerts. */
+                new_event_id(id);
+                json_int_t starts = json_integer_value(json_object_get(change, "starts"));
+                json_t *document = webhook_event_new(config, state,
+                                                     &(TargetEvent) { .type = TARGET_EVENT_REMINDER,
+                                                                      .old_status = state->status,
+                                                                      .new_status = state->status,
+                                                                      .problem = p,
+                                                                      .address = address },
+                                                     id, m->hostname, (usec_t) starts * USEC_PER_SEC);
+                if (document)
+                        (void) json_array_append_new(resends, document);
+        }
+
+        if (json_object_size(current) > 0)
+                (void) json_object_set_new(m->alerts, config->name, current);
+        else {
+                (void) json_object_del(m->alerts, config->name);
+                json_decref(current);
+        }
+
+        for (size_t k = 0; k < m->n_webhooks; k++)
+                if (alertmanager_wants(m->webhooks[k], config, WEBHOOK_EVENT_PROBLEM))
+                        queue_resends(m->webhooks[k], config, resends);
+}
+
+void webhook_manager_target_removed(WebhookManager *m, const TargetConfig *config) {
+        if (!m || m->n_alertmanagers == 0)
+                return;
+        for (size_t i = 0; i < m->n_webhooks; i++)
+                if (m->webhooks[i]->resends)
+                        (void) json_object_del(m->webhooks[i]->resends, config->name);
+        /* A target whose settings changed is removed and added again under its name: its next probe
+         * carries its alerts on. One that is gone for good has its alerts resolved. */
+        if (m->config && config_find_target(m->config, config->name))
+                return;
+        json_t *old = json_object_get(m->alerts, config->name);
+        const TargetState none = { .status = STATUS_OK };
+        const char *code;
+        json_t *was;
+        json_object_foreach(old, code, was) {
+                Problem ended = table_problem(code, was);
+                spool_alert(m, config, &none, TARGET_EVENT_PROBLEM_CLEARED, &ended, NULL);
+        }
+        (void) json_object_del(m->alerts, config->name);
 }
 
 json_t *webhook_manager_status(WebhookManager *m) {
@@ -737,7 +1150,7 @@ json_t *webhook_manager_status(WebhookManager *m) {
         for (size_t i = 0; array && m && i < m->n_webhooks; i++) {
                 Webhook *w = m->webhooks[i];
                 _cleanup_free_ char *url = NULL;
-                if (webhook_url_redact(w->config->url, &url) < 0)
+                if (webhook_url_redact(w->url, &url) < 0)
                         continue;
                 json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "name", w->config->name, "url", url,
                                       "format", webhook_format_to_string(w->config->format), "pending",
@@ -764,6 +1177,7 @@ WebhookManager *webhook_manager_free(WebhookManager *m) {
                 return NULL;
         free_webhooks(m->webhooks, m->n_webhooks);
         free_webhooks(m->prepared, m->n_prepared);
+        json_decref(m->alerts);
         curl_glue_free(m->glue);
         free(m->spool_directory);
         sd_event_unref(m->event);
@@ -781,7 +1195,7 @@ static int sink_new(const SinkContext *context, void **ret) {
         /* Only the service keeps a spool, beside its state; --once still checks the secret files. */
         if (context->state_directory && !context->once && asprintf(&spool, "%s/spool", context->state_directory) < 0)
                 return -ENOMEM;
-        r = webhook_manager_new(context->event, spool, &m);
+        r = webhook_manager_new(context->event, spool, context->host, &m);
         if (r < 0)
                 return r;
         *ret = m;
@@ -804,6 +1218,14 @@ static void sink_event(void *sink, const TargetConfig *config, const TargetState
         webhook_manager_dispatch(sink, config, state, event);
 }
 
+static void sink_probe_done(void *sink, const SinkTarget *target) {
+        webhook_manager_probe_done(sink, target);
+}
+
+static void sink_target_removed(void *sink, const TargetConfig *config) {
+        webhook_manager_target_removed(sink, config);
+}
+
 const SinkType sink_webhook = {
         .name = "webhook",
         .new = sink_new,
@@ -811,4 +1233,6 @@ const SinkType sink_webhook = {
         .configure = sink_configure,
         .commit = sink_commit,
         .event = sink_event,
+        .probe_done = sink_probe_done,
+        .target_removed = sink_target_removed,
 };

@@ -14,8 +14,9 @@
 
 typedef struct WebhookManager WebhookManager;
 
-/* `spool_directory` NULL: no durable spool, events live in memory only. */
-int webhook_manager_new(sd_event *event, const char *spool_directory, WebhookManager **ret);
+/* `spool_directory` NULL: no durable spool, events live in memory only. `host` (may be NULL) gives the
+ * saved states of the targets at the first configuration, for the alerts firing at Alertmanager. */
+int webhook_manager_new(sd_event *event, const char *spool_directory, const SinkHost *host, WebhookManager **ret);
 WebhookManager *webhook_manager_free(WebhookManager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(WebhookManager *, webhook_manager_free);
 
@@ -30,7 +31,13 @@ void webhook_manager_commit(WebhookManager *m, bool apply);
 void webhook_manager_dispatch(WebhookManager *m, const TargetConfig *config, const TargetState *state,
                               const TargetEvent *event);
 
-/* Queues a test event for the webhook `name`. */
+/* Alertmanager webhooks: after each probe, the target's alerts that start, end or change severity are
+ * spooled, and those still firing are resent (in memory, batched) with an endsAt a few intervals ahead. */
+void webhook_manager_probe_done(WebhookManager *m, const SinkTarget *target);
+/* A target gone from the configuration: its firing alerts are resolved. */
+void webhook_manager_target_removed(WebhookManager *m, const TargetConfig *config);
+
+/* Queues a test event for the webhook `name` (every peer of it). */
 int webhook_manager_test(WebhookManager *m, const char *name, char **ret_error);
 
 /* Per webhook: name, url, format, pending, oldest_pending_seconds, failures_total, dead_letters,

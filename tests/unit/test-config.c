@@ -693,6 +693,67 @@ static void test_error_http(void **state) {
                     "[Webhook NAME] or [HTTP])");
 }
 
+/* Format=alertmanager: URL= may list the peers of a cluster; plain http is Alertmanager's default and
+ * allowed unless a credential would travel with it; Label= and RunbookURL= are checked where written. */
+static void test_webhook_alertmanager(void **state) {
+        Config *config = parse_ok("[Webhook am]\nFormat=alertmanager\n"
+                                  "URL=http://127.0.0.1:9093/api/v2/alerts  http://[::1]:9094/api/v2/alerts\n"
+                                  "Label=vantage=eu-west\nLabel=team=ops\nLabel=vantage=us-east\n"
+                                  "RunbookURL=https://wiki.example.com/tlswatch\n");
+        assert_int_equal(config->n_webhooks, 1);
+        const WebhookConfig *w = &config->webhooks[0];
+        assert_int_equal(w->urls.n, 2);
+        assert_string_equal(w->urls.items[0], "http://127.0.0.1:9093/api/v2/alerts");
+        assert_string_equal(w->urls.items[1], "http://[::1]:9094/api/v2/alerts");
+        assert_true(webhook_config_allows_http(w));
+        /* A label set again takes the new value, in its place. */
+        assert_int_equal(w->labels.n, 2);
+        assert_string_equal(w->labels.items[0], "vantage=us-east");
+        assert_string_equal(w->labels.items[1], "team=ops");
+        assert_string_equal(w->runbook_url, "https://wiki.example.com/tlswatch");
+        config_free(config);
+
+        /* A later URL= replaces the list, as a drop-in's does. */
+        config = parse_ok("[Webhook am]\nFormat=alertmanager\nURL=https://a/ https://b/\nURL=https://c/\n");
+        assert_int_equal(config->webhooks[0].urls.n, 1);
+        assert_string_equal(config->webhooks[0].urls.items[0], "https://c/");
+        config_free(config);
+
+        check_error("[Webhook am]\nFormat=alertmanager\nURL=http://h:9093/\nBearerTokenFile=/t\n",
+                    "t.conf:1: [Webhook am]: URL= is plain http and the webhook sends a credential (BearerTokenFile=, "
+                    "SecretFile= or Header=): it would travel unprotected; use https, or set AllowInsecureHTTP=yes to "
+                    "accept that");
+        check_error("[Webhook j]\nURL=https://a/ https://b/\n",
+                    "t.conf:1: [Webhook j]: URL= names 2 URLs: only Format=alertmanager posts to several receivers "
+                    "(the peers of an Alertmanager cluster)");
+        check_error("[Webhook j]\nURL=https://a/ ftp://b/\n",
+                    "t.conf:2: URL: not an http:// or https:// URL of at most 2048 bytes without spaces");
+        check_error("[Webhook j]\nURL=https://a/\nLabel=team=ops\n",
+                    "t.conf:1: [Webhook j]: Label= is for Format=alertmanager only");
+        check_error("[Webhook j]\nURL=https://a/\nRunbookURL=https://wiki/\n",
+                    "t.conf:1: [Webhook j]: RunbookURL= is for Format=alertmanager only");
+        static const char *const bad_labels[] = { "team", "=ops", "1team=ops", "te-am=ops", "__name=x", "t\xc3\xa9=x" };
+        for (size_t i = 0; i < ELEMENTSOF(bad_labels); i++) {
+                _cleanup_free_ char *text = NULL, *expected = NULL;
+                assert_true(asprintf(&text, "[Webhook am]\nFormat=alertmanager\nURL=https://a/\nLabel=%s\n",
+                                     bad_labels[i]) > 0);
+                assert_true(asprintf(&expected,
+                                     "t.conf:4: Label: \"%s\" is not NAME=VALUE with a Prometheus label name "
+                                     "([a-zA-Z_][a-zA-Z0-9_]*, not beginning with __)",
+                                     bad_labels[i]) > 0);
+                check_error(text, expected);
+        }
+        check_error("[Webhook am]\nFormat=alertmanager\nURL=https://a/\nLabel=severity=page\n",
+                    "t.conf:4: Label: \"severity\" is set by tlswatchd itself on every alert");
+        check_error("[Webhook am]\nFormat=alertmanager\nURL=https://a/\nLabel=team=\n",
+                    "t.conf:4: Label: the value of \"team\" is empty, not UTF-8 or longer than 1024 bytes");
+        check_error("[Webhook am]\nFormat=alertmanager\nURL=https://a/\nLabel=team=\xff\n",
+                    "t.conf:4: Label: the value of \"team\" is empty, not UTF-8 or longer than 1024 bytes");
+        check_error("[Webhook am]\nFormat=alertmanager\nURL=https://a/\nRunbookURL=wiki\n",
+                    "t.conf:4: RunbookURL: \"wiki\" is not an http://, https:// or file:// URL of at most 2048 "
+                    "bytes without spaces");
+}
+
 static void test_error_line_without_equals(void **state) {
         check_error("[Target a]\nAddress=h:1\nInterval\n",
                     "t.conf:3: expected KEY=VALUE, a [Section] or a # comment");
@@ -1082,6 +1143,7 @@ int main(void) {
                 cmocka_unit_test(test_http_off_by_default),
                 cmocka_unit_test(test_http_keys),
                 cmocka_unit_test(test_error_http),
+                cmocka_unit_test(test_webhook_alertmanager),
                 cmocka_unit_test(test_error_line_without_equals),
                 cmocka_unit_test(test_error_first_wins),
                 cmocka_unit_test(test_error_long_line),

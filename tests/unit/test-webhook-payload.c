@@ -2,9 +2,9 @@
 /* Webhook payloads: the tlswatch.alert/2 document of each event type with exactly its members, the
  * Events= kind of each event, the slack text, the Alertmanager v2 body (labels, startsAt, endsAt, and
  * nothing for status or certificate changes), the HMAC signature against vectors computed with
- * openssl dgst, and Targets= globs. Last, events from real target transitions are fed through the
- * Alertmanager renderer into a model of Alertmanager's alert identity (the label set), which must end
- * up with no alert left open once the target has recovered. */
+ * openssl dgst, and Targets= globs. Last, real target transitions are fed through the alert table's
+ * steps and the Alertmanager renderer into a model of Alertmanager's alert identity (the label set),
+ * which must end up with no alert left open once the target has recovered. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -174,8 +174,8 @@ static void test_document_problem(void **unused) {
                               .address = "192.0.2.1" };
         json_t *o = make_event(&state, &event);
 
-        check_members(o, "schema", "event", "id", "time", "time_unix", "target", "address", "protocol", "old_status",
-                      "status", "problems", "problem", "days_left", "not_after", "not_after_unix", "subject", "issuer",
+        check_members(o, "schema", "event", "id", "time", "time_unix", "target", "address", "instance", "protocol",
+                      "old_status", "status", "problems", "problem", "days_left", "not_after", "not_after_unix", "subject", "issuer",
                       "sha256", "monitor");
         assert_string_equal(string_member(o, "schema"), "tlswatch.alert/2");
         assert_string_equal(string_member(o, "schema"), WEBHOOK_SCHEMA);
@@ -185,8 +185,9 @@ static void test_document_problem(void **unused) {
         assert_int_equal(json_integer_value(json_object_get(o, "time_unix")), 1717200000);
         assert_int_equal(json_integer_value(json_object_get(o, "not_after_unix")), 1717027200);
         assert_string_equal(string_member(o, "target"), "broker");
-        /* Where the problem was seen, with the target's port. */
+        /* Where the problem was seen, with the target's port; the listener as configured. */
         assert_string_equal(string_member(o, "address"), "192.0.2.1:8883");
+        assert_string_equal(string_member(o, "instance"), "broker.example.com:8883");
         assert_string_equal(string_member(o, "protocol"), "mqtt");
         assert_string_equal(string_member(o, "old_status"), "ok");
         assert_string_equal(string_member(o, "status"), "critical");
@@ -229,8 +230,8 @@ static void test_document_recovery(void **unused) {
                               .problem = &expired };
         json_t *o = make_event(&state, &event);
 
-        check_members(o, "schema", "event", "id", "time", "time_unix", "target", "address", "protocol", "old_status",
-                      "status", "problems", "problem", "days_left", "not_after", "not_after_unix", "subject", "issuer",
+        check_members(o, "schema", "event", "id", "time", "time_unix", "target", "address", "instance", "protocol",
+                      "old_status", "status", "problems", "problem", "days_left", "not_after", "not_after_unix", "subject", "issuer",
                       "sha256", "monitor");
         assert_string_equal(string_member(o, "event"), "recovery");
         /* No address of its own: the target's. */
@@ -250,8 +251,8 @@ static void test_document_status_change_without_certificate(void **unused) {
         json_t *o = make_event(&state, &event);
 
         /* Optional members are absent, not null. */
-        check_members(o, "schema", "event", "id", "time", "time_unix", "target", "address", "protocol", "old_status",
-                      "status", "problems", "monitor");
+        check_members(o, "schema", "event", "id", "time", "time_unix", "target", "address", "instance", "protocol",
+                      "old_status", "status", "problems", "monitor");
         assert_string_equal(string_member(o, "event"), "status_changed");
         assert_string_equal(string_member(o, "old_status"), "unknown");
         assert_string_equal(string_member(o, "status"), "ok");
@@ -267,8 +268,8 @@ static void test_document_certificate_change(void **unused) {
                               .old_not_after = "2024-01-01T00:00:00Z" };
         json_t *o = make_event(&state, &event);
 
-        check_members(o, "schema", "event", "id", "time", "time_unix", "target", "address", "protocol", "old_status",
-                      "status", "problems", "days_left", "not_after", "not_after_unix", "subject", "issuer", "sha256",
+        check_members(o, "schema", "event", "id", "time", "time_unix", "target", "address", "instance", "protocol",
+                      "old_status", "status", "problems", "days_left", "not_after", "not_after_unix", "subject", "issuer", "sha256",
                       "old_sha256", "old_not_after", "old_not_after_unix", "monitor");
         assert_string_equal(string_member(o, "event"), "certificate_changed");
         assert_string_equal(string_member(o, "old_not_after"), "2024-01-01T00:00:00Z");
@@ -304,8 +305,8 @@ static void test_render_json(void **unused) {
         json_t *o = make_event(&state, &event);
         char *first = NULL, *second = NULL;
 
-        assert_int_equal(webhook_render(WEBHOOK_FORMAT_JSON, o, &first), 0);
-        assert_int_equal(webhook_render(WEBHOOK_FORMAT_JSON, o, &second), 0);
+        assert_int_equal(webhook_render(WEBHOOK_FORMAT_JSON, o, NULL, &first), 0);
+        assert_int_equal(webhook_render(WEBHOOK_FORMAT_JSON, o, NULL, &second), 0);
         assert_string_equal(first, second);
         json_t *parsed = json_loads(first, 0, NULL);
         assert_non_null(parsed);
@@ -323,7 +324,7 @@ static char *slack_text(const TargetState *state, const TargetEvent *event) {
         json_t *o = make_event(state, event);
         char *body = NULL;
 
-        assert_int_equal(webhook_render(WEBHOOK_FORMAT_SLACK, o, &body), 0);
+        assert_int_equal(webhook_render(WEBHOOK_FORMAT_SLACK, o, NULL, &body), 0);
         json_decref(o);
         json_t *parsed = json_loads(body, 0, NULL);
         assert_non_null(parsed);
@@ -424,7 +425,7 @@ static void test_slack_long_utf8_message(void **unused) {
                                                                .new_status = STATUS_WARNING,
                                                                .problem = &p });
                 char *body = NULL;
-                int r = webhook_render(WEBHOOK_FORMAT_SLACK, o, &body);
+                int r = webhook_render(WEBHOOK_FORMAT_SLACK, o, NULL, &body);
                 if (r < 0)
                         print_error("a %zu-byte UTF-8 message: no slack body (%s)\n", n, strerror(-r));
                 assert_int_equal(r, 0);
@@ -439,10 +440,21 @@ static void test_slack_long_utf8_message(void **unused) {
 
 /* ---- alertmanager ------------------------------------------------------------------------------------ */
 
+/* Sent a minute after the event, for a target probed every 5 minutes: held for 4 intervals. */
+#define SENT (T0 + 60 * USEC_PER_SEC)
+#define SENT_PLUS_HORIZON_TEXT "2024-06-01T00:21:00Z"
+
+static const char *const extra_labels[] = { "vantage=eu-west", "job=tls" };
+static const StringList extra = { .items = (char **) extra_labels, .n = 2 };
+
+static AlertSettings settings_at(usec_t now) {
+        return (AlertSettings) { .now_usec = now, .horizon_usec = webhook_alert_horizon(config.interval_usec) };
+}
+
 /* The one alert of an Alertmanager body, or NULL with *ret_r = -ENODATA. */
-static json_t *alertmanager_alert(json_t *document, int *ret_r) {
+static json_t *alertmanager_alert_with(json_t *document, const AlertSettings *settings, int *ret_r) {
         char *body = NULL;
-        int r = webhook_render(WEBHOOK_FORMAT_ALERTMANAGER, document, &body);
+        int r = webhook_render(WEBHOOK_FORMAT_ALERTMANAGER, document, settings, &body);
 
         *ret_r = r;
         if (r < 0)
@@ -453,7 +465,18 @@ static json_t *alertmanager_alert(json_t *document, int *ret_r) {
         assert_int_equal(json_array_size(parsed), 1);
         json_t *alert = json_incref(json_array_get(parsed, 0));
         json_decref(parsed);
+        /* The body's alert is webhook_alertmanager_alert()'s. */
+        int r2;
+        json_t *direct = webhook_alertmanager_alert(document, settings, &r2);
+        assert_int_equal(r2, 0);
+        assert_true(json_equal(direct, alert));
+        json_decref(direct);
         return alert;
+}
+
+static json_t *alertmanager_alert(json_t *document, int *ret_r) {
+        AlertSettings settings = settings_at(SENT);
+        return alertmanager_alert_with(document, &settings, ret_r);
 }
 
 static json_t *alertmanager_of(const TargetState *state, const TargetEvent *event) {
@@ -466,18 +489,18 @@ static json_t *alertmanager_of(const TargetState *state, const TargetEvent *even
         return alert;
 }
 
-/* The labels identify the alert for its whole life, so they hold only what cannot change while it
- * lasts; the severity (which may grow) and the address (which node showed it) are annotations. */
-static void check_labels(json_t *alert, const char *code, const char *severity, const char *address) {
+/* The labels identify the alert for its whole life and are what routes match: severity is one, so that
+ * a route can page for critical and mail for warning; instance is the listener as configured. */
+static void check_labels(json_t *alert, const char *alertname, const char *code, const char *severity) {
         json_t *labels = json_object_get(alert, "labels");
-        json_t *annotations = json_object_get(alert, "annotations");
 
-        check_members(labels, "alertname", "target", "code");
-        assert_string_equal(string_member(labels, "alertname"), "TLSWatchProblem");
+        check_members(labels, "alertname", "severity", "instance", "target", "code", "job");
+        assert_string_equal(string_member(labels, "alertname"), alertname);
+        assert_string_equal(string_member(labels, "severity"), severity);
+        assert_string_equal(string_member(labels, "instance"), "broker.example.com:8883");
         assert_string_equal(string_member(labels, "target"), "broker");
         assert_string_equal(string_member(labels, "code"), code);
-        assert_string_equal(string_member(annotations, "severity"), severity);
-        assert_string_equal(string_member(annotations, "address"), address);
+        assert_string_equal(string_member(labels, "job"), "tlswatch");
 }
 
 static void test_alertmanager_problem(void **unused) {
@@ -489,15 +512,111 @@ static void test_alertmanager_problem(void **unused) {
                                                                 .address = "192.0.2.1" });
 
         check_members(alert, "labels", "annotations", "startsAt", "endsAt");
-        check_labels(alert, "expired", "critical", "192.0.2.1:8883");
+        check_labels(alert, "TLSWatchExpired", "expired", "critical");
         json_t *annotations = json_object_get(alert, "annotations");
-        check_members(annotations, "summary", "severity", "address", "monitor");
-        assert_string_equal(string_member(annotations, "summary"), expired.message);
+        check_members(annotations, "summary", "description", "runbook_url", "address", "monitor");
+        assert_string_equal(string_member(annotations, "summary"), "broker: the certificate expired on 2024-05-30");
+        /* The description says who saw what where; the address, which node showed it, changes freely. */
+        const char *description = string_member(annotations, "description");
+        assert_non_null(strstr(description, MONITOR));
+        assert_non_null(strstr(description, "expired (critical)"));
+        assert_non_null(strstr(description, "192.0.2.1:8883"));
+        assert_non_null(strstr(description, "2024-05-30T00:00:00Z"));
+        assert_string_equal(string_member(annotations, "address"), "192.0.2.1:8883");
         assert_string_equal(string_member(annotations, "monitor"), MONITOR);
-        /* It starts now and, having no evaluation loop behind it, ends a week ahead unless renewed. */
+        assert_string_equal(string_member(annotations, "runbook_url"), WEBHOOK_DEFAULT_RUNBOOK_URL "#expired");
+        /* It starts at the event and holds four intervals from when it is sent, unless sent again. */
         assert_string_equal(string_member(alert, "startsAt"), T0_TEXT);
-        assert_string_equal(string_member(alert, "endsAt"), T0_PLUS_7_DAYS_TEXT);
+        assert_string_equal(string_member(alert, "endsAt"), SENT_PLUS_HORIZON_TEXT);
         json_decref(alert);
+}
+
+/* Every problem code has its alertname; a warning is a warning label. */
+static void test_alertmanager_names_and_severity(void **unused) {
+        TargetState state = make_state(STATUS_WARNING, &weak_key, 1, false);
+        json_t *alert = alertmanager_of(&state, &(TargetEvent) { .type = TARGET_EVENT_PROBLEM_APPEARED,
+                                                                .old_status = STATUS_OK,
+                                                                .new_status = STATUS_WARNING,
+                                                                .problem = &weak_key });
+        check_labels(alert, "TLSWatchWeakKey", "weak_key", "warning");
+        json_decref(alert);
+
+        static const char *const names[][2] = {
+                { "tls_handshake_failed", "TLSWatchTlsHandshakeFailed" },
+                { "expires_soon", "TLSWatchExpiresSoon" },
+                { "connect_failed", "TLSWatchConnectFailed" },
+                { "cacertfile_not_root", "TLSWatchCacertfileNotRoot" },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                Problem p = { .code = problem_code_from_string(names[i][0]), .severity = STATUS_CRITICAL,
+                              .message = (char *) "m", .depth = -1, .verify_code = -1 };
+                TargetState s = make_state(STATUS_CRITICAL, &p, 1, false);
+                alert = alertmanager_of(&s, &(TargetEvent) { .type = TARGET_EVENT_PROBLEM_APPEARED,
+                                                            .old_status = STATUS_OK,
+                                                            .new_status = STATUS_CRITICAL,
+                                                            .problem = &p });
+                json_t *labels = json_object_get(alert, "labels");
+                assert_string_equal(string_member(labels, "alertname"), names[i][1]);
+                assert_string_equal(string_member(labels, "code"), names[i][0]);
+                json_decref(alert);
+        }
+}
+
+/* An IPv6 listener's instance is in brackets, as Prometheus writes host:port. */
+static void test_alertmanager_ipv6_instance(void **unused) {
+        TargetConfig c = config;
+        c.probe.host = (char *) "2001:db8::7";
+        TargetState state = make_state(STATUS_CRITICAL, &expired, 1, false);
+        json_t *o = webhook_event_new(&c, &state,
+                                      &(TargetEvent) { .type = TARGET_EVENT_PROBLEM_APPEARED,
+                                                       .old_status = STATUS_OK,
+                                                       .new_status = STATUS_CRITICAL,
+                                                       .problem = &expired },
+                                      ID, MONITOR, T0);
+        int r;
+        json_t *alert = alertmanager_alert(o, &r);
+
+        assert_int_equal(r, 0);
+        assert_string_equal(string_member(json_object_get(alert, "labels"), "instance"), "[2001:db8::7]:8883");
+        json_decref(alert);
+        json_decref(o);
+}
+
+/* Label= on every alert (job may be replaced); RunbookURL= is the base of runbook_url; with [HTTP] on,
+ * generatorURL points at the target's status. */
+static void test_alertmanager_settings(void **unused) {
+        TargetState state = make_state(STATUS_CRITICAL, &expired, 1, true);
+        json_t *o = make_event(&state, &(TargetEvent) { .type = TARGET_EVENT_PROBLEM_APPEARED,
+                                                       .old_status = STATUS_OK,
+                                                       .new_status = STATUS_CRITICAL,
+                                                       .problem = &expired });
+        AlertSettings settings = settings_at(SENT);
+        settings.labels = &extra;
+        settings.runbook_url = "https://wiki.example.com/tlswatch";
+        settings.generator_url = "http://monitor.example.net:9883";
+        int r;
+        json_t *alert = alertmanager_alert_with(o, &settings, &r);
+
+        assert_int_equal(r, 0);
+        check_members(alert, "labels", "annotations", "startsAt", "endsAt", "generatorURL");
+        json_t *labels = json_object_get(alert, "labels");
+        check_members(labels, "alertname", "severity", "instance", "target", "code", "job", "vantage");
+        assert_string_equal(string_member(labels, "vantage"), "eu-west");
+        assert_string_equal(string_member(labels, "job"), "tls");
+        assert_string_equal(string_member(json_object_get(alert, "annotations"), "runbook_url"),
+                            "https://wiki.example.com/tlswatch#expired");
+        assert_string_equal(string_member(alert, "generatorURL"),
+                            "http://monitor.example.net:9883/api/status?target=broker");
+        json_decref(alert);
+        json_decref(o);
+}
+
+/* Four intervals, as Prometheus holds what it sends, and never less than 10 s. */
+static void test_alert_horizon(void **unused) {
+        assert_int_equal(webhook_alert_horizon(300 * USEC_PER_SEC), 1200 * USEC_PER_SEC);
+        assert_int_equal(webhook_alert_horizon(60 * USEC_PER_SEC), 240 * USEC_PER_SEC);
+        assert_int_equal(webhook_alert_horizon(2 * USEC_PER_SEC), 10 * USEC_PER_SEC);
+        assert_int_equal(webhook_alert_horizon(0), 10 * USEC_PER_SEC);
 }
 
 static void test_alertmanager_recovery(void **unused) {
@@ -507,31 +626,33 @@ static void test_alertmanager_recovery(void **unused) {
                                                                 .new_status = STATUS_OK,
                                                                 .problem = &expired });
 
-        /* Resolved by an endsAt of the recovery's time; no startsAt, Alertmanager keeps the first. */
+        /* Resolved by an endsAt of the recovery's time, even when sent later; no startsAt, Alertmanager
+         * keeps the first. */
         check_members(alert, "labels", "annotations", "endsAt");
-        check_labels(alert, "expired", "critical", "broker.example.com:8883");
+        check_labels(alert, "TLSWatchExpired", "expired", "critical");
         assert_string_equal(string_member(alert, "endsAt"), T0_TEXT);
         json_decref(alert);
 }
 
-static void test_alertmanager_reminder(void **unused) {
+/* A resend is captured as a reminder whose time is the alert's start: it keeps startsAt and moves endsAt
+ * on from the moment it is sent. */
+static void test_alertmanager_resend(void **unused) {
         TargetState state = make_state(STATUS_CRITICAL, &expired, 1, true);
         json_t *alert = alertmanager_of(&state, &(TargetEvent) { .type = TARGET_EVENT_REMINDER,
                                                                 .old_status = STATUS_CRITICAL,
                                                                 .new_status = STATUS_CRITICAL,
                                                                 .problem = &expired });
 
-        check_labels(alert, "expired", "critical", "broker.example.com:8883");
-        /* A reminder renews the alert for another week. */
-        assert_string_equal(string_member(alert, "endsAt"), T0_PLUS_7_DAYS_TEXT);
+        check_labels(alert, "TLSWatchExpired", "expired", "critical");
+        assert_string_equal(string_member(alert, "startsAt"), T0_TEXT);
+        assert_string_equal(string_member(alert, "endsAt"), SENT_PLUS_HORIZON_TEXT);
         json_decref(alert);
 }
 
 /* Alertmanager (api/v2, 0.25 checked with the real one in test-alertmanager.sh) fills a missing startsAt
- * with endsAt, and merges with the alert it holds only when the times overlap: a reminder without
- * startsAt therefore replaces the alert with one that "starts" a week ahead. A startsAt of the
- * reminder's time overlaps, and Alertmanager's merge keeps the earliest start. */
-static void test_alertmanager_reminder_has_a_start(void **unused) {
+ * with endsAt, and merges with the alert it holds only when the times overlap: a resend without
+ * startsAt would replace the alert with one that "starts" at its end. */
+static void test_alertmanager_resend_has_a_start(void **unused) {
         TargetState state = make_state(STATUS_CRITICAL, &expired, 1, true);
         json_t *alert = alertmanager_of(&state, &(TargetEvent) { .type = TARGET_EVENT_REMINDER,
                                                                 .old_status = STATUS_CRITICAL,
@@ -540,9 +661,7 @@ static void test_alertmanager_reminder_has_a_start(void **unused) {
         json_t *starts = json_object_get(alert, "startsAt");
 
         if (!json_is_string(starts)) {
-                print_error(
-                        "a reminder has no startsAt: Alertmanager will take its endsAt, " T0_PLUS_7_DAYS_TEXT
-                        ", as the alert's start\n");
+                print_error("a resend has no startsAt: Alertmanager will take its endsAt as the alert's start\n");
                 json_decref(alert);
                 fail();
         }
@@ -577,16 +696,34 @@ static void test_alertmanager_nothing_to_say(void **unused) {
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 json_t *o = make_event(cases[i].state, &cases[i].event);
                 int r;
-                assert_null(alertmanager_alert(o, &r));
+                assert_null(webhook_alertmanager_alert(o, NULL, &r));
                 assert_int_equal(r, -ENODATA);
-                /* The other formats do have something to say. */
                 char *body = NULL;
-                assert_int_equal(webhook_render(WEBHOOK_FORMAT_JSON, o, &body), 0);
+                assert_int_equal(webhook_render(WEBHOOK_FORMAT_ALERTMANAGER, o, NULL, &body), -ENODATA);
+                /* The other formats do have something to say. */
+                assert_int_equal(webhook_render(WEBHOOK_FORMAT_JSON, o, NULL, &body), 0);
                 free(body);
-                assert_int_equal(webhook_render(WEBHOOK_FORMAT_SLACK, o, &body), 0);
+                assert_int_equal(webhook_render(WEBHOOK_FORMAT_SLACK, o, NULL, &body), 0);
                 free(body);
                 json_decref(o);
         }
+}
+
+/* An event spooled by an older tlswatchd has no instance: the address stands in. */
+static void test_alertmanager_spooled_without_instance(void **unused) {
+        TargetState state = make_state(STATUS_CRITICAL, &expired, 1, false);
+        json_t *o = make_event(&state, &(TargetEvent) { .type = TARGET_EVENT_PROBLEM_APPEARED,
+                                                       .old_status = STATUS_OK,
+                                                       .new_status = STATUS_CRITICAL,
+                                                       .problem = &expired,
+                                                       .address = "192.0.2.1" });
+        assert_int_equal(json_object_del(o, "instance"), 0);
+        int r;
+        json_t *alert = alertmanager_alert(o, &r);
+        assert_int_equal(r, 0);
+        assert_string_equal(string_member(json_object_get(alert, "labels"), "instance"), "192.0.2.1:8883");
+        json_decref(alert);
+        json_decref(o);
 }
 
 /* ---- signature --------------------------------------------------------------------------------------- */
@@ -607,6 +744,8 @@ static void test_alertmanager_test_event(void **unused) {
         assert_int_equal(r, 0);
         assert_string_equal(json_string_value(json_object_get(json_object_get(alert, "labels"), "alertname")),
                             "TLSWatchTest");
+        /* No route should page anyone for a test. */
+        assert_string_equal(json_string_value(json_object_get(json_object_get(alert, "labels"), "severity")), "info");
         assert_string_equal(json_string_value(json_object_get(alert, "startsAt")), "2026-11-27T10:00:00Z");
         assert_string_equal(json_string_value(json_object_get(alert, "endsAt")), "2026-11-27T10:05:00Z");
         json_decref(alert);
@@ -766,18 +905,65 @@ static void model_clear(AlertModel *m) {
 typedef struct Pipeline {
         AlertModel model;
         usec_t now;
-        unsigned events;
+        json_t *firing; /* webhook.c's alert table entry of the target */
+        size_t starts, resends, ends;
 } Pipeline;
 
+/* Target events do not reach Alertmanager: its alerts follow the probes. */
 static void on_event(const TargetConfig *c, const TargetState *state, const TargetEvent *event,
                      void *userdata) {
-        Pipeline *p = userdata;
-        json_t *document = webhook_event_new(c, state, event, ID, MONITOR, p->now);
+}
 
-        assert_non_null(document);
-        p->events++;
-        model_post(&p->model, document);
-        json_decref(document);
+/* What webhook.c does after each probe: a step of the alert table, each change posted as an event. */
+static void post_step(Pipeline *p, const TargetConfig *c, const TargetState *state) {
+        json_t *changes = json_array();
+        size_t i;
+        json_t *change;
+
+        assert_non_null(changes);
+        json_t *current = webhook_alerts_step(p->firing, &state->problems, (int64_t) (p->now / USEC_PER_SEC), changes);
+        assert_non_null(current);
+        json_array_foreach(changes, i, change) {
+                const char *kind = string_member(change, "change");
+                ProblemCode code = problem_code_from_string(string_member(change, "code"));
+                Problem ended = { .code = code,
+                                  .severity = status_from_string(string_member(change, "severity")),
+                                  .message = (char *) string_member(change, "message"),
+                                  .depth = -1,
+                                  .verify_code = -1 };
+                const Problem *now = NULL;
+                for (size_t j = 0; j < state->problems.n; j++)
+                        if (state->problems.items[j].code == code)
+                                now = &state->problems.items[j];
+                TargetEvent event = { .old_status = state->status, .new_status = state->status };
+                usec_t at = p->now;
+                if (strcmp(kind, "end") == 0) {
+                        event.type = TARGET_EVENT_PROBLEM_CLEARED;
+                        event.problem = &ended;
+                        p->ends++;
+                } else {
+                        assert_non_null(now);
+                        event.problem = now;
+                        if (strcmp(kind, "start") == 0) {
+                                event.type = TARGET_EVENT_PROBLEM_APPEARED;
+                                assert_int_equal(json_integer_value(json_object_get(change, "starts")),
+                                                 p->now / USEC_PER_SEC);
+                                p->starts++;
+                        } else {
+                                assert_string_equal(kind, "firing");
+                                event.type = TARGET_EVENT_REMINDER;
+                                at = (usec_t) json_integer_value(json_object_get(change, "starts")) * USEC_PER_SEC;
+                                p->resends++;
+                        }
+                }
+                json_t *document = webhook_event_new(c, state, &event, ID, MONITOR, at);
+                assert_non_null(document);
+                model_post(&p->model, document);
+                json_decref(document);
+        }
+        json_decref(changes);
+        json_decref(p->firing);
+        p->firing = current;
 }
 
 /* A report for one address, 192.0.2.1, with the given problem (or none: PROBLEM_CODE_INVALID). */
@@ -818,48 +1004,94 @@ static void apply(Pipeline *p, const TargetConfig *c, TargetState *state, Proble
 
         (void) target_apply_report(c, state, report, p->now, on_event, p);
         report_free(report);
+        post_step(p, c, state);
         p->now += c->interval_usec;
 }
 
-/* A target named by host name: the problem is seen at one of its addresses, the recovery is the
- * target's. Both must name the same alert, or the alert fires on for a week after the recovery. */
+static void pipeline_clear(Pipeline *p) {
+        model_clear(&p->model);
+        json_decref(p->firing);
+}
+
+/* A problem starts an alert, each probe while it lasts resends it (from its start), and the probe that
+ * no longer sees it ends it. */
 static void test_alertmanager_problem_resolved_by_its_recovery(void **unused) {
         Pipeline p = { .now = T0 };
         TargetState state = { .status = STATUS_UNKNOWN };
 
         apply(&p, &config, &state, PROBLEM_EXPIRED, STATUS_CRITICAL);
         assert_int_equal(p.model.posts, 1);
+        assert_int_equal(p.starts, 1);
+        assert_int_equal(model_open(&p.model), 1);
+        apply(&p, &config, &state, PROBLEM_EXPIRED, STATUS_CRITICAL);
+        apply(&p, &config, &state, PROBLEM_EXPIRED, STATUS_CRITICAL);
+        assert_int_equal(p.resends, 2);
+        assert_int_equal(p.model.n, 1); /* the same alert, resent */
         assert_int_equal(model_open(&p.model), 1);
         apply(&p, &config, &state, _PROBLEM_CODE_INVALID, STATUS_OK);
         assert_int_equal(state.status, STATUS_OK);
-        assert_int_equal(p.model.posts, 2);
+        assert_int_equal(p.ends, 1);
         check_none_firing(&p.model);
+        /* Nothing more once it is over. */
+        size_t posts = p.model.posts;
+        apply(&p, &config, &state, _PROBLEM_CODE_INVALID, STATUS_OK);
+        assert_int_equal(p.model.posts, posts);
 
-        model_clear(&p.model);
+        pipeline_clear(&p);
         target_state_clear(&state);
 }
 
-/* expires_soon is announced as a warning and, days later, is critical under the same code; reminders
- * renew it; the certificate is renewed. Nothing may be left firing. */
+/* expires_soon is a warning and, days later, critical under the same code. The severity is a label, so
+ * the critical alert is another one, and the warning alert ends as it starts; when the certificate is
+ * renewed, nothing may be left firing. */
 static void test_alertmanager_escalated_problem_resolved(void **unused) {
         TargetConfig c = config;
-        c.probe.host = (char *) "192.0.2.1"; /* the problem's address is the target's: only severity differs */
-        c.repeat_interval_usec = c.interval_usec;
         Pipeline p = { .now = T0 };
         TargetState state = { .status = STATUS_UNKNOWN };
 
         apply(&p, &c, &state, PROBLEM_EXPIRES_SOON, STATUS_WARNING);
-        apply(&p, &c, &state, PROBLEM_EXPIRES_SOON, STATUS_WARNING); /* a reminder */
+        apply(&p, &c, &state, PROBLEM_EXPIRES_SOON, STATUS_WARNING); /* a resend */
+        assert_int_equal(model_open(&p.model), 1);
         apply(&p, &c, &state, PROBLEM_EXPIRES_SOON, STATUS_CRITICAL);
-        apply(&p, &c, &state, PROBLEM_EXPIRES_SOON, STATUS_CRITICAL); /* a reminder */
+        assert_int_equal(p.starts, 2);
+        assert_int_equal(p.ends, 1);
+        assert_int_equal(p.model.n, 2);
+        assert_int_equal(model_open(&p.model), 1); /* the critical one only */
+        apply(&p, &c, &state, PROBLEM_EXPIRES_SOON, STATUS_CRITICAL); /* a resend */
         assert_int_equal(state.status, STATUS_CRITICAL);
-        assert_true(model_open(&p.model) >= 1);
+        assert_int_equal(model_open(&p.model), 1);
         apply(&p, &c, &state, _PROBLEM_CODE_INVALID, STATUS_OK);
         assert_int_equal(state.status, STATUS_OK);
         check_none_firing(&p.model);
 
-        model_clear(&p.model);
+        pipeline_clear(&p);
         target_state_clear(&state);
+}
+
+/* After a restart the table comes from the saved state (webhook.c's seed_alerts): an alert it holds at
+ * another severity than the first probe finds is ended, not left to run out. */
+static void test_alertmanager_step_from_saved_state(void **unused) {
+        json_t *firing = json_pack("{s:{s:s, s:I, s:s}, s:{s:s, s:I, s:s}}", "expires_soon", "severity", "warning",
+                                   "starts", (json_int_t) 1717000000, "message", "8 days left", "weak_key",
+                                   "severity", "warning", "starts", (json_int_t) 1717000000, "message", "RSA 1024");
+        Problem soon = { .code = PROBLEM_EXPIRES_SOON, .severity = STATUS_CRITICAL, .message = (char *) "6 days left",
+                         .depth = 0, .verify_code = -1 };
+        ProblemList problems = { .items = &soon, .n = 1 };
+        json_t *changes = json_array();
+
+        json_t *current = webhook_alerts_step(firing, &problems, 1717200000, changes);
+        assert_non_null(current);
+        char *text = json_dumps(changes, JSON_COMPACT | JSON_SORT_KEYS);
+        assert_string_equal(text, "[{\"change\":\"end\",\"code\":\"expires_soon\",\"message\":\"8 days left\",\"severity\":\"warning\"},"
+                                  "{\"change\":\"start\",\"code\":\"expires_soon\",\"message\":\"6 days left\",\"severity\":\"critical\",\"starts\":1717200000},"
+                                  "{\"change\":\"end\",\"code\":\"weak_key\",\"message\":\"RSA 1024\",\"severity\":\"warning\"}]");
+        free(text);
+        text = json_dumps(current, JSON_COMPACT | JSON_SORT_KEYS);
+        assert_string_equal(text, "{\"expires_soon\":{\"message\":\"6 days left\",\"severity\":\"critical\",\"starts\":1717200000}}");
+        free(text);
+        json_decref(current);
+        json_decref(changes);
+        json_decref(firing);
 }
 
 int main(void) {
@@ -876,10 +1108,15 @@ int main(void) {
                 cmocka_unit_test(test_slack_escaping_and_bound),
                 cmocka_unit_test(test_slack_long_utf8_message),
                 cmocka_unit_test(test_alertmanager_problem),
+                cmocka_unit_test(test_alertmanager_names_and_severity),
+                cmocka_unit_test(test_alertmanager_ipv6_instance),
+                cmocka_unit_test(test_alertmanager_settings),
+                cmocka_unit_test(test_alert_horizon),
                 cmocka_unit_test(test_alertmanager_recovery),
-                cmocka_unit_test(test_alertmanager_reminder),
-                cmocka_unit_test(test_alertmanager_reminder_has_a_start),
+                cmocka_unit_test(test_alertmanager_resend),
+                cmocka_unit_test(test_alertmanager_resend_has_a_start),
                 cmocka_unit_test(test_alertmanager_nothing_to_say),
+                cmocka_unit_test(test_alertmanager_spooled_without_instance),
                 cmocka_unit_test(test_alertmanager_test_event),
                 cmocka_unit_test(test_url_redact),
                 cmocka_unit_test(test_signature_vectors),
@@ -887,6 +1124,7 @@ int main(void) {
                 cmocka_unit_test(test_wants_target),
                 cmocka_unit_test(test_alertmanager_problem_resolved_by_its_recovery),
                 cmocka_unit_test(test_alertmanager_escalated_problem_resolved),
+                cmocka_unit_test(test_alertmanager_step_from_saved_state),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1080,15 +1080,22 @@ void webhook_manager_probe_done(WebhookManager *m, const SinkTarget *target) {
                 ProblemCode code = problem_code_from_string(json_string_value(json_object_get(change, "code")));
                 const char *address = address_of(target->last_report, code);
 
-                if (strcmp(kind, "end") == 0) {
-                        Problem ended = table_problem(json_string_value(json_object_get(change, "code")), change);
-                        spool_alert(m, config, state, TARGET_EVENT_PROBLEM_CLEARED, &ended, address);
-                        continue;
-                }
                 const Problem *p = NULL;
                 for (size_t j = 0; j < state->problems.n && !p; j++)
                         if (state->problems.items[j].code == code)
                                 p = &state->problems.items[j];
+                if (strcmp(kind, "end") == 0) {
+                        Problem ended = table_problem(json_string_value(json_object_get(change, "code")), change);
+                        spool_alert(m, config, state, TARGET_EVENT_PROBLEM_CLEARED, &ended, address);
+                        /* A code gone altogether ends at the other severity too: the table may be older
+                         * than the alerts (a crash before the state was saved), and ending an alert that
+                         * does not exist costs Alertmanager nothing. */
+                        if (!p) {
+                                ended.severity = ended.severity == STATUS_WARNING ? STATUS_CRITICAL : STATUS_WARNING;
+                                spool_alert(m, config, state, TARGET_EVENT_PROBLEM_CLEARED, &ended, address);
+                        }
+                        continue;
+                }
                 if (!p)
                         continue;
                 if (strcmp(kind, "start") == 0) {

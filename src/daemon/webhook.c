@@ -1150,30 +1150,80 @@ void webhook_manager_target_removed(WebhookManager *m, const TargetConfig *confi
         (void) json_object_del(m->alerts, config->name);
 }
 
+/* One peer's members of a webhook object; NULL for a URL that cannot be shown. */
+static json_t *peer_status(const Webhook *w, usec_t now) {
+        _cleanup_free_ char *url = NULL;
+
+        if (webhook_url_redact(w->url, &url) < 0)
+                return NULL;
+        json_t *o = json_pack("{s:s, s:I, s:I, s:I}", "url", url, "pending", (json_int_t) w->n_pending,
+                              "failures_total", (json_int_t) w->failures_total, "dead_letters",
+                              (json_int_t) w->dead_letters);
+        if (!o)
+                return NULL;
+        if (w->head && w->head->first_attempt_usec)
+                (void) json_object_set_new(o, "oldest_pending_seconds",
+                                           json_real((double) (now - MIN(now, w->head->first_attempt_usec)) / USEC_PER_SEC));
+        /* Times as in every document: RFC 3339 and Unix seconds; null when never. */
+        if (w->last_success_usec)
+                (void) json_object_set_time(o, "last_success", (int64_t) (w->last_success_usec / USEC_PER_SEC));
+        else
+                (void) json_object_set_new(o, "last_success", json_null());
+        (void) json_object_set_new(o, "last_error", w->last_error ? json_string(w->last_error) : json_null());
+        return o;
+}
+
+/* A webhook with several URLs (the peers of an Alertmanager cluster) is one object, as it is one
+ * section and one metric series: its counts are the peers' sums, its oldest pending event and last
+ * success the peers' extremes, its url and last error the first peer's that has one; "peers" holds
+ * each peer's own. */
+static void add_peer_to(json_t *o, json_t *peer) {
+        static const char *const sums[] = { "pending", "failures_total", "dead_letters" };
+
+        for (size_t i = 0; i < ELEMENTSOF(sums); i++)
+                (void) json_object_set_new(o, sums[i],
+                                           json_integer(json_integer_value(json_object_get(o, sums[i])) +
+                                                        json_integer_value(json_object_get(peer, sums[i]))));
+        json_t *oldest = json_object_get(peer, "oldest_pending_seconds");
+        if (oldest && json_real_value(oldest) > json_real_value(json_object_get(o, "oldest_pending_seconds")))
+                (void) json_object_set(o, "oldest_pending_seconds", oldest);
+        json_t *success = json_object_get(peer, "last_success_unix");
+        if (success && json_integer_value(success) > json_integer_value(json_object_get(o, "last_success_unix"))) {
+                (void) json_object_set(o, "last_success", json_object_get(peer, "last_success"));
+                (void) json_object_set(o, "last_success_unix", success);
+        }
+        if (json_is_null(json_object_get(o, "last_error")))
+                (void) json_object_set(o, "last_error", json_object_get(peer, "last_error"));
+}
+
 json_t *webhook_manager_status(WebhookManager *m) {
         json_t *array = json_array();
         usec_t now = now_realtime();
 
-        for (size_t i = 0; array && m && i < m->n_webhooks; i++) {
-                Webhook *w = m->webhooks[i];
-                _cleanup_free_ char *url = NULL;
-                if (webhook_url_redact(w->url, &url) < 0)
+        for (size_t i = 0; array && m && i < m->n_webhooks;) {
+                const WebhookConfig *c = m->webhooks[i]->config;
+                json_t *o = peer_status(m->webhooks[i], now);
+                json_t *peers = c->urls.n > 1 ? json_array() : NULL;
+
+                if (peers && o)
+                        (void) json_array_append_new(peers, json_deep_copy(o));
+                /* The peers of one section are next to each other. */
+                for (i++; i < m->n_webhooks && m->webhooks[i]->config == c; i++) {
+                        json_t *peer = peer_status(m->webhooks[i], now);
+                        if (o && peer)
+                                add_peer_to(o, peer);
+                        if (peers && peer)
+                                (void) json_array_append(peers, peer);
+                        json_decref(peer);
+                }
+                if (!o) {
+                        json_decref(peers);
                         continue;
-                json_t *o = json_pack("{s:s, s:s, s:s, s:I, s:I, s:I}", "name", w->config->name, "url", url,
-                                      "format", webhook_format_to_string(w->config->format), "pending",
-                                      (json_int_t) w->n_pending, "failures_total", (json_int_t) w->failures_total,
-                                      "dead_letters", (json_int_t) w->dead_letters);
-                if (!o)
-                        continue;
-                if (w->head && w->head->first_attempt_usec)
-                        (void) json_object_set_new(o, "oldest_pending_seconds",
-                                                   json_real((double) (now - MIN(now, w->head->first_attempt_usec)) / USEC_PER_SEC));
-                /* Times as in every document: RFC 3339 and Unix seconds; null when never. */
-                if (w->last_success_usec)
-                        (void) json_object_set_time(o, "last_success", (int64_t) (w->last_success_usec / USEC_PER_SEC));
-                else
-                        (void) json_object_set_new(o, "last_success", json_null());
-                (void) json_object_set_new(o, "last_error", w->last_error ? json_string(w->last_error) : json_null());
+                }
+                (void) json_object_set_new(o, "name", json_string(c->name));
+                (void) json_object_set_new(o, "format", json_string(webhook_format_to_string(c->format)));
+                if (peers)
+                        (void) json_object_set_new(o, "peers", peers);
                 (void) json_array_append_new(array, o);
         }
         return array;

@@ -90,11 +90,12 @@ shown() {
                 "$tmp/$1.json" 2>/dev/null
 }
 
-# webhook_idle: tlswatchd has nothing pending for either peer of the webhook am.
+# webhook_idle: tlswatchd has nothing pending for either peer of the webhook am (one object, its peers
+# in "peers").
 webhook_idle() {
         timeout -k 5 30 "$TLSWATCHCTL" --socket "$tmp/d.sock" webhooks --json >"$tmp/webhooks.json" 2>>"$tmp/ctl.err" &&
-                "$jq" -e '[.[] | select(.name == "am")] | length == 2 and all(.pending == 0)' "$tmp/webhooks.json" \
-                        >/dev/null 2>&1
+                "$jq" -e '[.[] | select(.name == "am")] | length == 1 and .[0].pending == 0 and
+                          (.[0].peers | length == 2 and all(.pending == 0))' "$tmp/webhooks.json" >/dev/null 2>&1
 }
 
 # seconds_from_now JQ-TIME: jq's expression turning an RFC 3339 time (with fractions) into seconds from now.
@@ -320,7 +321,8 @@ wait_daemon d
 poll 30 at_neither "$expiring_alert" ||
         errors+=("alerts of expiring still active 30 s after the renewal was found: $(shown am1 "$expiring_alert")")
 if poll 10 webhook_idle; then
-        "$jq" -e '[.[] | select(.name == "am")] | all(.dead_letters == 0)' "$tmp/webhooks.json" >/dev/null ||
+        "$jq" -e '.[] | select(.name == "am") | .dead_letters == 0 and ([.peers[].url] | unique | length == 2)' \
+                "$tmp/webhooks.json" >/dev/null ||
                 errors+=("Alertmanager refused something: $(cat "$tmp/webhooks.json")")
 else
         errors+=("tlswatchctl webhooks --json: events still pending: $(cat "$tmp/webhooks.json" "$tmp/ctl.err")")

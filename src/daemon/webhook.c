@@ -421,7 +421,7 @@ static AlertSettings alert_settings(const Webhook *w, const char *target) {
         return (AlertSettings) {
                 .labels = &w->config->labels,
                 .runbook_url = w->config->runbook_url,
-                .generator_url = NULL, /* HTTP-PENDING: config ? config->http.external_url : NULL */
+                .generator_url = config ? config->http.external_url : NULL, /* NULL while [HTTP] is off */
                 .now_usec = now_realtime(),
                 /* A target gone since the event was spooled: the shortest hold. */
                 .horizon_usec = webhook_alert_horizon(t ? t->interval_usec : 0),

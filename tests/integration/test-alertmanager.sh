@@ -3,7 +3,7 @@
 # Integration test of Format=alertmanager against two real Prometheus Alertmanagers on loopback, the
 # peers of one webhook, on plain http without AllowInsecureHTTP=: a failing listener is an active alert
 # at both, with severity, instance, target, code, job and a Label= as labels, summary, description and
-# runbook_url as annotations, and an endsAt a few intervals ahead; `amtool alert query severity=critical`
+# runbook_url as annotations, generatorURL at the [HTTP] endpoint, and an endsAt a few intervals ahead; `amtool alert query severity=critical`
 # finds it; resends keep it alive past that endsAt with its first startsAt, and nothing of them is
 # spooled; a severity that rises across a restart is another alert and the old one is resolved at once;
 # after tlswatchd is killed, its alerts resolve by their endsAt alone; a renewal found at the next start
@@ -100,16 +100,16 @@ webhook_idle() {
 
 # seconds_from_now JQ-TIME: jq's expression turning an RFC 3339 time (with fractions) into seconds from now.
 seconds_from_now() {
-        echo "(($1 | sub(\"\\\\.[0-9]+Z\$\"; \"Z\") | fromdateiso8601) - now)"
+        printf '((%s | sub("\\\\.[0-9]+Z$"; "Z") | fromdateiso8601) - now)' "$1"
 }
 
 # --- two Alertmanagers -----------------------------------------------------------------------------------
 
 # Free ports for the Alertmanagers, and ports for the targets: tcp-peers that lived a moment.
-for name in am1 am2 flip expiring; do
+for name in am1 am2 flip expiring http; do
         start_peer "$name" close 1
 done
-for name in am1 am2 flip expiring; do
+for name in am1 am2 flip expiring http; do
         wait_peer "$name"
 done
 
@@ -155,6 +155,9 @@ Timeout=1s
 ConfirmFailures=1
 ControlSocket=$tmp/d.sock
 
+[HTTP]
+Listen=127.0.0.1:${port[http]}
+
 [Target flip]
 Address=127.0.0.1:${port[flip]}
 Interval=2s
@@ -191,11 +194,12 @@ if poll 20 at_both "$flip_alert"; then
                            .labels.severity == \"critical\" and .labels.instance == \"127.0.0.1:${port[flip]}\" and
                            .labels.job == \"tlswatch\" and .labels.vantage == \"test-lab\" and
                            .annotations.runbook_url == \"https://wiki.example.com/tlswatch/RUNBOOK.md#connect_failed\" and
+                           .generatorURL == \"http://127.0.0.1:${port[http]}/api/status?target=flip\" and
                            (.annotations.summary | startswith(\"flip: \")) and
                            (.annotations.description | length > 0) and
                            $(seconds_from_now .endsAt) > 0 and $(seconds_from_now .endsAt) < 60 and
                            ($(seconds_from_now .startsAt) | fabs < 120)" "$tmp/$peer.json" >/dev/null ||
-                        errors+=("$peer: not an active alert with the labels severity=critical, instance, job, vantage, the annotations, startsAt now and endsAt a few intervals ahead: $(shown "$peer" "$flip_alert")")
+                        errors+=("$peer: not an active alert with the labels severity=critical, instance, job, vantage, the annotations, the generatorURL of the [HTTP] endpoint, startsAt now and endsAt a few intervals ahead: $(shown "$peer" "$flip_alert") $("$jq" -c ".[] | select($flip_alert) | .generatorURL" "$tmp/$peer.json")")
         done
 else
         errors+=("no TLSWatchConnectFailed alert for flip at both Alertmanagers within 20 s: am1 $(cat "$tmp/am1.json" 2>/dev/null) am2 $(cat "$tmp/am2.json" 2>/dev/null)")
@@ -299,8 +303,11 @@ report "webhook-test: an info TLSWatchTest alert at both peers" ${errors[@]+"${e
 errors=()
 poll 10 webhook_idle || errors+=("events still pending before the kill: $(cat "$tmp/webhooks.json")")
 at_both "$flip_alert and .status.state == \"active\"" || errors+=("flip's alert is not active before the kill")
-kill -KILL "${pid[d]}"
-wait "${pid[d]}" 2>/dev/null
+# (Grouped: bash reports a child killed by a signal on stderr, which is expected here.)
+{
+        kill -KILL "${pid[d]}"
+        wait "${pid[d]}"
+} 2>/dev/null
 # Held 10 s from the last resend; a week would be the old behaviour. Generous against a slow machine.
 poll 45 at_neither "$flip_alert" ||
         errors+=("flip's alert still active 45 s after tlswatchd was killed: am1 $(shown am1 "$flip_alert") am2 $(shown am2 "$flip_alert")")

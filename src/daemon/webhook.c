@@ -994,9 +994,11 @@ static void spool_alert(WebhookManager *m, const TargetConfig *config, const Tar
 
 /* An alert the table holds, as a Problem to resolve it with: its code, the severity it was sent with. */
 static Problem table_problem(const char *code, json_t *was) {
+        Status severity = problem_severity_from_string(json_string_value(json_object_get(was, "severity")));
+
         return (Problem) {
                 .code = problem_code_from_string(code),
-                .severity = status_from_string(json_string_value(json_object_get(was, "severity")) ?: "critical"),
+                .severity = severity >= 0 ? severity : STATUS_CRITICAL,
                 .message = (char *) (json_string_value(json_object_get(was, "message")) ?: "resolved"),
                 .depth = -1,
                 .verify_code = -1,
@@ -1067,6 +1069,11 @@ void webhook_manager_probe_done(WebhookManager *m, const SinkTarget *target) {
 
         if (!m || m->n_alertmanagers == 0)
                 return;
+        /* No verdict yet (a target new or changed by a reload, whose first failure waits for its
+         * confirmation) or an internal failure: nothing to say, and the alerts firing hold until
+         * their endsAt. Ending them here would make them flap. */
+        if (state->status == STATUS_UNKNOWN && state->problems.n == 0)
+                return;
         _cleanup_(json_decrefp) json_t *changes = json_array(), *resends = json_array();
         if (!changes || !resends)
                 return;
@@ -1090,7 +1097,7 @@ void webhook_manager_probe_done(WebhookManager *m, const SinkTarget *target) {
                         /* A code gone altogether ends at the other severity too: the table may be older
                          * than the alerts (a crash before the state was saved), and ending an alert that
                          * does not exist costs Alertmanager nothing. */
-                        if (!p) {
+                        if (!p && IN_SET(ended.severity, STATUS_WARNING, STATUS_CRITICAL)) {
                                 ended.severity = ended.severity == STATUS_WARNING ? STATUS_CRITICAL : STATUS_WARNING;
                                 spool_alert(m, config, state, TARGET_EVENT_PROBLEM_CLEARED, &ended, address);
                         }

@@ -262,7 +262,7 @@ if poll 70 past_first_end && alerts am1 && alerts am2; then
 else
         errors+=("the alert's first endsAt $first_ends did not pass within 70 s")
 fi
-report "resends renew the alert and keep its startsAt, without the spool" ${errors[@]+"${errors[@]}"} -- \
+report "resends renew the alert and keep its startsAt, without the spool" ${errors[@]+"${errors[@]}"} -- "$tmp/ctl.err" \
         "$tmp/d.err" "$tmp/http.err"
 
 # --- the severity rises across a restart: another alert, the old one resolved at once ----------------------

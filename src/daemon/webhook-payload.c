@@ -77,7 +77,8 @@ json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, 
             (state->subject && json_object_set_new(o, "subject", json_string(state->subject)) < 0) ||
             (state->issuer && json_object_set_new(o, "issuer", json_string(state->issuer)) < 0) ||
             (state->sha256[0] && json_object_set_new(o, "sha256", json_string(state->sha256)) < 0) ||
-            (event->old_sha256 && json_object_set_new(o, "old_sha256", json_string(event->old_sha256)) < 0) ||
+            (event->old_sha256 &&
+             json_object_set_new(o, "old_sha256", json_string(event->old_sha256)) < 0) ||
             (old_not_after >= 0 && json_object_set_time(o, "old_not_after", old_not_after) < 0)) {
                 json_decref(o);
                 return NULL;
@@ -170,11 +171,12 @@ static json_t *alert_labels(json_t *event, json_t *problem, bool test, const Ale
         if (test || (strcmp(severity, "critical") != 0 && strcmp(severity, "warning") != 0))
                 severity = "info";
         /* An event spooled by an older tlswatchd has no instance: its address was the target's then. */
-        const char *instance = json_is_string(json_object_get(event, "instance")) ? string_of(event, "instance")
-                                                                                 : string_of(event, "address");
+        const char *instance = json_is_string(json_object_get(event, "instance"))
+                                       ? string_of(event, "instance")
+                                       : string_of(event, "address");
         json_t *labels = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "alertname", name, "severity", severity,
-                                   "instance", instance, "target", string_of(event, "target"), "code", code, "job",
-                                   "tlswatch");
+                                   "instance", instance, "target", string_of(event, "target"), "code", code,
+                                   "job", "tlswatch");
         if (!labels)
                 return NULL;
         /* Label= may replace job; config.c refuses the names above. */
@@ -197,11 +199,13 @@ static json_t *alert_annotations(json_t *event, json_t *problem, bool test, cons
         const char *code = string_of(problem, "code");
         char summary[1024], description[2048], runbook[2200];
 
-        snprintf(summary, sizeof(summary), "%s: %s", string_of(event, "target"), string_of(problem, "message"));
+        snprintf(summary, sizeof(summary), "%s: %s", string_of(event, "target"),
+                 string_of(problem, "message"));
         utf8_cut_incomplete_tail(summary);
         int n = snprintf(description, sizeof(description),
                          "tlswatchd on %s found %s (%s) on target %s, listener %s (%s), seen at %s.",
-                         string_of(event, "monitor"), code, string_of(problem, "severity"), string_of(event, "target"),
+                         string_of(event, "monitor"), code, string_of(problem, "severity"),
+                         string_of(event, "target"),
                          json_is_string(json_object_get(event, "instance")) ? string_of(event, "instance")
                                                                             : string_of(event, "address"),
                          string_of(event, "protocol"), string_of(event, "address"));
@@ -210,13 +214,16 @@ static json_t *alert_annotations(json_t *event, json_t *problem, bool test, cons
                          " The certificate chain's earliest notAfter is %s.", string_of(event, "not_after"));
         utf8_cut_incomplete_tail(description);
 
-        json_t *annotations = json_pack("{s:s, s:s, s:s, s:s}", "summary", summary, "description", description,
-                                        "address", string_of(event, "address"), "monitor", string_of(event, "monitor"));
+        json_t *annotations = json_pack("{s:s, s:s, s:s, s:s}", "summary", summary, "description",
+                                        description, "address", string_of(event, "address"), "monitor",
+                                        string_of(event, "monitor"));
         if (!annotations)
                 return NULL;
         if (!test) {
                 snprintf(runbook, sizeof(runbook), "%s#%s",
-                         settings && settings->runbook_url ? settings->runbook_url : WEBHOOK_DEFAULT_RUNBOOK_URL, code);
+                         settings && settings->runbook_url ? settings->runbook_url
+                                                           : WEBHOOK_DEFAULT_RUNBOOK_URL,
+                         code);
                 if (set_string(annotations, "runbook_url", runbook) < 0) {
                         json_decref(annotations);
                         return NULL;
@@ -234,7 +241,8 @@ json_t *webhook_alertmanager_alert(json_t *event, const AlertSettings *settings,
          * event (tlswatchctl webhook-test) is an alert of its own name that resolves by itself. A
          * reminder is how a resend is captured: the alert still firing, its time the alert's start. */
         bool test = strcmp(type, "test") == 0, resolve = strcmp(type, "recovery") == 0;
-        if (!problem || !(strcmp(type, "problem") == 0 || resolve || strcmp(type, "reminder") == 0 || test)) {
+        if (!problem ||
+            !(strcmp(type, "problem") == 0 || resolve || strcmp(type, "reminder") == 0 || test)) {
                 *ret_r = -ENODATA;
                 return NULL;
         }
@@ -245,7 +253,8 @@ json_t *webhook_alertmanager_alert(json_t *event, const AlertSettings *settings,
         }
         int64_t at = (int64_t) json_integer_value(time_unix);
         int64_t now = settings ? (int64_t) (settings->now_usec / USEC_PER_SEC) : at;
-        usec_t horizon = settings && settings->horizon_usec ? settings->horizon_usec : ALERT_HORIZON_FLOOR_USEC;
+        usec_t horizon = settings && settings->horizon_usec ? settings->horizon_usec
+                                                            : ALERT_HORIZON_FLOOR_USEC;
         format_timestamp_rfc3339(starts, sizeof(starts), at);
         if (test)
                 format_timestamp_rfc3339(ends, sizeof(ends), at + TEST_ALERT_SECONDS);
@@ -254,7 +263,8 @@ json_t *webhook_alertmanager_alert(json_t *event, const AlertSettings *settings,
         else
                 /* Firing: it holds for a few intervals from when it is sent, and the next probe's
                  * resend carries it further; once tlswatchd stops, Alertmanager resolves it by itself. */
-                format_timestamp_rfc3339(ends, sizeof(ends), MAX(now, at) + (int64_t) (horizon / USEC_PER_SEC));
+                format_timestamp_rfc3339(ends, sizeof(ends),
+                                         MAX(now, at) + (int64_t) (horizon / USEC_PER_SEC));
 
         /* The labels identify the alert and must not change while it lasts: what may (the address of
          * the node that showed it, the words) is an annotation. A severity that changes makes another
@@ -272,7 +282,8 @@ json_t *webhook_alertmanager_alert(json_t *event, const AlertSettings *settings,
         }
         if (!test && settings && settings->generator_url) {
                 _cleanup_free_ char *url = NULL;
-                if (asprintf(&url, "%s/api/status?target=%s", settings->generator_url, string_of(event, "target")) < 0 ||
+                if (asprintf(&url, "%s/api/status?target=%s", settings->generator_url,
+                             string_of(event, "target")) < 0 ||
                     set_string(alert, "generatorURL", url) < 0) {
                         json_decref(alert);
                         *ret_r = -ENOMEM;
@@ -303,17 +314,19 @@ json_t *webhook_alerts_step(json_t *firing, const ProblemList *problems, int64_t
                 if (!same && was)
                         /* The severity is a label: another severity is another alert, as a second
                          * Prometheus rule would make, and the first one ends now. */
-                        r = json_array_append_new(changes, json_pack("{s:s, s:s, s:O, s:O}", "change", "end", "code", code,
-                                                                     "severity", json_object_get(was, "severity"),
-                                                                     "message", json_object_get(was, "message")));
+                        r = json_array_append_new(
+                                changes, json_pack("{s:s, s:s, s:O, s:O}", "change", "end", "code", code,
+                                                   "severity", json_object_get(was, "severity"), "message",
+                                                   json_object_get(was, "message")));
                 if (r >= 0)
                         r = json_array_append_new(changes, json_pack("{s:s, s:s, s:s, s:s, s:I}", "change",
-                                                                     same ? "firing" : "start", "code", code, "severity", severity, "message",
+                                                                     same ? "firing" : "start", "code", code,
+                                                                     "severity", severity, "message",
                                                                      p->message ?: "", "starts", starts));
                 if (r >= 0)
                         r = json_object_set_new(current, code,
-                                                json_pack("{s:s, s:I, s:s}", "severity", severity, "starts", starts,
-                                                          "message", p->message ?: ""));
+                                                json_pack("{s:s, s:I, s:s}", "severity", severity, "starts",
+                                                          starts, "message", p->message ?: ""));
                 if (r < 0) {
                         json_decref(current);
                         return NULL;
@@ -322,14 +335,16 @@ json_t *webhook_alerts_step(json_t *firing, const ProblemList *problems, int64_t
 
         const char *code;
         json_t *was;
-        json_object_foreach(firing, code, was)
-                if (!json_object_get(current, code) &&
-                    json_array_append_new(changes, json_pack("{s:s, s:s, s:O, s:O}", "change", "end", "code", code,
-                                                             "severity", json_object_get(was, "severity"), "message",
-                                                             json_object_get(was, "message"))) < 0) {
+        json_object_foreach(firing, code, was) {
+                if (json_object_get(current, code))
+                        continue;
+                if (json_array_append_new(changes, json_pack("{s:s, s:s, s:O, s:O}", "change", "end", "code",
+                                                             code, "severity", json_object_get(was, "severity"),
+                                                             "message", json_object_get(was, "message"))) < 0) {
                         json_decref(current);
                         return NULL;
                 }
+        }
         return current;
 }
 

@@ -58,8 +58,8 @@ typedef enum WebhookState {
 typedef struct Webhook {
         WebhookManager *manager; /* back-pointer, not owned */
         const WebhookConfig *config;
-        const char *url;         /* one of config->urls */
-        unsigned peer;           /* its index there */
+        const char *url; /* one of config->urls */
+        unsigned peer;   /* its index there */
         WebhookState state;
         char *secret;
         char *bearer_token;
@@ -79,8 +79,8 @@ typedef struct Webhook {
 
         /* Alertmanager: target name -> array of the alert objects to resend, the newest probe's. */
         json_t *resends;
-        bool resending;   /* the request in flight is a batch of resends */
-        bool resend_due;  /* the gather time passed: send resends when the queue is empty */
+        bool resending;  /* the request in flight is a batch of resends */
+        bool resend_due; /* the gather time passed: send resends when the queue is empty */
         bool resends_full_warned;
         unsigned resend_failures;
         sd_event_source *resend_timer;
@@ -99,8 +99,8 @@ struct WebhookManager {
         uint64_t spool_bytes;
         bool spool_full_warned;
         char hostname[256];
-        const SinkHost *host;  /* the targets' states, for the alert table at the start; may be NULL */
-        const Config *config;  /* the configuration in force (for the targets' Interval=), NULL before */
+        const SinkHost *host; /* the targets' states, for the alert table at the start; may be NULL */
+        const Config *config; /* the configuration in force (for the targets' Interval=), NULL before */
         const Config *prepared_config;
         /* What the Alertmanager webhooks have firing: target name -> {code: {severity, starts, message}}.
          * Filled from the saved states at the start, then kept by each probe. */
@@ -281,8 +281,8 @@ static void wait_for(Webhook *w, usec_t delay) {
         w->state = WEBHOOK_WAITING;
         (void) sd_event_now(w->manager->event, CLOCK_MONOTONIC, &now);
         if (!w->retry_timer) {
-                if (sd_event_add_time(w->manager->event, &w->retry_timer, CLOCK_MONOTONIC, now + delay, USEC_PER_MSEC * 50,
-                                      on_retry_timer, w) < 0)
+                if (sd_event_add_time(w->manager->event, &w->retry_timer, CLOCK_MONOTONIC, now + delay,
+                                      USEC_PER_MSEC * 50, on_retry_timer, w) < 0)
                         w->state = WEBHOOK_IDLE;
         } else {
                 (void) sd_event_source_set_time(w->retry_timer, now + delay);
@@ -333,8 +333,9 @@ static void on_resend_done(Webhook *w, CURLcode result, long status) {
         else
                 set_last_error(w, "HTTP %ld: %.*s", status, (int) w->response_length, w->response_line);
         if (w->resend_failures++ == 0)
-                log_warning("webhook %s: resending the firing alerts to %s failed (%s); they go again after the next "
-                            "probes", w->config->name, w->url, w->last_error ?: "?");
+                log_warning("webhook %s: resending the firing alerts to %s failed (%s); they go again "
+                            "after the next probes",
+                            w->config->name, w->url, w->last_error ?: "?");
         usec_t delay = RETRY_FIRST_USEC;
         for (unsigned i = 1; i < w->resend_failures && delay < RESEND_HOLD_LONGEST_USEC; i++)
                 delay *= 2;
@@ -509,9 +510,11 @@ static int post_body(Webhook *w, const char *event_type, const char *event_id) {
             curl_easy_setopt(w->easy, CURLOPT_POSTFIELDS, w->body) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_HTTPHEADER, w->headers) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_USERAGENT, "tlswatch/" PACKAGE_VERSION) != CURLE_OK ||
-            curl_easy_setopt(w->easy, CURLOPT_TIMEOUT_MS, (long) (c->timeout_usec / USEC_PER_MSEC)) != CURLE_OK ||
+            curl_easy_setopt(w->easy, CURLOPT_TIMEOUT_MS, (long) (c->timeout_usec / USEC_PER_MSEC)) !=
+                    CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_NOSIGNAL, 1L) != CURLE_OK ||
-            curl_easy_setopt(w->easy, CURLOPT_PROTOCOLS_STR, webhook_config_allows_http(c) ? "https,http" : "https") != CURLE_OK ||
+            curl_easy_setopt(w->easy, CURLOPT_PROTOCOLS_STR,
+                             webhook_config_allows_http(c) ? "https,http" : "https") != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_FOLLOWLOCATION, 0L) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_SSL_VERIFYPEER, 1L) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_SSL_VERIFYHOST, 2L) != CURLE_OK ||
@@ -582,7 +585,8 @@ static void webhook_kick(Webhook *w) {
                         return;
         }
         /* Resends go after what is spooled: a resolve must not be overtaken by an older firing. */
-        while (w->state == WEBHOOK_IDLE && !w->head && w->resend_due && w->resends && json_object_size(w->resends) > 0) {
+        while (w->state == WEBHOOK_IDLE && !w->head && w->resend_due && w->resends &&
+               json_object_size(w->resends) > 0) {
                 int r = start_resend(w);
                 if (r < 0) {
                         cancel_request(w);
@@ -683,7 +687,8 @@ static void load_spool(Webhook *w) {
         free(entries);
 }
 
-int webhook_manager_new(sd_event *event, const char *spool_directory, const SinkHost *host, WebhookManager **ret) {
+int webhook_manager_new(sd_event *event, const char *spool_directory, const SinkHost *host,
+                        WebhookManager **ret) {
         _cleanup_(webhook_manager_freep) WebhookManager *m = NULL;
         int r;
 
@@ -758,15 +763,18 @@ int webhook_manager_configure(WebhookManager *m, const Config *config, char **re
                                 r = -ENOMEM;
                                 break;
                         }
-                        *w = (Webhook) { .manager = m, .config = c, .url = c->urls.items[j], .peer = (unsigned) j };
+                        *w = (Webhook) {
+                                .manager = m, .config = c, .url = c->urls.items[j], .peer = (unsigned) j
+                        };
                         webhooks[n++] = w;
                         if (c->format == WEBHOOK_FORMAT_ALERTMANAGER && !(w->resends = json_object()))
                                 r = -ENOMEM;
                         if (r >= 0)
-                                r = read_webhook_secret(c, "SecretFile", c->secret_file, &w->secret, ret_error);
-                        if (r >= 0)
-                                r = read_webhook_secret(c, "BearerTokenFile", c->bearer_token_file, &w->bearer_token,
+                                r = read_webhook_secret(c, "SecretFile", c->secret_file, &w->secret,
                                                         ret_error);
+                        if (r >= 0)
+                                r = read_webhook_secret(c, "BearerTokenFile", c->bearer_token_file,
+                                                        &w->bearer_token, ret_error);
                 }
         }
         if (r < 0) {
@@ -795,7 +803,8 @@ static void seed_alerts(WebhookManager *m) {
                                 entry, problem_code_to_string(problems->items[j].code),
                                 json_pack("{s:s, s:I, s:s}", "severity",
                                           problem_severity_to_string(problems->items[j].severity), "starts",
-                                          (json_int_t) (now / USEC_PER_SEC), "message", problems->items[j].message ?: ""));
+                                          (json_int_t) (now / USEC_PER_SEC), "message",
+                                          problems->items[j].message ?: ""));
                 if (entry)
                         (void) json_object_set_new(m->alerts, view.config->name, entry);
         }
@@ -826,7 +835,8 @@ void webhook_manager_commit(WebhookManager *m, bool apply) {
         for (size_t i = 0; i < m->n_webhooks; i++) {
                 Webhook *old = m->webhooks[i];
                 for (size_t j = 0; j < n; j++)
-                        if (strcmp(webhooks[j]->config->name, old->config->name) == 0 && webhooks[j]->peer == old->peer) {
+                        if (strcmp(webhooks[j]->config->name, old->config->name) == 0 &&
+                            webhooks[j]->peer == old->peer) {
                                 webhooks[j]->failures_total = old->failures_total;
                                 webhooks[j]->dead_letters = old->dead_letters;
                                 webhooks[j]->last_success_usec = old->last_success_usec;
@@ -850,12 +860,15 @@ void webhook_manager_commit(WebhookManager *m, bool apply) {
                         continue;
                 m->n_alertmanagers++;
                 /* Said once, when the URL is new: it is allowed, and the reason is in tlswatch.conf(5). */
-                if (strncmp(webhooks[i]->url, "http://", 7) == 0 && !c->allow_insecure_http && !(known && known[i])) {
+                if (strncmp(webhooks[i]->url, "http://", 7) == 0 && !c->allow_insecure_http &&
+                    !(known && known[i])) {
                         _cleanup_free_ char *url = NULL;
                         (void) webhook_url_redact(webhooks[i]->url, &url);
-                        (void) log_full_errno(LOG_NOTICE, 0, "webhook %s: posting alerts to %s over plain http, as Alertmanager serves by "
-                                   "default; use https (or a TLS proxy) where the way there is not trusted",
-                                   c->name, url ?: "?");
+                        (void) log_full_errno(
+                                LOG_NOTICE, 0,
+                                "webhook %s: posting alerts to %s over plain http, as Alertmanager serves by "
+                                "default; use https (or a TLS proxy) where the way there is not trusted",
+                                c->name, url ?: "?");
                 }
         }
         free(known);
@@ -871,9 +884,10 @@ void webhook_manager_commit(WebhookManager *m, bool apply) {
 
                 if (m->spool_directory) {
                         /* The first peer keeps the webhook's own directory; '#' is in no webhook name. */
-                        if ((w->peer == 0 ? asprintf(&w->directory, "%s/%s", m->spool_directory, w->config->name)
-                                          : asprintf(&w->directory, "%s/%s#%u", m->spool_directory, w->config->name,
-                                                     w->peer + 1)) < 0)
+                        if ((w->peer == 0
+                                     ? asprintf(&w->directory, "%s/%s", m->spool_directory, w->config->name)
+                                     : asprintf(&w->directory, "%s/%s#%u", m->spool_directory,
+                                                w->config->name, w->peer + 1)) < 0)
                                 w->directory = NULL;
                         (void) mkdir(m->spool_directory, 0700);
                         if (!w->directory || (mkdir(w->directory, 0700) < 0 && errno != EEXIST)) {
@@ -965,9 +979,10 @@ static bool alertmanager_wants(const Webhook *w, const TargetConfig *config, uns
 
 /* Spools an alert that starts (TARGET_EVENT_PROBLEM_APPEARED) or ends (..._CLEARED) for every
  * Alertmanager peer that wants it: what must not be lost goes through the spool. */
-static void spool_alert(WebhookManager *m, const TargetConfig *config, const TargetState *state, TargetEventType type,
-                        const Problem *problem, const char *address) {
-        unsigned kind = type == TARGET_EVENT_PROBLEM_CLEARED ? WEBHOOK_EVENT_RECOVERY : WEBHOOK_EVENT_PROBLEM;
+static void spool_alert(WebhookManager *m, const TargetConfig *config, const TargetState *state,
+                        TargetEventType type, const Problem *problem, const char *address) {
+        unsigned kind = type == TARGET_EVENT_PROBLEM_CLEARED ? WEBHOOK_EVENT_RECOVERY
+                                                             : WEBHOOK_EVENT_PROBLEM;
         json_t *document = NULL;
         char id[33];
 
@@ -979,10 +994,10 @@ static void spool_alert(WebhookManager *m, const TargetConfig *config, const Tar
                         new_event_id(id);
                         document = webhook_event_new(config, state,
                                                      &(TargetEvent) { .type = type,
-                                                                      .old_status = state->status,
-                                                                      .new_status = state->status,
-                                                                      .problem = problem,
-                                                                      .address = address },
+                                                                     .old_status = state->status,
+                                                                     .new_status = state->status,
+                                                                     .problem = problem,
+                                                                     .address = address },
                                                      id, m->hostname, now_realtime());
                         if (!document)
                                 return;
@@ -1033,11 +1048,13 @@ static void queue_resends(Webhook *w, const TargetConfig *config, json_t *docume
                 json_decref(alerts);
                 return;
         }
-        if (json_object_size(w->resends) >= RESEND_TARGETS_MAX && !json_object_get(w->resends, config->name)) {
+        if (json_object_size(w->resends) >= RESEND_TARGETS_MAX &&
+            !json_object_get(w->resends, config->name)) {
                 if (!w->resends_full_warned)
-                        log_warning("webhook %s: %d targets wait for their alerts to be resent to %s; further "
-                                    "resends are dropped until it takes them", w->config->name, RESEND_TARGETS_MAX,
-                                    w->url);
+                        log_warning(
+                                "webhook %s: %d targets wait for their alerts to be resent to %s; further "
+                                "resends are dropped until it takes them",
+                                w->config->name, RESEND_TARGETS_MAX, w->url);
                 w->resends_full_warned = true;
                 json_decref(alerts);
                 return;
@@ -1047,13 +1064,14 @@ static void queue_resends(Webhook *w, const TargetConfig *config, json_t *docume
         /* The first resend waiting starts the gather time; those that follow it wait with it. */
         int enabled = SD_EVENT_OFF;
         uint64_t now = 0;
-        if (w->resend_due || (w->resend_timer && sd_event_source_get_enabled(w->resend_timer, &enabled) >= 0 &&
-                              enabled != SD_EVENT_OFF))
+        if (w->resend_due ||
+            (w->resend_timer && sd_event_source_get_enabled(w->resend_timer, &enabled) >= 0 &&
+             enabled != SD_EVENT_OFF))
                 return;
         (void) sd_event_now(w->manager->event, CLOCK_MONOTONIC, &now);
         if (!w->resend_timer)
-                (void) sd_event_add_time(w->manager->event, &w->resend_timer, CLOCK_MONOTONIC, now + RESEND_GATHER_USEC,
-                                         USEC_PER_MSEC * 100, on_resend_timer, w);
+                (void) sd_event_add_time(w->manager->event, &w->resend_timer, CLOCK_MONOTONIC,
+                                         now + RESEND_GATHER_USEC, USEC_PER_MSEC * 100, on_resend_timer, w);
         else {
                 (void) sd_event_source_set_time(w->resend_timer, now + RESEND_GATHER_USEC);
                 (void) sd_event_source_set_enabled(w->resend_timer, SD_EVENT_ONESHOT);
@@ -1084,7 +1102,8 @@ void webhook_manager_probe_done(WebhookManager *m, const SinkTarget *target) {
 
         json_array_foreach(changes, i, change) {
                 const char *kind = json_string_value(json_object_get(change, "change"));
-                ProblemCode code = problem_code_from_string(json_string_value(json_object_get(change, "code")));
+                ProblemCode code = problem_code_from_string(
+                        json_string_value(json_object_get(change, "code")));
                 const char *address = address_of(target->last_report, code);
 
                 const Problem *p = NULL;
@@ -1092,13 +1111,15 @@ void webhook_manager_probe_done(WebhookManager *m, const SinkTarget *target) {
                         if (state->problems.items[j].code == code)
                                 p = &state->problems.items[j];
                 if (strcmp(kind, "end") == 0) {
-                        Problem ended = table_problem(json_string_value(json_object_get(change, "code")), change);
+                        Problem ended = table_problem(json_string_value(json_object_get(change, "code")),
+                                                      change);
                         spool_alert(m, config, state, TARGET_EVENT_PROBLEM_CLEARED, &ended, address);
                         /* A code gone altogether ends at the other severity too: the table may be older
                          * than the alerts (a crash before the state was saved), and ending an alert that
                          * does not exist costs Alertmanager nothing. */
                         if (!p && IN_SET(ended.severity, STATUS_WARNING, STATUS_CRITICAL)) {
-                                ended.severity = ended.severity == STATUS_WARNING ? STATUS_CRITICAL : STATUS_WARNING;
+                                ended.severity = ended.severity == STATUS_WARNING ? STATUS_CRITICAL
+                                                                                  : STATUS_WARNING;
                                 spool_alert(m, config, state, TARGET_EVENT_PROBLEM_CLEARED, &ended, address);
                         }
                         continue;
@@ -1115,10 +1136,10 @@ void webhook_manager_probe_done(WebhookManager *m, const SinkTarget *target) {
                 json_int_t starts = json_integer_value(json_object_get(change, "starts"));
                 json_t *document = webhook_event_new(config, state,
                                                      &(TargetEvent) { .type = TARGET_EVENT_REMINDER,
-                                                                      .old_status = state->status,
-                                                                      .new_status = state->status,
-                                                                      .problem = p,
-                                                                      .address = address },
+                                                                     .old_status = state->status,
+                                                                     .new_status = state->status,
+                                                                     .problem = p,
+                                                                     .address = address },
                                                      id, m->hostname, (usec_t) starts * USEC_PER_SEC);
                 if (document)
                         (void) json_array_append_new(resends, document);
@@ -1169,14 +1190,17 @@ static json_t *peer_status(const Webhook *w, usec_t now) {
         if (!o)
                 return NULL;
         if (w->head && w->head->first_attempt_usec)
-                (void) json_object_set_new(o, "oldest_pending_seconds",
-                                           json_real((double) (now - MIN(now, w->head->first_attempt_usec)) / USEC_PER_SEC));
+                (void) json_object_set_new(
+                        o, "oldest_pending_seconds",
+                        json_real((double) (now - MIN(now, w->head->first_attempt_usec)) / USEC_PER_SEC));
         /* Times as in every document: RFC 3339 and Unix seconds; null when never. */
         if (w->last_success_usec)
-                (void) json_object_set_time(o, "last_success", (int64_t) (w->last_success_usec / USEC_PER_SEC));
+                (void) json_object_set_time(o, "last_success",
+                                            (int64_t) (w->last_success_usec / USEC_PER_SEC));
         else
                 (void) json_object_set_new(o, "last_success", json_null());
-        (void) json_object_set_new(o, "last_error", w->last_error ? json_string(w->last_error) : json_null());
+        (void) json_object_set_new(o, "last_error",
+                                   w->last_error ? json_string(w->last_error) : json_null());
         return o;
 }
 
@@ -1192,10 +1216,12 @@ static void add_peer_to(json_t *o, json_t *peer) {
                                            json_integer(json_integer_value(json_object_get(o, sums[i])) +
                                                         json_integer_value(json_object_get(peer, sums[i]))));
         json_t *oldest = json_object_get(peer, "oldest_pending_seconds");
-        if (oldest && json_real_value(oldest) > json_real_value(json_object_get(o, "oldest_pending_seconds")))
+        if (oldest &&
+            json_real_value(oldest) > json_real_value(json_object_get(o, "oldest_pending_seconds")))
                 (void) json_object_set(o, "oldest_pending_seconds", oldest);
         json_t *success = json_object_get(peer, "last_success_unix");
-        if (success && json_integer_value(success) > json_integer_value(json_object_get(o, "last_success_unix"))) {
+        if (success &&
+            json_integer_value(success) > json_integer_value(json_object_get(o, "last_success_unix"))) {
                 (void) json_object_set(o, "last_success", json_object_get(peer, "last_success"));
                 (void) json_object_set(o, "last_success_unix", success);
         }

@@ -16,7 +16,8 @@ typedef struct WebhookManager WebhookManager;
 
 /* `spool_directory` NULL: no durable spool, events live in memory only. `host` (may be NULL) gives the
  * saved states of the targets at the first configuration, for the alerts firing at Alertmanager. */
-int webhook_manager_new(sd_event *event, const char *spool_directory, const SinkHost *host, WebhookManager **ret);
+int webhook_manager_new(sd_event *event, const char *spool_directory, const SinkHost *host,
+                        WebhookManager **ret);
 WebhookManager *webhook_manager_free(WebhookManager *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(WebhookManager *, webhook_manager_free);
 

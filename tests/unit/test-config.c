@@ -723,6 +723,19 @@ static void test_webhook_alertmanager(void **state) {
                     "t.conf:1: [Webhook am]: URL= is plain http and the webhook sends a credential (BearerTokenFile=, "
                     "SecretFile= or Header=): it would travel unprotected; use https, or set AllowInsecureHTTP=yes to "
                     "accept that");
+        check_error("[Webhook am]\nFormat=alertmanager\nURL=http://h:9093/\nHeader=X-Token: t\n",
+                    "t.conf:1: [Webhook am]: URL= is plain http and the webhook sends a credential (BearerTokenFile=, "
+                    "SecretFile= or Header=): it would travel unprotected; use https, or set AllowInsecureHTTP=yes to "
+                    "accept that");
+        /* Said so, it may. */
+        config = parse_ok("[Webhook am]\nFormat=alertmanager\nURL=http://h:9093/\nBearerTokenFile=/t\n"
+                          "AllowInsecureHTTP=yes\n");
+        assert_true(webhook_config_allows_http(&config->webhooks[0]));
+        config_free(config);
+        /* Other formats need AllowInsecureHTTP=yes for any http:// URL. */
+        config = parse_ok("[Webhook j]\nURL=https://h/\n");
+        assert_false(webhook_config_allows_http(&config->webhooks[0]));
+        config_free(config);
         check_error("[Webhook j]\nURL=https://a/ https://b/\n",
                     "t.conf:1: [Webhook j]: URL= names 2 URLs: only Format=alertmanager posts to several receivers "
                     "(the peers of an Alertmanager cluster)");

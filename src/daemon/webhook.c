@@ -561,11 +561,12 @@ static int start_resend(Webhook *w) {
         if (!w->body)
                 return -ENOMEM;
         new_event_id(id);
+        /* Set first: the answer must find the request marked, however soon it comes. */
+        w->resending = true;
         int r = post_body(w, "resend", id);
         if (r < 0)
-                return r;
-        w->resending = true;
-        return 0;
+                w->resending = false;
+        return r;
 }
 
 /* Sends the head of the queue if nothing is in flight or waiting. */

@@ -204,6 +204,14 @@ if poll 20 at_both "$flip_alert"; then
 else
         errors+=("no TLSWatchConnectFailed alert for flip at both Alertmanagers within 20 s: am1 $(cat "$tmp/am1.json" 2>/dev/null) am2 $(cat "$tmp/am2.json" 2>/dev/null)")
 fi
+# The link leads to the target's status at the endpoint.
+generator=$("$jq" -r "first(.[] | select($flip_alert) | .generatorURL) // empty" "$tmp/am1.json" 2>/dev/null)
+if [[ -n $generator ]] && http_get "$generator" "$tmp/generator.json" 2>>"$tmp/http.err"; then
+        "$jq" -e '.targets | length == 1 and .[0].name == "flip"' "$tmp/generator.json" >/dev/null ||
+                errors+=("the generatorURL $generator does not answer with flip's status: $(head -c 500 "$tmp/generator.json")")
+else
+        errors+=("the generatorURL \"$generator\" cannot be fetched")
+fi
 grep -q 'over plain http' "$tmp/d.err" || errors+=("no notice that the alerts travel over plain http")
 report "a failing listener is an alert at both peers, its severity a label" ${errors[@]+"${errors[@]}"} -- \
         "$tmp/d.err" "$tmp/http.err"

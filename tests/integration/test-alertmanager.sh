@@ -5,7 +5,7 @@
 # at both, with severity, instance, target, code, job and a Label= as labels, summary, description and
 # runbook_url as annotations, generatorURL at the [HTTP] endpoint, and an endsAt a few intervals ahead; `amtool alert query severity=critical`
 # finds it; resends keep it alive past that endsAt with its first startsAt, and nothing of them is
-# spooled; a severity that rises across a restart is another alert and the old one is resolved at once;
+# spooled; a peer that is down delays nothing for the other and is filled again when it returns; a severity that rises across a restart is another alert and the old one is resolved at once;
 # after tlswatchd is killed, its alerts resolve by their endsAt alone; a renewal found at the next start
 # resolves what was firing; `tlswatchctl webhook-test` raises an "info" TLSWatchTest alert. Run by the
 # automake harness: 0 pass, 1 fail, 99 broken environment; never skips.
@@ -122,23 +122,32 @@ route:
 receivers:
   - name: discard
 EOF
-# Two independent Alertmanagers stand for the peers of a cluster: each must get every alert itself.
-for name in am1 am2; do
-        mkdir -p "$tmp/$name.data"
-        "$alertmanager" --config.file="$tmp/am.yml" --storage.path="$tmp/$name.data" \
-                --web.listen-address="127.0.0.1:${port[$name]}" --cluster.listen-address= </dev/null \
-                >"$tmp/$name.out" 2>"$tmp/$name.err" &
-        pid[$name]=$!
+# start_am NAME: an Alertmanager on port[NAME], with an empty store.
+start_am() {
+        rm -rf "$tmp/$1.data"
+        mkdir -p "$tmp/$1.data"
+        "$alertmanager" --config.file="$tmp/am.yml" --storage.path="$tmp/$1.data" \
+                --web.listen-address="127.0.0.1:${port[$1]}" --cluster.listen-address= </dev/null \
+                >>"$tmp/$1.out" 2>>"$tmp/$1.err" &
+        pid[$1]=$!
         pids+=("$!")
-done
+}
 am_ready() {
         running "${pid[$1]}" && http_get "http://127.0.0.1:${port[$1]}/-/ready" "$tmp/ready.out" 2>/dev/null
 }
-for name in am1 am2; do
-        if ! poll 30 am_ready "$name"; then
-                tail -n 20 "$tmp/$name.err" >&2
-                hard_error "Alertmanager $name did not become ready on 127.0.0.1:${port[$name]} within 30 s"
+# wait_am NAME: ready within 30 s, or the environment is broken.
+wait_am() {
+        if ! poll 30 am_ready "$1"; then
+                tail -n 20 "$tmp/$1.err" >&2
+                hard_error "Alertmanager $1 did not become ready on 127.0.0.1:${port[$1]} within 30 s"
         fi
+}
+# Two independent Alertmanagers stand for the peers of a cluster: each must get every alert itself.
+for name in am1 am2; do
+        start_am "$name"
+done
+for name in am1 am2; do
+        wait_am "$name"
 done
 
 # --- tlswatchd -------------------------------------------------------------------------------------------
@@ -272,6 +281,31 @@ else
 fi
 report "resends renew the alert and keep its startsAt, without the spool" ${errors[@]+"${errors[@]}"} -- "$tmp/ctl.err" \
         "$tmp/d.err" "$tmp/http.err"
+
+# --- a peer down: the other goes on, resends are not spooled for it, and it is filled again -----------------
+
+errors=()
+stop_pid "${pid[am2]}"
+peer2_failed() {
+        timeout -k 5 30 "$TLSWATCHCTL" --socket "$tmp/d.sock" webhooks --json >"$tmp/webhooks.json" 2>>"$tmp/ctl.err" &&
+                "$jq" -e '.[] | select(.name == "am") | .peers[1].last_error != null and .peers[0].last_error == null' \
+                        "$tmp/webhooks.json" >/dev/null 2>&1
+}
+if poll 20 peer2_failed; then
+        alerts am1 && "$jq" -e "any(.[]; $flip_alert and .status.state == \"active\")" "$tmp/am1.json" >/dev/null ||
+                errors+=("am1 lost flip's alert while am2 was down: $(shown am1 "$flip_alert")")
+        spooled=$(find "$tmp/state/spool/am#2" -name '*.json' | wc -l)
+        [[ $spooled == 0 ]] || errors+=("$spooled files in am2's spool: resends for a peer that is down are not to be spooled")
+else
+        errors+=("no failed attempt to am2 within 20 s of its stop: $(cat "$tmp/webhooks.json")")
+fi
+# Back with an empty store: the resends fill it again.
+start_am am2
+wait_am am2
+poll 20 at_both "$flip_alert and .status.state == \"active\"" ||
+        errors+=("flip's alert did not reach am2 within 20 s of its return: $(shown am2 "$flip_alert")")
+report "a peer that is down delays nothing for the other, and is filled again by the resends" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/d.err" "$tmp/am2.err"
 
 # --- the severity rises across a restart: another alert, the old one resolved at once ----------------------
 # Ten days left and CritDays=14 (a restart with the state kept stands in for four days passing). The

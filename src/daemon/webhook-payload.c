@@ -148,7 +148,11 @@ static void alert_name(const char *code, char *ret, size_t size) {
                         upper = true;
                         continue;
                 }
-                ret[n++] = upper && 'a' <= *c && *c <= 'z' ? (char) (*c - 'a' + 'A') : *c;
+                /* ASCII only: codes are [a-z_]; a conditional would promote both sides to int. */
+                char letter = *c;
+                if (upper && letter >= 'a' && letter <= 'z')
+                        letter = (char) (letter - ('a' - 'A'));
+                ret[n++] = letter;
                 upper = false;
         }
         ret[n] = '\0';

@@ -108,6 +108,16 @@ make_pki() {
         fi
 }
 
+# sanitized BINARY: built with AddressSanitizer (its RSS is the sanitizer's shadow and quarantine, not
+# ours, and it is slower). Not `ldd | grep -q`: grep leaving early can kill ldd with SIGPIPE, which
+# pipefail turns into "not sanitized" at random.
+sanitized() {
+        local libraries
+
+        libraries=$(ldd "$1" 2>/dev/null)
+        [[ $libraries == *libasan* ]]
+}
+
 # --- children, by PID ----------------------------------------------------------------------------------
 
 # stat_fields PID: the fields of /proc/PID/stat after "(comm) " into the caller's array `fields`: state,

@@ -32,7 +32,7 @@ rss_limit_kib=${HOSTILE_RSS_LIMIT_KIB:-32768}
 # Under ASan the RSS is the sanitizer's shadow memory, not ours: only the normal build is measured; and
 # everything is slower, so the slack after a deadline doubles.
 measure_rss=yes
-if ldd "$TLSWATCHCTL" 2>/dev/null | grep -q 'libasan'; then
+if sanitized "$TLSWATCHCTL"; then
         measure_rss=no
         slack_ms=$((slack_ms * 2))
 fi

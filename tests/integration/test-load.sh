@@ -33,7 +33,7 @@ fd_slack=24
 # daemon several times slower. What they catch is a loop blocked for seconds on end.
 status_limit_ms=${LOAD_STATUS_LIMIT_MS:-5000}
 asan=no
-if ldd "$TLSWATCHD" 2>/dev/null | grep -q 'libasan'; then
+if sanitized "$TLSWATCHD"; then
         asan=yes
         status_limit_ms=${LOAD_STATUS_LIMIT_MS:-10000}
 fi

@@ -772,7 +772,7 @@ rss1=$(awk '/^VmRSS:/ { print $2 }' "/proc/${pid[d4]}/status")
 n=$(spool_files "$tmp/d4.state/spool/down" | grep -c .)
 ((n == 2200)) || errors+=("$n spool files, expected 2200")
 # ASan keeps freed memory in its quarantine, so only the plain build's RSS means anything here.
-if ! ldd "$TLSWATCHD" 2>/dev/null | grep -q libasan && ((rss1 - rss0 > 2048)); then
+if ! sanitized "$TLSWATCHD" && ((rss1 - rss0 > 2048)); then
         errors+=("RSS grew $((rss1 - rss0)) KiB for 2,000 pending events, expected under 2 MiB")
 fi
 stop_daemon d4

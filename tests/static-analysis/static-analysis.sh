@@ -17,7 +17,7 @@ cd "$top"
 
 sources() { find src tests/fuzz tests/tools tests/unit -name '*.c' | sort; }
 includes=(-Isrc/basic -Isrc/probe -Isrc/ctl -Isrc/daemon -Itests/fuzz -Itests/unit)
-defines=(-DSYSCONFDIR='"/etc"' -DLOCALSTATEDIR='"/var"' -DTOP_SRCDIR='"."')
+defines=(-DSYSCONFDIR='"/etc"' -DLOCALSTATEDIR='"/var"' -DDOCDIR='"/usr/share/doc/tlswatch"' -DTOP_SRCDIR='"."')
 
 case $tool in
 cppcheck)

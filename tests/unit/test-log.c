@@ -21,12 +21,12 @@ static char *capture_stderr(void (*emit)(void)) {
 
         assert_non_null(text);
         assert_non_null(capture);
-        fflush(stderr);
+        assert_int_equal(fflush(stderr), 0);
         saved = dup(STDERR_FILENO);
         assert_true(saved >= 0);
         assert_true(dup2(fileno(capture), STDERR_FILENO) >= 0);
         emit();
-        fflush(stderr);
+        assert_int_equal(fflush(stderr), 0);
         assert_true(dup2(saved, STDERR_FILENO) >= 0);
         close(saved);
         rewind(capture);

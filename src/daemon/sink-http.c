@@ -637,7 +637,8 @@ static void on_completed(void *userdata, struct MHD_Connection *connection, void
         *state = NULL;
 }
 
-static void on_mhd_log(void *userdata, const char *format, va_list ap) {
+/* MHD hands over its own printf format: the attribute says so, for -Wformat-nonliteral under clang. */
+_printf_(2, 0) static void on_mhd_log(void *userdata, const char *format, va_list ap) {
         _cleanup_free_ char *message = NULL;
 
         /* Connection limits reached, clients that went away: the client's business, not an operator's. */

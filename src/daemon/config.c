@@ -922,9 +922,7 @@ size_t config_target_keys(const char **ret, size_t size) {
 
 /* "FILE:LINE: [KIND NAME]: message", the form of every error found after parsing, when the whole
  * section is known. Returns -EINVAL. */
-static int section_error(char **ret_error, const char *kind, const char *file, unsigned line, const char *name,
-                         const char *format, ...) _printf_(6, 7);
-static int section_error(char **ret_error, const char *kind, const char *file, unsigned line, const char *name,
+int config_section_error(char **ret_error, const char *kind, const char *file, unsigned line, const char *name,
                          const char *format, ...) {
         _cleanup_free_ char *message = NULL;
         va_list ap;
@@ -940,9 +938,9 @@ static int section_error(char **ret_error, const char *kind, const char *file, u
 }
 
 #define webhook_error(ret_error, w, ...) \
-        section_error(ret_error, "Webhook", (w)->file, (w)->line, (w)->name, __VA_ARGS__)
+        config_section_error(ret_error, "Webhook", (w)->file, (w)->line, (w)->name, __VA_ARGS__)
 #define finish_error(ret_error, t, ...) \
-        section_error(ret_error, "Target", (t)->file, (t)->line, (t)->name, __VA_ARGS__)
+        config_section_error(ret_error, "Target", (t)->file, (t)->line, (t)->name, __VA_ARGS__)
 
 static int finish_webhooks(Config *config, char **ret_error) {
         if (!config->spool_max_bytes)
@@ -1001,15 +999,15 @@ static int finish_http(Config *config, char **ret_error) {
 
         if (!h->listen) {
                 if (h->external_url)
-                        return section_error(ret_error, "HTTP", h->file, h->line, "",
+                        return config_section_error(ret_error, "HTTP", h->file, h->line, "",
                                              "ExternalURL= needs Listen= (the endpoint is off without it)");
                 return 0;
         }
         if (h->max_connections_per_ip > h->max_connections)
-                return section_error(ret_error, "HTTP", h->file, h->line, "",
+                return config_section_error(ret_error, "HTTP", h->file, h->line, "",
                                      "MaxConnectionsPerIP= must not exceed MaxConnections=");
         if (h->timeout_usec < USEC_PER_SEC)
-                return section_error(ret_error, "HTTP", h->file, h->line, "", "Timeout= must be at least 1s");
+                return config_section_error(ret_error, "HTTP", h->file, h->line, "", "Timeout= must be at least 1s");
         if (h->external_url) {
                 size_t n = strlen(h->external_url);
                 while (n > 0 && h->external_url[n - 1] == '/')

@@ -152,3 +152,8 @@ size_t config_target_keys(const char **ret, size_t size);
 
 Config *config_free(Config *config);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Config *, config_free);
+
+/* "FILE:LINE: [KIND NAME]: message" (NAME may be "", as for [HTTP]) into *ret_error, for the errors a
+ * section's settings earn after parsing (a sink's configure, cross-key rules). Returns -EINVAL. */
+int config_section_error(char **ret_error, const char *kind, const char *file, unsigned line, const char *name,
+                         const char *format, ...) _printf_(6, 7);

@@ -840,19 +840,8 @@ static void *sink_free(void *sink) {
         return NULL;
 }
 
-static int http_error(char **ret_error, const HttpConfig *h, const char *format, ...) _printf_(3, 4);
-static int http_error(char **ret_error, const HttpConfig *h, const char *format, ...) {
-        _cleanup_free_ char *message = NULL;
-        va_list ap;
-
-        va_start(ap, format);
-        if (vasprintf(&message, format, ap) < 0)
-                message = NULL;
-        va_end(ap);
-        if (asprintf(ret_error, "%s:%u: [HTTP]: %s", h->file ?: "?", h->line, message ?: "invalid") < 0)
-                *ret_error = NULL;
-        return -EINVAL;
-}
+#define http_error(ret_error, h, ...) \
+        config_section_error((ret_error), "HTTP", (h)->file ?: "?", (h)->line, "", __VA_ARGS__)
 
 static int sink_configure(void *sink, const Config *config, char **ret_error) {
         HttpSink *s = sink;

@@ -317,6 +317,15 @@ static bool schedule_retry(Webhook *w) {
         return false;
 }
 
+/* A failed delivery attempt: counted, and its reason kept for `tlswatchctl webhooks`. */
+static void record_failure(Webhook *w, CURLcode result, long status) {
+        w->failures_total++;
+        if (result != CURLE_OK)
+                set_last_error(w, "%s", w->curl_error[0] ? w->curl_error : curl_easy_strerror(result));
+        else
+                set_last_error(w, "HTTP %ld: %.*s", status, (int) w->response_length, w->response_line);
+}
+
 /* A batch of resends is not retried: the alerts are sent again after their targets' next probes,
  * and until then they still hold at the receiver. A failure holds the next batch back a while. */
 static void on_resend_done(Webhook *w, CURLcode result, long status) {
@@ -327,11 +336,7 @@ static void on_resend_done(Webhook *w, CURLcode result, long status) {
                 webhook_kick(w);
                 return;
         }
-        w->failures_total++;
-        if (result != CURLE_OK)
-                set_last_error(w, "%s", w->curl_error[0] ? w->curl_error : curl_easy_strerror(result));
-        else
-                set_last_error(w, "HTTP %ld: %.*s", status, (int) w->response_length, w->response_line);
+        record_failure(w, result, status);
         if (w->resend_failures++ == 0)
                 log_warning("webhook %s: resending the firing alerts to %s failed (%s); they go again "
                             "after the next probes",
@@ -368,11 +373,7 @@ static void on_request_done(CurlGlue *glue, CURL *easy, CURLcode result, void *u
                 return;
         }
 
-        w->failures_total++;
-        if (result != CURLE_OK)
-                set_last_error(w, "%s", w->curl_error[0] ? w->curl_error : curl_easy_strerror(result));
-        else
-                set_last_error(w, "HTTP %ld: %.*s", status, (int) w->response_length, w->response_line);
+        record_failure(w, result, status);
 
         /* 4xx says the request itself is wrong, and sending it again will not help; 408 and 429 are the
          * receiver asking for time. */

@@ -34,6 +34,8 @@ enum {
         ARG_PASSWORD_FILE,
         ARG_EXPECT_ACCEPT,
         ARG_EXPECT_STATUS,
+        ARG_GROUPS,
+        ARG_NAME_ONLY_IN_CN,
 };
 
 static const struct option options[] = { { "servername", required_argument, NULL, ARG_SERVERNAME },
@@ -52,6 +54,8 @@ static const struct option options[] = { { "servername", required_argument, NULL
                                          { "password-file", required_argument, NULL, ARG_PASSWORD_FILE },
                                          { "expect-accept", no_argument, NULL, ARG_EXPECT_ACCEPT },
                                          { "expect-status", required_argument, NULL, ARG_EXPECT_STATUS },
+                                         { "groups", required_argument, NULL, ARG_GROUPS },
+                                         { "name-only-in-cn", required_argument, NULL, ARG_NAME_ONLY_IN_CN },
                                          { "help", no_argument, NULL, 'h' },
                                          { "host", required_argument, NULL, 'H' },
                                          { "port", required_argument, NULL, 'p' },
@@ -247,6 +251,28 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                                 goto finish;
                         }
                         r = set_string(&args.probe.http_expect_status, optarg);
+                        break;
+                case ARG_GROUPS: {
+                        _cleanup_free_ char *groups = NULL, *error = NULL;
+                        r = probe_settings_parse_groups(optarg, &groups, &error);
+                        if (r == -EINVAL) {
+                                r = error_message(ret_error, -EINVAL, "--groups: %s",
+                                                  error ?: "out of memory");
+                                goto finish;
+                        }
+                        if (r >= 0) {
+                                free(args.probe.groups);
+                                args.probe.groups = TAKE_PTR(groups);
+                        }
+                        break;
+                }
+                case ARG_NAME_ONLY_IN_CN:
+                        if (probe_settings_parse_severity(optarg, &args.probe.name_only_in_cn, &reason) <
+                            0) {
+                                r = error_message(ret_error, -EINVAL, "--name-only-in-cn: \"%s\" %s", optarg,
+                                                  reason);
+                                goto finish;
+                        }
                         break;
                 case 'h':
                         args.help = true;

@@ -76,6 +76,11 @@ static void help(void) {
                "                                MQTT credentials; the password only from a file\n"
                "  --expect-accept               a refused CONNACK is CRITICAL, not information\n"
                "  --expect-status LIST          https statuses that count as success (2xx 3xx)\n"
+               "  --groups LIST                 key-exchange groups to offer, e.g. X25519:P-256\n"
+               "                                (default: OpenSSL's)\n"
+               "  --name-only-in-cn note|warning|critical\n"
+               "                                a name only in the subject CN, not in subjectAltName\n"
+               "                                (warning)\n"
                "  -H, --host HOST -p, --port PORT\n"
                "                                the target, instead of HOST[:PORT] (port 8883)\n"
                "  -w, --warn-days N (30)  -c, --crit-days N (7)\n"
@@ -106,6 +111,8 @@ static const char *tls_setup_error(int r) {
                 return "the client key does not match the client certificate";
         case -EBADMSG:
                 return "a file holds no usable PEM certificate or key";
+        case -EOPNOTSUPP:
+                return "OpenSSL refuses the key-exchange groups of --groups";
         default:
                 return strerror(-r);
         }
@@ -149,8 +156,10 @@ static int run_probe(int argc, char **argv) {
 
         r = tls_context_cache_new(&cache);
         if (r >= 0) {
-                TlsSettings tls = { .ca_file = args.probe.ca_file, .cert_file = args.probe.cert_file,
-                                    .key_file = args.probe.key_file };
+                TlsSettings tls = { .ca_file = args.probe.ca_file,
+                                    .cert_file = args.probe.cert_file,
+                                    .key_file = args.probe.key_file,
+                                    .groups = args.probe.groups };
                 r = tls_context_cache_get(cache, &tls, &ctx);
         }
         if (r < 0) {

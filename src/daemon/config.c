@@ -61,6 +61,8 @@ typedef enum ValueType {
         VALUE_HEADER,     /* "Name: value", appended */
         VALUE_BYTES,      /* 64M, 1G, ... */
         VALUE_LISTEN,     /* IP:PORT to bind */
+        VALUE_GROUPS,     /* key-exchange groups, checked against the OpenSSL we run with */
+        VALUE_SEVERITY,   /* note, warning or critical */
 } ValueType;
 
 typedef enum KeyScope {
@@ -102,6 +104,8 @@ static const KeyDefinition keys[] = {
         { "MQTTUsername", SCOPE_TARGET, VALUE_STRING, offsetof(TargetConfig, probe.mqtt_username) },
         { "MQTTPasswordFile", SCOPE_TARGET, VALUE_SECRET, offsetof(TargetConfig, probe.mqtt_password_file) },
         { "MQTTExpectAccept", SCOPE_TARGET, VALUE_BOOLEAN, offsetof(TargetConfig, probe.mqtt_expect_accept) },
+        { "Groups", SCOPE_TARGET, VALUE_GROUPS, offsetof(TargetConfig, probe.groups) },
+        { "NameOnlyInCN", SCOPE_TARGET, VALUE_SEVERITY, offsetof(TargetConfig, probe.name_only_in_cn) },
         { "MaxConcurrentProbes", SCOPE_GLOBAL, VALUE_COUNT, offsetof(Config, max_concurrent_probes) },
         { "ControlSocket", SCOPE_GLOBAL, VALUE_PATH, offsetof(Config, control_socket) },
         { "MetricsFile", SCOPE_GLOBAL, VALUE_PATH, offsetof(Config, metrics_file) },
@@ -510,6 +514,22 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                         return parser_error(p, p->line, "%s: \"%s\" %s", k->key, value, reason);
                 r = 0;
                 break;
+        case VALUE_SEVERITY:
+                if (probe_settings_parse_severity(value, field, &reason) < 0)
+                        return parser_error(p, p->line, "%s: \"%s\" %s", k->key, value, reason);
+                r = 0;
+                break;
+        case VALUE_GROUPS: {
+                _cleanup_free_ char *groups = NULL, *error = NULL;
+                r = probe_settings_parse_groups(value, &groups, &error);
+                if (r == -EINVAL)
+                        return parser_error(p, p->line, "%s: %s", k->key, error ?: "out of memory");
+                if (r >= 0) {
+                        free(*(char **) field);
+                        *(char **) field = TAKE_PTR(groups);
+                }
+                break;
+        }
         case VALUE_HTTP_PATH:
                 if (probe_settings_check_path(value, &reason) < 0)
                         return parser_error(p, p->line, "%s: \"%s\" %s", k->key, value, reason);

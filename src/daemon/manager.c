@@ -122,6 +122,8 @@ static const char *tls_error_text(int r) {
                 return "the client key does not match the client certificate";
         case -EBADMSG:
                 return "no usable PEM certificate or key in the file";
+        case -EOPNOTSUPP:
+                return "OpenSSL refuses the key-exchange groups of Groups=";
         default:
                 return strerror(-r);
         }
@@ -145,7 +147,10 @@ static int build_targets(Manager *m, const Config *config, Target ***ret, char *
                 *t = (Target) { .manager = m, .config = c, .state = { .status = STATUS_UNKNOWN } };
                 targets[i] = t;
 
-                TlsSettings tls = { .ca_file = c->probe.ca_file, .cert_file = c->probe.cert_file, .key_file = c->probe.key_file };
+                TlsSettings tls = { .ca_file = c->probe.ca_file,
+                                    .cert_file = c->probe.cert_file,
+                                    .key_file = c->probe.key_file,
+                                    .groups = c->probe.groups };
                 r = tls_context_cache_get(m->tls_cache, &tls, &t->tls_context);
                 if (r < 0) {
                         if (asprintf(ret_error, "%s:%u: [Target %s]: %s%s%s: %s", c->file, c->line, c->name,

@@ -338,8 +338,28 @@ static int check_name(const CertCheckInput *input, X509 *leaf, AddressReport *re
 
         if (cert_check_name_is_ip(name))
                 matched = X509_check_ip_asc(leaf, name, 0);
-        else
+        else {
                 matched = X509_check_host(leaf, name, strlen(name), 0, NULL);
+                /* OpenSSL, as RFC 6125 §6.4.4 once allowed, falls back to the subject's CN when
+                 * subjectAltName holds no DNS name; the clients that follow RFC 9525 do not. Matching
+                 * again without the fallback tells a name in subjectAltName from one in the CN alone. */
+                if (matched == 1 && X509_check_host(leaf, name, strlen(name),
+                                                    X509_CHECK_FLAG_NEVER_CHECK_SUBJECT, NULL) != 1) {
+                        Status severity = severity_choice_apply(
+                                input->name_only_in_cn,
+                                problem_code_default_severity(PROBLEM_NAME_ONLY_IN_CN));
+                        return problem_list_add(
+                                &report->problems, PROBLEM_NAME_ONLY_IN_CN, severity, 0, -1,
+                                "\"%s\" is only in the certificate's subject CN, and subjectAltName "
+                                "holds no DNS name: OpenSSL-based clients accept it, but browsers "
+                                "refuse it (Chrome since 58, NET::ERR_CERT_COMMON_NAME_INVALID; Safari "
+                                "since iOS 13 and macOS 10.15), so does a web dashboard on this "
+                                "certificate, as do Go programs since Go 1.15 (\"x509: certificate "
+                                "relies on legacy Common Name field\") and rustls-based MQTT clients: "
+                                "reissue it with subjectAltName DNS:%s",
+                                name, name);
+                }
+        }
         if (matched == 1)
                 return 0;
 

@@ -28,6 +28,7 @@ typedef struct CertCheckInput {
         unsigned warn_days;
         unsigned crit_days;
         bool from_file; /* `served` is a certfile on disk (lint), not what a listener sent */
+        SeverityChoice name_only_in_cn; /* a name matched through the subject CN alone; default: warning */
 } CertCheckInput;
 
 /* Appends the problems to report->problems and the analysed path to report->chain. Returns 0, or

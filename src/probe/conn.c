@@ -150,6 +150,15 @@ static int conn_fail_tls(Conn *c, int ssl_error, unsigned long queued_error, int
         code = tls_classify_failure(ssl_error, queued_error, sys_errno, &c->observations,
                                     c->state != CONN_TLS_HANDSHAKE, message, sizeof(message));
         ERR_clear_error();
+        /* With the groups narrowed, the likeliest reason for a refused handshake is that the listener
+         * has none of them; say which were offered, so the fix is one setting away. */
+        if (code == PROBLEM_TLS_HANDSHAKE_FAILED && c->state == CONN_TLS_HANDSHAKE && c->settings->groups &&
+            tls_failure_may_be_groups(queued_error))
+                return conn_complete(
+                        c, code,
+                        "%s: the probe offered only the key-exchange groups %s (Groups=, --groups), "
+                        "and the listener may support none of them",
+                        message, c->settings->groups);
         return conn_complete(c, code, "%s", message);
 }
 
@@ -183,6 +192,7 @@ static int conn_analyse(Conn *c) {
                 .now = time(NULL),
                 .warn_days = c->settings->warn_days,
                 .crit_days = c->settings->crit_days,
+                .name_only_in_cn = c->settings->name_only_in_cn,
         };
         return cert_check(&input, c->report);
 }
@@ -316,6 +326,7 @@ static int conn_after_handshake(Conn *c) {
         /* Both names are OpenSSL's static strings: a report keeps the pointers, not copies. */
         c->report->tls_version = SSL_get_version(c->ssl);
         c->report->cipher = SSL_get_cipher_name(c->ssl) ?: "";
+        tls_negotiated_group(c->ssl, c->report->group, sizeof(c->report->group));
 
         r = conn_analyse(c);
         if (r < 0)

@@ -36,6 +36,8 @@ void probe_output_human(const Report *report, FILE *out) {
                 fprintf(out, "\naddress %s: %s", a->address, status_to_string(a->status));
                 if (a->tls_version)
                         fprintf(out, ", %s %s", a->tls_version, a->cipher);
+                if (a->group[0])
+                        fprintf(out, " group %s", a->group);
                 if (a->protocol_detail)
                         fprintf(out, ", %s", a->protocol_detail);
                 fprintf(out, ", %.3f s\n", (double) a->duration_usec / 1e6);

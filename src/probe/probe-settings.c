@@ -6,10 +6,13 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
+#include <openssl/crypto.h>
 
 #include "probe-settings.h"
 #include "string-util.h"
 #include "proto-http.h"
+#include "tls.h"
 
 #define S(kind, member) FIELD_##kind##_OF(ProbeSettings, member)
 const Field probe_settings_fields[PROBE_SETTINGS_N_FIELDS] = {
@@ -30,6 +33,8 @@ const Field probe_settings_fields[PROBE_SETTINGS_N_FIELDS] = {
         S(STRING, mqtt_password_file),
         S(PLAIN, mqtt_expect_accept),
         S(STRING, http_expect_status),
+        S(STRING, groups),
+        S(PLAIN, name_only_in_cn),
 };
 #undef S
 _Static_assert(ELEMENTSOF(probe_settings_fields) == PROBE_SETTINGS_N_FIELDS,
@@ -173,6 +178,98 @@ int probe_settings_parse_mqtt_version(const char *value, int *ret, const char **
                 *ret_reason = "is not an MQTT version (3.1.1 or 5)";
                 return -EINVAL;
         }
+        return 0;
+}
+
+int probe_settings_parse_severity(const char *value, SeverityChoice *ret, const char **ret_reason) {
+        SeverityChoice choice;
+
+        assert(value);
+        assert(ret);
+        assert(ret_reason);
+
+        choice = severity_choice_from_string(value);
+        if (choice <= SEVERITY_CHOICE_DEFAULT) {
+                *ret_reason = "is not one of note, warning, critical";
+                return -EINVAL;
+        }
+        *ret = choice;
+        return 0;
+}
+
+int probe_settings_parse_groups(const char *value, char **ret, char **ret_error) {
+        static const char separators[] = ": ,\t";
+        char names[PROBE_SETTINGS_GROUPS_MAX][64];
+        size_t n = 0;
+        int r;
+
+        assert(value);
+        assert(ret);
+        assert(ret_error);
+
+        *ret_error = NULL;
+        for (const char *word = value + strspn(value, separators); *word; word += strspn(word, separators)) {
+                size_t length = strcspn(word, separators);
+
+                if (n >= PROBE_SETTINGS_GROUPS_MAX)
+                        return error_message(ret_error, -EINVAL, "more than %d groups",
+                                             PROBE_SETTINGS_GROUPS_MAX);
+                if (length >= sizeof(names[n]))
+                        return error_message(ret_error, -EINVAL, "\"%.*s...\" is not a key-exchange group",
+                                             32, word);
+                memcpy(names[n], word, length);
+                names[n][length] = '\0';
+                word += length;
+
+                /* Each name alone first, so that the message can say which one is wrong. */
+                r = tls_groups_check(names[n]);
+                if (r == -ENOMEM)
+                        return r;
+                if (r < 0) {
+                        char available[256];
+                        tls_groups_available(available, sizeof(available));
+                        bool hybrid = strstr(names[n], "MLKEM") || strstr(names[n], "mlkem") ||
+                                      strstr(names[n], "Kyber") || strstr(names[n], "kyber");
+                        return error_message(
+                                ret_error, -EINVAL,
+                                "\"%s\" is not a key-exchange group this OpenSSL (%s) can offer; it "
+                                "offers %s%s",
+                                names[n], OpenSSL_version(OPENSSL_VERSION_STRING), available,
+                                hybrid && !strstr(available, "MLKEM")
+                                        ? " (the hybrid post-quantum groups need OpenSSL 3.5)"
+                                        : "");
+                }
+                for (size_t i = 0; i < n; i++)
+                        if (strcasecmp(names[i], names[n]) == 0)
+                                return error_message(ret_error, -EINVAL, "\"%s\" is listed twice", names[n]);
+                n++;
+        }
+        if (n == 0)
+                return error_message(ret_error, -EINVAL, "the list of groups is empty");
+
+        size_t size = 0;
+        for (size_t i = 0; i < n; i++)
+                size += strlen(names[i]) + 1;
+        char *joined = malloc(size);
+        if (!joined)
+                return -ENOMEM;
+        joined[0] = '\0';
+        for (size_t i = 0; i < n; i++) {
+                if (i > 0)
+                        strcat(joined, ":");
+                strcat(joined, names[i]);
+        }
+        /* OpenSSL also refuses one group under two names (P-256 and secp256r1). */
+        r = tls_groups_check(joined);
+        if (r < 0) {
+                free(joined);
+                return r == -ENOMEM
+                               ? r
+                               : error_message(ret_error, -EINVAL,
+                                               "\"%s\" names one group twice (as P-256 and secp256r1, say)",
+                                               value);
+        }
+        *ret = joined;
         return 0;
 }
 

@@ -11,6 +11,7 @@
 
 #include "field-table.h"
 #include "macro.h"
+#include "problem.h"
 #include "protocol.h"
 #include "time-util.h"
 
@@ -34,10 +35,12 @@ typedef struct ProbeSettings {
         char *mqtt_username;      /* NULL: none */
         char *mqtt_password_file; /* an absolute path, or a credential name; read by the caller */
         char *http_expect_status; /* https: "200", "2xx 301", ...; NULL: any 2xx or 3xx */
+        char *groups;             /* key-exchange groups to offer, "X25519:P-256"; NULL: OpenSSL's default */
+        SeverityChoice name_only_in_cn; /* the severity of name_only_in_cn; 0: a warning */
 } ProbeSettings;
 
 /* The fields, for tables that embed a ProbeSettings and for the test that keeps this list complete. */
-#define PROBE_SETTINGS_N_FIELDS 17
+#define PROBE_SETTINGS_N_FIELDS 19
 extern const Field probe_settings_fields[PROBE_SETTINGS_N_FIELDS];
 
 /* Which vocabulary a message names settings in: tlswatch.conf's keys or tlswatchctl's options. */
@@ -61,6 +64,17 @@ int probe_settings_validate(const ProbeSettings *s, ProbeSettingsNames names, ch
 int probe_settings_check_path(const char *value, const char **ret_reason);
 int probe_settings_check_expect_status(const char *value, const char **ret_reason);
 int probe_settings_parse_mqtt_version(const char *value, int *ret, const char **ret_reason);
+/* "note", "warning" or "critical". */
+int probe_settings_parse_severity(const char *value, SeverityChoice *ret, const char **ret_reason);
+
+/* At most this many groups in Groups=/--groups: OpenSSL knows fewer than 50. */
+#define PROBE_SETTINGS_GROUPS_MAX 16
+
+/* Parses a list of key-exchange groups, separated by ':' (OpenSSL's form), ',' or blanks, into
+ * OpenSSL's form in *ret, each name checked against the OpenSSL this runs with. Returns 0, -ENOMEM,
+ * or -EINVAL and, in *ret_error, a sentence that names the first bad value and what this OpenSSL
+ * offers (the caller adds the key or option, and where it came from). */
+int probe_settings_parse_groups(const char *value, char **ret, char **ret_error);
 
 /* The protocol to speak: the one set, else the one the port implies. */
 const Protocol *probe_settings_protocol(const ProbeSettings *s);

@@ -28,6 +28,7 @@ static const char *const problem_code_table[_PROBLEM_CODE_MAX] = {
         [PROBLEM_CACERTFILE_NOT_ROOT] = "cacertfile_not_root",
         [PROBLEM_KEY_PERMISSIONS] = "key_permissions",
         [PROBLEM_STALE_CERTIFICATE] = "stale_certificate",
+        [PROBLEM_NAME_ONLY_IN_CN] = "name_only_in_cn",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(problem_code, ProblemCode, _PROBLEM_CODE_MAX);
@@ -40,6 +41,28 @@ static const char *const status_table[_STATUS_MAX] = {
 };
 
 DEFINE_STRING_TABLE_LOOKUP(status, Status, _STATUS_MAX);
+
+static const char *const severity_choice_table[_SEVERITY_CHOICE_MAX] = {
+        [SEVERITY_CHOICE_DEFAULT] = "default",
+        [SEVERITY_CHOICE_NOTE] = "note",
+        [SEVERITY_CHOICE_WARNING] = "warning",
+        [SEVERITY_CHOICE_CRITICAL] = "critical",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(severity_choice, SeverityChoice, _SEVERITY_CHOICE_MAX);
+
+Status severity_choice_apply(SeverityChoice choice, Status fallback) {
+        switch (choice) {
+        case SEVERITY_CHOICE_NOTE:
+                return STATUS_OK; /* a problem at STATUS_OK is a note: listed, the status unchanged */
+        case SEVERITY_CHOICE_WARNING:
+                return STATUS_WARNING;
+        case SEVERITY_CHOICE_CRITICAL:
+                return STATUS_CRITICAL;
+        default:
+                return fallback;
+        }
+}
 
 const char *status_to_label(Status status) {
         static const char *const labels[_STATUS_MAX] = {

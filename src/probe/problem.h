@@ -31,6 +31,7 @@ typedef enum ProblemCode {
         PROBLEM_CACERTFILE_NOT_ROOT,
         PROBLEM_KEY_PERMISSIONS,
         PROBLEM_STALE_CERTIFICATE,
+        PROBLEM_NAME_ONLY_IN_CN, /* the name matched through OpenSSL's subject CN fallback alone */
         _PROBLEM_CODE_MAX,
         _PROBLEM_CODE_INVALID = -EINVAL,
 } ProblemCode;
@@ -59,6 +60,24 @@ const char *status_to_label(Status status);
 /* The exit code of a one-shot check, in the Nagios plugin convention: 0 OK, 1 WARNING, 2 CRITICAL,
  * 3 UNKNOWN. */
 int status_to_exit_code(Status status);
+
+/* The severity an operator chose for a finding that lets them choose (NameOnlyInCN=): the zero value
+ * keeps the code's default, so settings built without it behave as documented. */
+typedef enum SeverityChoice {
+        SEVERITY_CHOICE_DEFAULT,
+        SEVERITY_CHOICE_NOTE,
+        SEVERITY_CHOICE_WARNING,
+        SEVERITY_CHOICE_CRITICAL,
+        _SEVERITY_CHOICE_MAX,
+        _SEVERITY_CHOICE_INVALID = -EINVAL,
+} SeverityChoice;
+
+/* "note", "warning" or "critical" ("default" too, for the table's sake). */
+const char *severity_choice_to_string(SeverityChoice choice);
+SeverityChoice severity_choice_from_string(const char *s);
+
+/* The severity to report: the choice, or `fallback` for SEVERITY_CHOICE_DEFAULT (or a bad value). */
+Status severity_choice_apply(SeverityChoice choice, Status fallback);
 
 static inline Status status_worst(Status a, Status b) {
         return a > b ? a : b;

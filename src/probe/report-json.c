@@ -138,11 +138,17 @@ static json_t *address_to_json(const char *protocol, const AddressReport *a) {
                                                                      a->checked_at)) < 0)
                         goto fail;
 
-        if (a->tls_version &&
-            json_object_set_new(o, "tls", json_pack("{s:s, s:s, s:f}", "version", a->tls_version, "cipher",
-                                                    a->cipher ?: "", "handshake_ms",
-                                                    (double) a->handshake_usec / 1e3)) < 0)
-                goto fail;
+        if (a->tls_version) {
+                json_t *tls = json_pack("{s:s, s:s}", "version", a->tls_version, "cipher", a->cipher ?: "");
+                /* "group" where one was negotiated (not with TLS 1.2's RSA key exchange). */
+                if (tls && a->group[0] && json_object_set_new(tls, "group", json_string(a->group)) < 0)
+                        tls = (json_decref(tls), NULL);
+                if (tls && json_object_set_new(tls, "handshake_ms",
+                                               json_real((double) a->handshake_usec / 1e3)) < 0)
+                        tls = (json_decref(tls), NULL);
+                if (json_object_set_new(o, "tls", tls) < 0)
+                        goto fail;
+        }
         if (a->has_days_left && json_object_set_new(o, "days_left", json_real(a->days_left)) < 0)
                 goto fail;
         if (a->protocol_detail && json_object_set_new(o, "protocol_detail", json_string(a->protocol_detail)) < 0)

@@ -91,6 +91,7 @@ typedef struct AddressReport {
         ProblemList problems;
         const char *tls_version; /* static (OpenSSL's); NULL when no handshake completed */
         const char *cipher;      /* static (OpenSSL's) */
+        char group[32];          /* the key-exchange group negotiated ("X25519", "P-256"); "": none */
         ChainLink *chain;        /* the verified path when there is one, else what was served */
         size_t n_chain;
         int64_t checked_at;      /* Unix seconds the chain was judged at: days_left counts from here */

@@ -118,8 +118,9 @@ static void pki_complete(Pki *pki) {
 
 /* Verifies `served` against `roots` as the handshake would, runs the analysis and derives the
  * statuses; the report is the caller's. */
-static AddressReport *check_full(Report **ret_report, X509_STORE *roots, STACK_OF(X509) *served,
-                                 const char *server_name, unsigned warn_days, unsigned crit_days) {
+static AddressReport *check_full_choice(Report **ret_report, X509_STORE *roots, STACK_OF(X509) *served,
+                                        const char *server_name, unsigned warn_days, unsigned crit_days,
+                                        SeverityChoice name_only_in_cn) {
         _cleanup_(test_chain_freep) STACK_OF(X509) *verified = NULL;
         VerifyError errors[VERIFY_ERRORS_MAX];
         size_t n_errors = 0;
@@ -147,6 +148,7 @@ static AddressReport *check_full(Report **ret_report, X509_STORE *roots, STACK_O
                 .now = NOW,
                 .warn_days = warn_days,
                 .crit_days = crit_days,
+                .name_only_in_cn = name_only_in_cn,
         };
         assert_int_equal(cert_check(&input, a), 0);
         assert_int_equal(report_finalize(report), 0);
@@ -162,6 +164,12 @@ static AddressReport *check_full(Report **ret_report, X509_STORE *roots, STACK_O
                 assert_non_null(a->chain[i].certificate->issuer);
         }
         return a;
+}
+
+static AddressReport *check_full(Report **ret_report, X509_STORE *roots, STACK_OF(X509) *served,
+                                 const char *server_name, unsigned warn_days, unsigned crit_days) {
+        return check_full_choice(ret_report, roots, served, server_name, warn_days, crit_days,
+                                 SEVERITY_CHOICE_DEFAULT);
 }
 
 static AddressReport *check(Report **ret_report, X509_STORE *roots, STACK_OF(X509) *served) {
@@ -713,6 +721,99 @@ static void test_hostname_no_san(void **state) {
         assert_contains(find_problem(a, PROBLEM_HOSTNAME_MISMATCH)->message, "no DNS or IP names");
 }
 
+/* A leaf with this CN and these subjectAltName entries (none: no extension at all), checked for
+ * `server_name` with the name_only_in_cn severity `choice`. */
+static AddressReport *check_leaf_cn(Report **ret_report, const char *cn, const char *const *dns,
+                                    const char *const *ips, const char *server_name, SeverityChoice choice) {
+        _cleanup_(pki_clear) Pki pki = {};
+        pki_complete(&pki);
+        TestCertSpec spec = leaf_spec(&pki);
+        spec.subject_cn = cn;
+        spec.dns = dns;
+        spec.ips = ips;
+        X509_free(pki.leaf);
+        pki.leaf = cert_new(&spec);
+        /* The case is about the extension's absence: make sure the factory left it out. */
+        if (!dns && !ips)
+                assert_int_equal(X509_get_ext_by_NID(pki.leaf, NID_subject_alt_name, -1), -1);
+        _cleanup_(X509_STORE_freep) X509_STORE *roots = test_store_new(pki.root, NULL);
+        _cleanup_(test_chain_freep) STACK_OF(X509) *served = test_chain_new(pki.leaf, pki.inter, NULL);
+
+        return check_full_choice(ret_report, roots, served, server_name, 30, 7, choice);
+}
+
+static void test_name_only_in_cn(void **state) {
+        _cleanup_(report_freep) Report *report = NULL;
+
+        /* OpenSSL matches "localhost" through the CN; the report says it is the CN alone, a warning. */
+        AddressReport *a =
+                check_leaf_cn(&report, "localhost", NULL, NULL, "localhost", SEVERITY_CHOICE_DEFAULT);
+        assert_problems(a, { PROBLEM_NAME_ONLY_IN_CN, STATUS_WARNING, 0, -1 });
+        assert_int_equal(a->status, STATUS_WARNING);
+        const char *message = find_problem(a, PROBLEM_NAME_ONLY_IN_CN)->message;
+        assert_contains(message, "\"localhost\" is only in the certificate's subject CN");
+        /* It names who refuses it, and the fix. */
+        assert_contains(message, "Chrome");
+        assert_contains(message, "Go 1.15");
+        assert_contains(message, "rustls");
+        assert_contains(message, "reissue it with subjectAltName DNS:localhost");
+        /* Identity is proven (OpenSSL's own clients accept it): the MQTT password still goes. */
+        assert_true(cert_check_identity_verified(&a->problems));
+}
+
+static void test_name_only_in_cn_cases(void **state) {
+        static const char *const other[] = { "other.example", NULL };
+        static const char *const v4[] = { "127.0.0.1", NULL };
+        _cleanup_(report_freep) Report *r1 = NULL;
+        _cleanup_(report_freep) Report *r2 = NULL;
+        _cleanup_(report_freep) Report *r3 = NULL;
+        _cleanup_(report_freep) Report *r4 = NULL;
+        _cleanup_(report_freep) Report *r5 = NULL;
+        _cleanup_(report_freep) Report *r6 = NULL;
+        _cleanup_(report_freep) Report *r7 = NULL;
+
+        /* The name in subjectAltName too: nothing to say. */
+        assert_no_problems(check_leaf_cn(&r1, "localhost", localhost_names, NULL, "localhost",
+                                         SEVERITY_CHOICE_DEFAULT));
+        /* A subjectAltName with only IP addresses holds no DNS name: OpenSSL still falls back to the CN. */
+        assert_problems(check_leaf_cn(&r2, "localhost", NULL, v4, "localhost", SEVERITY_CHOICE_DEFAULT),
+                        { PROBLEM_NAME_ONLY_IN_CN, STATUS_WARNING, 0, -1 });
+        /* With a DNS name in subjectAltName, OpenSSL ignores the CN: a mismatch, as for every client. */
+        assert_problems(check_leaf_cn(&r3, "localhost", other, NULL, "localhost", SEVERITY_CHOICE_DEFAULT),
+                        { PROBLEM_HOSTNAME_MISMATCH, STATUS_CRITICAL, 0, -1 });
+        /* A CN wildcard matches one label, through the CN alone too. */
+        assert_problems(check_leaf_cn(&r4, "*.example.com", NULL, NULL, "a.example.com",
+                                      SEVERITY_CHOICE_DEFAULT),
+                        { PROBLEM_NAME_ONLY_IN_CN, STATUS_WARNING, 0, -1 });
+        /* An IP address is never matched against the CN, by OpenSSL or anyone: a mismatch. */
+        assert_problems(check_leaf_cn(&r5, "127.0.0.1", NULL, NULL, "127.0.0.1", SEVERITY_CHOICE_DEFAULT),
+                        { PROBLEM_HOSTNAME_MISMATCH, STATUS_CRITICAL, 0, -1 });
+        /* A CN that is not the name: a mismatch, not name_only_in_cn. */
+        assert_problems(check_leaf_cn(&r6, "elsewhere.example", NULL, NULL, "localhost",
+                                      SEVERITY_CHOICE_DEFAULT),
+                        { PROBLEM_HOSTNAME_MISMATCH, STATUS_CRITICAL, 0, -1 });
+        /* No name to check: nothing. */
+        assert_no_problems(check_leaf_cn(&r7, "localhost", NULL, NULL, NULL, SEVERITY_CHOICE_DEFAULT));
+}
+
+static void test_name_only_in_cn_severity(void **state) {
+        _cleanup_(report_freep) Report *r1 = NULL;
+        _cleanup_(report_freep) Report *r2 = NULL;
+        _cleanup_(report_freep) Report *r3 = NULL;
+        AddressReport *a;
+
+        /* NameOnlyInCN=note: listed, and the status stays ok. */
+        a = check_leaf_cn(&r1, "localhost", NULL, NULL, "localhost", SEVERITY_CHOICE_NOTE);
+        assert_problems(a, { PROBLEM_NAME_ONLY_IN_CN, STATUS_OK, 0, -1 });
+        assert_int_equal(a->status, STATUS_OK);
+        assert_int_equal(r1->status, STATUS_OK);
+        a = check_leaf_cn(&r2, "localhost", NULL, NULL, "localhost", SEVERITY_CHOICE_CRITICAL);
+        assert_problems(a, { PROBLEM_NAME_ONLY_IN_CN, STATUS_CRITICAL, 0, -1 });
+        assert_int_equal(r2->status, STATUS_CRITICAL);
+        a = check_leaf_cn(&r3, "localhost", NULL, NULL, "localhost", SEVERITY_CHOICE_WARNING);
+        assert_problems(a, { PROBLEM_NAME_ONLY_IN_CN, STATUS_WARNING, 0, -1 });
+}
+
 /* --- strength -------------------------------------------------------------------------------- */
 
 static AddressReport *check_leaf_key(Report **ret_report, EVP_PKEY *key, const EVP_MD *digest) {
@@ -1087,6 +1188,9 @@ int main(void) {
                 cmocka_unit_test(test_hostname_wildcard),
                 cmocka_unit_test(test_hostname_case_insensitive),
                 cmocka_unit_test(test_hostname_no_san),
+                cmocka_unit_test(test_name_only_in_cn),
+                cmocka_unit_test(test_name_only_in_cn_cases),
+                cmocka_unit_test(test_name_only_in_cn_severity),
                 cmocka_unit_test(test_weak_rsa_key),
                 cmocka_unit_test(test_rsa_2048_key),
                 cmocka_unit_test(test_sha1_leaf),

@@ -13,9 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <openssl/crypto.h>
 #include <unistd.h>
 
 #include "config.h"
+#include "tls.h"
 
 /* Parses `text` as the single file "t.conf" and finishes; fails the test on any error. */
 static Config *parse_ok_at(const char *text, const char *file, int line) {
@@ -239,6 +241,56 @@ static void test_builtin_defaults(void **state) {
         assert_int_equal(t->probe.crit_days, 7);
         assert_int_equal(t->confirm_failures, 2);
         config_free(config);
+}
+
+static void test_groups_and_name_only_in_cn(void **state) {
+        Config *config = parse_ok("[Defaults]\nGroups=X25519, P-256\nNameOnlyInCN=note\n"
+                                  "[Target a]\nAddress=h:1\n"
+                                  "[Target b]\nAddress=h:2\nGroups=P-384\nNameOnlyInCN=critical\n");
+        const TargetConfig *a = find(config, "a"), *b = find(config, "b");
+
+        /* Kept in OpenSSL's form, whatever the separators. */
+        assert_string_equal(a->probe.groups, "X25519:P-256");
+        assert_int_equal(a->probe.name_only_in_cn, SEVERITY_CHOICE_NOTE);
+        assert_string_equal(b->probe.groups, "P-384");
+        assert_int_equal(b->probe.name_only_in_cn, SEVERITY_CHOICE_CRITICAL);
+        config_free(config);
+
+        /* Unset: OpenSSL's default groups, and name_only_in_cn at its default severity (a warning). */
+        config = parse_ok("[Target a]\nAddress=h:1\n");
+        assert_null(find(config, "a")->probe.groups);
+        assert_int_equal(find(config, "a")->probe.name_only_in_cn, SEVERITY_CHOICE_DEFAULT);
+        config_free(config);
+}
+
+static void test_error_groups_and_name_only_in_cn(void **state) {
+        _cleanup_free_ char *expected = NULL;
+        char available[256];
+
+        tls_groups_available(available, sizeof(available));
+        assert_true(asprintf(&expected,
+                             "t.conf:3: Groups: \"P-257\" is not a key-exchange group this OpenSSL (%s) can "
+                             "offer; it offers %s",
+                             OpenSSL_version(OPENSSL_VERSION_STRING), available) > 0);
+        check_error("[Target a]\nAddress=h:1\nGroups=X25519:P-257\n", expected);
+        check_error("[Defaults]\nGroups=\n", "t.conf:2: Groups: the list of groups is empty");
+        check_error("[Defaults]\nGroups=P-256 P-256\n", "t.conf:2: Groups: \"P-256\" is listed twice");
+        check_error("[Defaults]\nNameOnlyInCN=ignore\n",
+                    "t.conf:2: NameOnlyInCN: \"ignore\" is not one of note, warning, critical");
+        check_error("[Defaults]\nNameOnlyInCN=default\n",
+                    "t.conf:2: NameOnlyInCN: \"default\" is not one of note, warning, critical");
+        /* Hybrid post-quantum groups take OpenSSL 3.5; an older one says so. */
+        if (OPENSSL_VERSION_NUMBER < 0x30500000L) {
+                _cleanup_(config_freep) Config *config = NULL;
+                _cleanup_free_ char *error = NULL;
+                assert_int_equal(config_new(&config), 0);
+                assert_int_equal(
+                        config_parse_text(config, "t.conf", "[Defaults]\nGroups=X25519MLKEM768\n", &error),
+                        -EINVAL);
+                assert_non_null(
+                        strstr(error, "t.conf:2: Groups: \"X25519MLKEM768\" is not a key-exchange group"));
+                assert_non_null(strstr(error, "need OpenSSL 3.5"));
+        }
 }
 
 static void test_no_targets(void **state) {
@@ -1056,6 +1108,8 @@ static void test_target_config_equal(void **state) {
                 { "MQTTUsername", "MQTTUsername=u\n" },
                 { "MQTTPasswordFile", "MQTTUsername=u\nMQTTPasswordFile=/p\n" },
                 { "MQTTExpectAccept", "MQTTExpectAccept=yes\n" },
+                { "Groups", "Groups=X25519\n" },
+                { "NameOnlyInCN", "NameOnlyInCN=critical\n" },
         };
         const char *keys[64];
         size_t n_keys = config_target_keys(keys, ELEMENTSOF(keys));
@@ -1124,6 +1178,8 @@ int main(void) {
                 cmocka_unit_test(test_long_target_names_distinct),
                 cmocka_unit_test(test_later_value_wins),
                 cmocka_unit_test(test_builtin_defaults),
+                cmocka_unit_test(test_groups_and_name_only_in_cn),
+                cmocka_unit_test(test_error_groups_and_name_only_in_cn),
                 cmocka_unit_test(test_no_targets),
                 cmocka_unit_test(test_protocol_by_port),
                 cmocka_unit_test(test_days_zero_allowed),

@@ -28,6 +28,7 @@ static const struct {
         { .name = "probe_ssl_earliest_cert_expiry", .type = "gauge" },
         { .name = "probe_ssl_last_chain_expiry_timestamp_seconds", .type = "gauge" },
         { .name = "probe_tls_version_info", .type = "gauge" },
+        { .name = "tlswatch_tls_group_info", .type = "gauge" },
         { .name = "tlswatch_target_status", .type = "gauge" },
         { .name = "tlswatch_problem", .type = "gauge" },
         { .name = "probe_ssl_last_chain_info", .type = "gauge" },
@@ -53,7 +54,8 @@ static const char fleet_json[] =
         " \"report\":{\"name\":\"good\",\"target\":\"127.0.0.1:8883\",\"status\":\"ok\",\"problems\":[],"
         "  \"duration_seconds\":0.0131,"
         "  \"addresses\":[{\"address\":\"127.0.0.1\",\"status\":\"ok\",\"problems\":[],\"duration_seconds\":0.0125,"
-        "   \"tls\":{\"version\":\"TLSv1.3\",\"cipher\":\"TLS_AES_256_GCM_SHA384\",\"handshake_ms\":3.2},"
+        "   \"tls\":{\"version\":\"TLSv1.3\",\"cipher\":\"TLS_AES_256_GCM_SHA384\",\"group\":\"X25519\","
+        "    \"handshake_ms\":3.2},"
         "   \"chain\":["
         "    {\"depth\":0,\"subject\":\"CN=good\",\"issuer\":\"CN=int,O=Test \\\"CA\\\"\","
         "     \"subject_alt_names\":[\"good.example\",\"127.0.0.1\"],\"sha256\":\"ab\","
@@ -122,6 +124,10 @@ static const char fleet_expected[] =
         "# TYPE probe_tls_version_info gauge\n"
         "probe_tls_version_info{" GOOD ",version=\"TLS 1.3\"} 1\n"
         "probe_tls_version_info{" ODD ",version=\"TLS 1.0\"} 1\n"
+        "# HELP tlswatch_tls_group_info The key-exchange group the address negotiated (X25519, P-256, "
+        "...).\n"
+        "# TYPE tlswatch_tls_group_info gauge\n"
+        "tlswatch_tls_group_info{" GOOD ",group=\"X25519\"} 1\n"
         "# HELP tlswatch_target_status The target's state: 0 ok, 1 warning, 2 critical, 3 unknown.\n"
         "# TYPE tlswatch_target_status gauge\n"
         "tlswatch_target_status{" GOOD_T ",protocol=\"mqtt\"} 0\n"
@@ -210,6 +216,8 @@ static Report *report_from_json(json_t *o) {
                 a->status = status_or_unknown(json_object_get(address, "status"));
                 a->duration_usec = (uint64_t) (json_number_value(json_object_get(address, "duration_seconds")) * 1e6 + 0.5);
                 a->tls_version = json_string_value(json_object_get(json_object_get(address, "tls"), "version"));
+                snprintf(a->group, sizeof(a->group), "%s",
+                         json_string_value(json_object_get(json_object_get(address, "tls"), "group")) ?: "");
                 json_t *chain = json_object_get(address, "chain");
                 a->chain = calloc(json_array_size(chain) + 1, sizeof(ChainLink));
                 assert_non_null(a->chain);
@@ -634,7 +642,8 @@ static void test_probe_answer(void **state) {
                 " \"report\":{\"status\":\"warning\",\"addresses\":["
                 "  {\"address\":\"192.0.2.1\",\"status\":\"ok\",\"tls\":{\"version\":\"TLSv1.3\"},\"chain\":["
                 "   {\"subject\":\"CN=new\",\"not_after\":\"2027-02-24T23:54:55Z\",\"sent\":true}]},"
-                "  {\"address\":\"192.0.2.2\",\"status\":\"warning\",\"tls\":{\"version\":\"TLSv1.2\"},\"chain\":["
+                "  {\"address\":\"192.0.2.2\",\"status\":\"warning\",\"tls\":{\"version\":\"TLSv1.2\","
+                "   \"group\":\"P-256\"},\"chain\":["
                 "   {\"subject\":\"CN=old\",\"subject_alt_names\":[\"broker\"],\"not_after\":\"2026-12-01T00:00:00Z\","
                 "    \"sent\":true},"
                 "   {\"subject\":\"CN=root\",\"not_after\":\"2026-11-01T00:00:00Z\",\"sent\":false}]}]}}]");
@@ -666,6 +675,10 @@ static void test_probe_answer(void **state) {
                           "# HELP probe_tls_version_info The TLS version the address negotiated.\n"
                           "# TYPE probe_tls_version_info gauge\n"
                           "probe_tls_version_info{version=\"TLS 1.2\"} 1\n"
+                          "# HELP tlswatch_tls_group_info The key-exchange group the address negotiated "
+                          "(X25519, P-256, ...).\n"
+                          "# TYPE tlswatch_tls_group_info gauge\n"
+                          "tlswatch_tls_group_info{group=\"P-256\"} 1\n"
                           "# HELP tlswatch_target_status The target's state: 0 ok, 1 warning, 2 critical, 3 "
                           "unknown.\n"
                           "# TYPE tlswatch_target_status gauge\n"

@@ -29,6 +29,28 @@ static void test_defaults(void **state) {
         assert_int_equal(args.probe.timeout_usec, 10 * 1000 * 1000ULL);
         assert_false(args.json);
         assert_null(args.probe.server_name);
+        assert_null(args.probe.groups); /* OpenSSL's default groups */
+        assert_int_equal(args.probe.name_only_in_cn, SEVERITY_CHOICE_DEFAULT);
+        probe_args_clear(&args);
+}
+
+static void test_groups_and_cn(void **state) {
+        ProbeArgs args;
+        char *error = NULL;
+
+        assert_int_equal(
+                PARSE(&args, &error, "--groups", "X25519,P-256", "--name-only-in-cn", "critical", "h"), 0);
+        assert_null(error);
+        assert_string_equal(args.probe.groups, "X25519:P-256");
+        assert_int_equal(args.probe.name_only_in_cn, SEVERITY_CHOICE_CRITICAL);
+        probe_args_clear(&args);
+
+        /* The last one given counts, as for every option. */
+        assert_int_equal(PARSE(&args, &error, "--groups", "P-384", "--groups", "P-521", "--name-only-in-cn",
+                               "note", "h"),
+                         0);
+        assert_string_equal(args.probe.groups, "P-521");
+        assert_int_equal(args.probe.name_only_in_cn, SEVERITY_CHOICE_NOTE);
         probe_args_clear(&args);
 }
 
@@ -175,15 +197,20 @@ static void test_errors(void **state) {
         EXPECT_ERROR("needs a value", "h", "-w");
         /* -w below -c is the validator's: named in the long vocabulary it shares with the config. */
         EXPECT_ERROR("crit-days", "-w", "5", "-c", "7", "h");
+        EXPECT_ERROR("--groups: \"P-257\" is not a key-exchange group this OpenSSL", "--groups",
+                     "X25519:P-257", "h");
+        EXPECT_ERROR("--groups: the list of groups is empty", "--groups", "", "h");
+        EXPECT_ERROR("--groups: \"X25519\" is listed twice", "--groups", "X25519:X25519", "h");
+        EXPECT_ERROR("needs a value", "h", "--groups");
+        EXPECT_ERROR("--name-only-in-cn: \"info\" is not one of note, warning, critical",
+                     "--name-only-in-cn", "info", "h");
 }
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_defaults),
-                cmocka_unit_test(test_protocol_by_port),
-                cmocka_unit_test(test_all_options),
-                cmocka_unit_test(test_plugin_options),
-                cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_defaults),      cmocka_unit_test(test_protocol_by_port),
+                cmocka_unit_test(test_all_options),   cmocka_unit_test(test_plugin_options),
+                cmocka_unit_test(test_groups_and_cn), cmocka_unit_test(test_errors),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

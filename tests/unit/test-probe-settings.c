@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/opensslv.h>
+
 #include "probe-settings.h"
 
 static void test_table_covers_struct(void **state) {
@@ -15,7 +17,7 @@ static void test_table_covers_struct(void **state) {
                 field_table_covers(probe_settings_fields, PROBE_SETTINGS_N_FIELDS, sizeof(ProbeSettings)));
         /* A member hidden in padding escapes the coverage check; this size does not. A new member: add
          * its row to probe_settings_fields, then update the size here. */
-        assert_int_equal(sizeof(ProbeSettings), 112);
+        assert_int_equal(sizeof(ProbeSettings), 128);
 }
 
 static void test_table_detects_a_forgotten_member(void **state) {
@@ -48,6 +50,8 @@ static ProbeSettings sample(void) {
                 .mqtt_password_file = (char *) "/p",
                 .mqtt_expect_accept = true,
                 .http_expect_status = (char *) "2xx",
+                .groups = (char *) "X25519:P-256",
+                .name_only_in_cn = SEVERITY_CHOICE_CRITICAL,
         };
 }
 
@@ -145,6 +149,96 @@ static void test_value_checks(void **state) {
         assert_int_equal(probe_settings_check_expect_status("", &reason), -EINVAL);
 }
 
+static void test_severity(void **state) {
+        SeverityChoice choice = SEVERITY_CHOICE_DEFAULT;
+        const char *reason = NULL;
+
+        assert_int_equal(probe_settings_parse_severity("note", &choice, &reason), 0);
+        assert_int_equal(choice, SEVERITY_CHOICE_NOTE);
+        assert_int_equal(probe_settings_parse_severity("critical", &choice, &reason), 0);
+        assert_int_equal(choice, SEVERITY_CHOICE_CRITICAL);
+        assert_int_equal(probe_settings_parse_severity("warning", &choice, &reason), 0);
+        assert_int_equal(choice, SEVERITY_CHOICE_WARNING);
+        /* "default" is the zero value's name, not a choice one writes. */
+        assert_int_equal(probe_settings_parse_severity("default", &choice, &reason), -EINVAL);
+        assert_string_equal(reason, "is not one of note, warning, critical");
+        assert_int_equal(probe_settings_parse_severity("Warning", &choice, &reason), -EINVAL);
+        assert_int_equal(probe_settings_parse_severity("", &choice, &reason), -EINVAL);
+        assert_int_equal(choice, SEVERITY_CHOICE_WARNING);
+
+        assert_int_equal(severity_choice_apply(SEVERITY_CHOICE_DEFAULT, STATUS_WARNING), STATUS_WARNING);
+        assert_int_equal(severity_choice_apply(SEVERITY_CHOICE_NOTE, STATUS_WARNING), STATUS_OK);
+        assert_int_equal(severity_choice_apply(SEVERITY_CHOICE_CRITICAL, STATUS_WARNING), STATUS_CRITICAL);
+        assert_int_equal(severity_choice_apply(_SEVERITY_CHOICE_INVALID, STATUS_WARNING), STATUS_WARNING);
+}
+
+static void expect_groups(const char *value, const char *expected) {
+        _cleanup_free_ char *groups = NULL, *error = NULL;
+
+        assert_int_equal(probe_settings_parse_groups(value, &groups, &error), 0);
+        assert_null(error);
+        assert_string_equal(groups, expected);
+}
+
+static char *groups_error(const char *value) {
+        char *groups = NULL, *error = NULL;
+
+        assert_int_equal(probe_settings_parse_groups(value, &groups, &error), -EINVAL);
+        assert_null(groups);
+        assert_non_null(error);
+        return error;
+}
+
+static void test_groups(void **state) {
+        /* OpenSSL's form, commas and blanks; the user's spelling is kept, OpenSSL takes all of these. */
+        expect_groups("X25519", "X25519");
+        expect_groups("X25519:P-256", "X25519:P-256");
+        expect_groups(" x25519, secp384r1  P-521 ", "x25519:secp384r1:P-521");
+        expect_groups("ffdhe2048:X448:prime256v1", "ffdhe2048:X448:prime256v1");
+
+        _cleanup_free_ char *empty = groups_error(" , :");
+        assert_string_equal(empty, "the list of groups is empty");
+        _cleanup_free_ char *twice = groups_error("P-256:X25519:P-256");
+        assert_string_equal(twice, "\"P-256\" is listed twice");
+        _cleanup_free_ char *aliases = groups_error("P-256:secp256r1");
+        assert_string_equal(aliases,
+                            "\"P-256:secp256r1\" names one group twice (as P-256 and secp256r1, say)");
+
+        /* An unknown name is named, with what this OpenSSL does offer. */
+        _cleanup_free_ char *unknown = groups_error("X25519:P-257");
+        assert_non_null(strstr(unknown, "\"P-257\" is not a key-exchange group this OpenSSL ("));
+        assert_non_null(strstr(unknown, "it offers "));
+        assert_non_null(strstr(unknown, "X25519, X448, P-256, P-384, P-521, ffdhe2048"));
+        /* Names are OpenSSL's, case and all: "p-256" is not one. */
+        _cleanup_free_ char *lower = groups_error("p-256");
+        assert_non_null(strstr(lower, "\"p-256\" is not"));
+
+        /* The hybrid post-quantum group: offered from OpenSSL 3.5 on; on an older one (Debian 12's 3.0)
+         * the message says which version it takes. */
+        _cleanup_free_ char *hybrid_groups = NULL, *hybrid_error = NULL;
+        int r = probe_settings_parse_groups("X25519MLKEM768:X25519", &hybrid_groups, &hybrid_error);
+        if (OPENSSL_VERSION_NUMBER >= 0x30500000L)
+                assert_int_equal(r, 0);
+        else {
+                assert_int_equal(r, -EINVAL);
+                assert_non_null(strstr(hybrid_error, "\"X25519MLKEM768\" is not a key-exchange group"));
+                assert_non_null(strstr(hybrid_error, "(the hybrid post-quantum groups need OpenSSL 3.5)"));
+                assert_null(strstr(hybrid_error, "offers X25519MLKEM768"));
+        }
+
+        /* Bounded: a name longer than any group's, more names than OpenSSL has groups. */
+        char long_name[200];
+        memset(long_name, 'x', sizeof(long_name) - 1);
+        long_name[sizeof(long_name) - 1] = 0;
+        _cleanup_free_ char *too_long = groups_error(long_name);
+        assert_true(strlen(too_long) < 100);
+        _cleanup_free_ char *too_many = groups_error(
+                "X25519 X448 P-256 P-384 P-521 ffdhe2048 ffdhe3072 ffdhe4096 "
+                "ffdhe6144 ffdhe8192 secp224r1 secp192r1 brainpoolP256r1 "
+                "brainpoolP384r1 brainpoolP512r1 secp256k1 sect571r1");
+        assert_string_equal(too_many, "more than 16 groups");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_table_covers_struct),
@@ -152,6 +246,8 @@ int main(void) {
                 cmocka_unit_test(test_copy_equal_clear),
                 cmocka_unit_test(test_validate),
                 cmocka_unit_test(test_value_checks),
+                cmocka_unit_test(test_severity),
+                cmocka_unit_test(test_groups),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

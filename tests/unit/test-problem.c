@@ -30,7 +30,7 @@ static void test_problem_names_documented(void **state) {
                 "client_certificate_required", "chain_unverified", "incomplete_chain", "hostname_mismatch",
                 "expired", "not_yet_valid", "expires_soon", "weak_key", "weak_signature", "old_tls_version",
                 "protocol_failed", "key_mismatch", "certfile_order", "root_in_certfile", "cacertfile_not_ca",
-                "cacertfile_not_root", "key_permissions", "stale_certificate",
+                "cacertfile_not_root", "key_permissions", "stale_certificate", "name_only_in_cn",
         };
         assert_int_equal(ELEMENTSOF(documented), _PROBLEM_CODE_MAX);
         for (size_t i = 0; i < ELEMENTSOF(documented); i++)
@@ -51,11 +51,24 @@ static void test_status(void **state) {
         assert_string_equal(status_to_label(STATUS_CRITICAL), "CRITICAL");
 }
 
+static void test_severity_choice_table(void **state) {
+        static const char *const documented[] = { "default", "note", "warning", "critical" };
+
+        assert_int_equal(ELEMENTSOF(documented), _SEVERITY_CHOICE_MAX);
+        for (int i = 0; i < _SEVERITY_CHOICE_MAX; i++) {
+                assert_string_equal(severity_choice_to_string(i), documented[i]);
+                assert_int_equal(severity_choice_from_string(documented[i]), i);
+        }
+        assert_null(severity_choice_to_string(_SEVERITY_CHOICE_MAX));
+        assert_int_equal(severity_choice_from_string("info"), -EINVAL);
+}
+
 static void test_severities(void **state) {
         assert_int_equal(problem_code_default_severity(PROBLEM_WEAK_KEY), STATUS_WARNING);
         assert_int_equal(problem_code_default_severity(PROBLEM_OLD_TLS_VERSION), STATUS_WARNING);
         assert_int_equal(problem_code_default_severity(PROBLEM_EXPIRED), STATUS_CRITICAL);
         assert_int_equal(problem_code_default_severity(PROBLEM_TIMEOUT), STATUS_CRITICAL);
+        assert_int_equal(problem_code_default_severity(PROBLEM_NAME_ONLY_IN_CN), STATUS_WARNING);
 }
 
 static void test_report_finalize_merges(void **state) {
@@ -93,6 +106,7 @@ int main(void) {
                 cmocka_unit_test(test_problem_table_complete),
                 cmocka_unit_test(test_problem_names_documented),
                 cmocka_unit_test(test_status),
+                cmocka_unit_test(test_severity_choice_table),
                 cmocka_unit_test(test_severities),
                 cmocka_unit_test(test_report_finalize_merges),
                 cmocka_unit_test(test_problem_list_bounded),

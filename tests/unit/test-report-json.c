@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <cmocka.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "report-json.h"
@@ -19,6 +20,7 @@ static Report *sample_report(void) {
         assert_non_null(a);
         a->tls_version = "TLSv1.3";
         a->cipher = "TLS_AES_256_GCM_SHA384";
+        snprintf(a->group, sizeof(a->group), "X25519");
         a->has_days_left = true;
         a->days_left = 12.5;
         a->checked_at = 1798761600 - 12 * 86400 - 43200; /* 12.5 days before 2027-01-01T00:00:00Z */
@@ -57,6 +59,16 @@ static void test_contract(void **state) {
         assert_string_equal(json_string_value(json_object_get(a, "address")), "127.0.0.1");
         assert_string_equal(json_string_value(json_object_get(a, "status")), "critical");
         assert_string_equal(json_string_value(json_object_get(json_object_get(a, "tls"), "version")), "TLSv1.3");
+        /* The negotiated group, in the documented order: version, cipher, group, handshake_ms. */
+        json_t *tls = json_object_get(a, "tls");
+        assert_string_equal(json_string_value(json_object_get(tls, "group")), "X25519");
+        const char *tls_keys[] = { "version", "cipher", "group", "handshake_ms" };
+        size_t k = 0;
+        for (void *it = json_object_iter(tls); it; it = json_object_iter_next(tls, it), k++) {
+                assert_true(k < ELEMENTSOF(tls_keys));
+                assert_string_equal(json_object_iter_key(it), tls_keys[k]);
+        }
+        assert_int_equal(k, ELEMENTSOF(tls_keys));
 
         json_t *soon = json_array_get(json_object_get(a, "problems"), 0);
         assert_string_equal(json_string_value(json_object_get(soon, "code")), "expires_soon");
@@ -94,6 +106,21 @@ static void test_contract(void **state) {
         json_t *refused = json_array_get(json_object_get(b, "problems"), 0);
         assert_null(json_object_get(refused, "depth"));
 
+        json_decref(o);
+        report_free(report);
+}
+
+/* A handshake without a named group (TLS 1.2 with RSA key exchange): "tls" without "group". */
+static void test_no_group(void **state) {
+        Report *report = sample_report();
+        json_t *o = NULL;
+
+        report->addresses[0].group[0] = '\0';
+        assert_int_equal(report_to_json(report, &o), 0);
+        json_t *tls = json_object_get(json_array_get(json_object_get(o, "addresses"), 0), "tls");
+        assert_non_null(tls);
+        assert_null(json_object_get(tls, "group"));
+        assert_non_null(json_object_get(tls, "handshake_ms"));
         json_decref(o);
         report_free(report);
 }
@@ -183,6 +210,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_contract),
                 cmocka_unit_test(test_real_precision),
+                cmocka_unit_test(test_no_group),
                 cmocka_unit_test(test_pack),
                 cmocka_unit_test(test_certificate_cache),
         };

@@ -33,12 +33,14 @@ make_pki
 # make_cert NAME EXTENSIONS: $tmp/NAME.pem (CN=localhost, valid for 90 days from now) and its key.
 make_cert() {
         printf '%s\n' "$2" >"$tmp/$1.ext"
-        "$openssl" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/$1.key" 2>>"$tmp/pki.log" &&
-                "$openssl" req -new -key "$tmp/$1.key" -subj /CN=localhost -out "$tmp/$1.csr" 2>>"$tmp/pki.log" &&
+        if ! { "$openssl" genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$tmp/$1.key" &&
+                "$openssl" req -new -key "$tmp/$1.key" -subj /CN=localhost -out "$tmp/$1.csr" &&
                 "$openssl" x509 -req -in "$tmp/$1.csr" -CA "$pki/int.pem" -CAkey "$pki/int.key" -CAcreateserial \
-                        -CAserial "$tmp/int.srl" -days 90 -sha256 -extfile "$tmp/$1.ext" -out "$tmp/$1.pem" \
-                        2>>"$tmp/pki.log" ||
-                { cat "$tmp/pki.log" >&2; hard_error "cannot make the $1 certificate"; }
+                        -CAserial "$tmp/int.srl" -days 90 -sha256 -extfile "$tmp/$1.ext" -out "$tmp/$1.pem"
+        } 2>>"$tmp/pki.log"; then
+                cat "$tmp/pki.log" >&2
+                hard_error "cannot make the $1 certificate"
+        fi
 }
 leaf_ext='basicConstraints = critical, CA:FALSE
 keyUsage = critical, digitalSignature

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* TLS contexts for probing and the classification of handshake failures. Contexts are cached per
- * trust and client-credential settings: loading the system bundle costs more than a handshake. */
+ * trust, client-credential and key-exchange-group settings: loading the system bundle costs more
+ * than a handshake. */
 #pragma once
 
 #include <openssl/ssl.h>

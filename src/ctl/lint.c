@@ -41,7 +41,10 @@ int lint_run(int argc, char **argv) {
         _cleanup_(cert_file_freep) CertFile *cert = NULL, *key = NULL, *cacert = NULL;
         _cleanup_(X509_STORE_freep) X509_STORE *trust = NULL;
         _cleanup_(report_freep) Report *report = NULL;
-        unsigned warn_days = 30, crit_days = 7;
+        ExpiryPolicy expiry = {
+                .warn_days = EXPIRY_DEFAULT_WARN_DAYS,
+                .crit_days = EXPIRY_DEFAULT_CRIT_DAYS,
+        };
         bool json = false;
         int c;
 
@@ -69,7 +72,8 @@ int lint_run(int argc, char **argv) {
                                 log_error("%s: \"%s\" is not a number of days", argv[optind - 1], optarg);
                                 return 3;
                         }
-                        *(c == ARG_WARN ? &warn_days : &crit_days) = (unsigned) days;
+                        *(c == ARG_WARN ? &expiry.warn_days : &expiry.crit_days) = (unsigned) days;
+                        expiry.days_set = true;
                         break;
                 }
                 case ARG_JSON:
@@ -111,8 +115,7 @@ int lint_run(int argc, char **argv) {
                 .key_mode = stat(keyfile, &st) == 0 ? (int) (st.st_mode & 07777) : -1,
                 .trust = trust,
                 .now = time(NULL),
-                .warn_days = warn_days,
-                .crit_days = crit_days,
+                .expiry = expiry,
         };
         if (cert_lint(&input, &report->addresses[0]) < 0 || report_finalize(report) < 0) {
                 log_error("out of memory");

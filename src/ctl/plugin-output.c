@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "expiry-policy.h"
 #include "macro.h"
 #include "plugin-output.h"
 #include "probe-output.h"
@@ -38,15 +39,57 @@ void plugin_output_item(FILE *out, const char *label, double value, int precisio
                 fprintf(out, ";%s", fields[i] ?: "");
 }
 
+/* The thresholds of days_left as ranges ("30:" alerts below 30, which is what they mean: Guidelines,
+ * "Threshold and ranges"; a bare 30 would alert above it): the fixed days when they alone judge, else
+ * the leaf's renew point and renewal floor in days; and lifetime_left's in percent. */
+typedef struct Thresholds {
+        char warn[24], crit[24];
+        bool has_lifetime;
+        double lifetime_left; /* percent */
+        char lifetime_warn[24], lifetime_crit[24];
+} Thresholds;
+
+static void thresholds(const AddressReport *a, const ExpiryPolicy *expiry, Thresholds *ret) {
+        *ret = (Thresholds){};
+        if (!expiry_policy_lifetime_active(expiry) || !a || a->n_chain == 0) {
+                snprintf(ret->warn, sizeof(ret->warn), "%u:", expiry->warn_days);
+                snprintf(ret->crit, sizeof(ret->crit), "%u:", expiry->crit_days);
+                if (!a || a->n_chain == 0)
+                        return;
+        }
+        const Certificate *leaf = a->chain[0].certificate;
+        ExpiryAssessment assessment;
+        expiry_assess(expiry, leaf->not_before, leaf->not_after, a->checked_at, &assessment);
+        if (assessment.lifetime <= 0)
+                return;
+        if (expiry_policy_lifetime_active(expiry)) {
+                snprintf(ret->warn, sizeof(ret->warn),
+                         "%.2f:", (double) (leaf->not_after - assessment.renew_at) / 86400);
+                snprintf(ret->crit, sizeof(ret->crit), "%.2f:", (double) assessment.floor / 86400);
+                snprintf(ret->lifetime_warn, sizeof(ret->lifetime_warn),
+                         "%.1f:", assessment.renew_fraction * 100);
+                snprintf(ret->lifetime_crit, sizeof(ret->lifetime_crit),
+                         "%.1f:", (double) assessment.floor * 100 / (double) assessment.lifetime);
+        }
+        ret->has_lifetime = true;
+        ret->lifetime_left = assessment.left_fraction * 100;
+}
+
 /* An address's items; `suffix` is "" for the report's own, "_ADDRESS" per address. */
 static void address_items(FILE *out, const char *suffix, bool has_days_left, double days_left,
-                          const char *warn, const char *crit, bool has_handshake, usec_t handshake_usec,
+                          const Thresholds *t, bool has_handshake, usec_t handshake_usec,
                           usec_t duration_usec, const char *timeout) {
         char label[64 + sizeof(((AddressReport *) NULL)->address)];
 
         if (has_days_left) {
                 snprintf(label, sizeof(label), "days_left%s", suffix);
-                plugin_output_item(out, label, days_left, 2, NULL, warn, crit, NULL, NULL);
+                plugin_output_item(out, label, days_left, 2, NULL, t->warn, t->crit, NULL, NULL);
+        }
+        if (t->has_lifetime) {
+                snprintf(label, sizeof(label), "lifetime_left%s", suffix);
+                plugin_output_item(out, label, t->lifetime_left, 1, "%",
+                                   t->lifetime_warn[0] ? t->lifetime_warn : NULL,
+                                   t->lifetime_crit[0] ? t->lifetime_crit : NULL, "0", "100");
         }
         if (has_handshake) {
                 snprintf(label, sizeof(label), "handshake%s", suffix);
@@ -58,50 +101,46 @@ static void address_items(FILE *out, const char *suffix, bool has_days_left, dou
                            timeout);
 }
 
-void plugin_output_probe_perfdata(const Report *report, unsigned warn_days, unsigned crit_days,
-                                  usec_t timeout_usec, FILE *out) {
-        char warn[16], crit[16], timeout[32];
-        bool has_days_left = false;
-        double days_left = 0;
+void plugin_output_probe_perfdata(const Report *report, const ExpiryPolicy *expiry, usec_t timeout_usec,
+                                  FILE *out) {
+        char timeout[32];
+        const AddressReport *earliest = NULL;
+        Thresholds t;
 
-        /* Ranges: "30:" alerts below 30, which is what the thresholds mean (Guidelines, "Threshold and
-         * ranges"); a bare 30 would alert above it. */
-        snprintf(warn, sizeof(warn), "%u:", warn_days);
-        snprintf(crit, sizeof(crit), "%u:", crit_days);
         snprintf(timeout, sizeof(timeout), "%g", (double) timeout_usec / USEC_PER_SEC);
 
         for (size_t i = 0; i < report->n_addresses; i++) {
                 const AddressReport *a = &report->addresses[i];
 
-                if (a->has_days_left && (!has_days_left || a->days_left < days_left)) {
-                        days_left = a->days_left;
-                        has_days_left = true;
-                }
+                if (a->has_days_left && (!earliest || a->days_left < earliest->days_left))
+                        earliest = a;
         }
 
         if (report->n_addresses == 1) {
                 const AddressReport *a = &report->addresses[0];
 
-                address_items(out, "", a->has_days_left, a->days_left, warn, crit, a->tls_version != NULL,
+                thresholds(a, expiry, &t);
+                address_items(out, "", a->has_days_left, a->days_left, &t, a->tls_version != NULL,
                               a->handshake_usec, report->duration_usec, timeout);
                 return;
         }
 
         /* None (DNS failed) or several: the report's own earliest expiry and duration, then each address. */
-        address_items(out, "", has_days_left, days_left, warn, crit, false, 0, report->duration_usec,
-                      timeout);
+        thresholds(earliest, expiry, &t);
+        address_items(out, "", !!earliest, earliest ? earliest->days_left : 0, &t, false, 0,
+                      report->duration_usec, timeout);
         for (size_t i = 0; i < report->n_addresses; i++) {
                 const AddressReport *a = &report->addresses[i];
                 char suffix[sizeof(a->address) + 1];
 
                 snprintf(suffix, sizeof(suffix), "_%s", a->address);
-                address_items(out, suffix, a->has_days_left, a->days_left, warn, crit,
-                              a->tls_version != NULL, a->handshake_usec, a->duration_usec, timeout);
+                thresholds(a, expiry, &t);
+                address_items(out, suffix, a->has_days_left, a->days_left, &t, a->tls_version != NULL,
+                              a->handshake_usec, a->duration_usec, timeout);
         }
 }
 
-int plugin_output_probe(const Report *report, unsigned warn_days, unsigned crit_days, usec_t timeout_usec,
-                        FILE *out) {
+int plugin_output_probe(const Report *report, const ExpiryPolicy *expiry, usec_t timeout_usec, FILE *out) {
         _cleanup_free_ char *text = NULL;
         size_t size = 0;
         FILE *f;
@@ -123,7 +162,7 @@ int plugin_output_probe(const Report *report, unsigned warn_days, unsigned crit_
                 *rest++ = '\0';
         fputs(text, out);
         fputs(" |", out);
-        plugin_output_probe_perfdata(report, warn_days, crit_days, timeout_usec, out);
+        plugin_output_probe_perfdata(report, expiry, timeout_usec, out);
         fputc('\n', out);
         if (rest)
                 fputs(rest, out);

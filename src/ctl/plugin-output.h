@@ -7,6 +7,7 @@
 #include <jansson.h>
 #include <stdio.h>
 
+#include "expiry-policy.h"
 #include "report.h"
 #include "time-util.h"
 
@@ -20,16 +21,17 @@ void plugin_output_item(FILE *out, const char *label, double value, int precisio
                         const char *warn, const char *crit, const char *min, const char *max);
 
 /* The perfdata of one probe, without the " |" before it: days_left (to the earliest notAfter, with
- * the thresholds as ranges "W:" and "C:", since it alerts below them), handshake and duration in
- * seconds; with more than one address also each of those per address, labelled NAME_ADDRESS. */
-void plugin_output_probe_perfdata(const Report *report, unsigned warn_days, unsigned crit_days,
-                                  usec_t timeout_usec, FILE *out);
+ * the thresholds as ranges "W:" and "C:", since it alerts below them: WarnDays/CritDays when they alone
+ * judge, else the leaf's renew point and renewal floor in days), lifetime_left (percent of the leaf's
+ * lifetime left, with the same thresholds in percent), handshake and duration in seconds; with more
+ * than one address also each of those per address, labelled NAME_ADDRESS. */
+void plugin_output_probe_perfdata(const Report *report, const ExpiryPolicy *expiry, usec_t timeout_usec,
+                                  FILE *out);
 
 /* The report as a plugin prints it: probe_output_human()'s text, its first line followed by " |" and
  * the perfdata, and no '|' anywhere else (Nagios would read what follows one as perfdata). Returns 0,
  * or -ENOMEM (nothing written). */
-int plugin_output_probe(const Report *report, unsigned warn_days, unsigned crit_days, usec_t timeout_usec,
-                        FILE *out);
+int plugin_output_probe(const Report *report, const ExpiryPolicy *expiry, usec_t timeout_usec, FILE *out);
 
 /* The fleet check from a `status` (or `check`) answer: "TLSWATCH STATUS: counts | ok=N;;;0 ..." first
  * (and days_left, the earliest of the targets that have one),

@@ -26,6 +26,9 @@ enum {
         ARG_PATH,
         ARG_WARN_DAYS,
         ARG_CRIT_DAYS,
+        ARG_WARN_LIFETIME,
+        ARG_CRIT_LIFETIME,
+        ARG_RENEWAL_FLOOR,
         ARG_TIMEOUT,
         ARG_JSON,
         ARG_MQTT_VERSION,
@@ -46,6 +49,9 @@ static const struct option options[] = { { "servername", required_argument, NULL
                                          { "path", required_argument, NULL, ARG_PATH },
                                          { "warn-days", required_argument, NULL, ARG_WARN_DAYS },
                                          { "crit-days", required_argument, NULL, ARG_CRIT_DAYS },
+                                         { "warn-lifetime", required_argument, NULL, ARG_WARN_LIFETIME },
+                                         { "crit-lifetime", required_argument, NULL, ARG_CRIT_LIFETIME },
+                                         { "renewal-floor", required_argument, NULL, ARG_RENEWAL_FLOOR },
                                          { "timeout", required_argument, NULL, ARG_TIMEOUT },
                                          { "json", no_argument, NULL, ARG_JSON },
                                          { "mqtt-version", required_argument, NULL, ARG_MQTT_VERSION },
@@ -193,6 +199,7 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                                                   optarg);
                                 goto finish;
                         }
+                        args.probe.days_set = true;
                         break;
                 case 'c':
                 case ARG_CRIT_DAYS:
@@ -201,6 +208,30 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                                 r = error_message(ret_error, -EINVAL,
                                                   "%s: \"%s\" is not a number of days (0-3650)", name,
                                                   optarg);
+                                goto finish;
+                        }
+                        args.probe.days_set = true;
+                        break;
+                case ARG_WARN_LIFETIME:
+                case ARG_CRIT_LIFETIME:
+                        name = c == ARG_WARN_LIFETIME ? "--warn-lifetime" : "--crit-lifetime";
+                        if (probe_settings_parse_lifetime(optarg,
+                                                          c == ARG_WARN_LIFETIME ? &args.probe.warn_lifetime
+                                                                                 : &args.probe.crit_lifetime,
+                                                          &reason) < 0) {
+                                r = error_message(ret_error, -EINVAL, "%s: \"%s\" %s", name, optarg, reason);
+                                goto finish;
+                        }
+                        break;
+                case ARG_RENEWAL_FLOOR:
+                        args.probe.renewal_floor_usec = 0;
+                        if (strcmp(optarg, "auto") != 0 &&
+                            (parse_sec(optarg, &args.probe.renewal_floor_usec) < 0 ||
+                             args.probe.renewal_floor_usec == 0)) {
+                                r = error_message(
+                                        ret_error, -EINVAL,
+                                        "--renewal-floor: \"%s\" is not a duration (24h, 2d) or \"auto\"",
+                                        optarg);
                                 goto finish;
                         }
                         break;

@@ -84,7 +84,12 @@ static void help(void) {
                "  -H, --host HOST -p, --port PORT\n"
                "                                the target, instead of HOST[:PORT] (port 8883)\n"
                "  -w, --warn-days N (30)  -c, --crit-days N (7)\n"
-               "                                WARNING/CRITICAL below N days to the earliest notAfter\n"
+               "                                WARNING/CRITICAL below N days to the earliest notAfter;\n"
+               "                                without them, the lifetime policy below alone\n"
+               "  --warn-lifetime N%%             renewal_overdue below N%% of the lifetime left\n"
+               "                                (default: 33%%, 50%% under 10 days, as ACME clients)\n"
+               "  --crit-lifetime N%%             CRITICAL below N%% of the lifetime left\n"
+               "  --renewal-floor DURATION|auto CRITICAL with less left (auto: lifetime/6, <= 7d)\n"
                "  -t, --timeout SECONDS (10)    for the whole probe; past it the listener is CRITICAL\n"
                "  -v, --verbose                 as plugins take it; also debug messages on stderr\n"
                "  -V, --version  -h, --help\n"
@@ -195,6 +200,7 @@ static int run_probe(int argc, char **argv) {
                 goto finish;
         }
 
+        const ExpiryPolicy expiry = probe_settings_expiry(&args.probe);
         if (args.json) {
                 json_t *document = NULL;
 
@@ -209,8 +215,7 @@ static int run_probe(int argc, char **argv) {
                         log_error("cannot write the JSON report to standard output");
                         goto finish;
                 }
-        } else if (plugin_output_probe(report, args.probe.warn_days, args.probe.crit_days,
-                                       args.probe.timeout_usec, stdout) < 0) {
+        } else if (plugin_output_probe(report, &expiry, args.probe.timeout_usec, stdout) < 0) {
                 log_error("out of memory");
                 goto finish;
         }

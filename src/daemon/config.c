@@ -44,6 +44,8 @@ typedef enum ValueType {
         VALUE_HTTP_PATH, /* a request path starting with '/' */
         VALUE_DURATION,
         VALUE_DAYS,
+        VALUE_LIFETIME,  /* a percent of the lifetime left, "33%" */
+        VALUE_FLOOR,     /* a duration, or "auto" for 0 */
         VALUE_COUNT,     /* a positive integer */
         VALUE_PROTOCOL,
         VALUE_ADDRESS,   /* host:port into host and port */
@@ -94,6 +96,9 @@ static const KeyDefinition keys[] = {
         { "RepeatInterval", SCOPE_TARGET, VALUE_DURATION, offsetof(TargetConfig, repeat_interval_usec) },
         { "WarnDays", SCOPE_TARGET, VALUE_DAYS, offsetof(TargetConfig, probe.warn_days) },
         { "CritDays", SCOPE_TARGET, VALUE_DAYS, offsetof(TargetConfig, probe.crit_days) },
+        { "WarnLifetime", SCOPE_TARGET, VALUE_LIFETIME, offsetof(TargetConfig, probe.warn_lifetime) },
+        { "CritLifetime", SCOPE_TARGET, VALUE_LIFETIME, offsetof(TargetConfig, probe.crit_lifetime) },
+        { "RenewalFloor", SCOPE_TARGET, VALUE_FLOOR, offsetof(TargetConfig, probe.renewal_floor_usec) },
         { "ConfirmFailures", SCOPE_TARGET, VALUE_COUNT, offsetof(TargetConfig, confirm_failures) },
         { "ExpectStatus", SCOPE_TARGET, VALUE_EXPECT_STATUS, offsetof(TargetConfig, probe.http_expect_status) },
         { "CertFile", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, cert_file_on_disk) },
@@ -540,6 +545,20 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 if (parse_sec(value, &usec) < 0 || usec == 0)
                         return parser_error(p, p->line, "%s: \"%s\" is not a duration (try %s)", k->key, value,
                                             duration_hint(value));
+                *(usec_t *) field = usec;
+                r = 0;
+                break;
+        }
+        case VALUE_LIFETIME:
+                if (probe_settings_parse_lifetime(value, field, &reason) < 0)
+                        return parser_error(p, p->line, "%s: \"%s\" %s", k->key, value, reason);
+                r = 0;
+                break;
+        case VALUE_FLOOR: {
+                usec_t usec = 0;
+                if (strcmp(value, "auto") != 0 && (parse_sec(value, &usec) < 0 || usec == 0))
+                        return parser_error(p, p->line, "%s: \"%s\" is not a duration or \"auto\" (try %s)",
+                                            k->key, value, duration_hint(value));
                 *(usec_t *) field = usec;
                 r = 0;
                 break;
@@ -1068,6 +1087,9 @@ int config_finish(Config *config, char **ret_error) {
                         t->probe.timeout_usec = MIN(DEFAULT_TIMEOUT_USEC, t->interval_usec);
                 if (!t->repeat_interval_usec)
                         t->repeat_interval_usec = DEFAULT_REPEAT_INTERVAL_USEC;
+                /* Either day threshold given (here or in [Defaults]) judges by days as before; the other
+                 * keeps its old default. Neither: the lifetime policy alone. */
+                t->probe.days_set = t->set_mask & (key_bit("WarnDays") | key_bit("CritDays"));
                 if (!(t->set_mask & key_bit("WarnDays")))
                         t->probe.warn_days = DEFAULT_WARN_DAYS;
                 if (!(t->set_mask & key_bit("CritDays")))

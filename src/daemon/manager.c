@@ -430,8 +430,7 @@ static void check_target_files(Target *t, Report *report) {
                                   &(const TargetFilesCheck) {
                                           .trust = SSL_CTX_get_cert_store(t->tls_context),
                                           .now = time(NULL),
-                                          .warn_days = c->probe.warn_days,
-                                          .crit_days = c->probe.crit_days,
+                                          .expiry = probe_settings_expiry(&c->probe),
                                   },
                                   report);
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "macro.h"
+#include "expiry-policy.h"
 #include "metrics.h"
 #include "report-json.h"
 
@@ -74,6 +75,8 @@ typedef enum Family {
         FAMILY_PROBLEM,
         FAMILY_CERT_NOT_AFTER,
         FAMILY_LAST_PROBE,
+        FAMILY_CERT_LIFETIME,
+        FAMILY_CERT_LIFETIME_LEFT,
         _FAMILY_MAX,
 } Family;
 
@@ -97,6 +100,13 @@ static const struct {
                                     "Each certificate's notAfter on the address's path, by depth, as a Unix time." },
         [FAMILY_LAST_PROBE] = { "tlswatch_last_probe_timestamp_seconds",
                                 "When the target's last probe finished, as a Unix time." },
+        [FAMILY_CERT_LIFETIME] = { "tlswatch_cert_lifetime_seconds",
+                                   "Each certificate's lifetime (notAfter - notBefore) on the address's "
+                                   "path, by depth." },
+        [FAMILY_CERT_LIFETIME_LEFT] = { "tlswatch_cert_lifetime_left_ratio",
+                                        "The fraction of each certificate's lifetime left at the last "
+                                        "probe, by depth: ACME clients renew below 1/3 (1/2 under 10 "
+                                        "days)." },
 };
 
 /* The labels that say which listener a sample is about; none in /probe's answer (target NULL). */
@@ -218,6 +228,24 @@ static void write_address(FILE *f, Family family, const MetricsTarget *target, c
                         s = sample_begin_target(f, family, target, a);
                         sample_label(&s, "depth", depth);
                         sample_value(&s, "%lld", (long long) a->chain[k].certificate->not_after);
+                }
+                break;
+        case FAMILY_CERT_LIFETIME:
+        case FAMILY_CERT_LIFETIME_LEFT:
+                for (size_t k = 0; k < a->n_chain; k++) {
+                        const Certificate *c = a->chain[k].certificate;
+                        char depth[24];
+                        if (c->not_before <= 0 || c->not_after <= c->not_before)
+                                continue; /* no lifetime known */
+                        snprintf(depth, sizeof(depth), "%zu", k);
+                        s = sample_begin_target(f, family, target, a);
+                        sample_label(&s, "depth", depth);
+                        if (family == FAMILY_CERT_LIFETIME)
+                                sample_value(&s, "%lld", (long long) (c->not_after - c->not_before));
+                        else
+                                sample_value(&s, "%.6f",
+                                             expiry_left_fraction(c->not_before, c->not_after,
+                                                                  a->checked_at));
                 }
                 break;
         default:
@@ -430,7 +458,8 @@ static int write_probe(FILE *f, const void *userdata) {
                         write_tls_group(f, NULL, worst);
         }
         for (Family family = FAMILY_TARGET_STATUS; family < _FAMILY_MAX; family++) {
-                if (family == FAMILY_CERT_NOT_AFTER)
+                if (IN_SET((int) family, FAMILY_CERT_NOT_AFTER, FAMILY_CERT_LIFETIME,
+                           FAMILY_CERT_LIFETIME_LEFT))
                         continue;
                 write_header(f, families[family].name, families[family].help, "gauge");
                 write_target_family(f, family, target, NULL);

@@ -130,8 +130,7 @@ static int check_loaded(const TargetFiles *f, const char *const p[static _FILE_M
                 .key_mode = (int) (f->files[FILE_KEY].st.st_mode & 07777),
                 .trust = check->trust,
                 .now = check->now,
-                .warn_days = check->warn_days,
-                .crit_days = check->crit_days,
+                .expiry = check->expiry,
         };
         r = cert_lint(&input, &files);
         for (size_t i = 0; r >= 0 && i < files.problems.n; i++) {

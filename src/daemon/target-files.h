@@ -7,6 +7,7 @@
 #include <openssl/x509_vfy.h>
 #include <time.h>
 
+#include "expiry-policy.h"
 #include "macro.h"
 #include "report.h"
 
@@ -31,8 +32,7 @@ void target_files_refresh(TargetFiles *f, const TargetFilesPaths *paths);
 typedef struct TargetFilesCheck {
         X509_STORE *trust; /* the anchors the listener's clients trust */
         time_t now;
-        unsigned warn_days;
-        unsigned crit_days;
+        ExpiryPolicy expiry;
 } TargetFilesCheck;
 
 /* Adds the files' findings to `report` (a finished probe's) and finalizes it again: an unreadable

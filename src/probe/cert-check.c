@@ -371,6 +371,53 @@ static int check_name(const CertCheckInput *input, X509 *leaf, AddressReport *re
                                 name, names);
 }
 
+/* The leaf against the expiry policy: renewal_overdue past its renew point, expires_soon below the
+ * fixed days or the renewal floor. The messages give the lifetime and when renewal was due, which is
+ * what tells a stuck ACME client from a certificate that was never meant to be renewed. */
+static int check_leaf_expiry(const CertCheckInput *input, AddressReport *report) {
+        const Certificate *leaf = report->chain[0].certificate;
+        ProblemList *problems = &report->problems;
+        ExpiryAssessment a;
+        char when[32], renew[32], left[32], life[32], floor[32];
+
+        expiry_assess(&input->expiry, leaf->not_before, leaf->not_after, input->now, &a);
+        expiry_format_span(a.left, left, sizeof(left));
+        expiry_format_span(a.lifetime, life, sizeof(life));
+        expiry_format_span(a.floor, floor, sizeof(floor));
+        format_timestamp_rfc3339(when, sizeof(when), leaf->not_after);
+        format_timestamp_rfc3339(renew, sizeof(renew), a.renew_at);
+        double days = (double) a.left / 86400.0;
+
+        switch (a.verdict) {
+        case EXPIRY_OK:
+                return 0;
+        case EXPIRY_RENEWAL_OVERDUE:
+                return problem_list_add(problems, PROBLEM_RENEWAL_OVERDUE, STATUS_WARNING, 0, -1,
+                                        "\"%s\" expires in %s, on %s, with %.0f%% of its %s lifetime left: "
+                                        "its ACME client should have renewed it by %s (%.0f%% left); check "
+                                        "the client's timer and log, then reload the listener",
+                                        leaf->subject, left, when, a.left_fraction * 100, life, renew,
+                                        a.renew_fraction * 100);
+        case EXPIRY_EXPIRES_SOON:
+                return problem_list_add(problems, PROBLEM_EXPIRES_SOON, STATUS_WARNING, 0, -1,
+                                        "\"%s\" (depth 0) expires in %.1f days, on %s: renew it and "
+                                        "reload the listener",
+                                        leaf->subject, days, when);
+        case EXPIRY_CRITICAL:
+                if (a.by_days)
+                        return problem_list_add(problems, PROBLEM_EXPIRES_SOON, STATUS_CRITICAL, 0, -1,
+                                                "\"%s\" (depth 0) expires in %.1f days, on %s: renew it and "
+                                                "reload the listener",
+                                                leaf->subject, days, when);
+                return problem_list_add(problems, PROBLEM_EXPIRES_SOON, STATUS_CRITICAL, 0, -1,
+                                        "\"%s\" expires in %s, on %s, less than the %s a renewal needs "
+                                        "(%s lifetime, renewal was due by %s): renew it now and reload "
+                                        "the listener",
+                                        leaf->subject, left, when, floor, life, renew);
+        }
+        return 0;
+}
+
 static int check_dates(const CertCheckInput *input, STACK_OF(X509) *path, AddressReport *report) {
         int earliest_depth = -1;
         double earliest_days = 0;
@@ -415,20 +462,40 @@ static int check_dates(const CertCheckInput *input, STACK_OF(X509) *path, Addres
         if (any_invalid || earliest_depth < 0)
                 return 0;
 
-        const Certificate *earliest = report->chain[earliest_depth].certificate;
-        assert(earliest);
+        /* The leaf by the expiry policy (its lifetime, or the fixed days when given); the CA certificates
+         * on the path by the fixed days alone: nothing renews them at a fraction of their life. */
+        int ca_depth = -1;
+        double ca_days = 0;
+        for (int depth = 1; depth < sk_X509_num(path); depth++) {
+                double days_left = certificate_days_left(report->chain[depth].certificate, input->now);
+                if (ca_depth < 0 || days_left < ca_days) {
+                        ca_depth = depth;
+                        ca_days = days_left;
+                }
+        }
+        /* WarnDays=/CritDays= alone judge the earliest certificate of the path, as they always did. */
+        if (expiry_policy_lifetime_active(&input->expiry) || earliest_depth == 0) {
+                r = check_leaf_expiry(input, report);
+                if (r < 0)
+                        return r;
+        }
+        if (ca_depth < 0 || (!expiry_policy_lifetime_active(&input->expiry) && earliest_depth == 0))
+                return 0;
+        unsigned warn_days = input->expiry.days_set ? input->expiry.warn_days : EXPIRY_DEFAULT_WARN_DAYS;
+        unsigned crit_days = input->expiry.days_set ? input->expiry.crit_days : EXPIRY_DEFAULT_CRIT_DAYS;
+        const Certificate *ca = report->chain[ca_depth].certificate;
         Status severity;
-        if (earliest_days < input->crit_days)
+        if (ca_days < crit_days)
                 severity = STATUS_CRITICAL;
-        else if (earliest_days < input->warn_days)
+        else if (ca_days < warn_days)
                 severity = STATUS_WARNING;
         else
                 return 0;
 
-        return problem_list_add(&report->problems, PROBLEM_EXPIRES_SOON, severity, earliest_depth, -1,
+        return problem_list_add(&report->problems, PROBLEM_EXPIRES_SOON, severity, ca_depth, -1,
                                 "\"%s\" (depth %d) expires in %.1f days, on %s: renew it and reload the listener",
-                                earliest->subject, earliest_depth, earliest_days,
-                                format_timestamp_rfc3339(when, sizeof(when), earliest->not_after));
+                                ca->subject, ca_depth, ca_days,
+                                format_timestamp_rfc3339(when, sizeof(when), ca->not_after));
 }
 
 static int check_strength(STACK_OF(X509) *path, AddressReport *report) {

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <time.h>
 
+#include "expiry-policy.h"
 #include "report.h"
 
 typedef struct VerifyError {
@@ -25,8 +26,7 @@ typedef struct CertCheckInput {
         size_t n_errors;
         const char *server_name; /* checked against the leaf's SANs; NULL: no check */
         time_t now;
-        unsigned warn_days;
-        unsigned crit_days;
+        ExpiryPolicy expiry;
         bool from_file; /* `served` is a certfile on disk (lint), not what a listener sent */
         SeverityChoice name_only_in_cn; /* a name matched through the subject CN alone; default: warning */
 } CertCheckInput;

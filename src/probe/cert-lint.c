@@ -157,8 +157,7 @@ int cert_lint(const LintInput *in, AddressReport *report) {
                 .errors = recorder.errors,
                 .n_errors = recorder.n,
                 .now = in->now,
-                .warn_days = in->warn_days,
-                .crit_days = in->crit_days,
+                .expiry = in->expiry,
                 .from_file = true,
         };
         r = cert_check(&check, report);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include "cert-file.h"
+#include "expiry-policy.h"
 #include "report.h"
 
 typedef struct LintInput {
@@ -18,8 +19,7 @@ typedef struct LintInput {
         int key_mode;              /* the keyfile's permission bits, -1 if unknown */
         X509_STORE *trust;         /* the anchors clients trust */
         time_t now;
-        unsigned warn_days;
-        unsigned crit_days;
+        ExpiryPolicy expiry;
 } LintInput;
 
 /* Appends problems and the certfile's chain to `report`. Returns 0 or -ENOMEM. */

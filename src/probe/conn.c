@@ -190,8 +190,7 @@ static int conn_analyse(Conn *c) {
                 .n_errors = c->observations.n_errors,
                 .server_name = server_name,
                 .now = time(NULL),
-                .warn_days = c->settings->warn_days,
-                .crit_days = c->settings->crit_days,
+                .expiry = probe_settings_expiry(c->settings),
                 .name_only_in_cn = c->settings->name_only_in_cn,
         };
         return cert_check(&input, c->report);

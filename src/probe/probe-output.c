@@ -2,6 +2,7 @@
 /* Renders a Report for people: the report's text printer, beside report-json.c, shared by
  * `tlswatchctl probe` and `tlswatchd --once`. The first line stands alone as a verdict, so monitoring
  * systems that keep only the first line of a plugin's output still say what is wrong. */
+#include "expiry-policy.h"
 #include "probe-output.h"
 #include "time-util.h"
 
@@ -58,10 +59,15 @@ void probe_output_human(const Report *report, FILE *out) {
                                 fputs(c->n_subject_alt_names == 0 ? "no DNS or IP names (subjectAltName)\n" : "\n",
                                       out);
                         }
-                        fprintf(out, "      not after %s (%.1f days left), %s %d, %s\n",
+                        char lifetime[32];
+                        fprintf(out,
+                                "      not after %s (%.1f days left, %.0f%% of a %s lifetime), %s %d, "
+                                "%s\n",
                                 format_timestamp_rfc3339(not_after, sizeof(not_after), c->not_after),
-                                certificate_days_left(c, a->checked_at), c->key_type, c->key_bits,
-                                c->signature_algorithm);
+                                certificate_days_left(c, a->checked_at),
+                                expiry_left_fraction(c->not_before, c->not_after, a->checked_at) * 100,
+                                expiry_format_span(c->not_after - c->not_before, lifetime, sizeof(lifetime)),
+                                c->key_type, c->key_bits, c->signature_algorithm);
                 }
                 if (a->problems.n > 0)
                         fprintf(out, "  problems:\n");

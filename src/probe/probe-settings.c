@@ -4,6 +4,7 @@
  * (tlswatch.conf keys or tlswatchctl options) from one list of names. */
 #include <assert.h>
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
@@ -27,6 +28,10 @@ const Field probe_settings_fields[PROBE_SETTINGS_N_FIELDS] = {
         S(PLAIN, timeout_usec),
         S(PLAIN, warn_days),
         S(PLAIN, crit_days),
+        S(PLAIN, warn_lifetime),
+        S(PLAIN, crit_lifetime),
+        S(PLAIN, renewal_floor_usec),
+        S(PLAIN, days_set),
         S(PLAIN, mqtt_version),
         S(STRING, mqtt_client_id),
         S(STRING, mqtt_username),
@@ -67,6 +72,8 @@ typedef enum SettingName {
         NAME_MQTT_PASSWORD_FILE,
         NAME_MQTT_VERSION,
         NAME_TIMEOUT,
+        NAME_WARN_LIFETIME,
+        NAME_CRIT_LIFETIME,
         _NAME_MAX,
 } SettingName;
 
@@ -82,6 +89,8 @@ static const struct {
         [NAME_MQTT_PASSWORD_FILE] = { "MQTTPasswordFile", "--password-file" },
         [NAME_MQTT_VERSION] = { "MQTTVersion", "--mqtt-version" },
         [NAME_TIMEOUT] = { "Timeout", "--timeout" },
+        [NAME_WARN_LIFETIME] = { "WarnLifetime", "--warn-lifetime" },
+        [NAME_CRIT_LIFETIME] = { "CritLifetime", "--crit-lifetime" },
 };
 
 /* "CritDays=7" or "--crit-days (7)"; without a value "CritDays=" or "--crit-days". */
@@ -120,6 +129,15 @@ int probe_settings_validate(const ProbeSettings *s, ProbeSettingsNames names, ch
                 return error_message(ret_error, -EINVAL, "%s must not exceed %s",
                                      name_of(names, NAME_CRIT_DAYS, &s->crit_days, a, sizeof(a)),
                                      name_of(names, NAME_WARN_DAYS, &s->warn_days, b, sizeof(b)));
+        if (s->warn_lifetime > PROBE_SETTINGS_LIFETIME_MAX || s->crit_lifetime > PROBE_SETTINGS_LIFETIME_MAX)
+                return error_message(ret_error, -EINVAL, "%s and %s are at most %u%%",
+                                     name_of(names, NAME_WARN_LIFETIME, NULL, a, sizeof(a)),
+                                     name_of(names, NAME_CRIT_LIFETIME, NULL, b, sizeof(b)),
+                                     PROBE_SETTINGS_LIFETIME_MAX);
+        if (s->warn_lifetime > 0 && s->crit_lifetime > s->warn_lifetime)
+                return error_message(ret_error, -EINVAL, "%s must not exceed %s",
+                                     name_of(names, NAME_CRIT_LIFETIME, &s->crit_lifetime, a, sizeof(a)),
+                                     name_of(names, NAME_WARN_LIFETIME, &s->warn_lifetime, b, sizeof(b)));
         if (!!s->cert_file != !!s->key_file)
                 return error_message(ret_error, -EINVAL, "%s and %s go together",
                                      name_of(names, NAME_CERT_FILE, NULL, a, sizeof(a)),
@@ -271,6 +289,38 @@ int probe_settings_parse_groups(const char *value, char **ret, char **ret_error)
         }
         *ret = joined;
         return 0;
+}
+
+int probe_settings_parse_lifetime(const char *value, unsigned *ret, const char **ret_reason) {
+        char *end;
+
+        assert(value);
+        assert(ret);
+        assert(ret_reason);
+
+        errno = 0;
+        unsigned long v = strtoul(value, &end, 10);
+        if (end != value && *end == '%')
+                end++;
+        if (errno != 0 || end == value || *end || value[0] == '-' || value[0] == '+' || v < 1 ||
+            v > PROBE_SETTINGS_LIFETIME_MAX) {
+                *ret_reason = "is not a percent of the lifetime left (1% to 99%)";
+                return -EINVAL;
+        }
+        *ret = (unsigned) v;
+        return 0;
+}
+
+ExpiryPolicy probe_settings_expiry(const ProbeSettings *s) {
+        assert(s);
+        return (ExpiryPolicy){
+                .days_set = s->days_set,
+                .warn_days = s->warn_days,
+                .crit_days = s->crit_days,
+                .warn_lifetime = s->warn_lifetime,
+                .crit_lifetime = s->crit_lifetime,
+                .renewal_floor_usec = s->renewal_floor_usec,
+        };
 }
 
 const Protocol *probe_settings_protocol(const ProbeSettings *s) {

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "expiry-policy.h"
 #include "field-table.h"
 #include "macro.h"
 #include "problem.h"
@@ -16,6 +17,8 @@
 #include "time-util.h"
 
 #define PROBE_SETTINGS_DAYS_MAX 3650
+/* WarnLifetime=/CritLifetime= are whole percents of the lifetime left, 1 to 99. */
+#define PROBE_SETTINGS_LIFETIME_MAX 99
 
 typedef struct ProbeSettings {
         char *host;               /* a name or an IP literal, without brackets */
@@ -26,21 +29,25 @@ typedef struct ProbeSettings {
         char *cert_file;          /* client certificate and key, for two-way TLS */
         char *key_file;
         usec_t timeout_usec; /* from start to the last byte, everything included */
-        unsigned warn_days;
+        unsigned warn_days;  /* judged only with days_set; else the lifetime policy alone */
         unsigned crit_days;
-        int mqtt_version;         /* 4 (3.1.1, also for 0) or 5 */
-        uint16_t port;            /* here, beside the bool, where the padding is */
-        bool mqtt_expect_accept;  /* a refused CONNACK is protocol_failed, not information */
-        char *mqtt_client_id;     /* NULL: "tlswatch-" and a random suffix */
-        char *mqtt_username;      /* NULL: none */
-        char *mqtt_password_file; /* an absolute path, or a credential name; read by the caller */
-        char *http_expect_status; /* https: "200", "2xx 301", ...; NULL: any 2xx or 3xx */
-        char *groups;             /* key-exchange groups to offer, "X25519:P-256"; NULL: OpenSSL's default */
+        unsigned warn_lifetime; /* percent of the lifetime left: renewal_overdue below; 0: the ACME rule */
+        unsigned crit_lifetime; /* percent of the lifetime left: critical below; 0: unset */
+        usec_t renewal_floor_usec; /* critical with less time left; 0: a sixth of the lifetime, <= 7 days */
+        bool days_set;             /* WarnDays=/CritDays= (-w/-c) were given */
+        int mqtt_version;          /* 4 (3.1.1, also for 0) or 5 */
+        uint16_t port;             /* here, beside the bool, where the padding is */
+        bool mqtt_expect_accept;   /* a refused CONNACK is protocol_failed, not information */
+        char *mqtt_client_id;      /* NULL: "tlswatch-" and a random suffix */
+        char *mqtt_username;       /* NULL: none */
+        char *mqtt_password_file;  /* an absolute path, or a credential name; read by the caller */
+        char *http_expect_status;  /* https: "200", "2xx 301", ...; NULL: any 2xx or 3xx */
+        char *groups;              /* key-exchange groups to offer, "X25519:P-256"; NULL: OpenSSL's default */
         SeverityChoice name_only_in_cn; /* the severity of name_only_in_cn; 0: a warning */
 } ProbeSettings;
 
 /* The fields, for tables that embed a ProbeSettings and for the test that keeps this list complete. */
-#define PROBE_SETTINGS_N_FIELDS 19
+#define PROBE_SETTINGS_N_FIELDS 23
 extern const Field probe_settings_fields[PROBE_SETTINGS_N_FIELDS];
 
 /* Which vocabulary a message names settings in: tlswatch.conf's keys or tlswatchctl's options. */
@@ -75,6 +82,12 @@ int probe_settings_parse_severity(const char *value, SeverityChoice *ret, const 
  * or -EINVAL and, in *ret_error, a sentence that names the first bad value and what this OpenSSL
  * offers (the caller adds the key or option, and where it came from). */
 int probe_settings_parse_groups(const char *value, char **ret, char **ret_error);
+
+/* The percent of WarnLifetime=/CritLifetime= (and their options): "33%" or "33", 1 to 99. */
+int probe_settings_parse_lifetime(const char *value, unsigned *ret, const char **ret_reason);
+
+/* The expiry policy the settings give. */
+ExpiryPolicy probe_settings_expiry(const ProbeSettings *s);
 
 /* The protocol to speak: the one set, else the one the port implies. */
 const Protocol *probe_settings_protocol(const ProbeSettings *s);

@@ -32,6 +32,8 @@ typedef enum ProblemCode {
         PROBLEM_KEY_PERMISSIONS,
         PROBLEM_STALE_CERTIFICATE,
         PROBLEM_NAME_ONLY_IN_CN, /* the name matched through OpenSSL's subject CN fallback alone */
+        /* Past the point of its lifetime where its ACME client renews it (expiry-policy.h). */
+        PROBLEM_RENEWAL_OVERDUE,
         _PROBLEM_CODE_MAX,
         _PROBLEM_CODE_INVALID = -EINVAL,
 } ProblemCode;

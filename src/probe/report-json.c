@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "expiry-policy.h"
 #include "report-json.h"
 #include "time-util.h"
 
@@ -91,10 +92,14 @@ json_t *certificate_to_json(const Certificate *c, int depth, bool sent, int64_t 
         /* In the documented order: who, when, then what. json_object_set_new() takes `names` even
          * when it fails; until that call it is still ours to drop. */
         bool names_given = false;
+        json_int_t lifetime = c->not_after - c->not_before;
+        double left_fraction = expiry_left_fraction(c->not_before, c->not_after, at);
         json_t *o = json_pack("{s:i, s:s, s:s}", "depth", depth, "subject", c->subject, "issuer", c->issuer);
         if (o && (json_object_set_time(o, "not_before", c->not_before) < 0 ||
                   json_object_set_time(o, "not_after", c->not_after) < 0 ||
                   json_object_set_new(o, "days_left", json_real(certificate_days_left(c, at))) < 0 ||
+                  json_object_set_new(o, "lifetime_seconds", json_integer(lifetime)) < 0 ||
+                  json_object_set_new(o, "lifetime_left_fraction", json_real(left_fraction)) < 0 ||
                   json_object_set_new(o, "sha256", json_string(sha256)) < 0 ||
                   json_object_set_new(o, "key", json_pack("{s:s, s:i}", "type", c->key_type, "bits", c->key_bits)) < 0 ||
                   json_object_set_new(o, "signature_algorithm", json_string(c->signature_algorithm)) < 0 ||

@@ -20,6 +20,7 @@ Status problem_code_default_severity(ProblemCode code) {
         case PROBLEM_KEY_PERMISSIONS:
         case PROBLEM_STALE_CERTIFICATE:
         case PROBLEM_NAME_ONLY_IN_CN:
+        case PROBLEM_RENEWAL_OVERDUE:
                 return STATUS_WARNING;
         case PROBLEM_ROOT_IN_CERTFILE:
                 return STATUS_OK; /* a note: harmless, clients simply ignore the extra root */

@@ -104,8 +104,11 @@ tls=(--protocol tls --ca-file "$pki/root.pem" --servername localhost)
 
 plugin "probe: healthy listener, positional HOST:PORT" 0 \
         '.status == "OK" and (.text | startswith("127.0.0.1:'"${port[good]}"' (tls) "))' \
-        '.perfdata | keys == ["days_left", "duration", "handshake"]' \
-        '.perfdata.days_left | .value > 89 and .value <= 90 and .uom == "" and .warn == "30:" and .crit == "7:"' \
+        '.perfdata | keys == ["days_left", "duration", "handshake", "lifetime_left"]' \
+        '.perfdata.days_left | .value > 89 and .value <= 90 and .uom == "" and (.warn | test("^30\\.0[0-9]:$")) and
+                               .crit == "7.00:"' \
+        '.perfdata.lifetime_left | .uom == "%" and .value > 99 and .warn == "33.3:" and .crit == "7.8:" and
+                                   .min == "0" and .max == "100"' \
         '.perfdata.handshake | .uom == "s" and .value > 0 and .min == "0" and .max == "10"' \
         '.perfdata.duration | .uom == "s" and .value >= 0 and .min == "0" and .max == "10"' \
         '.perfdata.handshake.value <= .perfdata.duration.value' \
@@ -150,10 +153,11 @@ plugin "probe: two addresses, perfdata per address" 2 \
         '.status == "CRITICAL"' \
         '.perfdata | keys == ["days_left", "days_left_127.0.0.1", "days_left_127.0.0.2", "duration",
                               "duration_127.0.0.1", "duration_127.0.0.2", "handshake_127.0.0.1",
-                              "handshake_127.0.0.2"]' \
+                              "handshake_127.0.0.2", "lifetime_left", "lifetime_left_127.0.0.1",
+                              "lifetime_left_127.0.0.2"]' \
         '.perfdata["days_left_127.0.0.1"].value > 89 and .perfdata["days_left_127.0.0.2"].value < 0' \
         '.perfdata.days_left.value == .perfdata["days_left_127.0.0.2"].value' \
-        '.perfdata["days_left_127.0.0.1"] | .warn == "30:" and .crit == "7:"' \
+        '.perfdata["days_left_127.0.0.1"] | (.warn | test("^30\\.0[0-9]:$")) and .crit == "7.00:"' \
         '[.perfdata["handshake_127.0.0.1", "handshake_127.0.0.2"].uom] == ["s", "s"]' \
         -- probe "${tls[@]}" -H cluster.test -p "${port[good]}"
 
@@ -225,7 +229,8 @@ fleet=('.perfdata | keys == ["critical", "days_left", "ok", "unknown", "warning"
        '(.long_text[:2] | map(split(": ")[:3] | join(": ")) | sort) ==
             ["CRITICAL: expired (127.0.0.1:'"${port[expired]}"'): expired",
              "CRITICAL: soon3 (127.0.0.1:'"${port[soon3]}"'): expires_soon"]'
-       '.long_text[2] | startswith("WARNING: soon10 (127.0.0.1:'"${port[soon10]}"'): expires_soon: ")')
+       # soon10, a 90-day certificate with 10 days left, is past its renew point (the lifetime policy).
+       '.long_text[2] | startswith("WARNING: soon10 (127.0.0.1:'"${port[soon10]}"'): renewal_overdue: ")')
 
 plugin "check --all --nagios: probes now, the summary first" 2 \
         '.service == "TLSWATCH" and .status == "CRITICAL" and .text == "2 critical, 1 warning, 1 ok"' \

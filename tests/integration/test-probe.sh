@@ -215,8 +215,14 @@ expect_probe "expired leaf" 2 critical expired:depth=0 \
 expect_probe "leaf not yet valid" 2 critical not_yet_valid \
         -- "${json[@]}" "${ca[@]}" "${tls[@]}" "${sni[@]}" "$(at notyet)"
 
-expect_probe "expires in 10 days" 1 warning expires_soon:severity=warning \
+# soon10 is a 90-day certificate with 10 days left: past its renew point (30 days left) under the
+# default lifetime policy; with WarnDays=30 given, expires_soon exactly as before lifetimes.
+expect_probe "expires in 10 days, 90-day lifetime" 1 warning renewal_overdue:severity=warning,depth=0 \
+        '!expires_soon' '?.addresses[0].chain[0].lifetime_seconds == 90 * 86400' \
         -- "${json[@]}" "${ca[@]}" "${tls[@]}" "${sni[@]}" "$(at soon10)"
+
+expect_probe "expires in 10 days, --warn-days 30" 1 warning expires_soon:severity=warning '!renewal_overdue' \
+        -- "${json[@]}" "${ca[@]}" "${tls[@]}" "${sni[@]}" --warn-days 30 "$(at soon10)"
 
 expect_probe "expires in 3 days" 2 critical expires_soon:severity=critical \
         -- "${json[@]}" "${ca[@]}" "${tls[@]}" "${sni[@]}" "$(at soon3)"

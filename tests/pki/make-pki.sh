@@ -138,8 +138,8 @@ leaf() {
 
 # The trusted hierarchy. CAs start well in the past so every leaf's validity nests inside its
 # issuer's, except where breaking that is the point.
-ca root "tlswatch test root" self $((-60 * day)) $((3650 * day))
-ca int "tlswatch test intermediate" root $((-60 * day)) $((1825 * day))
+ca root "tlswatch test root" self $((-400 * day)) $((3650 * day))
+ca int "tlswatch test intermediate" root $((-400 * day)) $((1825 * day))
 cat root.pem int.pem >rootint.pem
 
 # Leaves start an hour ago so small clock differences never make a "good" cert not-yet-valid.
@@ -148,8 +148,24 @@ leaf good "tlswatch good" int rsa2048 $((-hour)) $((90 * day))
 leaf ec "tlswatch ec" int ec $((-hour)) $((90 * day))
 leaf expired "tlswatch expired" int ec $((-30 * day)) $((-2 * day))
 leaf notyet "tlswatch notyet" int ec $((2 * day)) $((90 * day))
-leaf soon10 "tlswatch soon10" int ec $((-hour)) $((10 * day))
-leaf soon3 "tlswatch soon3" int ec $((-hour)) $((3 * day))
+# 90-day certificates near their end, as expiry is judged by the lifetime: soon10 is past its renew
+# point (renewal_overdue, or expires_soon warning with WarnDays=30), soon3 below the floor (critical).
+leaf soon10 "tlswatch soon10" int ec $((-80 * day)) $((10 * day))
+leaf soon3 "tlswatch soon3" int ec $((-87 * day)) $((3 * day))
+# The lifetime classes of the default expiry policy (tlswatch.conf(5), Expiry), each at points of its
+# life: lifeD-fresh is OK, lifeD-overdue past the renew point (a third left, half under 10 days:
+# renewal_overdue), lifeD-late below the renewal floor (a sixth, at most 7 days: critical).
+leaf life6-fresh "tlswatch life6 fresh" int ec $((-day)) $((5 * day))
+leaf life6-overdue "tlswatch life6 overdue" int ec $((-84 * hour)) $((60 * hour))
+leaf life6-late "tlswatch life6 late" int ec $((-124 * hour)) $((20 * hour))
+leaf life45-fresh "tlswatch life45 fresh" int ec $((-10 * day)) $((35 * day))
+leaf life45-overdue "tlswatch life45 overdue" int ec $((-32 * day)) $((13 * day))
+leaf life45-late "tlswatch life45 late" int ec $((-40 * day)) $((5 * day))
+leaf life90-fresh "tlswatch life90 fresh" int ec $((-20 * day)) $((70 * day))
+leaf life90-overdue "tlswatch life90 overdue" int ec $((-65 * day)) $((25 * day))
+leaf life200-fresh "tlswatch life200 fresh" int ec $((-100 * day)) $((100 * day))
+leaf life200-overdue "tlswatch life200 overdue" int ec $((-150 * day)) $((50 * day))
+leaf life200-late "tlswatch life200 late" int ec $((-195 * day)) $((5 * day))
 leaf rsa1024 "tlswatch rsa1024" int rsa1024 $((-hour)) $((90 * day))
 # The intermediate's key is EC, so this is ecdsa-with-SHA1.
 leaf sha1 "tlswatch sha1" int ec $((-hour)) $((90 * day)) sha1

@@ -146,10 +146,12 @@ static AddressReport *check_full_choice(Report **ret_report, X509_STORE *roots, 
                 .n_errors = n_errors,
                 .server_name = server_name,
                 .now = NOW,
-                .warn_days = warn_days,
-                .crit_days = crit_days,
                 .name_only_in_cn = name_only_in_cn,
         };
+        /* Explicit days, as the tests written before lifetimes expect; UINT_MAX: the default lifetime
+         * policy. */
+        if (warn_days != UINT_MAX)
+                input.expiry = (ExpiryPolicy) { .days_set = true, .warn_days = warn_days, .crit_days = crit_days };
         assert_int_equal(cert_check(&input, a), 0);
         assert_int_equal(report_finalize(report), 0);
 
@@ -604,6 +606,74 @@ static void test_expires_later_than_warn(void **state) {
         AddressReport *a = check_leaf_expiring(&report, 10 * DAY, 5, 2);
         assert_no_problems(a);
         assert_near(a->days_left, 10);
+}
+
+/* The default policy on a real chain: a 6-day leaf (1 day before, 5 after now) is fine; with 20 hours
+ * left it is critical, the message giving the floor and the lifetime; a 90-day one with 20 days left is
+ * renewal_overdue, naming the lifetime and when renewal was due. */
+static AddressReport *check_leaf_window(Report **ret_report, long not_before, long not_after) {
+        _cleanup_(pki_clear) Pki pki = {};
+        pki_complete(&pki);
+        TestCertSpec spec = leaf_spec(&pki);
+        spec.not_before = not_before;
+        spec.not_after = not_after;
+        X509_free(pki.leaf);
+        pki.leaf = cert_new(&spec);
+        _cleanup_(X509_STORE_freep) X509_STORE *roots = test_store_new(pki.root, NULL);
+        _cleanup_(test_chain_freep) STACK_OF(X509) *served = test_chain_new(pki.leaf, pki.inter, NULL);
+
+        return check_full(ret_report, roots, served, "localhost", UINT_MAX, UINT_MAX);
+}
+
+static void test_lifetime_policy_six_days(void **state) {
+        _cleanup_(report_freep) Report *fresh = NULL, *late = NULL;
+        const long HOUR = 3600;
+
+        AddressReport *a = check_leaf_window(&fresh, -DAY, 5 * DAY);
+        assert_no_problems(a);
+        assert_int_equal(a->status, STATUS_OK);
+
+        a = check_leaf_window(&late, -(6 * DAY - 20 * HOUR), 20 * HOUR);
+        assert_problems(a, { PROBLEM_EXPIRES_SOON, STATUS_CRITICAL, 0, -1 });
+        const char *message = find_problem(a, PROBLEM_EXPIRES_SOON)->message;
+        assert_contains(message, "expires in 20.0 hours");
+        assert_contains(message, "less than the 24.0 hours a renewal needs");
+        assert_contains(message, "6.0 days lifetime");
+}
+
+static void test_lifetime_policy_renewal_overdue(void **state) {
+        _cleanup_(report_freep) Report *report = NULL;
+
+        AddressReport *a = check_leaf_window(&report, -70 * DAY, 20 * DAY);
+        assert_problems(a, { PROBLEM_RENEWAL_OVERDUE, STATUS_WARNING, 0, -1 });
+        const char *message = find_problem(a, PROBLEM_RENEWAL_OVERDUE)->message;
+        assert_contains(message, "expires in 20.0 days");
+        assert_contains(message, "22% of its 90.0 days lifetime left");
+        /* Renewal was due at a third of 90 days left: 30 days before notAfter (2026-01-21). */
+        assert_contains(message, "should have renewed it by 2025-12-22T00:00:00Z (33% left)");
+        assert_int_equal(a->status, STATUS_WARNING);
+}
+
+/* CA certificates are judged by the fixed days also under the default policy: an intermediate with 5
+ * days left is critical although the fresh leaf is fine. */
+static void test_lifetime_policy_intermediate_by_days(void **state) {
+        _cleanup_(pki_clear) Pki pki = {};
+        pki_complete(&pki);
+        TestCertSpec spec = inter_spec(&pki);
+        spec.not_after = 5 * DAY;
+        X509_free(pki.inter);
+        X509_free(pki.leaf);
+        pki.leaf = NULL;
+        pki.inter = cert_new(&spec);
+        spec = leaf_spec(&pki);
+        spec.not_after = 4 * DAY;
+        pki.leaf = cert_new(&spec);
+        _cleanup_(X509_STORE_freep) X509_STORE *roots = test_store_new(pki.root, NULL);
+        _cleanup_(test_chain_freep) STACK_OF(X509) *served = test_chain_new(pki.leaf, pki.inter, NULL);
+        _cleanup_(report_freep) Report *report = NULL;
+
+        AddressReport *a = check_full(&report, roots, served, "localhost", UINT_MAX, UINT_MAX);
+        assert_problems(a, { PROBLEM_EXPIRES_SOON, STATUS_CRITICAL, 1, -1 });
 }
 
 static void test_intermediate_expires_first(void **state) {
@@ -1182,6 +1252,9 @@ int main(void) {
                 cmocka_unit_test(test_expires_soon_critical),
                 cmocka_unit_test(test_expires_later_than_warn),
                 cmocka_unit_test(test_intermediate_expires_first),
+                cmocka_unit_test(test_lifetime_policy_six_days),
+                cmocka_unit_test(test_lifetime_policy_renewal_overdue),
+                cmocka_unit_test(test_lifetime_policy_intermediate_by_days),
                 cmocka_unit_test(test_hostname_mismatch),
                 cmocka_unit_test(test_hostname_not_checked),
                 cmocka_unit_test(test_hostname_ip),

@@ -505,6 +505,41 @@ static void test_error_duration(void **state) {
         check_error("[Defaults]\nInterval=0\n", "t.conf:2: Interval: \"0\" is not a duration (try 0min)");
 }
 
+/* Neither WarnDays= nor CritDays=: the lifetime policy alone; either one, here or in [Defaults]: fixed
+ * days as before, the other at its old default. The lifetime keys parse percents and durations. */
+static void test_expiry_keys(void **state) {
+        Config *config = parse_ok("[Defaults]\nCritDays=3\n\n[Target d]\nAddress=h:1\n\n"
+                                  "[Target l]\nAddress=h:2\n\n"
+                                  "[Target w]\nAddress=h:3\nWarnLifetime=40%\nCritLifetime=10\n"
+                                  "RenewalFloor=36h\n");
+        const TargetConfig *d = find(config, "d"), *w = find(config, "w");
+
+        assert_true(d->probe.days_set);
+        assert_int_equal(d->probe.warn_days, 30);
+        assert_int_equal(d->probe.crit_days, 3);
+        assert_true(w->probe.days_set); /* [Defaults]' CritDays= */
+        assert_int_equal(w->probe.warn_lifetime, 40);
+        assert_int_equal(w->probe.crit_lifetime, 10);
+        assert_int_equal(w->probe.renewal_floor_usec, 36 * USEC_PER_HOUR);
+        config_free(config);
+
+        config = parse_ok("[Target l]\nAddress=h:2\nRenewalFloor=auto\n");
+        const TargetConfig *l = find(config, "l");
+        assert_false(l->probe.days_set);
+        assert_int_equal(l->probe.warn_lifetime, 0);
+        assert_int_equal(l->probe.renewal_floor_usec, 0);
+        config_free(config);
+
+        check_error("[Target a]\nAddress=h:1\nWarnLifetime=0%\n",
+                    "t.conf:3: WarnLifetime: \"0%\" is not a percent of the lifetime left (1% to 99%)");
+        check_error("[Target a]\nAddress=h:1\nCritLifetime=33.3%\n",
+                    "t.conf:3: CritLifetime: \"33.3%\" is not a percent of the lifetime left (1% to 99%)");
+        check_error("[Target a]\nAddress=h:1\nRenewalFloor=1 day\n",
+                    "t.conf:3: RenewalFloor: \"1 day\" is not a duration or \"auto\" (try 1d)");
+        check_error("[Target a]\nAddress=h:1\nWarnLifetime=20%\nCritLifetime=30%\n",
+                    "t.conf:1: [Target a]: CritLifetime=30 must not exceed WarnLifetime=20");
+}
+
 static void test_error_unknown_key(void **state) {
         check_error("[Target a]\nAddress=h:1\nFoo=bar\n", "t.conf:3: unknown key \"Foo\" in [Target a]");
         check_error("[Defaults]\nFoo=bar\n", "t.conf:2: unknown key \"Foo\" in [Defaults]");
@@ -1098,6 +1133,9 @@ static void test_target_config_equal(void **state) {
                 { "RepeatInterval", "RepeatInterval=1h\n" },
                 { "WarnDays", "WarnDays=31\n" },
                 { "CritDays", "CritDays=8\n" },
+                { "WarnLifetime", "WarnLifetime=40%\n" },
+                { "CritLifetime", "CritLifetime=10%\n" },
+                { "RenewalFloor", "RenewalFloor=2d\n" },
                 { "ConfirmFailures", "ConfirmFailures=3\n" },
                 { "ExpectStatus", "ExpectStatus=200\n" },
                 { "CertFile", "CertFile=/cert.pem\n" },
@@ -1192,6 +1230,7 @@ int main(void) {
                 cmocka_unit_test(test_value_with_semicolon_kept_whole),
                 cmocka_unit_test(test_whitespace_and_crlf),
                 cmocka_unit_test(test_error_duration),
+                cmocka_unit_test(test_expiry_keys),
                 cmocka_unit_test(test_error_unknown_key),
                 cmocka_unit_test(test_error_unknown_section),
                 cmocka_unit_test(test_error_key_before_section),

@@ -34,6 +34,8 @@ static const struct {
         { .name = "probe_ssl_last_chain_info", .type = "gauge" },
         { .name = "tlswatch_cert_not_after_seconds", .type = "gauge" },
         { .name = "tlswatch_last_probe_timestamp_seconds", .type = "gauge" },
+        { .name = "tlswatch_cert_lifetime_seconds", .type = "gauge" },
+        { .name = "tlswatch_cert_lifetime_left_ratio", .type = "gauge" },
         { .name = "tlswatch_targets", .type = "gauge" },
         { .name = "tlswatch_build_info", .type = "gauge" },
         { .name = "tlswatch_metrics_timestamp_seconds", .type = "gauge" },
@@ -54,12 +56,13 @@ static const char fleet_json[] =
         " \"report\":{\"name\":\"good\",\"target\":\"127.0.0.1:8883\",\"status\":\"ok\",\"problems\":[],"
         "  \"duration_seconds\":0.0131,"
         "  \"addresses\":[{\"address\":\"127.0.0.1\",\"status\":\"ok\",\"problems\":[],\"duration_seconds\":0.0125,"
+        "   \"checked_at\":1798329295,"
         "   \"tls\":{\"version\":\"TLSv1.3\",\"cipher\":\"TLS_AES_256_GCM_SHA384\",\"group\":\"X25519\","
         "    \"handshake_ms\":3.2},"
         "   \"chain\":["
         "    {\"depth\":0,\"subject\":\"CN=good\",\"issuer\":\"CN=int,O=Test \\\"CA\\\"\","
         "     \"subject_alt_names\":[\"good.example\",\"127.0.0.1\"],\"sha256\":\"ab\","
-        "     \"not_after\":\"2027-02-24T23:54:55Z\",\"sent\":true},"
+        "     \"not_before\":\"2026-11-26T23:54:55Z\",\"not_after\":\"2027-02-24T23:54:55Z\",\"sent\":true},"
         "    {\"depth\":1,\"subject\":\"CN=int\",\"not_after\":\"2031-11-25T23:29:07Z\",\"sent\":true},"
         "    {\"depth\":2,\"subject\":\"CN=root\",\"not_after\":\"2036-11-23T23:29:07Z\",\"sent\":false}]}]}},"
         "{\"name\":\"down\",\"address\":\"127.0.0.1:9\",\"protocol\":\"tls\",\"status\":\"critical\","
@@ -148,7 +151,15 @@ static const char fleet_expected[] =
         "tlswatch_cert_not_after_seconds{" ODD ",depth=\"1\"} 1767225600\n"
         "# HELP tlswatch_last_probe_timestamp_seconds When the target's last probe finished, as a Unix time.\n"
         "# TYPE tlswatch_last_probe_timestamp_seconds gauge\n"
-        "tlswatch_last_probe_timestamp_seconds{" GOOD_T ",protocol=\"mqtt\"} 1795773600.250\n";
+        "tlswatch_last_probe_timestamp_seconds{" GOOD_T ",protocol=\"mqtt\"} 1795773600.250\n"
+        "# HELP tlswatch_cert_lifetime_seconds Each certificate's lifetime (notAfter - notBefore) on the address's "
+        "path, by depth.\n"
+        "# TYPE tlswatch_cert_lifetime_seconds gauge\n"
+        "tlswatch_cert_lifetime_seconds{" GOOD ",depth=\"0\"} 7776000\n"
+        "# HELP tlswatch_cert_lifetime_left_ratio The fraction of each certificate's lifetime left at the last "
+        "probe, by depth: ACME clients renew below 1/3 (1/2 under 10 days).\n"
+        "# TYPE tlswatch_cert_lifetime_left_ratio gauge\n"
+        "tlswatch_cert_lifetime_left_ratio{" GOOD ",depth=\"0\"} 0.666667\n";
 
 /* The daemon's own families, last; format_at() passes this MetricsInfo. */
 #define DAEMON_EXPECTED(n_targets) \
@@ -218,6 +229,7 @@ static Report *report_from_json(json_t *o) {
                 a->tls_version = json_string_value(json_object_get(json_object_get(address, "tls"), "version"));
                 snprintf(a->group, sizeof(a->group), "%s",
                          json_string_value(json_object_get(json_object_get(address, "tls"), "group")) ?: "");
+                a->checked_at = (int64_t) json_integer_value(json_object_get(address, "checked_at"));
                 json_t *chain = json_object_get(address, "chain");
                 a->chain = calloc(json_array_size(chain) + 1, sizeof(ChainLink));
                 assert_non_null(a->chain);
@@ -238,7 +250,9 @@ static Report *report_from_json(json_t *o) {
                                         names[n_names++] = (char *) json_string_value(name);
                         const char *subject = json_string_value(json_object_get(certificate, "subject"));
                         const char *issuer = json_string_value(json_object_get(certificate, "issuer"));
-                        assert_int_equal(certificate_new(sha256, 0, not_after, "EC", 256, "x", subject ?: "CN=x",
+                        /* Without notBefore (0), no lifetime: as the daemon treats a chain without one. */
+                        int64_t not_before = rfc3339(json_object_get(certificate, "not_before"));
+                        assert_int_equal(certificate_new(sha256, MAX(not_before, 0), not_after, "EC", 256, "x", subject ?: "CN=x",
                                                          issuer ?: "CN=x", names, n_names,
                                                          &a->chain[a->n_chain].certificate),
                                          0);

@@ -10,6 +10,9 @@
 
 #include "plugin-output.h"
 
+/* Explicit WarnDays=/CritDays=, which the perfdata tests were written for. */
+#define DAYS(w, c) ((const ExpiryPolicy) { .days_set = true, .warn_days = (w), .crit_days = (c) })
+
 typedef struct Buffer {
         char *text;
         size_t size;
@@ -85,14 +88,14 @@ static void test_probe_one_address(void **state) {
         Buffer b;
 
         buffer_open(&b);
-        plugin_output_probe_perfdata(report, 30, 7, 10 * USEC_PER_SEC, b.f);
+        plugin_output_probe_perfdata(report, &DAYS(30, 7), 10 * USEC_PER_SEC, b.f);
         buffer_expect(&b, " days_left=12.50;30:;7: handshake=0.004000s;;;0;10 duration=0.020000s;;;0;10");
 
         /* No handshake: no days, no handshake, the duration still. */
         report->addresses[0].tls_version = NULL;
         report->addresses[0].has_days_left = false;
         buffer_open(&b);
-        plugin_output_probe_perfdata(report, 30, 7, 2500 * USEC_PER_MSEC, b.f);
+        plugin_output_probe_perfdata(report, &DAYS(30, 7), 2500 * USEC_PER_MSEC, b.f);
         buffer_expect(&b, " duration=0.020000s;;;0;2.5");
         report_free(report);
 }
@@ -102,7 +105,7 @@ static void test_probe_two_addresses(void **state) {
         Buffer b;
 
         buffer_open(&b);
-        plugin_output_probe_perfdata(report, 20, 5, 10 * USEC_PER_SEC, b.f);
+        plugin_output_probe_perfdata(report, &DAYS(20, 5), 10 * USEC_PER_SEC, b.f);
         buffer_expect(
                 &b,
                 " days_left=3.25;20:;5: duration=0.020000s;;;0;10"
@@ -112,12 +115,43 @@ static void test_probe_two_addresses(void **state) {
         report_free(report);
 }
 
+/* The default policy: days_left's thresholds are the leaf's renew point and floor (30 and 7 days for a
+ * 90-day certificate), and lifetime_left gives the same in percent of its lifetime. */
+static void test_probe_lifetime(void **state) {
+        Report *report = make_report(1);
+        AddressReport *a = &report->addresses[0];
+        uint8_t sha256[32] = {};
+        const int64_t day = 86400, now = 1767225600;
+        Buffer b;
+
+        a->chain = calloc(1, sizeof(ChainLink));
+        assert_non_null(a->chain);
+        assert_int_equal(certificate_new(sha256, now - 30 * day, now + 60 * day, "EC", 256, "x", "CN=a",
+                                         "CN=b", NULL, 0, &a->chain[0].certificate),
+                         0);
+        a->n_chain = 1;
+        a->checked_at = now;
+        a->days_left = 60;
+        const ExpiryPolicy lifetime_policy = {};
+        buffer_open(&b);
+        plugin_output_probe_perfdata(report, &lifetime_policy, 10 * USEC_PER_SEC, b.f);
+        buffer_expect(&b, " days_left=60.00;30.00:;7.00: lifetime_left=66.7%;33.3:;7.8:;0;100"
+                          " handshake=0.004000s;;;0;10 duration=0.020000s;;;0;10");
+
+        /* Explicit days: their thresholds, and the fraction left without any. */
+        buffer_open(&b);
+        plugin_output_probe_perfdata(report, &DAYS(30, 7), 10 * USEC_PER_SEC, b.f);
+        buffer_expect(&b, " days_left=60.00;30:;7: lifetime_left=66.7%;;;0;100"
+                          " handshake=0.004000s;;;0;10 duration=0.020000s;;;0;10");
+        report_free(report);
+}
+
 static void test_probe_no_address(void **state) {
         Report *report = make_report(0);
         Buffer b;
 
         buffer_open(&b);
-        plugin_output_probe_perfdata(report, 30, 7, 10 * USEC_PER_SEC, b.f);
+        plugin_output_probe_perfdata(report, &DAYS(30, 7), 10 * USEC_PER_SEC, b.f);
         buffer_expect(&b, " duration=0.020000s;;;0;10");
         report_free(report);
 }
@@ -132,7 +166,7 @@ static void test_probe_text(void **state) {
                          0);
         report->status = STATUS_WARNING;
         buffer_open(&b);
-        assert_int_equal(plugin_output_probe(report, 30, 7, 10 * USEC_PER_SEC, b.f), 0);
+        assert_int_equal(plugin_output_probe(report, &DAYS(30, 7), 10 * USEC_PER_SEC, b.f), 0);
         assert_int_equal(fclose(b.f), 0);
 
         char *newline = strchr(b.text, '\n');
@@ -213,6 +247,7 @@ int main(void) {
                 cmocka_unit_test(test_probe_one_address),
                 cmocka_unit_test(test_probe_two_addresses),
                 cmocka_unit_test(test_probe_no_address),
+                cmocka_unit_test(test_probe_lifetime),
                 cmocka_unit_test(test_probe_text),
                 cmocka_unit_test(test_fleet),
         };

@@ -31,6 +31,7 @@ static void test_problem_names_documented(void **state) {
                 "expired", "not_yet_valid", "expires_soon", "weak_key", "weak_signature", "old_tls_version",
                 "protocol_failed", "key_mismatch", "certfile_order", "root_in_certfile", "cacertfile_not_ca",
                 "cacertfile_not_root", "key_permissions", "stale_certificate", "name_only_in_cn",
+                "renewal_overdue",
         };
         assert_int_equal(ELEMENTSOF(documented), _PROBLEM_CODE_MAX);
         for (size_t i = 0; i < ELEMENTSOF(documented); i++)

@@ -66,7 +66,10 @@ static void write_config(bool with_second, bool with_refused) {
         int n;
 
         n = snprintf(text, sizeof(text),
-                     "[Defaults]\nMetricsFile=%s\nControlSocket=%s\nInterval=2s\nCAFile=%s/ca.pem\n\n"
+                     /* Fixed days for every target: the fresh 11-day certificate they are served is
+                      * fine by the lifetime policy, and the test wants its expires_soon warning. */
+                     "[Defaults]\nMetricsFile=%s\nControlSocket=%s\nInterval=2s\nCAFile=%s/ca.pem\n"
+                     "WarnDays=30\n\n"
                      "[Target expiring]\nAddress=127.0.0.1:%u\n",
                      with_refused ? fx.refused_metrics : fx.metrics, fx.control, fx.directory, fx.port);
         if (with_second)

@@ -132,8 +132,9 @@ static void check(Fixture *fx, TargetFiles *files, const TargetFilesPaths *paths
         assert_int_equal(target_files_check(files, paths,
                                             &(TargetFilesCheck){ .trust = fx->trust,
                                                                  .now = fx->now,
-                                                                 .warn_days = 30,
-                                                                 .crit_days = 7 },
+                                                                 .expiry = { .days_set = true,
+                                                                             .warn_days = 30,
+                                                                             .crit_days = 7 } },
                                             report),
                          0);
 }

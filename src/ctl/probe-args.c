@@ -39,6 +39,8 @@ enum {
         ARG_EXPECT_STATUS,
         ARG_GROUPS,
         ARG_NAME_ONLY_IN_CN,
+        ARG_REVOCATION,
+        ARG_CRL,
 };
 
 static const struct option options[] = { { "servername", required_argument, NULL, ARG_SERVERNAME },
@@ -62,6 +64,8 @@ static const struct option options[] = { { "servername", required_argument, NULL
                                          { "expect-status", required_argument, NULL, ARG_EXPECT_STATUS },
                                          { "groups", required_argument, NULL, ARG_GROUPS },
                                          { "name-only-in-cn", required_argument, NULL, ARG_NAME_ONLY_IN_CN },
+                                         { "revocation", required_argument, NULL, ARG_REVOCATION },
+                                         { "crl", no_argument, NULL, ARG_CRL },
                                          { "help", no_argument, NULL, 'h' },
                                          { "host", required_argument, NULL, 'H' },
                                          { "port", required_argument, NULL, 'p' },
@@ -271,6 +275,16 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                         break;
                 case ARG_PASSWORD_FILE:
                         r = set_string(&args.probe.mqtt_password_file, optarg);
+                        break;
+                case ARG_REVOCATION:
+                        if (probe_settings_parse_revocation(optarg, &args.probe.revocation, &reason) < 0) {
+                                r = error_message(ret_error, -EINVAL, "--revocation: \"%s\" %s", optarg,
+                                                  reason);
+                                goto finish;
+                        }
+                        break;
+                case ARG_CRL:
+                        args.probe.revocation = REVOCATION_MODE_CRL;
                         break;
                 case ARG_EXPECT_ACCEPT:
                         args.probe.mqtt_expect_accept = true;

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* tlswatchctl: the command-line client. `probe` runs one probe against one listener on its own event
  * loop and exits with the Nagios plugin convention, so cron, Icinga or a person can use it directly. */
+#include <curl/curl.h>
 #include <errno.h>
 #include <openssl/crypto.h>
 #include <openssl/opensslv.h>
@@ -9,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "crl-cache.h"
 #include "file-util.h"
 #include "discover.h"
 #include "inspect.h"
@@ -81,6 +83,8 @@ static void help(void) {
                "  --name-only-in-cn note|warning|critical\n"
                "                                a name only in the subject CN, not in subjectAltName\n"
                "                                (warning)\n"
+               "  --revocation off|crl|crl-warn fetch the path's CRLs: revoked is CRITICAL; unusable\n"
+               "                                CRLs a note (crl) or WARNING (crl-warn); --crl = crl\n"
                "  -H, --host HOST -p, --port PORT\n"
                "                                the target, instead of HOST[:PORT] (port 8883)\n"
                "  -w, --warn-days N (30)  -c, --crit-days N (7)\n"
@@ -127,6 +131,7 @@ static int run_probe(int argc, char **argv) {
         _cleanup_(tls_context_cache_freep) TlsContextCache *cache = NULL;
         _cleanup_(sd_event_unrefp) sd_event *event = NULL;
         _cleanup_(SSL_CTX_freep) SSL_CTX *ctx = NULL;
+        _cleanup_(crl_cache_freep) CrlCache *crls = NULL; /* declared first: freed after the probe */
         _cleanup_(probe_freep) Probe *probe = NULL;
         _cleanup_(report_freep) Report *report = NULL;
         _cleanup_free_ char *error = NULL;
@@ -186,12 +191,26 @@ static int run_probe(int argc, char **argv) {
                 goto finish;
         }
 
+        if (args.probe.revocation != REVOCATION_MODE_OFF) {
+                /* The same path as the daemon's: CRLs fetched on this loop, bounded in size and time. */
+                if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                        log_error("cannot initialise libcurl");
+                        goto finish;
+                }
+                r = crl_cache_new(event, &crls);
+                if (r < 0) {
+                        log_error_errno(r, "cannot set up the CRL cache: %m");
+                        goto finish;
+                }
+        }
+
         run.event = event;
         r = probe_start(event, &args.probe, ctx, password, on_probe_done, &run, &probe);
         if (r < 0) {
                 log_error_errno(r, "cannot start the probe: %m");
                 goto finish;
         }
+        probe_set_crl_cache(probe, crls);
 
         r = sd_event_loop(event);
         report = TAKE_PTR(run.report);

@@ -51,6 +51,7 @@ typedef enum ValueType {
         VALUE_ADDRESS,   /* host:port into host and port */
         VALUE_BOOLEAN,
         VALUE_MQTT_VERSION,
+        VALUE_REVOCATION,
         VALUE_SECRET,    /* an absolute path or a credential name */
         VALUE_EXPECT_STATUS,
         VALUE_URL,       /* one http:// or https:// URL */
@@ -111,6 +112,7 @@ static const KeyDefinition keys[] = {
         { "MQTTExpectAccept", SCOPE_TARGET, VALUE_BOOLEAN, offsetof(TargetConfig, probe.mqtt_expect_accept) },
         { "Groups", SCOPE_TARGET, VALUE_GROUPS, offsetof(TargetConfig, probe.groups) },
         { "NameOnlyInCN", SCOPE_TARGET, VALUE_SEVERITY, offsetof(TargetConfig, probe.name_only_in_cn) },
+        { "Revocation", SCOPE_TARGET, VALUE_REVOCATION, offsetof(TargetConfig, probe.revocation) },
         { "MaxConcurrentProbes", SCOPE_GLOBAL, VALUE_COUNT, offsetof(Config, max_concurrent_probes) },
         { "ControlSocket", SCOPE_GLOBAL, VALUE_PATH, offsetof(Config, control_socket) },
         { "MetricsFile", SCOPE_GLOBAL, VALUE_PATH, offsetof(Config, metrics_file) },
@@ -535,6 +537,11 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 }
                 break;
         }
+        case VALUE_REVOCATION:
+                if (probe_settings_parse_revocation(value, field, &reason) < 0)
+                        return parser_error(p, p->line, "%s: \"%s\" %s", k->key, value, reason);
+                r = 0;
+                break;
         case VALUE_HTTP_PATH:
                 if (probe_settings_check_path(value, &reason) < 0)
                         return parser_error(p, p->line, "%s: \"%s\" %s", k->key, value, reason);

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "crl-cache.h"
 #include "file-util.h"
 #include "metrics.h"
 #include "probe.h"
@@ -68,6 +69,7 @@ struct Manager {
         TlsContextCache *tls_cache;
         Schedule *schedule; /* when each target probes next: one timer for the whole fleet */
         CertificateCache *certificates; /* every certificate the targets' last reports hold, once */
+        CrlCache *crls;                 /* Revocation=: the CRLs every target's probes share */
 
         Target **queue; /* ring of targets waiting for a probe slot */
         size_t queue_head;
@@ -484,6 +486,8 @@ static void start_probe(Target *t) {
         }
 
         r = probe_start(m->event, &c->probe, t->tls_context, t->mqtt_password, on_probe_done, t, &t->probe);
+        if (r >= 0)
+                probe_set_crl_cache(t->probe, m->crls);
         if (r < 0) {
                 log_warning("%s: cannot start a probe: %s; retrying in %llus", c->name, strerror(-r),
                             (unsigned long long) (c->retry_interval_usec / USEC_PER_SEC));
@@ -858,6 +862,9 @@ int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) 
         r = certificate_cache_new(&m->certificates);
         if (r < 0)
                 return r;
+        r = crl_cache_new(m->event, &m->crls);
+        if (r < 0)
+                return r;
         r = load(m, &m->config, &m->targets, &m->tls_cache, ret_error);
         if (r < 0)
                 return r;
@@ -890,6 +897,7 @@ int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) 
                 .state_directory = m->state_directory,
                 .once = options->once,
                 .host = &m->sink_host,
+                .crl_cache = m->crls,
         };
         r = sink_set_new(&m->sink_context, &m->sinks);
         if (r < 0)
@@ -909,6 +917,7 @@ Manager *manager_free(Manager *m) {
         sink_set_free(m->sinks);
         free_targets(m->targets, m->n_targets);
         schedule_free(m->schedule); /* after the targets: each takes its entry off as it goes */
+        crl_cache_free(m->crls);    /* after the targets and sinks: their probes ask it */
         certificate_cache_free(m->certificates);
         free(m->queue);
         config_free(m->config);

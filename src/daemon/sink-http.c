@@ -464,6 +464,8 @@ static enum MHD_Result probe_on_demand(const Request *q, const char *host, uint1
         MHD_suspend_connection(q->connection);
         q->server->n_probing++;
         r = probe_start(s->context->event, &settings, context, NULL, on_demand_done, d, &d->probe);
+        if (r >= 0)
+                probe_set_crl_cache(d->probe, s->context->crl_cache);
         if (r < 0) {
                 char *text = NULL;
                 q->server->n_probing--;

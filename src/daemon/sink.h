@@ -38,6 +38,7 @@ typedef struct SinkContext {
         const char *state_directory; /* where durable data may go (the webhook spool); NULL: nowhere */
         bool once;                   /* tlswatchd --once or --check-config: a command, not the service */
         const SinkHost *host;
+        struct CrlCache *crl_cache;  /* for probes a sink starts (on demand); see probe_set_crl_cache() */
 } SinkContext;
 
 /* A kind of sink. Every operation but `new` and `free` may be NULL. A sink's data is its own: the

@@ -47,6 +47,7 @@ struct Conn {
         uint64_t settle_until_usec;
 
         Exchange *exchange; /* the protocol's exchange, NULL for plain tls */
+        STACK_OF(X509) *verified; /* Revocation= on: the verified path, kept past SSL_free() for the CRLs */
         uint64_t handshake_done_usec;
         uint64_t first_byte_usec; /* the first byte of the application's answer */
 
@@ -193,7 +194,19 @@ static int conn_analyse(Conn *c) {
                 .expiry = probe_settings_expiry(c->settings),
                 .name_only_in_cn = c->settings->name_only_in_cn,
         };
-        return cert_check(&input, c->report);
+        int r = cert_check(&input, c->report);
+        if (r < 0)
+                return r;
+
+        /* Only a path that verified to a trust anchor has issuers whose CRLs mean anything. */
+        if (c->settings->revocation != REVOCATION_MODE_OFF && input.verified && !c->verified &&
+            !problem_list_has(&c->report->problems, PROBLEM_CHAIN_UNVERIFIED) &&
+            sk_X509_num(input.verified) == (int) c->report->n_chain) {
+                c->verified = X509_chain_up_ref(input.verified);
+                if (!c->verified)
+                        return -ENOMEM;
+        }
+        return 0;
 }
 
 /* Host header value: RFC 9110 §7.2, the port unless it is the scheme's default, IPv6 in brackets. */
@@ -507,10 +520,15 @@ int conn_start(sd_event *event, const ProbeSettings *settings, SSL_CTX *tls_cont
         return 0;
 }
 
+STACK_OF(X509) *conn_verified_chain(Conn *c) {
+        return c ? c->verified : NULL;
+}
+
 Conn *conn_free(Conn *c) {
         if (!c)
                 return NULL;
         conn_stop(c);
+        sk_X509_pop_free(c->verified, X509_free);
         sd_event_unref(c->event);
         free(c);
         return NULL;

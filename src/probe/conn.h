@@ -22,5 +22,9 @@ int conn_start(sd_event *event, const ProbeSettings *settings, SSL_CTX *tls_cont
                socklen_t address_length, uint64_t deadline_usec, AddressReport *report, conn_handler_t handler,
                void *userdata, Conn **ret);
 
+/* With Revocation= on, the path the listener's certificate verified along (leaf first), once the
+ * connection is done; NULL when off or when the path did not verify. Owned by the connection. */
+STACK_OF(X509) *conn_verified_chain(Conn *conn);
+
 Conn *conn_free(Conn *conn);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Conn *, conn_free);

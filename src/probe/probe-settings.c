@@ -14,6 +14,15 @@
 #include "string-util.h"
 #include "proto-http.h"
 #include "tls.h"
+#include "string-table.h"
+
+static const char *const revocation_mode_table[_REVOCATION_MODE_MAX] = {
+        [REVOCATION_MODE_OFF] = "off",
+        [REVOCATION_MODE_CRL] = "crl",
+        [REVOCATION_MODE_CRL_WARN] = "crl-warn",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(revocation_mode, RevocationMode, _REVOCATION_MODE_MAX);
 
 #define S(kind, member) FIELD_##kind##_OF(ProbeSettings, member)
 const Field probe_settings_fields[PROBE_SETTINGS_N_FIELDS] = {
@@ -40,6 +49,7 @@ const Field probe_settings_fields[PROBE_SETTINGS_N_FIELDS] = {
         S(STRING, http_expect_status),
         S(STRING, groups),
         S(PLAIN, name_only_in_cn),
+        S(PLAIN, revocation),
 };
 #undef S
 _Static_assert(ELEMENTSOF(probe_settings_fields) == PROBE_SETTINGS_N_FIELDS,
@@ -321,6 +331,22 @@ ExpiryPolicy probe_settings_expiry(const ProbeSettings *s) {
                 .crit_lifetime = s->crit_lifetime,
                 .renewal_floor_usec = s->renewal_floor_usec,
         };
+}
+
+int probe_settings_parse_revocation(const char *value, RevocationMode *ret, const char **ret_reason) {
+        RevocationMode m;
+
+        assert(value);
+        assert(ret);
+        assert(ret_reason);
+
+        m = revocation_mode_from_string(value);
+        if (m < 0) {
+                *ret_reason = "is not a revocation mode (off, crl or crl-warn)";
+                return -EINVAL;
+        }
+        *ret = m;
+        return 0;
 }
 
 const Protocol *probe_settings_protocol(const ProbeSettings *s) {

@@ -20,6 +20,18 @@
 /* WarnLifetime=/CritLifetime= are whole percents of the lifetime left, 1 to 99. */
 #define PROBE_SETTINGS_LIFETIME_MAX 99
 
+/* Revocation=: whether the probe fetches the CRLs of the verified path, and what an unusable CRL is. */
+typedef enum RevocationMode {
+        REVOCATION_MODE_OFF,      /* no CRL is fetched (the default: see tlswatch.conf(5)) */
+        REVOCATION_MODE_CRL,      /* CRLs checked; revocation_unknown is a note */
+        REVOCATION_MODE_CRL_WARN, /* CRLs checked; revocation_unknown is a warning */
+        _REVOCATION_MODE_MAX,
+        _REVOCATION_MODE_INVALID = -EINVAL,
+} RevocationMode;
+
+const char *revocation_mode_to_string(RevocationMode m);
+RevocationMode revocation_mode_from_string(const char *s);
+
 typedef struct ProbeSettings {
         char *host;               /* a name or an IP literal, without brackets */
         const Protocol *protocol; /* a row of protocol_table; NULL until resolved: then by port */
@@ -44,10 +56,11 @@ typedef struct ProbeSettings {
         char *http_expect_status;  /* https: "200", "2xx 301", ...; NULL: any 2xx or 3xx */
         char *groups;              /* key-exchange groups to offer, "X25519:P-256"; NULL: OpenSSL's default */
         SeverityChoice name_only_in_cn; /* the severity of name_only_in_cn; 0: a warning */
+        RevocationMode revocation;
 } ProbeSettings;
 
 /* The fields, for tables that embed a ProbeSettings and for the test that keeps this list complete. */
-#define PROBE_SETTINGS_N_FIELDS 23
+#define PROBE_SETTINGS_N_FIELDS 24
 extern const Field probe_settings_fields[PROBE_SETTINGS_N_FIELDS];
 
 /* Which vocabulary a message names settings in: tlswatch.conf's keys or tlswatchctl's options. */
@@ -82,6 +95,7 @@ int probe_settings_parse_severity(const char *value, SeverityChoice *ret, const 
  * or -EINVAL and, in *ret_error, a sentence that names the first bad value and what this OpenSSL
  * offers (the caller adds the key or option, and where it came from). */
 int probe_settings_parse_groups(const char *value, char **ret, char **ret_error);
+int probe_settings_parse_revocation(const char *value, RevocationMode *ret, const char **ret_reason);
 
 /* The percent of WarnLifetime=/CritLifetime= (and their options): "33%" or "33", 1 to 99. */
 int probe_settings_parse_lifetime(const char *value, unsigned *ret, const char **ret_reason);

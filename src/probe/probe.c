@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
-/* A probe run: RESOLVING -> CONNECTING (one Conn per address, all at once) -> DONE. The probe owns the
- * report while it runs and hands it to its handler from a deferred event, never from inside a
- * connection's callback, so the handler may free the probe. */
+/* A probe run: RESOLVING -> CONNECTING (one Conn per address, all at once) -> REVOCATION (the CRLs of
+ * every verified path, with Revocation= on) -> DONE. The probe owns the report while it runs and hands
+ * it to its handler from a deferred event, never from inside a connection's callback, so the handler
+ * may free the probe. */
 #include <arpa/inet.h>
 #include <assert.h>
 #include <netdb.h>
@@ -9,15 +10,35 @@
 #include <string.h>
 
 #include "conn.h"
+#include "crl-cache.h"
+#include "crl.h"
 #include "file-util.h"
 #include "probe.h"
 #include "resolve.h"
+#include "time-util.h"
 
 typedef enum ProbeState {
         PROBE_RESOLVING,
         PROBE_CONNECTING,
+        PROBE_REVOCATION,
         PROBE_DONE,
 } ProbeState;
+
+/* One certificate of a verified path whose CRL is asked for: its distribution points are tried in
+ * turn until one gives a verdict. The certificates belong to the connection's kept path. */
+typedef struct RevocationCheck {
+        struct Probe *probe;
+        AddressReport *address;
+        size_t depth;
+        X509 *cert;
+        X509 *issuer;
+        char **urls;
+        size_t n_urls;
+        size_t next_url;
+        CrlRequest *request;
+        bool done;
+        char error[320]; /* why the last URL gave no verdict */
+} RevocationCheck;
 
 struct Probe {
         sd_event *event;
@@ -35,6 +56,11 @@ struct Probe {
         size_t n_conns;
         size_t n_pending;
         Report *report;
+
+        CrlCache *crl_cache; /* not owned; NULL: revocation is not checked */
+        RevocationCheck *checks;
+        size_t n_checks;
+        size_t n_checks_pending;
 
         probe_handler_t handler;
         void *userdata;
@@ -58,11 +84,21 @@ static int on_probe_finish(sd_event_source *source, void *userdata) {
         return 0;
 }
 
+static void revocation_checks_free(Probe *p) {
+        for (size_t i = 0; i < p->n_checks; i++) {
+                p->checks[i].request = crl_request_free(p->checks[i].request);
+                crl_urls_free(p->checks[i].urls);
+        }
+        p->checks = mfree(p->checks);
+        p->n_checks = p->n_checks_pending = 0;
+}
+
 static void probe_done(Probe *p) {
         int r;
 
         p->state = PROBE_DONE;
         p->timer = sd_event_source_disable_unref(p->timer);
+        revocation_checks_free(p);
         p->query = resolve_query_free(p->query);
         r = sd_event_add_defer(p->event, &p->finish, on_probe_finish, p);
         if (r < 0)
@@ -70,11 +106,163 @@ static void probe_done(Probe *p) {
                 (void) on_probe_finish(NULL, p);
 }
 
+static void revocation_record(RevocationCheck *check, const CrlVerdict *verdict, const char *error) {
+        Probe *p = check->probe;
+        ChainLink *link = &check->address->chain[check->depth];
+        const char *subject = link->certificate && link->certificate->subject ? link->certificate->subject : "?";
+
+        check->done = true;
+        link->revocation = verdict ? verdict->status : REVOCATION_UNKNOWN;
+        link->revocation_reason = verdict ? verdict->reason : -1;
+        link->revoked_at = verdict ? verdict->revoked_at : 0;
+        link->crl_next_update = verdict && link->revocation != REVOCATION_UNKNOWN ? verdict->next_update : 0;
+
+        if (link->revocation == REVOCATION_REVOKED) {
+                char when[64] = "an unknown date";
+
+                if (verdict->revoked_at != 0)
+                        (void) format_timestamp_rfc3339(when, sizeof(when), verdict->revoked_at);
+                (void) problem_list_add(&check->address->problems, PROBLEM_REVOKED, STATUS_CRITICAL,
+                                        (int) check->depth, -1,
+                                        "the certificate at depth %zu (%s) is revoked since %s, reason %s: "
+                                        "replace it",
+                                        check->depth, subject, when,
+                                        verdict->reason >= 0 ? crl_reason_to_string(verdict->reason)
+                                                             : "not given");
+        } else if (link->revocation == REVOCATION_UNKNOWN)
+                /* Never critical by itself: a CRL that cannot be had says nothing about the certificate. */
+                (void) problem_list_add(&check->address->problems, PROBLEM_REVOCATION_UNKNOWN,
+                                        p->settings.revocation == REVOCATION_MODE_CRL_WARN ? STATUS_WARNING
+                                                                                           : STATUS_OK,
+                                        (int) check->depth, -1,
+                                        "the revocation of the certificate at depth %zu (%s) is unknown: %s",
+                                        check->depth, subject, error ?: verdict->detail);
+
+        if (--p->n_checks_pending == 0)
+                probe_done(p);
+}
+
+static void on_crl(CrlRequest *request, X509_CRL *crl, const char *error, void *userdata);
+
+/* Asks for the next distribution point of `check`; records unknown when none is left. */
+static void revocation_next(RevocationCheck *check) {
+        int r;
+
+        while (check->next_url < check->n_urls) {
+                r = crl_cache_get(check->probe->crl_cache, check->urls[check->next_url++], on_crl, check,
+                                  &check->request);
+                if (r >= 0)
+                        return;
+                snprintf(check->error, sizeof(check->error), "cannot ask for the CRL: %s", strerror(-r));
+        }
+        revocation_record(check, NULL, check->error);
+}
+
+static void on_crl(CrlRequest *request, X509_CRL *crl, const char *error, void *userdata) {
+        RevocationCheck *check = userdata;
+        CrlVerdict verdict;
+
+        if (crl) {
+                crl_judge(crl, check->cert, check->issuer, time(NULL), &verdict);
+                if (verdict.status != REVOCATION_UNKNOWN || check->next_url >= check->n_urls) {
+                        check->request = crl_request_free(request);
+                        return revocation_record(check, &verdict, NULL);
+                }
+                snprintf(check->error, sizeof(check->error), "%s (%s)", verdict.detail,
+                         check->urls[check->next_url - 1]);
+        } else
+                snprintf(check->error, sizeof(check->error), "%s", error ?: "no CRL");
+        check->request = crl_request_free(request);
+        revocation_next(check);
+}
+
+static int on_revocation_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
+        Probe *p = userdata;
+
+        /* A safety net only: every fetch has its own, shorter, bound. */
+        p->timer = sd_event_source_disable_unref(p->timer);
+        for (size_t i = 0; i < p->n_checks && p->state == PROBE_REVOCATION; i++)
+                if (!p->checks[i].done) {
+                        p->checks[i].request = crl_request_free(p->checks[i].request);
+                        revocation_record(&p->checks[i], NULL, "no CRL in time");
+                }
+        return 0;
+}
+
+/* Starts the CRL checks of every verified path; returns the number started (0: none to do). */
+static int probe_start_revocation(Probe *p) {
+        size_t n = 0;
+        int r;
+
+        if (p->settings.revocation == REVOCATION_MODE_OFF || !p->crl_cache)
+                return 0;
+        for (size_t i = 0; i < p->n_conns; i++) {
+                STACK_OF(X509) *chain = conn_verified_chain(p->conns[i]);
+                if (chain && sk_X509_num(chain) > 1)
+                        n += (size_t) sk_X509_num(chain) - 1;
+        }
+        if (n == 0)
+                return 0;
+        p->checks = calloc(n, sizeof(RevocationCheck));
+        if (!p->checks)
+                return -ENOMEM;
+
+        /* The root (the last of the path) is not checked: nothing above it signs a CRL for it. */
+        for (size_t i = 0; i < p->n_conns; i++) {
+                STACK_OF(X509) *chain = conn_verified_chain(p->conns[i]);
+                for (int d = 0; chain && d + 1 < sk_X509_num(chain); d++) {
+                        RevocationCheck *check = &p->checks[p->n_checks];
+
+                        *check = (RevocationCheck) {
+                                .probe = p,
+                                .address = &p->report->addresses[i],
+                                .depth = (size_t) d,
+                                .cert = sk_X509_value(chain, d),
+                                .issuer = sk_X509_value(chain, d + 1),
+                        };
+                        r = crl_distribution_points(check->cert, &check->urls, &check->n_urls);
+                        if (r < 0)
+                                return r;
+                        if (check->n_urls == 0)
+                                continue; /* no http:// CDP: not checked, and nothing to say */
+                        p->n_checks++;
+                }
+        }
+        if (p->n_checks == 0)
+                return 0;
+
+        r = sd_event_add_time_relative(p->event, &p->timer, CLOCK_MONOTONIC,
+                                       CRL_FETCH_TIMEOUT_USEC * CRL_URLS_MAX + USEC_PER_SEC,
+                                       PROBE_DEADLINE_ACCURACY_USEC, on_revocation_deadline, p);
+        if (r < 0)
+                return r;
+        p->state = PROBE_REVOCATION;
+        p->n_checks_pending = p->n_checks;
+        /* Requests answer from the loop; only a request that cannot start is recorded at once, and if
+         * all of them fail so, the last one ends the probe (and frees the checks) here. */
+        for (size_t i = 0; i < p->n_checks; i++)
+                revocation_next(&p->checks[i]);
+        return 1;
+}
+
+static void probe_connections_done(Probe *p) {
+        int r;
+
+        r = probe_start_revocation(p);
+        if (r < 0) {
+                (void) problem_list_add(&p->report->problems, PROBLEM_REVOCATION_UNKNOWN, STATUS_WARNING, -1, -1,
+                                        "cannot start the revocation checks: %s", strerror(-r));
+                revocation_checks_free(p);
+        }
+        if (r <= 0 && p->state != PROBE_DONE)
+                probe_done(p);
+}
+
 static void on_conn_done(Conn *conn, void *userdata) {
         Probe *p = userdata;
 
         if (--p->n_pending == 0)
-                probe_done(p);
+                probe_connections_done(p);
 }
 
 static int probe_connect_all(Probe *p, struct addrinfo *addresses) {
@@ -138,7 +326,7 @@ static void on_resolved(ResolveQuery *query, int gai_error, struct addrinfo *add
                 (void) problem_list_add(&p->report->problems, PROBLEM_CONNECT_FAILED, STATUS_CRITICAL, -1, -1,
                                         "cannot start the connections: %s", strerror(-r));
         if (p->n_pending == 0)
-                probe_done(p);
+                probe_connections_done(p);
 }
 
 static int on_resolve_deadline(sd_event_source *source, uint64_t usec, void *userdata) {
@@ -202,6 +390,12 @@ int probe_start(sd_event *event, const ProbeSettings *settings, SSL_CTX *tls_con
         return 0;
 }
 
+void probe_set_crl_cache(Probe *p, CrlCache *cache) {
+        assert(p);
+        assert(p->state != PROBE_REVOCATION);
+        p->crl_cache = cache;
+}
+
 Probe *probe_free(Probe *p) {
         if (!p)
                 return NULL;
@@ -209,6 +403,7 @@ Probe *probe_free(Probe *p) {
         p->timer = sd_event_source_disable_unref(p->timer);
         p->finish = sd_event_source_disable_unref(p->finish);
         p->query = resolve_query_free(p->query);
+        revocation_checks_free(p);
         for (size_t i = 0; i < p->n_conns; i++)
                 conn_free(p->conns[i]);
         free(p->conns);

@@ -28,6 +28,12 @@ typedef void (*probe_handler_t)(Probe *probe, Report *report, void *userdata);
 int probe_start(sd_event *event, const ProbeSettings *settings, SSL_CTX *tls_context, const char *password,
                 probe_handler_t handler, void *userdata, Probe **ret);
 
+/* The cache the CRLs of a probe with Revocation= on come from, shared by the probes of a loop (see
+ * crl-cache.h); not owned, it must outlive the probe. Set before the loop runs the probe; without one
+ * revocation is not checked. */
+struct CrlCache;
+void probe_set_crl_cache(Probe *probe, struct CrlCache *cache);
+
 /* Frees the probe; if it is still running it is cancelled and its handler is never called. */
 Probe *probe_free(Probe *probe);
 DEFINE_TRIVIAL_CLEANUP_FUNC(Probe *, probe_free);

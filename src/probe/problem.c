@@ -30,6 +30,8 @@ static const char *const problem_code_table[_PROBLEM_CODE_MAX] = {
         [PROBLEM_STALE_CERTIFICATE] = "stale_certificate",
         [PROBLEM_NAME_ONLY_IN_CN] = "name_only_in_cn",
         [PROBLEM_RENEWAL_OVERDUE] = "renewal_overdue",
+        [PROBLEM_REVOKED] = "revoked",
+        [PROBLEM_REVOCATION_UNKNOWN] = "revocation_unknown",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(problem_code, ProblemCode, _PROBLEM_CODE_MAX);

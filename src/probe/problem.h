@@ -34,6 +34,9 @@ typedef enum ProblemCode {
         PROBLEM_NAME_ONLY_IN_CN, /* the name matched through OpenSSL's subject CN fallback alone */
         /* Past the point of its lifetime where its ACME client renews it (expiry-policy.h). */
         PROBLEM_RENEWAL_OVERDUE,
+        /* Revocation by CRL (Revocation=crl). */
+        PROBLEM_REVOKED,
+        PROBLEM_REVOCATION_UNKNOWN,
         _PROBLEM_CODE_MAX,
         _PROBLEM_CODE_INVALID = -EINVAL,
 } ProblemCode;

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "expiry-policy.h"
+#include "crl.h"
 #include "report-json.h"
 #include "time-util.h"
 
@@ -130,6 +131,26 @@ static json_t *application_to_json(const char *protocol, const ApplicationReport
         return o;
 }
 
+/* {"status", "reason"?, "revoked_at"?, "crl_next_update"?}: what the certificate's CRL says. */
+static json_t *revocation_to_json(const ChainLink *link) {
+        json_t *o = json_pack("{s:s}", "status", revocation_to_string(link->revocation));
+
+        if (!o)
+                return NULL;
+        if (link->revocation == REVOCATION_REVOKED &&
+            ((link->revocation_reason >= 0 &&
+              json_object_set_new(o, "reason", json_string(crl_reason_to_string(link->revocation_reason))) < 0) ||
+             (link->revoked_at != 0 && json_object_set_time(o, "revoked_at", link->revoked_at) < 0))) {
+                json_decref(o);
+                return NULL;
+        }
+        if (link->crl_next_update != 0 && json_object_set_time(o, "crl_next_update", link->crl_next_update) < 0) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
+}
+
 static json_t *address_to_json(const char *protocol, const AddressReport *a) {
         json_t *o = json_pack("{s:s, s:s, s:o*, s:[], s:f}", "address", a->address, "status",
                               status_to_string(a->status), "problems", problems_to_json(&a->problems), "chain",
@@ -138,10 +159,13 @@ static json_t *address_to_json(const char *protocol, const AddressReport *a) {
                 return NULL;
 
         json_t *chain = json_object_get(o, "chain");
-        for (size_t i = 0; i < a->n_chain; i++)
-                if (json_array_append_new(chain, certificate_to_json(a->chain[i].certificate, (int) i, a->chain[i].sent,
-                                                                     a->checked_at)) < 0)
+        for (size_t i = 0; i < a->n_chain; i++) {
+                json_t *c = certificate_to_json(a->chain[i].certificate, (int) i, a->chain[i].sent, a->checked_at);
+                if (json_array_append_new(chain, c) < 0 ||
+                    (a->chain[i].revocation != REVOCATION_NOT_CHECKED &&
+                     json_object_set_new(c, "revocation", revocation_to_json(&a->chain[i])) < 0))
                         goto fail;
+        }
 
         if (a->tls_version) {
                 json_t *tls = json_pack("{s:s, s:s}", "version", a->tls_version, "cipher", a->cipher ?: "");

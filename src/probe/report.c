@@ -8,6 +8,16 @@
 #include <string.h>
 
 #include "report.h"
+#include "string-table.h"
+
+static const char *const revocation_table[_REVOCATION_MAX] = {
+        [REVOCATION_NOT_CHECKED] = "not_checked",
+        [REVOCATION_GOOD] = "good",
+        [REVOCATION_REVOKED] = "revoked",
+        [REVOCATION_UNKNOWN] = "unknown",
+};
+
+DEFINE_STRING_TABLE_LOOKUP(revocation, Revocation, _REVOCATION_MAX);
 
 Status problem_code_default_severity(ProblemCode code) {
         switch (code) {
@@ -21,6 +31,7 @@ Status problem_code_default_severity(ProblemCode code) {
         case PROBLEM_STALE_CERTIFICATE:
         case PROBLEM_NAME_ONLY_IN_CN:
         case PROBLEM_RENEWAL_OVERDUE:
+        case PROBLEM_REVOCATION_UNKNOWN: /* a note with Revocation=crl */
                 return STATUS_WARNING;
         case PROBLEM_ROOT_IN_CERTFILE:
                 return STATUS_OK; /* a note: harmless, clients simply ignore the extra root */

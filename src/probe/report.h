@@ -67,10 +67,27 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CertificateCache *, certificate_cache_free);
 void certificate_cache_intern(CertificateCache *cache, Certificate **c);
 size_t certificate_cache_size(const CertificateCache *cache);
 
+/* The revocation state of one certificate of a path (Revocation=crl), as reports and JSON give it. */
+typedef enum Revocation {
+        REVOCATION_NOT_CHECKED, /* off, the root, no http:// distribution point, or no verified path */
+        REVOCATION_GOOD,
+        REVOCATION_REVOKED,
+        REVOCATION_UNKNOWN,
+        _REVOCATION_MAX,
+        _REVOCATION_INVALID = -EINVAL,
+} Revocation;
+
+const char *revocation_to_string(Revocation r);
+Revocation revocation_from_string(const char *s);
+
 /* One position of a chain. Depth is the index. */
 typedef struct ChainLink {
         Certificate *certificate; /* owned reference */
         bool sent;                /* false: the listener did not send it, the local trust store had it */
+        Revocation revocation;
+        int revocation_reason;    /* revoked: RFC 5280 CRLReason, -1 when the CRL entry gives none */
+        int64_t revoked_at;       /* revoked: Unix seconds */
+        int64_t crl_next_update;  /* good/revoked: the CRL's nextUpdate, 0 when it has none */
 } ChainLink;
 
 /* What the application behind TLS answered (mqtt, wss, https). */

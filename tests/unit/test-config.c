@@ -624,6 +624,8 @@ static void test_error_protocol(void **state) {
                     "t.conf:3: Protocol: \"smtp\" is not one of tls, mqtt, wss, https");
         check_error("[Defaults]\nProtocol=MQTT\n",
                     "t.conf:2: Protocol: \"MQTT\" is not one of tls, mqtt, wss, https");
+        check_error("[Target a]\nAddress=h:1\nRevocation=ocsp\n",
+                    "t.conf:3: Revocation: \"ocsp\" is not a revocation mode (off, crl or crl-warn)");
 }
 
 static void test_error_numbers(void **state) {
@@ -1148,6 +1150,7 @@ static void test_target_config_equal(void **state) {
                 { "MQTTExpectAccept", "MQTTExpectAccept=yes\n" },
                 { "Groups", "Groups=X25519\n" },
                 { "NameOnlyInCN", "NameOnlyInCN=critical\n" },
+                { "Revocation", "Revocation=crl\n" },
         };
         const char *keys[64];
         size_t n_keys = config_target_keys(keys, ELEMENTSOF(keys));

@@ -31,6 +31,7 @@ static void test_defaults(void **state) {
         assert_null(args.probe.server_name);
         assert_null(args.probe.groups); /* OpenSSL's default groups */
         assert_int_equal(args.probe.name_only_in_cn, SEVERITY_CHOICE_DEFAULT);
+        assert_int_equal(args.probe.revocation, REVOCATION_MODE_OFF);
         probe_args_clear(&args);
 }
 
@@ -52,6 +53,24 @@ static void test_groups_and_cn(void **state) {
         assert_string_equal(args.probe.groups, "P-521");
         assert_int_equal(args.probe.name_only_in_cn, SEVERITY_CHOICE_NOTE);
         probe_args_clear(&args);
+}
+
+static void test_revocation(void **state) {
+        ProbeArgs args;
+        char *error = NULL;
+
+        assert_int_equal(PARSE(&args, &error, "--crl", "h"), 0);
+        assert_int_equal(args.probe.revocation, REVOCATION_MODE_CRL);
+        probe_args_clear(&args);
+        assert_int_equal(PARSE(&args, &error, "--revocation", "crl-warn", "h"), 0);
+        assert_int_equal(args.probe.revocation, REVOCATION_MODE_CRL_WARN);
+        probe_args_clear(&args);
+        assert_int_equal(PARSE(&args, &error, "--crl", "--revocation=off", "h"), 0);
+        assert_int_equal(args.probe.revocation, REVOCATION_MODE_OFF);
+        probe_args_clear(&args);
+        assert_int_equal(PARSE(&args, &error, "--revocation", "ocsp", "h"), -EINVAL);
+        assert_string_equal(error, "--revocation: \"ocsp\" is not a revocation mode (off, crl or crl-warn)");
+        free(error);
 }
 
 static void test_protocol_by_port(void **state) {
@@ -211,6 +230,7 @@ int main(void) {
                 cmocka_unit_test(test_defaults),      cmocka_unit_test(test_protocol_by_port),
                 cmocka_unit_test(test_all_options),   cmocka_unit_test(test_plugin_options),
                 cmocka_unit_test(test_groups_and_cn), cmocka_unit_test(test_errors),
+                cmocka_unit_test(test_revocation),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

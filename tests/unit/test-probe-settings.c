@@ -52,6 +52,7 @@ static ProbeSettings sample(void) {
                 .http_expect_status = (char *) "2xx",
                 .groups = (char *) "X25519:P-256",
                 .name_only_in_cn = SEVERITY_CHOICE_CRITICAL,
+                .revocation = REVOCATION_MODE_CRL,
         };
 }
 

@@ -32,6 +32,7 @@ static void test_problem_names_documented(void **state) {
                 "protocol_failed", "key_mismatch", "certfile_order", "root_in_certfile", "cacertfile_not_ca",
                 "cacertfile_not_root", "key_permissions", "stale_certificate", "name_only_in_cn",
                 "renewal_overdue",
+                "revoked", "revocation_unknown",
         };
         assert_int_equal(ELEMENTSOF(documented), _PROBLEM_CODE_MAX);
         for (size_t i = 0; i < ELEMENTSOF(documented); i++)

@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "cert-check.h"
+#include "crl.h"
 #include "conn.h"
 #include "log.h"
 #include "exchange.h"
@@ -197,6 +198,19 @@ static int conn_analyse(Conn *c) {
         int r = cert_check(&input, c->report);
         if (r < 0)
                 return r;
+
+        if (c->settings->revocation != REVOCATION_MODE_OFF && input.verified && c->ssl &&
+            !problem_list_has(&c->report->problems, PROBLEM_CHAIN_UNVERIFIED)) {
+                const unsigned char *staple = NULL;
+                long size = SSL_get_tlsext_status_ocsp_resp(c->ssl, &staple);
+
+                if (size > 0) {
+                        r = crl_ocsp_staple(staple, (size_t) size, input.verified, input.now,
+                                            &c->report->ocsp_staple);
+                        if (r < 0)
+                                return r;
+                }
+        }
 
         /* Only a path that verified to a trust anchor has issuers whose CRLs mean anything. */
         if (c->settings->revocation != REVOCATION_MODE_OFF && input.verified && !c->verified &&
@@ -429,6 +443,11 @@ static int conn_finish_connect(Conn *c) {
                             cert_check_name_is_ip(server_name) ? NULL : server_name, &c->observations, &c->ssl);
         if (r < 0)
                 return conn_fail_internal(c, r);
+        /* With Revocation= on, ask for a stapled OCSP response (RFC 6066 §8), shown for information;
+         * off, the ClientHello stays as it was. */
+        if (c->settings->revocation != REVOCATION_MODE_OFF &&
+            SSL_set_tlsext_status_type(c->ssl, TLSEXT_STATUSTYPE_ocsp) != 1)
+                return conn_fail_internal(c, -ENOMEM);
 
         c->state = CONN_TLS_HANDSHAKE;
         return conn_step_handshake(c);

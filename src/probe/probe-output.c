@@ -68,6 +68,18 @@ void probe_output_human(const Report *report, FILE *out) {
                                 expiry_left_fraction(c->not_before, c->not_after, a->checked_at) * 100,
                                 expiry_format_span(c->not_after - c->not_before, lifetime, sizeof(lifetime)),
                                 c->key_type, c->key_bits, c->signature_algorithm);
+                        if (a->chain[j].revocation != REVOCATION_NOT_CHECKED)
+                                fprintf(out, "      revocation (CRL): %s\n",
+                                        revocation_to_string(a->chain[j].revocation));
+                }
+                if (a->ocsp_staple.present) {
+                        char next_update[32] = "none";
+
+                        if (a->ocsp_staple.next_update != 0)
+                                (void) format_timestamp_rfc3339(next_update, sizeof(next_update),
+                                                                a->ocsp_staple.next_update);
+                        fprintf(out, "  OCSP staple: %s%s, next update %s\n", revocation_to_string(a->ocsp_staple.status),
+                                a->ocsp_staple.verified ? "" : " (signature not verified)", next_update);
                 }
                 if (a->problems.n > 0)
                         fprintf(out, "  problems:\n");

@@ -151,6 +151,22 @@ static json_t *revocation_to_json(const ChainLink *link) {
         return o;
 }
 
+/* {"status", "verified", "reason"?, "this_update", "next_update"?}: what the listener stapled. */
+static json_t *ocsp_staple_to_json(const OcspStaple *s) {
+        json_t *o = json_pack("{s:s, s:b}", "status", revocation_to_string(s->status), "verified", s->verified);
+
+        if (!o)
+                return NULL;
+        if ((s->status == REVOCATION_REVOKED && s->reason >= 0 &&
+             json_object_set_new(o, "reason", json_string(crl_reason_to_string(s->reason))) < 0) ||
+            (s->this_update != 0 && json_object_set_time(o, "this_update", s->this_update) < 0) ||
+            (s->next_update != 0 && json_object_set_time(o, "next_update", s->next_update) < 0)) {
+                json_decref(o);
+                return NULL;
+        }
+        return o;
+}
+
 static json_t *address_to_json(const char *protocol, const AddressReport *a) {
         json_t *o = json_pack("{s:s, s:s, s:o*, s:[], s:f}", "address", a->address, "status",
                               status_to_string(a->status), "problems", problems_to_json(&a->problems), "chain",
@@ -166,6 +182,9 @@ static json_t *address_to_json(const char *protocol, const AddressReport *a) {
                      json_object_set_new(c, "revocation", revocation_to_json(&a->chain[i])) < 0))
                         goto fail;
         }
+
+        if (a->ocsp_staple.present && json_object_set_new(o, "ocsp_staple", ocsp_staple_to_json(&a->ocsp_staple)) < 0)
+                goto fail;
 
         if (a->tls_version) {
                 json_t *tls = json_pack("{s:s, s:s}", "version", a->tls_version, "cipher", a->cipher ?: "");

@@ -102,6 +102,16 @@ typedef struct ApplicationReport {
         uint64_t first_byte_usec;  /* from the end of the handshake to the answer's first byte; 0: none */
 } ApplicationReport;
 
+/* The OCSP response the listener stapled (Revocation= on), for information: never a problem. */
+typedef struct OcspStaple {
+        bool present;
+        bool verified;         /* signed for the leaf's issuer and chained to the path's trust anchor */
+        Revocation status;     /* REVOCATION_GOOD, _REVOKED or _UNKNOWN (what the responder said) */
+        int reason;            /* revoked: the CRLReason, -1 none */
+        int64_t this_update;   /* Unix seconds */
+        int64_t next_update;   /* Unix seconds; 0: none given */
+} OcspStaple;
+
 typedef struct AddressReport {
         char address[46]; /* numeric form, without brackets (INET6_ADDRSTRLEN) */
         Status status;
@@ -117,6 +127,7 @@ typedef struct AddressReport {
         char *protocol_detail;  /* what the MQTT/HTTP exchange answered, for information */
         char *internal_error;   /* set when the probe itself failed (out of memory, ...): status unknown */
         ApplicationReport application;
+        OcspStaple ocsp_staple;
         uint64_t handshake_usec; /* connect and TLS handshake */
         uint64_t duration_usec;
 } AddressReport;

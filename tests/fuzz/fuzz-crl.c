@@ -3,7 +3,7 @@
  * PEM) and crl_judge() of a fixed leaf by it; then the same CRL renamed to the leaf's issuer and signed
  * again with its key, so that the checks behind the signature (dates, delta, serial lookup, reason
  * codes) see the fuzzer's input too. The bytes are also read as a certificate for its distribution
- * points, the other input that comes from outside. */
+ * points and as a stapled OCSP response, the other inputs that come from outside. */
 #include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,6 +62,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (!ca || !leaf || size > INT32_MAX)
                 return 0;
         distribution_points(data, size);
+
+        STACK_OF(X509) *path = test_chain_new(leaf, ca, (X509 *) NULL);
+        OcspStaple staple;
+        if (!path || crl_ocsp_staple(data, size, path, NOW, &staple) < 0)
+                abort();
+        if (staple.verified && !staple.present)
+                abort();
+        test_chain_free(path);
+
         if (crl_parse(data, size, &crl) < 0)
                 return 0;
 

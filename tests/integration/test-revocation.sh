@@ -5,7 +5,8 @@
 # revoked leaf is `revoked` (critical, with reason and date); a distribution point that answers 404,
 # more than 10 MiB, a CRL signed by another key with the issuer's name, or never answers (tcp-peer
 # --mode silent) is `revocation_unknown`, never a hang, a crash or a critical status by itself; with
-# Revocation off (the default) nothing is fetched. Then tlswatchd --once with 200 targets sharing one
+# Revocation off (the default) nothing is fetched. Stapled OCSP responses (s_server -status_file) are
+# shown, verified or not, as information. Then tlswatchd --once with 200 targets sharing one
 # CRL: nginx's access log shows each CRL fetched once. 0 pass, 1 fail, 99 broken environment.
 
 # SC2317: functions only reached through trap; SC2016: the $names in single quotes are jq's.
@@ -111,6 +112,17 @@ make_ca() {
                         -days 365 -out "$ca/impostor.pem" &&
                 CDP=unused "$openssl" ca -config "$ca/impostor.cnf" -gencrl -out "$www/wrong.crl" 2>/dev/null ||
                 return 1
+        # OCSP responses to staple: the intermediate's for good and revoked, and one for missing signed by
+        # the impostor (the intermediate's name, another key), which must not show as verified.
+        for leaf in good revoked missing; do
+                "$openssl" ocsp -issuer "$ca/int.pem" -cert "$ca/$leaf.pem" -no_nonce -reqout "$ca/$leaf.req" \
+                        >/dev/null 2>&1 || return 1
+                signer=int
+                [[ $leaf == missing ]] && signer=impostor
+                "$openssl" ocsp -index "$ca/int.db/index.txt" -CA "$ca/int.pem" -rsigner "$ca/$signer.pem" \
+                        -rkey "$ca/$signer.key" -reqin "$ca/$leaf.req" -respout "$ca/$leaf.ocsp" -ndays 1 \
+                        >/dev/null 2>&1 || return 1
+        done
         # 11 MiB: more than any CRL may weigh.
         head -c $((11 * 1024 * 1024)) /dev/zero >"$www/big.crl"
 }
@@ -187,7 +199,9 @@ done
 [[ $started == yes ]] || { show_log nginx "$tmp/nginx.err"; hard_error "nginx did not start"; }
 
 for leaf in good revoked missing big wrongkey hang; do
-        start_tls "$leaf" -cert "$ca/$leaf.pem" -cert_chain "$ca/int.pem" -key "$ca/$leaf.key"
+        staple=()
+        [[ -f $ca/$leaf.ocsp ]] && staple=(-status_file "$ca/$leaf.ocsp")
+        start_tls "$leaf" -cert "$ca/$leaf.pem" -cert_chain "$ca/int.pem" -key "$ca/$leaf.key" ${staple[@]+"${staple[@]}"}
         wait_port "$leaf"
 done
 
@@ -222,7 +236,8 @@ codes='[.problems[].code]'
 # --- off by default -----------------------------------------------------------------------------------------
 
 before=$(requests /int.crl)
-check_probe revoked 0 ".status == \"ok\" and ($codes | length == 0) and all($chain[]; has(\"revocation\") | not)"
+check_probe revoked 0 ".status == \"ok\" and ($codes | length == 0) and all($chain[]; has(\"revocation\") | not) and
+        (.addresses[0] | has(\"ocsp_staple\") | not)"
 after=$(requests /int.crl)
 report "without --crl nothing is fetched" \
         $([[ $before == "$after" ]] || echo "nginx served /int.crl $((after - before)) times")
@@ -231,18 +246,22 @@ report "without --crl nothing is fetched" \
 
 check_probe good 0 ".status == \"ok\" and ($codes | length == 0) and $chain[0].revocation.status == \"good\" and
         $chain[1].revocation.status == \"good\" and ($chain[2] | has(\"revocation\") | not) and
-        ($chain[0].revocation.crl_next_update_unix > now)" --crl
+        ($chain[0].revocation.crl_next_update_unix > now) and
+        (.addresses[0].ocsp_staple | .status == \"good\" and .verified and .next_update_unix > now)" --crl
 
 check_probe revoked 2 ".status == \"critical\" and $codes == [\"revoked\"] and
         (.problems[0] | .severity == \"critical\" and .depth == 0 and (.message | test(\"keyCompromise\"))) and
         ($chain[0].revocation | .status == \"revoked\" and .reason == \"keyCompromise\" and
          (.revoked_at_unix | . > now - 3600 and . <= now + 60)) and
-        $chain[1].revocation.status == \"good\"" --crl
+        $chain[1].revocation.status == \"good\" and
+        (.addresses[0].ocsp_staple | .status == \"revoked\" and .verified and .reason == \"keyCompromise\")" --crl
 
 # unknown alone: a note (exit 0), with --revocation crl-warn a warning (exit 1); never critical.
 unknown_note=".status == \"ok\" and $codes == [\"revocation_unknown\"] and .problems[0].severity == \"note\" and
         $chain[0].revocation.status == \"unknown\" and $chain[1].revocation.status == \"good\""
-check_probe missing 0 "$unknown_note and (.problems[0].message | test(\"HTTP 404\"))" --crl
+# Its staple says good but is signed by another key: shown as not verified, and it changes nothing.
+check_probe missing 0 "$unknown_note and (.problems[0].message | test(\"HTTP 404\")) and
+        (.addresses[0].ocsp_staple | .status == \"good\" and .verified == false)" --crl
 check_probe missing 1 ".status == \"warning\" and .problems[0].severity == \"warning\" and
         $codes == [\"revocation_unknown\"]" --revocation crl-warn
 check_probe big 0 "$unknown_note and (.problems[0].message | test(\"more than 10 MiB\"))" --crl

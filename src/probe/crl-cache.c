@@ -17,23 +17,23 @@ typedef struct CrlEntry CrlEntry;
 
 struct CrlRequest {
         CrlCache *cache;
-        CrlEntry *entry;          /* while waiting for its fetch; NULL otherwise */
-        CrlRequest *next, *prev;  /* in entry->waiters */
-        sd_event_source *defer;   /* answering from the cache */
-        X509_CRL *crl;            /* the answer, for the deferred call (own reference) */
+        CrlEntry *entry;         /* while waiting for its fetch; NULL otherwise */
+        CrlRequest *next, *prev; /* in entry->waiters */
+        sd_event_source *defer;  /* answering from the cache */
+        X509_CRL *crl;           /* the answer, for the deferred call (own reference) */
         char *error;
         crl_request_done_t done;
         void *userdata;
 };
 
 struct CrlEntry {
-        CrlCache *cache;         /* back-pointer, not owned */
+        CrlCache *cache; /* back-pointer, not owned */
         CrlEntry *next;
         char *url;
-        X509_CRL *crl;           /* NULL: the last fetch failed, `error` says why */
+        X509_CRL *crl; /* NULL: the last fetch failed, `error` says why */
         char *error;
-        uint64_t expires_usec;   /* CLOCK_MONOTONIC; 0 while the first fetch runs */
-        CURL *easy;              /* the fetch in flight, or NULL */
+        uint64_t expires_usec; /* CLOCK_MONOTONIC; 0 while the first fetch runs */
+        CURL *easy;            /* the fetch in flight, or NULL */
         uint8_t *body;
         size_t size;
         bool too_large;
@@ -233,20 +233,22 @@ static void on_fetch_done(CurlGlue *glue, CURL *easy, CURLcode result, void *use
                 snprintf(error, sizeof(error), "the distribution point %s answered more than %u MiB", e->url,
                          CRL_SIZE_MAX / (1024U * 1024U));
         else if (result == CURLE_OPERATION_TIMEDOUT)
-                snprintf(error, sizeof(error), "the distribution point %s did not answer within %llu s", e->url,
-                         (unsigned long long) (CRL_FETCH_TIMEOUT_USEC / 1000000ULL));
+                snprintf(error, sizeof(error), "the distribution point %s did not answer within %llu s",
+                         e->url, (unsigned long long) (CRL_FETCH_TIMEOUT_USEC / 1000000ULL));
         else if (result != CURLE_OK)
                 snprintf(error, sizeof(error), "cannot fetch %s: %s", e->url,
                          e->curl_error[0] ? e->curl_error : curl_easy_strerror(result));
         else if (status != 200)
-                snprintf(error, sizeof(error), "the distribution point %s answered HTTP %ld", e->url, status);
+                snprintf(error, sizeof(error), "the distribution point %s answered HTTP %ld", e->url,
+                         status);
         else {
                 int r = crl_parse(e->body, e->size, &crl);
                 if (r == -EFBIG)
                         snprintf(error, sizeof(error), "the distribution point %s answered more than %u MiB",
                                  e->url, CRL_SIZE_MAX / (1024U * 1024U));
                 else if (r < 0)
-                        snprintf(error, sizeof(error), "%s did not answer a CRL (neither DER nor PEM)", e->url);
+                        snprintf(error, sizeof(error), "%s did not answer a CRL (neither DER nor PEM)",
+                                 e->url);
         }
         log_debug("CRL %s: %s", e->url, crl ? "fetched" : error);
 
@@ -303,7 +305,8 @@ static void cache_evict(CrlCache *cache) {
         CrlEntry **victim = NULL;
 
         for (CrlEntry **e = &cache->entries; *e; e = &(*e)->next)
-                if (!(*e)->easy && !(*e)->waiters && (!victim || (*e)->expires_usec < (*victim)->expires_usec))
+                if (!(*e)->easy && !(*e)->waiters &&
+                    (!victim || (*e)->expires_usec < (*victim)->expires_usec))
                         victim = e;
         if (victim) {
                 CrlEntry *e = *victim;
@@ -313,7 +316,8 @@ static void cache_evict(CrlCache *cache) {
         }
 }
 
-int crl_cache_get(CrlCache *cache, const char *url, crl_request_done_t done, void *userdata, CrlRequest **ret) {
+int crl_cache_get(CrlCache *cache, const char *url, crl_request_done_t done, void *userdata,
+                  CrlRequest **ret) {
         _cleanup_(crl_request_freep) CrlRequest *request = NULL;
         CrlEntry *e;
         int r;

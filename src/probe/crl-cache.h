@@ -35,7 +35,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(CrlCache *, crl_cache_free);
 
 /* Asks for the CRL at `url` (http://): from the cache while it is fresh, else by a fetch that every
  * request for the URL meanwhile waits for. Returns 0 and the request, or -ENOMEM. */
-int crl_cache_get(CrlCache *cache, const char *url, crl_request_done_t done, void *userdata, CrlRequest **ret);
+int crl_cache_get(CrlCache *cache, const char *url, crl_request_done_t done, void *userdata,
+                  CrlRequest **ret);
 
 /* Cancels the request if it is still open (its callback is then not called) and frees it. */
 CrlRequest *crl_request_free(CrlRequest *request);

@@ -21,9 +21,9 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(ASN1_ENUMERATED *, ASN1_ENUMERATED_free);
 const char *crl_reason_to_string(int reason) {
         /* RFC 5280 §5.3.1; 7 is not used. */
         static const char *const names[] = {
-                [0] = "unspecified",          [1] = "keyCompromise",        [2] = "cACompromise",
-                [3] = "affiliationChanged",   [4] = "superseded",           [5] = "cessationOfOperation",
-                [6] = "certificateHold",      [8] = "removeFromCRL",        [9] = "privilegeWithdrawn",
+                [0] = "unspecified",        [1] = "keyCompromise", [2] = "cACompromise",
+                [3] = "affiliationChanged", [4] = "superseded",    [5] = "cessationOfOperation",
+                [6] = "certificateHold",    [8] = "removeFromCRL", [9] = "privilegeWithdrawn",
                 [10] = "aACompromise",
         };
 
@@ -77,7 +77,8 @@ int crl_distribution_points(X509 *cert, char ***ret_urls, size_t *ret_n) {
                         length = ASN1_STRING_length(name->d.uniformResourceIdentifier);
                         /* http:// only (RFC 5280 §4.2.1.13: CRLs are fetched over plain HTTP, signed);
                          * no NULs, blanks or controls in what goes to libcurl. */
-                        if (length < 8 || length > 2048 || strncasecmp((const char *) data, "http://", 7) != 0)
+                        if (length < 8 || length > 2048 ||
+                            strncasecmp((const char *) data, "http://", 7) != 0)
                                 continue;
                         bool clean = true;
                         for (int k = 0; k < length; k++)
@@ -159,7 +160,7 @@ void crl_judge(X509_CRL *crl, X509 *cert, X509 *issuer, time_t now, CrlVerdict *
         assert(issuer);
         assert(ret);
 
-        *ret = (CrlVerdict) { .status = REVOCATION_UNKNOWN, .reason = -1 };
+        *ret = (CrlVerdict){ .status = REVOCATION_UNKNOWN, .reason = -1 };
         ret->next_update = crl_next_update(crl);
 
         if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) != 0)
@@ -187,8 +188,8 @@ void crl_judge(X509_CRL *crl, X509 *cert, X509 *issuer, time_t now, CrlVerdict *
         ret->status = REVOCATION_REVOKED;
         if (asn1_time_to_unix(X509_REVOKED_get0_revocationDate(entry), &ret->revoked_at) < 0)
                 ret->revoked_at = 0;
-        _cleanup_(ASN1_ENUMERATED_freep) ASN1_ENUMERATED *reason =
-                X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, NULL, NULL);
+        _cleanup_(ASN1_ENUMERATED_freep)
+                ASN1_ENUMERATED *reason = X509_REVOKED_get_ext_d2i(entry, NID_crl_reason, NULL, NULL);
         if (reason) {
                 long value = ASN1_ENUMERATED_get(reason);
                 ret->reason = value >= 0 && value <= 10 ? (int) value : 0;
@@ -200,7 +201,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(OCSP_BASICRESP *, OCSP_BASICRESP_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(OCSP_CERTID *, OCSP_CERTID_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509_STORE *, X509_STORE_free);
 
-int crl_ocsp_staple(const uint8_t *der, size_t size, STACK_OF(X509) *path, time_t now, OcspStaple *ret) {
+int crl_ocsp_staple(const uint8_t *der, size_t size, STACK_OF(X509) * path, time_t now, OcspStaple *ret) {
         _cleanup_(OCSP_RESPONSE_freep) OCSP_RESPONSE *response = NULL;
         _cleanup_(OCSP_BASICRESP_freep) OCSP_BASICRESP *basic = NULL;
         _cleanup_(OCSP_CERTID_freep) OCSP_CERTID *id = NULL;
@@ -210,7 +211,7 @@ int crl_ocsp_staple(const uint8_t *der, size_t size, STACK_OF(X509) *path, time_
 
         assert(ret);
 
-        *ret = (OcspStaple) { .reason = -1 };
+        *ret = (OcspStaple){ .reason = -1 };
         if (!der || size == 0 || size > CRL_SIZE_MAX || !path || sk_X509_num(path) < 2)
                 return 0;
         const unsigned char *p = der;

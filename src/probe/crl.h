@@ -52,6 +52,6 @@ int64_t crl_next_update(X509_CRL *crl);
  * verified `path` (leaf first, its trust anchor last), at `now`. Sets ret->present only for a
  * successful response about the leaf; ret->verified when its signature is the issuer's or a delegated
  * responder's that chains to the anchor. Returns 0, or -ENOMEM. */
-int crl_ocsp_staple(const uint8_t *der, size_t size, STACK_OF(X509) *path, time_t now, OcspStaple *ret);
+int crl_ocsp_staple(const uint8_t *der, size_t size, STACK_OF(X509) * path, time_t now, OcspStaple *ret);
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(X509_CRL *, X509_CRL_free);

@@ -18,14 +18,22 @@
 static X509 *ca, *leaf;
 
 static void setup(void) {
-        TestCertSpec spec = { .subject_cn = "fuzz CA", .key = test_key(TEST_KEY_EC, 256, 0), .now = NOW,
-                              .not_before = -86400, .not_after = 86400 * 365, .ca = true };
+        TestCertSpec spec = { .subject_cn = "fuzz CA",
+                              .key = test_key(TEST_KEY_EC, 256, 0),
+                              .now = NOW,
+                              .not_before = -86400,
+                              .not_after = 86400 * 365,
+                              .ca = true };
 
         if (ca || !spec.key || test_cert_new(&spec, &ca) < 0)
                 return;
-        spec = (TestCertSpec) { .subject_cn = "fuzz leaf", .key = test_key(TEST_KEY_EC, 256, 1), .issuer = ca,
-                                .issuer_key = test_key(TEST_KEY_EC, 256, 0), .now = NOW, .not_before = -86400,
-                                .not_after = 86400 * 90 };
+        spec = (TestCertSpec){ .subject_cn = "fuzz leaf",
+                               .key = test_key(TEST_KEY_EC, 256, 1),
+                               .issuer = ca,
+                               .issuer_key = test_key(TEST_KEY_EC, 256, 0),
+                               .now = NOW,
+                               .not_before = -86400,
+                               .not_after = 86400 * 90 };
         if (!spec.key || test_cert_new(&spec, &leaf) < 0)
                 abort();
 }

@@ -44,18 +44,28 @@ static void add_cdp(X509 *x, const char *value, EVP_PKEY *issuer_key) {
 
 static int setup(void **state) {
         Fixture *f = calloc(1, sizeof(Fixture));
-        TestCertSpec ca = { .subject_cn = "CRL CA", .key = key(KEY_CA), .now = NOW, .not_before = -DAY,
-                            .not_after = 365 * DAY, .ca = true };
+        TestCertSpec ca = { .subject_cn = "CRL CA",
+                            .key = key(KEY_CA),
+                            .now = NOW,
+                            .not_before = -DAY,
+                            .not_after = 365 * DAY,
+                            .ca = true };
         TestCertSpec other = ca;
 
         assert_non_null(f);
         assert_int_equal(test_cert_new(&ca, &f->ca), 0);
         other.key = key(KEY_OTHER);
         assert_int_equal(test_cert_new(&other, &f->other_ca), 0);
-        TestCertSpec leaf = { .subject_cn = "leaf", .key = key(KEY_LEAF), .issuer = f->ca,
-                              .issuer_key = key(KEY_CA), .now = NOW, .not_before = -DAY, .not_after = 90 * DAY };
+        TestCertSpec leaf = { .subject_cn = "leaf",
+                              .key = key(KEY_LEAF),
+                              .issuer = f->ca,
+                              .issuer_key = key(KEY_CA),
+                              .now = NOW,
+                              .not_before = -DAY,
+                              .not_after = 90 * DAY };
         assert_int_equal(test_cert_new(&leaf, &f->leaf), 0);
-        add_cdp(f->leaf, "URI:ldap://ldap.example/cn=crl,URI:http://crl.example/ca.crl,URI:https://x.example/c.crl",
+        add_cdp(f->leaf,
+                "URI:ldap://ldap.example/cn=crl,URI:http://crl.example/ca.crl,URI:https://x.example/c.crl",
                 key(KEY_CA));
         *state = f;
         return 0;
@@ -75,8 +85,8 @@ static int teardown(void **state) {
 typedef struct CrlSpec {
         X509 *issuer;
         EVP_PKEY *key;
-        long this_update; /* seconds from NOW */
-        long next_update; /* seconds from NOW; 0: no nextUpdate */
+        long this_update;            /* seconds from NOW */
+        long next_update;            /* seconds from NOW; 0: no nextUpdate */
         const ASN1_INTEGER *revoked; /* a serial to list, or NULL */
         int reason;                  /* its CRLReason, -1 none */
         bool delta;
@@ -149,8 +159,11 @@ static void test_distribution_points(void **state) {
 
 static void test_parse(void **state) {
         Fixture *f = *state;
-        X509_CRL *crl = crl_new(&(CrlSpec){ .issuer = f->ca, .key = key(KEY_CA), .this_update = -DAY,
-                                            .next_update = DAY, .reason = -1 });
+        X509_CRL *crl = crl_new(&(CrlSpec){ .issuer = f->ca,
+                                            .key = key(KEY_CA),
+                                            .this_update = -DAY,
+                                            .next_update = DAY,
+                                            .reason = -1 });
         unsigned char *der = NULL;
         int der_size = i2d_X509_CRL(crl, &der);
         X509_CRL *parsed = NULL;
@@ -181,8 +194,9 @@ static void test_parse(void **state) {
 
 static void test_good_and_revoked(void **state) {
         Fixture *f = *state;
-        CrlSpec spec = { .issuer = f->ca, .key = key(KEY_CA), .this_update = -DAY, .next_update = DAY,
-                         .reason = -1 };
+        CrlSpec spec = {
+                .issuer = f->ca, .key = key(KEY_CA), .this_update = -DAY, .next_update = DAY, .reason = -1
+        };
         CrlVerdict v = judge(f, &spec);
 
         assert_int_equal(v.status, REVOCATION_GOOD);
@@ -218,8 +232,12 @@ static void test_good_and_revoked(void **state) {
 
 static void test_unknown(void **state) {
         Fixture *f = *state;
-        CrlSpec spec = { .issuer = f->ca, .key = key(KEY_OTHER), .this_update = -DAY, .next_update = DAY,
-                         .revoked = X509_get0_serialNumber(f->leaf), .reason = 1 };
+        CrlSpec spec = { .issuer = f->ca,
+                         .key = key(KEY_OTHER),
+                         .this_update = -DAY,
+                         .next_update = DAY,
+                         .revoked = X509_get0_serialNumber(f->leaf),
+                         .reason = 1 };
         CrlVerdict v;
 
         /* The issuer's name, another key: a forged CRL must not revoke (or clear) anything. */

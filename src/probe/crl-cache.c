@@ -17,10 +17,12 @@ typedef struct CrlEntry CrlEntry;
 
 struct CrlRequest {
         CrlCache *cache;
-        CrlEntry *entry;         /* while waiting for its fetch; NULL otherwise */
-        CrlRequest *next, *prev; /* in entry->waiters */
+        CrlEntry *entry;         /* while waiting for its fetch or its deferred answer; NULL otherwise */
+        bool deferred;           /* in entry->deferred (answered from the cache), else entry->waiters */
+        CrlRequest *next, *prev; /* in that list */
         sd_event_source *defer;  /* answering from the cache */
         X509_CRL *crl;           /* the answer, for the deferred call (own reference) */
+        CrlSignatureMemo *memo;  /* the entry's, while the entry still holds `crl`; else NULL */
         char *error;
         crl_request_done_t done;
         void *userdata;
@@ -30,7 +32,8 @@ struct CrlEntry {
         CrlCache *cache; /* back-pointer, not owned */
         CrlEntry *next;
         char *url;
-        X509_CRL *crl; /* NULL: the last fetch failed, `error` says why */
+        X509_CRL *crl;         /* NULL: the last fetch failed, `error` says why */
+        CrlSignatureMemo memo; /* of `crl`, reset with it */
         char *error;
         uint64_t expires_usec; /* CLOCK_MONOTONIC; 0 while the first fetch runs */
         CURL *easy;            /* the fetch in flight, or NULL */
@@ -39,6 +42,8 @@ struct CrlEntry {
         bool too_large;
         char curl_error[CURL_ERROR_SIZE];
         CrlRequest *waiters;
+        CrlRequest *deferred; /* answered from this entry, their deferred event not run yet */
+        bool busy;            /* its waiters are being answered: not to be evicted meanwhile */
 };
 
 struct CrlCache {
@@ -69,11 +74,19 @@ static void entry_reset_fetch(CrlCache *cache, CrlEntry *e) {
 }
 
 static void entry_free(CrlCache *cache, CrlEntry *e) {
-        /* Waiters are cancelled: they stay allocated, their owners free them. */
+        /* Waiters are cancelled: they stay allocated, their owners free them. Deferred answers keep
+         * their own CRL reference, without the memo. */
         while (e->waiters) {
                 CrlRequest *r = e->waiters;
                 e->waiters = r->next;
                 r->entry = NULL;
+                r->next = r->prev = NULL;
+        }
+        while (e->deferred) {
+                CrlRequest *r = e->deferred;
+                e->deferred = r->next;
+                r->entry = NULL;
+                r->memo = NULL;
                 r->next = r->prev = NULL;
         }
         entry_reset_fetch(cache, e);
@@ -132,6 +145,8 @@ static void waiter_unlink(CrlRequest *r) {
                 return;
         if (r->prev)
                 r->prev->next = r->next;
+        else if (r->deferred)
+                r->entry->deferred = r->next;
         else
                 r->entry->waiters = r->next;
         if (r->next)
@@ -155,7 +170,9 @@ static int on_request_defer(sd_event_source *source, void *userdata) {
         CrlRequest *r = userdata;
 
         r->defer = sd_event_source_disable_unref(r->defer);
-        r->done(r, r->crl, r->crl ? NULL : (r->error ?: "no CRL"), r->userdata);
+        /* Still linked while the callback judges with the memo: the entry cannot be evicted under it;
+         * the callback unlinks the request when it frees it. */
+        r->done(r, r->crl, r->crl ? r->memo : NULL, r->crl ? NULL : (r->error ?: "no CRL"), r->userdata);
         return 0;
 }
 
@@ -164,12 +181,22 @@ static int request_answer_later(CrlRequest *r, CrlEntry *e) {
         if (e->crl) {
                 X509_CRL_up_ref(e->crl);
                 r->crl = e->crl;
+                r->memo = &e->memo;
         } else {
                 r->error = strdup(e->error ?: "no CRL");
                 if (!r->error)
                         return -ENOMEM;
         }
-        return sd_event_add_defer(r->cache->event, &r->defer, on_request_defer, r);
+        int k = sd_event_add_defer(r->cache->event, &r->defer, on_request_defer, r);
+        if (k < 0)
+                return k;
+        r->entry = e;
+        r->deferred = true;
+        r->next = e->deferred;
+        if (e->deferred)
+                e->deferred->prev = r;
+        e->deferred = r;
+        return 0;
 }
 
 /* When the entry may be used until, from the CRL's nextUpdate measured on the real clock. */
@@ -190,17 +217,25 @@ static uint64_t fresh_until(CrlCache *cache, X509_CRL *crl) {
 static void entry_complete(CrlCache *cache, CrlEntry *e, X509_CRL *crl, const char *error) {
         X509_CRL_free(e->crl);
         e->crl = crl;
+        e->memo = (CrlSignatureMemo){};
+        /* Answers still pending hold the CRL that was replaced: the memo is not theirs any more. */
+        for (CrlRequest *r = e->deferred; r; r = r->next)
+                r->memo = NULL;
         free(e->error);
         e->error = error ? strdup(error) : NULL;
         e->expires_usec = fresh_until(cache, crl);
         entry_reset_fetch(cache, e);
 
-        /* Each waiter leaves the list before its callback runs, so a callback may free any request. */
+        /* Each waiter leaves the list before its callback runs, so a callback may free any request;
+         * the entry stays (busy) until the last one is answered. */
+        e->busy = true;
         while (e->waiters) {
                 CrlRequest *r = e->waiters;
                 waiter_unlink(r);
-                r->done(r, e->crl, e->crl ? NULL : (e->error ?: "out of memory"), r->userdata);
+                r->done(r, e->crl, e->crl ? &e->memo : NULL, e->crl ? NULL : (e->error ?: "out of memory"),
+                        r->userdata);
         }
+        e->busy = false;
 }
 
 static size_t on_body(char *data, size_t size, size_t n, void *userdata) {
@@ -305,7 +340,7 @@ static void cache_evict(CrlCache *cache) {
         CrlEntry **victim = NULL;
 
         for (CrlEntry **e = &cache->entries; *e; e = &(*e)->next)
-                if (!(*e)->easy && !(*e)->waiters &&
+                if (!(*e)->easy && !(*e)->waiters && !(*e)->deferred && !(*e)->busy &&
                     (!victim || (*e)->expires_usec < (*victim)->expires_usec))
                         victim = e;
         if (victim) {

@@ -8,6 +8,7 @@
 #include <stdint.h>
 #include <systemd/sd-event.h>
 
+#include "crl.h"
 #include "macro.h"
 
 /* A fetch gives up after this long (connect included), and a failed one is not retried before
@@ -23,10 +24,11 @@
 typedef struct CrlCache CrlCache;
 typedef struct CrlRequest CrlRequest;
 
-/* Called once, from the event loop, never from inside crl_cache_get(). `crl` is borrowed for the call,
- * or NULL with a sentence in `error` ("the distribution point answered HTTP 404"). The request is
- * finished: the callee frees it (crl_request_free()), now or later. */
-typedef void (*crl_request_done_t)(CrlRequest *request, X509_CRL *crl, const char *error, void *userdata);
+/* Called once, from the event loop, never from inside crl_cache_get(). `crl` and its signature memo
+ * (for crl_judge()) are borrowed for the call, or NULL with a sentence in `error` ("the distribution
+ * point answered HTTP 404"). The request is finished: the callee frees it (crl_request_free()). */
+typedef void (*crl_request_done_t)(CrlRequest *request, X509_CRL *crl, CrlSignatureMemo *memo,
+                                   const char *error, void *userdata);
 
 int crl_cache_new(sd_event *event, CrlCache **ret);
 /* Also cancels every request still open: their callbacks are not called. */

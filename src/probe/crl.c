@@ -9,6 +9,7 @@
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <string.h>
 #include <strings.h>
 
@@ -145,12 +146,29 @@ int64_t crl_next_update(X509_CRL *crl) {
         return asn1_time_to_unix(X509_CRL_get0_nextUpdate(crl), &t) < 0 ? 0 : t;
 }
 
+static bool crl_signature_verified(X509_CRL *crl, X509 *issuer, EVP_PKEY *key, CrlSignatureMemo *memo) {
+        unsigned char digest[EVP_MAX_MD_SIZE];
+        unsigned length = 0;
+
+        if (!memo || X509_pubkey_digest(issuer, EVP_sha256(), digest, &length) != 1 ||
+            length != sizeof(memo->key_sha256))
+                return X509_CRL_verify(crl, key) == 1;
+        if (memo->set && memcmp(memo->key_sha256, digest, sizeof(memo->key_sha256)) == 0)
+                return true;
+        if (X509_CRL_verify(crl, key) != 1)
+                return false;
+        memcpy(memo->key_sha256, digest, sizeof(memo->key_sha256));
+        memo->set = true;
+        return true;
+}
+
 static void unknown(CrlVerdict *v, const char *detail) {
         v->status = REVOCATION_UNKNOWN;
         snprintf(v->detail, sizeof(v->detail), "%s", detail);
 }
 
-void crl_judge(X509_CRL *crl, X509 *cert, X509 *issuer, time_t now, CrlVerdict *ret) {
+void crl_judge(X509_CRL *crl, X509 *cert, X509 *issuer, time_t now, CrlSignatureMemo *memo,
+               CrlVerdict *ret) {
         int64_t this_update;
         EVP_PKEY *key;
         X509_REVOKED *entry = NULL;
@@ -166,7 +184,7 @@ void crl_judge(X509_CRL *crl, X509 *cert, X509 *issuer, time_t now, CrlVerdict *
         if (X509_NAME_cmp(X509_CRL_get_issuer(crl), X509_get_issuer_name(cert)) != 0)
                 return unknown(ret, "the CRL is issued by another name than the certificate's issuer");
         key = X509_get0_pubkey(issuer);
-        if (!key || X509_CRL_verify(crl, key) != 1)
+        if (!key || !crl_signature_verified(crl, issuer, key, memo))
                 return unknown(ret, "the CRL's signature does not verify with the issuer's key");
         if (asn1_time_to_unix(X509_CRL_get0_lastUpdate(crl), &this_update) < 0)
                 return unknown(ret, "the CRL has no readable thisUpdate");

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <openssl/x509.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
@@ -41,9 +42,17 @@ void crl_urls_free(char **urls);
  * Returns 0 and the CRL, or -EBADMSG when `data` is neither, -EFBIG beyond CRL_SIZE_MAX. */
 int crl_parse(const void *data, size_t size, X509_CRL **ret);
 
+/* Which issuer key a CRL's signature was found good with, kept beside the CRL by its owner (the cache):
+ * one CRL is judged for every probe of every target, its signature need be checked once per key. */
+typedef struct CrlSignatureMemo {
+        bool set;
+        uint8_t key_sha256[32]; /* X509_pubkey_digest() of the issuer */
+} CrlSignatureMemo;
+
 /* Judges `cert` by `crl`, which must be issued and signed by `issuer` (direct CRLs only), at `now`.
+ * `memo` (NULL: none) belongs to this CRL object alone and is reset whenever the CRL changes.
  * Never fails: what does not check out is REVOCATION_UNKNOWN with the reason in ret->detail. */
-void crl_judge(X509_CRL *crl, X509 *cert, X509 *issuer, time_t now, CrlVerdict *ret);
+void crl_judge(X509_CRL *crl, X509 *cert, X509 *issuer, time_t now, CrlSignatureMemo *memo, CrlVerdict *ret);
 
 /* The CRL's nextUpdate as Unix seconds, 0 when it has none or it cannot be read. */
 int64_t crl_next_update(X509_CRL *crl);

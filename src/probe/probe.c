@@ -142,7 +142,7 @@ static void revocation_record(RevocationCheck *check, const CrlVerdict *verdict,
                 probe_done(p);
 }
 
-static void on_crl(CrlRequest *request, X509_CRL *crl, const char *error, void *userdata);
+static void on_crl(CrlRequest *request, X509_CRL *crl, CrlSignatureMemo *memo, const char *error, void *userdata);
 
 /* Asks for the next distribution point of `check`; records unknown when none is left. */
 static void revocation_next(RevocationCheck *check) {
@@ -158,12 +158,12 @@ static void revocation_next(RevocationCheck *check) {
         revocation_record(check, NULL, check->error);
 }
 
-static void on_crl(CrlRequest *request, X509_CRL *crl, const char *error, void *userdata) {
+static void on_crl(CrlRequest *request, X509_CRL *crl, CrlSignatureMemo *memo, const char *error, void *userdata) {
         RevocationCheck *check = userdata;
         CrlVerdict verdict;
 
         if (crl) {
-                crl_judge(crl, check->cert, check->issuer, time(NULL), &verdict);
+                crl_judge(crl, check->cert, check->issuer, time(NULL), memo, &verdict);
                 if (verdict.status != REVOCATION_UNKNOWN || check->next_url >= check->n_urls) {
                         check->request = crl_request_free(request);
                         return revocation_record(check, &verdict, NULL);

@@ -82,15 +82,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (crl_parse(data, size, &crl) < 0)
                 return 0;
 
-        crl_judge(crl, leaf, ca, NOW, &verdict);
+        crl_judge(crl, leaf, ca, NOW, NULL, &verdict);
         if (verdict.status == REVOCATION_REVOKED || verdict.status == REVOCATION_GOOD)
                 abort(); /* nobody but the CA's key signs a CRL that counts */
         (void) crl_reason_to_string(verdict.reason);
 
         if (X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca)) == 1 &&
             X509_CRL_sign(crl, test_key(TEST_KEY_EC, 256, 0), EVP_sha256()) > 0) {
-                crl_judge(crl, leaf, ca, NOW, &verdict);
+                CrlSignatureMemo memo = {};
+                CrlVerdict again;
+
+                crl_judge(crl, leaf, ca, NOW, &memo, &verdict);
                 if (verdict.status == REVOCATION_NOT_CHECKED)
+                        abort();
+                crl_judge(crl, leaf, ca, NOW, &memo, &again); /* from the memo: the same verdict */
+                if (again.status != verdict.status || again.reason != verdict.reason)
                         abort();
                 (void) crl_reason_to_string(verdict.reason);
                 (void) revocation_to_string(verdict.status);

@@ -136,7 +136,7 @@ static CrlVerdict judge(Fixture *f, const CrlSpec *spec) {
         X509_CRL *crl = crl_new(spec);
         CrlVerdict v;
 
-        crl_judge(crl, f->leaf, f->ca, NOW, &v);
+        crl_judge(crl, f->leaf, f->ca, NOW, NULL, &v);
         X509_CRL_free(crl);
         return v;
 }
@@ -276,6 +276,44 @@ static void test_unknown(void **state) {
         assert_non_null(strstr(v.detail, "delta"));
 }
 
+/* The memo saves the signature check for the key it was made with, and only for that one. */
+static void test_signature_memo(void **state) {
+        Fixture *f = *state;
+        X509_CRL *crl = crl_new(&(CrlSpec){ .issuer = f->ca,
+                                            .key = key(KEY_CA),
+                                            .this_update = -DAY,
+                                            .next_update = DAY,
+                                            .revoked = X509_get0_serialNumber(f->leaf),
+                                            .reason = 1 });
+        CrlSignatureMemo memo = {};
+        CrlVerdict v;
+
+        crl_judge(crl, f->leaf, f->ca, NOW, &memo, &v);
+        assert_int_equal(v.status, REVOCATION_REVOKED);
+        assert_true(memo.set);
+        crl_judge(crl, f->leaf, f->ca, NOW, &memo, &v);
+        assert_int_equal(v.status, REVOCATION_REVOKED);
+
+        /* The issuer's name with another key: the memo does not vouch for it. */
+        crl_judge(crl, f->leaf, f->other_ca, NOW, &memo, &v);
+        assert_int_equal(v.status, REVOCATION_UNKNOWN);
+        assert_non_null(strstr(v.detail, "signature"));
+
+        /* A memo that does not match this CRL's signer (a CRL replaced without resetting it would be
+         * a bug of the owner; a wrong key's memo never passes a good CRL as forged or the reverse). */
+        X509_CRL *forged = crl_new(&(CrlSpec){ .issuer = f->ca,
+                                               .key = key(KEY_OTHER),
+                                               .this_update = -DAY,
+                                               .next_update = DAY,
+                                               .reason = -1 });
+        CrlSignatureMemo fresh = {};
+        crl_judge(forged, f->leaf, f->ca, NOW, &fresh, &v);
+        assert_int_equal(v.status, REVOCATION_UNKNOWN);
+        assert_false(fresh.set);
+        X509_CRL_free(forged);
+        X509_CRL_free(crl);
+}
+
 static void test_names(void **state) {
         (void) state;
         assert_string_equal(crl_reason_to_string(0), "unspecified");
@@ -291,11 +329,9 @@ static void test_names(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_distribution_points),
-                cmocka_unit_test(test_parse),
-                cmocka_unit_test(test_good_and_revoked),
-                cmocka_unit_test(test_unknown),
-                cmocka_unit_test(test_names),
+                cmocka_unit_test(test_distribution_points), cmocka_unit_test(test_parse),
+                cmocka_unit_test(test_good_and_revoked),    cmocka_unit_test(test_unknown),
+                cmocka_unit_test(test_signature_memo),      cmocka_unit_test(test_names),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -41,6 +41,7 @@ enum {
         ARG_NAME_ONLY_IN_CN,
         ARG_REVOCATION,
         ARG_CRL,
+        ARG_PIN_SHA256,
 };
 
 static const struct option options[] = { { "servername", required_argument, NULL, ARG_SERVERNAME },
@@ -66,6 +67,7 @@ static const struct option options[] = { { "servername", required_argument, NULL
                                          { "name-only-in-cn", required_argument, NULL, ARG_NAME_ONLY_IN_CN },
                                          { "revocation", required_argument, NULL, ARG_REVOCATION },
                                          { "crl", no_argument, NULL, ARG_CRL },
+                                         { "pin-sha256", required_argument, NULL, ARG_PIN_SHA256 },
                                          { "help", no_argument, NULL, 'h' },
                                          { "host", required_argument, NULL, 'H' },
                                          { "port", required_argument, NULL, 'p' },
@@ -319,6 +321,27 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                                 goto finish;
                         }
                         break;
+                case ARG_PIN_SHA256: {
+                        /* Repeatable: each adds pins, as a key rollover has the old and the new. */
+                        if (probe_settings_check_pins(optarg, &reason) < 0) {
+                                r = error_message(ret_error, -EINVAL, "--pin-sha256: \"%s\" %s", optarg, reason);
+                                goto finish;
+                        }
+                        char *joined = NULL;
+                        if (asprintf(&joined, "%s%s%s", args.probe.pin_sha256 ?: "", args.probe.pin_sha256 ? " " : "",
+                                     optarg) < 0) {
+                                r = -ENOMEM;
+                                break;
+                        }
+                        free(args.probe.pin_sha256);
+                        args.probe.pin_sha256 = joined;
+                        if (probe_settings_check_pins(joined, &reason) < 0) {
+                                r = error_message(ret_error, -EINVAL, "--pin-sha256: %s", "at most 16 pins");
+                                goto finish;
+                        }
+                        r = 0;
+                        break;
+                }
                 case 'h':
                         args.help = true;
                         break;

@@ -85,6 +85,7 @@ static void help(void) {
                "                                (warning)\n"
                "  --revocation off|crl|crl-warn fetch the path's CRLs: revoked is CRITICAL; unusable\n"
                "                                CRLs a note (crl) or WARNING (crl-warn); --crl = crl\n"
+               "  --pin-sha256 PIN              a key (SPKI SHA-256) the path must hold; repeatable\n"
                "  -H, --host HOST -p, --port PORT\n"
                "                                the target, instead of HOST[:PORT] (port 8883)\n"
                "  -w, --warn-days N (30)  -c, --crit-days N (7)\n"

@@ -54,6 +54,7 @@ typedef enum ValueType {
         VALUE_REVOCATION,
         VALUE_SECRET,    /* an absolute path or a credential name */
         VALUE_EXPECT_STATUS,
+        VALUE_PINS,
         VALUE_URL,       /* one http:// or https:// URL */
         VALUE_URL_LIST,  /* one or more http(s):// URLs, separated by blanks */
         VALUE_LINK,      /* one http://, https:// or file:// URL */
@@ -102,6 +103,8 @@ static const KeyDefinition keys[] = {
         { "RenewalFloor", SCOPE_TARGET, VALUE_FLOOR, offsetof(TargetConfig, probe.renewal_floor_usec) },
         { "ConfirmFailures", SCOPE_TARGET, VALUE_COUNT, offsetof(TargetConfig, confirm_failures) },
         { "ExpectStatus", SCOPE_TARGET, VALUE_EXPECT_STATUS, offsetof(TargetConfig, probe.http_expect_status) },
+        { "PinSHA256", SCOPE_TARGET, VALUE_PINS, offsetof(TargetConfig, probe.pin_sha256) },
+        { "ExpectClientAuth", SCOPE_TARGET, VALUE_BOOLEAN, offsetof(TargetConfig, expect_client_auth) },
         { "CertFile", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, cert_file_on_disk) },
         { "KeyFile", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, key_file_on_disk) },
         { "CACertFile", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, cacert_file_on_disk) },
@@ -495,6 +498,11 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 r = 0;
                 break;
         }
+        case VALUE_PINS:
+                if (probe_settings_check_pins(value, &reason) < 0)
+                        return parser_error(p, p->line, "%s: \"%s\" %s", k->key, value, reason);
+                r = assign_string(field, value);
+                break;
         case VALUE_EXPECT_STATUS:
                 if (probe_settings_check_expect_status(value, &reason) < 0)
                         return parser_error(p, p->line, "%s: \"%s\" %s", k->key, value, reason);
@@ -1205,6 +1213,7 @@ const Field target_config_fields[] = {
         T(STRING, cert_file_on_disk),
         T(STRING, key_file_on_disk),
         T(STRING, cacert_file_on_disk),
+        T(PLAIN, expect_client_auth),
         FIELD_BOOKKEEPING_OF(TargetConfig, PLAIN, set_mask),
         FIELD_BOOKKEEPING_OF(TargetConfig, STRING, file),
         FIELD_BOOKKEEPING_OF(TargetConfig, PLAIN, line),

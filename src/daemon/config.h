@@ -23,6 +23,7 @@ typedef struct TargetConfig {
         char *cert_file_on_disk;  /* CertFile=: the listener's certfile, linted and compared */
         char *key_file_on_disk;   /* KeyFile= */
         char *cacert_file_on_disk; /* CACertFile= */
+        bool expect_client_auth;  /* ExpectClientAuth=: the certificate also authenticates clients (bridges) */
 
         uint64_t set_mask; /* which keys this section set, so [Defaults] fills only the rest */
         char *file;        /* where the section was (first) seen, for later messages */

@@ -42,11 +42,16 @@ static const char *const problem_message_ids[_PROBLEM_CODE_MAX] = {
         [PROBLEM_RENEWAL_OVERDUE] = "487beb8951c9e6d0a94b8855f9fca79d",
         [PROBLEM_REVOKED] = "1fcf3657435e4415849ee2990a4284fd",
         [PROBLEM_REVOCATION_UNKNOWN] = "9fe98b3f0fe441a3b95f9352fd62d9bc",
+        [PROBLEM_PIN_MISMATCH] = "46247474c67fd5b883f4560a3d4ac660",
+        [PROBLEM_INTERMEDIATE_CHANGED] = "fdb1ba0cd02eae907f53a8df9b3f6e8d",
+        [PROBLEM_CLIENT_AUTH_DROPPED] = "5fa65d6fb5098da84fccbec902d1d0cd",
+        [PROBLEM_NODES_DIFFER] = "304cef2d6cb3041dcbf3b5b6a38117f6",
 };
 #define MESSAGE_ID_RECOVERY "89e4ef42f78985e5beca22c9bba9634d"
 #define MESSAGE_ID_CERTIFICATE_CHANGED "f7c9b520ffb343eea44eda492f62d476"
 
-#define FIELDS_MAX 24
+/* The fixed fields, and a certificate change's: one per change and one per SAN added or removed. */
+#define FIELDS_MAX (32 + _CERT_CHANGE_KIND_MAX + 2 * CERT_CHANGE_NAMES_MAX)
 
 bool journal_available(void) {
         return access("/run/systemd/journal/socket", W_OK) == 0;
@@ -55,6 +60,9 @@ bool journal_available(void) {
 const char *journal_message_id(const TargetEvent *event) {
         switch (event->type) {
         case TARGET_EVENT_CERTIFICATE_CHANGED:
+                /* A change that breaks devices is found by its code's id; any other by the change's. */
+                if (event->problem && event->problem->severity != STATUS_OK)
+                        return problem_message_ids[event->problem->code];
                 return MESSAGE_ID_CERTIFICATE_CHANGED;
         case TARGET_EVENT_PROBLEM_CLEARED:
                 return MESSAGE_ID_RECOVERY;
@@ -78,6 +86,8 @@ static int priority_of(const TargetEvent *event) {
                 if (event->new_status == STATUS_WARNING || event->new_status == STATUS_UNKNOWN)
                         return LOG_WARNING;
                 return LOG_NOTICE;
+        case TARGET_EVENT_CERTIFICATE_CHANGED:
+                return event->problem && event->problem->severity != STATUS_OK ? LOG_WARNING : LOG_NOTICE;
         default:
                 return LOG_NOTICE;
         }
@@ -104,11 +114,21 @@ static void format_message(const TargetConfig *config, const TargetState *state,
                         snprintf(buffer, size, "%s: status %s -> %s", config->name, status_to_string(event->old_status),
                                  status_to_string(event->new_status));
                 break;
-        case TARGET_EVENT_CERTIFICATE_CHANGED:
+        case TARGET_EVENT_CERTIFICATE_CHANGED: {
+                char changes[2048] = "";
+                if (event->diff)
+                        cert_diff_describe(event->diff, changes, sizeof(changes));
                 snprintf(buffer, size, "%s: the listener serves a new certificate (sha256 %.16s..., not after %s; was "
-                         "%.16s..., not after %s)",
-                         config->name, state->sha256, state->not_after, event->old_sha256, event->old_not_after);
+                         "%.16s..., not after %s)%s%s%s%s%s",
+                         config->name, state->sha256, state->not_after, event->old_sha256, event->old_not_after,
+                         changes[0] ? ": " : "", changes,
+                         !event->diff || event->diff->partial
+                                 ? "; the previous certificate is known only by its fingerprint and names (saved "
+                                   "state), so key, SANs, EKU and lifetime are not compared"
+                                 : "",
+                         p ? "; " : "", p ? p->message : "");
                 break;
+        }
         case TARGET_EVENT_REMINDER:
                 snprintf(buffer, size, "%s: still %s: %s: %s", config->name, status_to_string(state->status), code,
                          p ? p->message : "");
@@ -120,7 +140,7 @@ static void format_message(const TargetConfig *config, const TargetState *state,
 
 int journal_log_event(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
                       bool use_journal) {
-        char message[1024];
+        char message[4096];
         char *fields[FIELDS_MAX];
         size_t n = 0;
         int r;
@@ -170,6 +190,30 @@ int journal_log_event(const TargetConfig *config, const TargetState *state, cons
                 FIELD("TLSWATCH_SHA256=%s", state->sha256);
         if (event->old_sha256)
                 FIELD("TLSWATCH_OLD_SHA256=%s", event->old_sha256);
+        if (event->diff) {
+                char kinds[512] = "";
+                size_t used = 0;
+                for (size_t i = 0; i < event->diff->n_changes && used < sizeof(kinds); i++) {
+                        int k = snprintf(kinds + used, sizeof(kinds) - used, "%s%s", i ? "," : "",
+                                         cert_change_kind_to_string(event->diff->changes[i].kind));
+                        if (k < 0)
+                                break;
+                        used += (size_t) k;
+                }
+                FIELD("TLSWATCH_CHANGES=%s", kinds);
+                FIELD("TLSWATCH_DIFF_PARTIAL=%d", event->diff->partial);
+                /* One field per change (journalctl -o json shows the repeated field as an array), and
+                 * the SANs one by one, so a query can select on a name that disappeared. */
+                for (size_t i = 0; i < event->diff->n_changes; i++) {
+                        const CertChange *c = &event->diff->changes[i];
+                        char clause[2600];
+                        cert_change_describe(c, clause, sizeof(clause));
+                        FIELD("TLSWATCH_CHANGE=%s: %s", cert_change_kind_to_string(c->kind), clause);
+                        for (size_t j = 0; j < c->n_names; j++)
+                                FIELD("TLSWATCH_%s=%s", c->kind == CERT_CHANGE_SAN_ADDED ? "SAN_ADDED" : "SAN_REMOVED",
+                                      c->names[j]);
+                }
+        }
 #undef FIELD
 
         struct iovec iov[FIELDS_MAX];

@@ -371,6 +371,31 @@ static void write_daemon(FILE *f, metrics_target_func get, void *userdata, const
         sample_value(&s, "%.3f", (double) info->now_usec / 1e6);
 }
 
+/* Counters of the targets' state since the daemon started: certificate changes, and what they changed
+ * by kind (a change counts once in the first, once per kind in the second). */
+static void write_changes(FILE *f, metrics_target_func get, void *userdata) {
+        MetricsTarget target;
+
+        write_header(f, "tlswatch_certificate_changes_total",
+                     "Times the target served a new certificate since the start.", "counter");
+        for (size_t i = 0; get(userdata, i, &target); i++) {
+                Sample s = sample_begin(f, "tlswatch_certificate_changes_total");
+                sample_target(&s, &target, NULL);
+                sample_value(&s, "%u", target.state->certificate_changes);
+        }
+        write_header(f, "tlswatch_certificate_change_kinds_total",
+                     "What the target's certificate changes changed, by kind, since the start.", "counter");
+        for (size_t i = 0; get(userdata, i, &target); i++)
+                for (CertChangeKind kind = 0; kind < _CERT_CHANGE_KIND_MAX; kind++) {
+                        if (target.state->change_counts[kind] == 0)
+                                continue;
+                        Sample s = sample_begin(f, "tlswatch_certificate_change_kinds_total");
+                        sample_target(&s, &target, NULL);
+                        sample_label(&s, "change", cert_change_kind_to_string(kind));
+                        sample_value(&s, "%u", target.state->change_counts[kind]);
+                }
+}
+
 int metrics_write(FILE *f, metrics_target_func get, void *userdata, json_t *webhooks, const MetricsInfo *info) {
         assert(f);
         assert(get);
@@ -378,6 +403,7 @@ int metrics_write(FILE *f, metrics_target_func get, void *userdata, json_t *webh
 
         for (Family family = 0; family < _FAMILY_MAX; family++)
                 write_family(f, family, get, userdata);
+        write_changes(f, get, userdata);
         if (webhooks)
                 write_webhooks(f, webhooks);
         write_daemon(f, get, userdata, info);

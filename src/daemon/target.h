@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "cert-diff.h"
 #include "config.h"
 #include "report.h"
 #include "time-util.h"
@@ -18,6 +19,10 @@ typedef struct TargetState {
         Certificate *leaf;        /* the leaf last served (a reference, shared with the reports), or NULL */
         const char *subject;      /* the leaf's, inside `leaf`; NULL if none */
         const char *issuer;
+        Certificate *intermediate; /* the path's issuing CA and root last served (references), or NULL */
+        Certificate *root;
+        unsigned certificate_changes; /* since the start: tlswatch_certificate_changes_total */
+        unsigned change_counts[_CERT_CHANGE_KIND_MAX];
         bool has_days_left;
         double days_left;
         usec_t last_probe_usec;   /* CLOCK_REALTIME */
@@ -45,6 +50,8 @@ typedef struct TargetEvent {
         const char *address;     /* where the problem was seen, NULL if not address-specific */
         const char *old_sha256;  /* certificate changes */
         const char *old_not_after;
+        const CertDiff *diff;    /* certificate changes: what changed */
+        const ProblemList *change_problems; /* certificate changes: intermediate_changed, client_auth_dropped */
 } TargetEvent;
 
 typedef void (*target_event_handler_t)(const TargetConfig *config, const TargetState *state,

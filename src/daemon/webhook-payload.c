@@ -51,6 +51,33 @@ static json_t *alert_new(const char *type, const char *id, uint64_t now_usec, co
         return o;
 }
 
+/* The renewal diff as the document's "changes": one object per change, in the diff's order. */
+static json_t *changes_to_json(const CertDiff *diff) {
+        json_t *array = json_array();
+
+        for (size_t i = 0; array && i < diff->n_changes; i++) {
+                const CertChange *c = &diff->changes[i];
+                char clause[2600];
+
+                cert_change_describe(c, clause, sizeof(clause));
+                json_t *o = json_pack("{s:s, s:s}", "change", cert_change_kind_to_string(c->kind), "message", clause);
+                json_t *names = c->n_names > 0 ? json_array() : NULL;
+                for (size_t j = 0; names && j < c->n_names; j++)
+                        if (json_array_append_new(names, json_string(c->names[j])) < 0)
+                                names = (json_decref(names), NULL);
+                if (!o || (c->old_value && json_object_set_new(o, "old", json_string(c->old_value)) < 0) ||
+                    (c->new_value && json_object_set_new(o, "new", json_string(c->new_value)) < 0) ||
+                    (c->n_names > 0 && json_object_set_new(o, "names", names) < 0) ||
+                    json_array_append_new(array, o) < 0) {
+                        if (c->n_names > 0 && !o)
+                                json_decref(names);
+                        json_decref(array);
+                        return NULL;
+                }
+        }
+        return array;
+}
+
 json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
                           const char *id, const char *hostname, uint64_t now_usec) {
         char address[300], instance[300];
@@ -77,9 +104,12 @@ json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, 
             (state->subject && json_object_set_new(o, "subject", json_string(state->subject)) < 0) ||
             (state->issuer && json_object_set_new(o, "issuer", json_string(state->issuer)) < 0) ||
             (state->sha256[0] && json_object_set_new(o, "sha256", json_string(state->sha256)) < 0) ||
-            (event->old_sha256 &&
-             json_object_set_new(o, "old_sha256", json_string(event->old_sha256)) < 0) ||
-            (old_not_after >= 0 && json_object_set_time(o, "old_not_after", old_not_after) < 0)) {
+            (event->old_sha256 && json_object_set_new(o, "old_sha256", json_string(event->old_sha256)) < 0) ||
+            (old_not_after >= 0 && json_object_set_time(o, "old_not_after", old_not_after) < 0) ||
+            (event->diff && (json_object_set_new(o, "changes", changes_to_json(event->diff)) < 0 ||
+                             json_object_set_new(o, "diff_partial", json_boolean(event->diff->partial)) < 0)) ||
+            (event->change_problems &&
+             json_object_set_new(o, "change_problems", problems_to_json(event->change_problems)) < 0)) {
                 json_decref(o);
                 return NULL;
         }
@@ -110,9 +140,23 @@ static char *render_slack(json_t *event) {
                            : strcmp(string_of(event, "status"), "critical") == 0                            ? ":rotating_light:"
                                                                                                              : ":warning:";
 
-        if (strcmp(type, "certificate_changed") == 0)
-                snprintf(text, sizeof(text), "%s *%s* (%s) serves a new certificate: not after %s", icon,
-                         string_of(event, "target"), string_of(event, "address"), string_of(event, "not_after"));
+        if (strcmp(type, "certificate_changed") == 0) {
+                char changes[1200] = "";
+                size_t used = 0, i;
+                json_t *change;
+                json_array_foreach(json_object_get(event, "changes"), i, change) {
+                        int k = snprintf(changes + used, sizeof(changes) - used, "%s%s", used ? "; " : ": ",
+                                         string_of(change, "message"));
+                        if (k < 0 || (size_t) k >= sizeof(changes) - used) {
+                                changes[used] = '\0';
+                                break;
+                        }
+                        used += (size_t) k;
+                }
+                snprintf(text, sizeof(text), "%s *%s* (%s) serves a new certificate: not after %s%s", icon,
+                         string_of(event, "target"), string_of(event, "address"), string_of(event, "not_after"),
+                         changes);
+        }
         else if (problem)
                 snprintf(text, sizeof(text), "%s *%s* (%s) %s %s: %s — %s", icon, string_of(event, "target"),
                          string_of(event, "address"), strcmp(type, "recovery") == 0 ? "recovered from" : type,

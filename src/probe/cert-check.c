@@ -247,6 +247,36 @@ static bool signature_is_weak(X509 *x) {
         return IN_SET(digest_nid, NID_sha1, NID_md5, NID_md5_sha1, NID_md4, NID_md2);
 }
 
+int cert_check_spki_sha256(X509 *x, uint8_t ret[32]) {
+        unsigned length = 0;
+
+        /* X509_pubkey_digest() hashes the key bits only; a pin (RFC 7469, curl's --pinnedpubkey) is
+         * over the whole DER SubjectPublicKeyInfo, algorithm included. */
+        X509_PUBKEY *spki = X509_get_X509_PUBKEY(x);
+        unsigned char *der = NULL;
+        int n = spki ? i2d_X509_PUBKEY(spki, &der) : -1;
+        if (n <= 0)
+                return -EIO;
+        int ok = EVP_Digest(der, (size_t) n, ret, &length, EVP_sha256(), NULL);
+        OPENSSL_free(der);
+        return ok == 1 && length == 32 ? 0 : -EIO;
+}
+
+static void copy_key_id(const ASN1_OCTET_STRING *id, uint8_t *to, uint8_t *n) {
+        if (!id || id->length <= 0)
+                return;
+        *n = (uint8_t) MIN(id->length, CERTIFICATE_KEY_ID_MAX);
+        memcpy(to, id->data, *n);
+}
+
+/* The certificate is still ours alone (not interned): what the renewal diff and pins compare. */
+static void describe_details(X509 *x, Certificate *c) {
+        c->has_details = cert_check_spki_sha256(x, c->spki_sha256) == 0;
+        copy_key_id(X509_get0_subject_key_id(x), c->subject_key_id, &c->n_subject_key_id);
+        copy_key_id(X509_get0_authority_key_id(x), c->authority_key_id, &c->n_authority_key_id);
+        c->extended_key_usage = X509_get_extended_key_usage(x);
+}
+
 int cert_check_describe(X509 *x, Certificate **ret) {
         _cleanup_free_ char *subject = NULL, *issuer = NULL;
         _cleanup_(name_list_clear) NameList names = {};
@@ -268,10 +298,15 @@ int cert_check_describe(X509 *x, Certificate **ret) {
         if (X509_digest(x, EVP_sha256(), digest, &digest_length) != 1 || digest_length != 32)
                 return -EIO;
 
-        return certificate_new(digest, asn1_time_to_unix(X509_get0_notBefore(x)),
-                               asn1_time_to_unix(X509_get0_notAfter(x)),
-                               key ? key_type_name(EVP_PKEY_get_base_id(key)) : NULL, key ? EVP_PKEY_get_bits(key) : 0,
-                               OBJ_nid2ln(X509_get_signature_nid(x)), subject, issuer, names.items, names.n, ret);
+        Certificate *c = NULL;
+        r = certificate_new(digest, asn1_time_to_unix(X509_get0_notBefore(x)), asn1_time_to_unix(X509_get0_notAfter(x)),
+                            key ? key_type_name(EVP_PKEY_get_base_id(key)) : NULL, key ? EVP_PKEY_get_bits(key) : 0,
+                            OBJ_nid2ln(X509_get_signature_nid(x)), subject, issuer, names.items, names.n, &c);
+        if (r < 0)
+                return r;
+        describe_details(x, c);
+        *ret = c;
+        return 0;
 }
 
 static int check_trust(const CertCheckInput *input, STACK_OF(X509) *path, AddressReport *report) {
@@ -528,6 +563,80 @@ static int check_strength(STACK_OF(X509) *path, AddressReport *report) {
         return 0;
 }
 
+int cert_check_parse_pins(const char *text, uint8_t (*pins)[32], size_t max, size_t *ret_n) {
+        size_t n = 0;
+
+        assert(text);
+        for (const char *p = text; *p;) {
+                char word[128];
+                size_t length = strcspn(p, " \t,");
+
+                if (length == 0) {
+                        p++;
+                        continue;
+                }
+                if (length >= sizeof(word) || n >= max)
+                        return -EINVAL;
+                memcpy(word, p, length);
+                word[length] = '\0';
+                p += length;
+
+                /* curl's --pinnedpubkey form "sha256//BASE64", plain base64 (HPKP, `openssl ... | base64`)
+                 * or the 64 hex digits `openssl dgst -sha256` prints. */
+                const char *value = strncmp(word, "sha256//", 8) == 0 ? word + 8 : word;
+                uint8_t digest[32];
+                size_t value_length = strlen(value);
+                if (value_length == 64 && strspn(value, "0123456789abcdefABCDEF") == 64) {
+                        for (size_t i = 0; i < 32; i++) {
+                                unsigned byte;
+                                if (sscanf(value + 2 * i, "%2x", &byte) != 1)
+                                        return -EINVAL;
+                                digest[i] = (uint8_t) byte;
+                        }
+                } else if (value_length == 44 && value[43] == '=' && value[42] != '=') {
+                        unsigned char decoded[33];
+                        if (EVP_DecodeBlock(decoded, (const unsigned char *) value, 44) != 33)
+                                return -EINVAL;
+                        memcpy(digest, decoded, 32); /* the 33rd byte is the padding's zero */
+                } else
+                        return -EINVAL;
+                if (pins)
+                        memcpy(pins[n], digest, 32);
+                n++;
+        }
+        if (n == 0)
+                return -EINVAL;
+        if (ret_n)
+                *ret_n = n;
+        return 0;
+}
+
+/* As HPKP and curl do: the pin holds if any key on the verified path is pinned (the leaf's for who
+ * pins the server, the intermediate's or root's for who pins the CA). */
+static int check_pins(const CertCheckInput *input, AddressReport *report) {
+        uint8_t pins[CERT_CHECK_PINS_MAX][32];
+        size_t n_pins = 0;
+
+        if (!input->pins || !*input->pins)
+                return 0;
+        if (cert_check_parse_pins(input->pins, pins, CERT_CHECK_PINS_MAX, &n_pins) < 0)
+                return 0; /* refused where the setting was read */
+        for (size_t depth = 0; depth < report->n_chain; depth++)
+                for (size_t i = 0; i < n_pins; i++)
+                        if (report->chain[depth].certificate->has_details &&
+                            memcmp(report->chain[depth].certificate->spki_sha256, pins[i], 32) == 0)
+                                return 0;
+
+        char leaf_pin[65];
+        const Certificate *leaf = report->chain[0].certificate;
+        certificate_hex(leaf->spki_sha256, 32, leaf_pin);
+        return problem_list_add(&report->problems, PROBLEM_PIN_MISMATCH, STATUS_WARNING, 0, -1,
+                                "no key on the path matches a pinned one (%zu pin%s): the leaf \"%s\" has key "
+                                "sha256 %s; devices that pin the old key or CA refuse this listener: update the "
+                                "pins with the renewal, or reuse the pinned key",
+                                n_pins, n_pins == 1 ? "" : "s", leaf->subject, leaf_pin);
+}
+
 int cert_check(const CertCheckInput *input, AddressReport *report) {
         STACK_OF(X509) *path;
         int r;
@@ -563,6 +672,9 @@ int cert_check(const CertCheckInput *input, AddressReport *report) {
         if (r < 0)
                 return r;
         r = check_dates(input, path, report);
+        if (r < 0)
+                return r;
+        r = check_pins(input, report);
         if (r < 0)
                 return r;
         return check_strength(path, report);

@@ -29,7 +29,18 @@ typedef struct CertCheckInput {
         ExpiryPolicy expiry;
         bool from_file; /* `served` is a certfile on disk (lint), not what a listener sent */
         SeverityChoice name_only_in_cn; /* a name matched through the subject CN alone; default: warning */
+        const char *pins; /* PinSHA256=: SPKI SHA-256 pins, one of which the path must hold; NULL: none */
 } CertCheckInput;
+
+#define CERT_CHECK_PINS_MAX 16
+
+/* Parses a pin list: words separated by blanks or commas, each 64 hex digits, base64 of 32 bytes, or
+ * curl's "sha256//BASE64". Fills `pins` (may be NULL: only check) with at most `max`. Returns 0, or
+ * -EINVAL for a malformed word, too many, or none. */
+int cert_check_parse_pins(const char *text, uint8_t (*pins)[32], size_t max, size_t *ret_n);
+
+/* SHA-256 of the DER SubjectPublicKeyInfo, as pins have it. Returns 0 or -EIO. */
+int cert_check_spki_sha256(X509 *x, uint8_t ret[32]);
 
 /* Appends the problems to report->problems and the analysed path to report->chain. Returns 0, or
  * -ENOMEM; a bad certificate is a finding, never an error. */

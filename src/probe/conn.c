@@ -194,6 +194,7 @@ static int conn_analyse(Conn *c) {
                 .now = time(NULL),
                 .expiry = probe_settings_expiry(c->settings),
                 .name_only_in_cn = c->settings->name_only_in_cn,
+                .pins = c->settings->pin_sha256,
         };
         int r = cert_check(&input, c->report);
         if (r < 0)

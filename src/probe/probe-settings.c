@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <openssl/crypto.h>
 
+#include "cert-check.h"
 #include "probe-settings.h"
 #include "string-util.h"
 #include "proto-http.h"
@@ -50,6 +51,7 @@ const Field probe_settings_fields[PROBE_SETTINGS_N_FIELDS] = {
         S(STRING, groups),
         S(PLAIN, name_only_in_cn),
         S(PLAIN, revocation),
+        S(STRING, pin_sha256),
 };
 #undef S
 _Static_assert(ELEMENTSOF(probe_settings_fields) == PROBE_SETTINGS_N_FIELDS,
@@ -188,6 +190,18 @@ int probe_settings_check_expect_status(const char *value, const char **ret_reaso
 
         if (proto_http_parse_expect(value, &expect) < 0) {
                 *ret_reason = "is not a list of statuses like \"200\" or \"2xx 301\"";
+                return -EINVAL;
+        }
+        return 0;
+}
+
+int probe_settings_check_pins(const char *value, const char **ret_reason) {
+        assert(value);
+        assert(ret_reason);
+
+        if (cert_check_parse_pins(value, NULL, CERT_CHECK_PINS_MAX, NULL) < 0) {
+                *ret_reason = "is not a list of SPKI SHA-256 pins (64 hex digits, or base64 of 32 bytes, "
+                              "\"sha256//\" allowed; at most 16)";
                 return -EINVAL;
         }
         return 0;

@@ -57,10 +57,11 @@ typedef struct ProbeSettings {
         char *groups;              /* key-exchange groups to offer, "X25519:P-256"; NULL: OpenSSL's default */
         SeverityChoice name_only_in_cn; /* the severity of name_only_in_cn; 0: a warning */
         RevocationMode revocation;
+        char *pin_sha256;          /* SPKI SHA-256 pins, blank-separated (cert_check_parse_pins); NULL: none */
 } ProbeSettings;
 
 /* The fields, for tables that embed a ProbeSettings and for the test that keeps this list complete. */
-#define PROBE_SETTINGS_N_FIELDS 24
+#define PROBE_SETTINGS_N_FIELDS 25
 extern const Field probe_settings_fields[PROBE_SETTINGS_N_FIELDS];
 
 /* Which vocabulary a message names settings in: tlswatch.conf's keys or tlswatchctl's options. */
@@ -102,6 +103,9 @@ int probe_settings_parse_lifetime(const char *value, unsigned *ret, const char *
 
 /* The expiry policy the settings give. */
 ExpiryPolicy probe_settings_expiry(const ProbeSettings *s);
+
+/* PinSHA256=/--pin-sha256: a list cert_check_parse_pins() takes (-EINVAL and a phrase otherwise). */
+int probe_settings_check_pins(const char *value, const char **ret_reason);
 
 /* The protocol to speak: the one set, else the one the port implies. */
 const Protocol *probe_settings_protocol(const ProbeSettings *s);

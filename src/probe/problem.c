@@ -32,6 +32,10 @@ static const char *const problem_code_table[_PROBLEM_CODE_MAX] = {
         [PROBLEM_RENEWAL_OVERDUE] = "renewal_overdue",
         [PROBLEM_REVOKED] = "revoked",
         [PROBLEM_REVOCATION_UNKNOWN] = "revocation_unknown",
+        [PROBLEM_PIN_MISMATCH] = "pin_mismatch",
+        [PROBLEM_INTERMEDIATE_CHANGED] = "intermediate_changed",
+        [PROBLEM_CLIENT_AUTH_DROPPED] = "client_auth_dropped",
+        [PROBLEM_NODES_DIFFER] = "nodes_differ",
 };
 
 DEFINE_STRING_TABLE_LOOKUP(problem_code, ProblemCode, _PROBLEM_CODE_MAX);

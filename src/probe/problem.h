@@ -37,6 +37,11 @@ typedef enum ProblemCode {
         /* Revocation by CRL (Revocation=crl). */
         PROBLEM_REVOKED,
         PROBLEM_REVOCATION_UNKNOWN,
+        /* Renewals that break devices, and clusters that disagree (issue 16). */
+        PROBLEM_PIN_MISMATCH,
+        PROBLEM_INTERMEDIATE_CHANGED,
+        PROBLEM_CLIENT_AUTH_DROPPED,
+        PROBLEM_NODES_DIFFER,
         _PROBLEM_CODE_MAX,
         _PROBLEM_CODE_INVALID = -EINVAL,
 } ProblemCode;

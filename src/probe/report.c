@@ -9,6 +9,7 @@
 
 #include "report.h"
 #include "string-table.h"
+#include "time-util.h"
 
 static const char *const revocation_table[_REVOCATION_MAX] = {
         [REVOCATION_NOT_CHECKED] = "not_checked",
@@ -32,7 +33,12 @@ Status problem_code_default_severity(ProblemCode code) {
         case PROBLEM_NAME_ONLY_IN_CN:
         case PROBLEM_RENEWAL_OVERDUE:
         case PROBLEM_REVOCATION_UNKNOWN: /* a note with Revocation=crl */
+        case PROBLEM_PIN_MISMATCH:
+        case PROBLEM_INTERMEDIATE_CHANGED:
+        case PROBLEM_NODES_DIFFER:
                 return STATUS_WARNING;
+        case PROBLEM_CLIENT_AUTH_DROPPED:
+                return STATUS_OK; /* a note unless the target says the certificate authenticates clients */
         case PROBLEM_ROOT_IN_CERTFILE:
                 return STATUS_OK; /* a note: harmless, clients simply ignore the extra root */
         default:
@@ -127,6 +133,7 @@ int certificate_new(const uint8_t sha256[32], int64_t not_before, int64_t not_af
                 .key_type = key_type ?: "unknown",
                 .key_bits = key_bits,
                 .signature_algorithm = signature_algorithm ?: "unknown",
+                .extended_key_usage = UINT32_MAX,
                 .n_subject_alt_names = n_subject_alt_names,
         };
         memcpy(c->sha256, sha256, sizeof(c->sha256));
@@ -171,15 +178,28 @@ double certificate_days_left(const Certificate *c, int64_t at) {
         return (double) (c->not_after - at) / 86400.0;
 }
 
-void certificate_sha256_hex(const Certificate *c, char ret[65]) {
+void certificate_hex(const uint8_t *bytes, size_t n, char *ret) {
         static const char digits[] = "0123456789abcdef";
 
-        assert(c);
-        for (size_t i = 0; i < 32; i++) {
-                ret[2 * i] = digits[c->sha256[i] >> 4];
-                ret[2 * i + 1] = digits[c->sha256[i] & 15];
+        for (size_t i = 0; i < n; i++) {
+                ret[2 * i] = digits[bytes[i] >> 4];
+                ret[2 * i + 1] = digits[bytes[i] & 15];
         }
-        ret[64] = '\0';
+        ret[2 * n] = '\0';
+}
+
+void certificate_sha256_hex(const Certificate *c, char ret[65]) {
+        assert(c);
+        certificate_hex(c->sha256, sizeof(c->sha256), ret);
+}
+
+/* XKU_SSL_CLIENT is OpenSSL's bit for id-kp-clientAuth (x509v3.h); kept here as a number so that
+ * report.c needs no OpenSSL header. */
+#define XKU_CLIENT_AUTH_BIT 0x2
+
+bool certificate_allows_client_auth(const Certificate *c) {
+        assert(c);
+        return c->extended_key_usage == UINT32_MAX || (c->extended_key_usage & XKU_CLIENT_AUTH_BIT);
 }
 
 /* Chained buckets, doubled when the load passes 2: a fleet of 10,000 targets holds a few dozen
@@ -459,9 +479,54 @@ static bool problem_equal(const Problem *a, const Problem *b) {
                 a->verify_code == b->verify_code && strcmp(a->message, b->message) == 0;
 }
 
+/* One name, several nodes, different leaves: the classic "one broker of the cluster was not renewed".
+ * A target-level finding, naming each address with its fingerprint and notAfter. */
+static int check_nodes_differ(Report *report) {
+        const Certificate *first = NULL;
+        bool differ = false;
+        char text[1024];
+        size_t used = 0;
+
+        if (problem_list_has(&report->problems, PROBLEM_NODES_DIFFER))
+                return 0; /* finalized twice (replay, target files) */
+        for (size_t i = 0; i < report->n_addresses; i++) {
+                const AddressReport *a = &report->addresses[i];
+                if (a->n_chain == 0)
+                        continue;
+                if (!first)
+                        first = a->chain[0].certificate;
+                else if (memcmp(first->sha256, a->chain[0].certificate->sha256, sizeof(first->sha256)) != 0)
+                        differ = true;
+        }
+        if (!differ)
+                return 0;
+
+        text[0] = '\0';
+        for (size_t i = 0; i < report->n_addresses && used < sizeof(text); i++) {
+                const AddressReport *a = &report->addresses[i];
+                char sha256[65], not_after[32];
+                if (a->n_chain == 0)
+                        continue;
+                certificate_sha256_hex(a->chain[0].certificate, sha256);
+                format_timestamp_rfc3339(not_after, sizeof(not_after), a->chain[0].certificate->not_after);
+                int n = snprintf(text + used, sizeof(text) - used, "%s%s serves sha256 %.16s... (not after %s)",
+                                 used ? ", " : "", a->address, sha256, not_after);
+                if (n < 0)
+                        break;
+                used += (size_t) n;
+        }
+        return problem_list_add(&report->problems, PROBLEM_NODES_DIFFER, STATUS_WARNING, 0, -1,
+                                "the addresses of %s serve different certificates: %s; clients get either at "
+                                "random: renew and reload every node",
+                                report->server_name ?: report->target ?: "the target", text);
+}
+
 int report_finalize(Report *report) {
         int r;
 
+        r = check_nodes_differ(report);
+        if (r < 0)
+                return r;
         report->status = problem_list_worst(&report->problems);
 
         /* Addresses of one cluster usually fail the same way; list each distinct finding once. */

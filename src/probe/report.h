@@ -27,6 +27,8 @@ typedef struct ProblemList {
  * of what a fleet serves is the same few intermediates and roots (and a cluster's one leaf). One
  * allocation holds the struct and its strings; names OpenSSL keeps static are not copied. Times are
  * Unix seconds; what a reader sees (RFC 3339, days left) is rendered from them. */
+#define CERTIFICATE_KEY_ID_MAX 32 /* key ids are SHA-1 (20 bytes) or truncated SHA-256 in practice */
+
 typedef struct Certificate {
         unsigned n_ref;
         struct CertificateCache *cache;  /* where it is interned (not owned), NULL if nowhere */
@@ -39,6 +41,15 @@ typedef struct Certificate {
         const char *signature_algorithm; /* static: OpenSSL's long name */
         const char *subject;             /* RFC 2253, sanitised; inside the block */
         const char *issuer;
+        /* What a renewal diff and a pin compare. All zero for a certificate the state file rebuilt
+         * from its fingerprint and names alone (has_details false). */
+        bool has_details;
+        uint8_t spki_sha256[32];         /* of the DER SubjectPublicKeyInfo: pins, "key reused" */
+        uint8_t n_subject_key_id;        /* bytes used; 0: no subjectKeyIdentifier */
+        uint8_t n_authority_key_id;
+        uint8_t subject_key_id[CERTIFICATE_KEY_ID_MAX];
+        uint8_t authority_key_id[CERTIFICATE_KEY_ID_MAX];
+        uint32_t extended_key_usage;     /* OpenSSL's XKU_* bits; UINT32_MAX: no extension, any use */
         size_t n_subject_alt_names;
         const char *subject_alt_names[]; /* DNS names and IP addresses, all of them, in the order served */
 } Certificate;
@@ -56,6 +67,10 @@ double certificate_days_left(const Certificate *c, int64_t at);
 
 /* "hex" form of the fingerprint, 64 digits and a NUL. */
 void certificate_sha256_hex(const Certificate *c, char ret[65]);
+/* Lower-case hex of `n` bytes into ret (2n+1 bytes). */
+void certificate_hex(const uint8_t *bytes, size_t n, char *ret);
+/* Whether the certificate may authenticate a TLS client (no EKU extension, or clientAuth in it). */
+bool certificate_allows_client_auth(const Certificate *c);
 
 /* Certificates seen by many reports, each kept once: interned by fingerprint. The cache holds no
  * reference; a certificate leaves it when its last report lets it go. */

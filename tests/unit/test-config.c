@@ -1151,6 +1151,8 @@ static void test_target_config_equal(void **state) {
                 { "Groups", "Groups=X25519\n" },
                 { "NameOnlyInCN", "NameOnlyInCN=critical\n" },
                 { "Revocation", "Revocation=crl\n" },
+                { "PinSHA256", "PinSHA256=" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n" },
+                { "ExpectClientAuth", "ExpectClientAuth=yes\n" },
         };
         const char *keys[64];
         size_t n_keys = config_target_keys(keys, ELEMENTSOF(keys));

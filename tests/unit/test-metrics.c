@@ -36,6 +36,8 @@ static const struct {
         { .name = "tlswatch_last_probe_timestamp_seconds", .type = "gauge" },
         { .name = "tlswatch_cert_lifetime_seconds", .type = "gauge" },
         { .name = "tlswatch_cert_lifetime_left_ratio", .type = "gauge" },
+        { .name = "tlswatch_certificate_changes_total", .type = "counter" },
+        { .name = "tlswatch_certificate_change_kinds_total", .type = "counter" },
         { .name = "tlswatch_targets", .type = "gauge" },
         { .name = "tlswatch_build_info", .type = "gauge" },
         { .name = "tlswatch_metrics_timestamp_seconds", .type = "gauge" },
@@ -159,7 +161,16 @@ static const char fleet_expected[] =
         "# HELP tlswatch_cert_lifetime_left_ratio The fraction of each certificate's lifetime left at the last "
         "probe, by depth: ACME clients renew below 1/3 (1/2 under 10 days).\n"
         "# TYPE tlswatch_cert_lifetime_left_ratio gauge\n"
-        "tlswatch_cert_lifetime_left_ratio{" GOOD ",depth=\"0\"} 0.666667\n";
+        "tlswatch_cert_lifetime_left_ratio{" GOOD ",depth=\"0\"} 0.666667\n"
+        "# HELP tlswatch_certificate_changes_total Times the target served a new certificate since the start.\n"
+        "# TYPE tlswatch_certificate_changes_total counter\n"
+        "tlswatch_certificate_changes_total{" GOOD_T ",protocol=\"mqtt\"} 0\n"
+        "tlswatch_certificate_changes_total{" DOWN_T ",protocol=\"tls\"} 0\n"
+        "tlswatch_certificate_changes_total{" ODD_T ",protocol=\"https\"} 0\n"
+        "tlswatch_certificate_changes_total{" NEVER_T ",protocol=\"mqtt\"} 0\n"
+        "# HELP tlswatch_certificate_change_kinds_total What the target's certificate changes changed, by kind, "
+        "since the start.\n"
+        "# TYPE tlswatch_certificate_change_kinds_total counter\n";
 
 /* The daemon's own families, last; format_at() passes this MetricsInfo. */
 #define DAEMON_EXPECTED(n_targets) \

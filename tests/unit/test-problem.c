@@ -33,6 +33,8 @@ static void test_problem_names_documented(void **state) {
                 "cacertfile_not_root", "key_permissions", "stale_certificate", "name_only_in_cn",
                 "renewal_overdue",
                 "revoked", "revocation_unknown",
+                "pin_mismatch",
+                "intermediate_changed", "client_auth_dropped", "nodes_differ",
         };
         assert_int_equal(ELEMENTSOF(documented), _PROBLEM_CODE_MAX);
         for (size_t i = 0; i < ELEMENTSOF(documented); i++)

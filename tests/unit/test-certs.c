@@ -187,6 +187,11 @@ int test_cert_new(const TestCertSpec *spec, X509 **ret) {
                 if (r < 0)
                         return r;
         }
+        if (spec->extended_key_usage) {
+                r = add_extension(x, &ctx, NID_ext_key_usage, spec->extended_key_usage);
+                if (r < 0)
+                        return r;
+        }
         r = add_subject_alt_names(x, spec);
         if (r < 0)
                 return r;

@@ -41,6 +41,7 @@ typedef struct TestCertSpec {
         size_t raw_dns_length;
         bool ca;                     /* basicConstraints CA:TRUE, else CA:FALSE */
         const EVP_MD *digest;        /* NULL: EVP_sha256() */
+        const char *extended_key_usage; /* "serverAuth,clientAuth" and the like; NULL: no extension */
 } TestCertSpec;
 
 /* Builds and signs a v3 certificate with subject and authority key identifiers (the latter only

@@ -52,6 +52,10 @@ typedef struct Recorded {
         char new_sha256[65];
         char old_not_after[32];
         Status state_status; /* what the state said while the handler ran */
+        char changes[256];   /* certificate changes: the diff's kinds, comma-separated */
+        bool partial;
+        int change_codes[4]; /* the change problems' codes and severities, -1 after the last */
+        Status change_severities[4];
 } Recorded;
 
 typedef struct Recorder {
@@ -63,7 +67,7 @@ static void on_target_event(const TargetConfig *c, const TargetState *state, con
                             void *userdata) {
         Recorder *recorder = userdata;
 
-        assert_ptr_equal(c, &config);
+        assert_string_equal(c->name, config.name);
         assert_true(recorder->n < ELEMENTSOF(recorder->events));
         Recorded *r = &recorder->events[recorder->n++];
         *r = (Recorded) {
@@ -78,6 +82,17 @@ static void on_target_event(const TargetConfig *c, const TargetState *state, con
         snprintf(r->old_sha256, sizeof(r->old_sha256), "%s", event->old_sha256 ?: "");
         snprintf(r->new_sha256, sizeof(r->new_sha256), "%s", state->sha256);
         snprintf(r->old_not_after, sizeof(r->old_not_after), "%s", event->old_not_after ?: "");
+        for (size_t i = 0; event->diff && i < event->diff->n_changes; i++) {
+                size_t used = strlen(r->changes);
+                snprintf(r->changes + used, sizeof(r->changes) - used, "%s%s", used ? "," : "",
+                         cert_change_kind_to_string(event->diff->changes[i].kind));
+        }
+        r->partial = event->diff && event->diff->partial;
+        for (size_t i = 0; i < ELEMENTSOF(r->change_codes); i++) {
+                bool have = event->change_problems && i < event->change_problems->n;
+                r->change_codes[i] = have ? (int) event->change_problems->items[i].code : -1;
+                r->change_severities[i] = have ? event->change_problems->items[i].severity : STATUS_OK;
+        }
 }
 
 /* Event `i` has the type of that documented name, the statuses and the problem code (-1: none). */
@@ -402,6 +417,136 @@ static void test_certificate_changed(void **state) {
         recorder.n = 0;
         apply(&s, &recorder, T0 + 600 * USEC_PER_SEC, SHA_B, END);
         assert_int_equal(recorder.n, 0);
+        target_state_clear(&s);
+}
+
+/* A cluster's report: one address per leaf given, each leaf (key `key`, clientAuth or not) under
+ * the intermediate named `ca` and one root, with the details a described certificate has. */
+typedef struct Node {
+        uint8_t sha;       /* every byte of the leaf's fingerprint */
+        uint8_t key;       /* every byte of its SPKI digest */
+        bool client_auth;
+        const char *ca;
+} Node;
+
+static Certificate *node_certificate(uint8_t sha, uint8_t key, const char *subject, const char *issuer,
+                                     uint32_t eku) {
+        uint8_t digest[32];
+        Certificate *c = NULL;
+
+        memset(digest, sha, sizeof(digest));
+        assert_int_equal(certificate_new(digest, 1704067200, 1725148800, "EC", 256, "ecdsa-with-SHA256", subject,
+                                         issuer, NULL, 0, &c),
+                         0);
+        c->has_details = true;
+        memset(c->spki_sha256, key, sizeof(c->spki_sha256));
+        c->n_subject_key_id = 2;
+        c->subject_key_id[0] = c->subject_key_id[1] = key;
+        c->extended_key_usage = eku;
+        return c;
+}
+
+static Report *build_cluster(const Node *nodes, size_t n) {
+        Report *report = calloc(1, sizeof(Report));
+
+        assert_non_null(report);
+        report->target = strdup("broker.example.com:8883");
+        for (size_t i = 0; i < n; i++) {
+                char address[32];
+                snprintf(address, sizeof(address), "192.0.2.%zu", i + 1);
+                AddressReport *a = report_add_address(report, address);
+                assert_non_null(a);
+                a->chain = calloc(3, sizeof(ChainLink));
+                assert_non_null(a->chain);
+                a->n_chain = 3;
+                char ca[64];
+                snprintf(ca, sizeof(ca), "CN=%s", nodes[i].ca);
+                a->chain[0].certificate = node_certificate(nodes[i].sha, nodes[i].key, "CN=broker.example.com", ca,
+                                                           nodes[i].client_auth ? 0x3 : 0x1);
+                a->chain[1].certificate = node_certificate(nodes[i].ca[0], nodes[i].ca[0], ca, "CN=Root", UINT32_MAX);
+                a->chain[2].certificate = node_certificate(0xee, 0xee, "CN=Root", "CN=Root", UINT32_MAX);
+        }
+        assert_int_equal(report_finalize(report), 0);
+        return report;
+}
+
+static void apply_cluster(const TargetConfig *c, TargetState *s, Recorder *recorder, usec_t now, const Node *nodes,
+                          size_t n) {
+        Report *report = build_cluster(nodes, n);
+        (void) target_apply_report(c, s, report, now, on_target_event, recorder);
+        report_free(report);
+}
+
+static size_t count_changes(const Recorder *recorder) {
+        size_t n = 0;
+        for (size_t i = 0; i < recorder->n; i++)
+                n += recorder->events[i].type == TARGET_EVENT_CERTIFICATE_CHANGED;
+        return n;
+}
+
+static void test_certificate_diff_in_event(void **state) {
+        TargetState s = new_state();
+        Recorder recorder = {};
+        const Node old_node = { 0xa1, 0x11, true, "R10" }, renewed = { 0xa2, 0x11, true, "R10" },
+                   new_ca = { 0xa3, 0x22, false, "YR1" };
+        const Recorded *e;
+
+        apply_cluster(&config, &s, &recorder, T0, &old_node, 1);
+        recorder.n = 0;
+        /* The same key, the same CA: the diff says the key was reused, and nothing breaks. */
+        apply_cluster(&config, &s, &recorder, T0 + 300 * USEC_PER_SEC, &renewed, 1);
+        assert_int_equal(count_changes(&recorder), 1);
+        e = &recorder.events[0];
+        assert_string_equal(e->changes, "key_reused");
+        assert_false(e->partial);
+        assert_int_equal(e->change_codes[0], -1);
+        assert_int_equal(e->code, -1);
+        assert_int_equal(s.certificate_changes, 1);
+        assert_int_equal(s.change_counts[CERT_CHANGE_KEY_REUSED], 1);
+
+        /* Another intermediate, a new key, clientAuth gone: intermediate_changed (a warning) and
+         * client_auth_dropped, a note unless ExpectClientAuth= says the certificate serves clients. */
+        recorder.n = 0;
+        apply_cluster(&config, &s, &recorder, T0 + 600 * USEC_PER_SEC, &new_ca, 1);
+        assert_int_equal(count_changes(&recorder), 1);
+        e = &recorder.events[0];
+        assert_string_equal(e->changes, "intermediate_changed,key_rotated,client_auth_dropped");
+        assert_int_equal(e->change_codes[0], PROBLEM_INTERMEDIATE_CHANGED);
+        assert_int_equal(e->change_severities[0], STATUS_WARNING);
+        assert_int_equal(e->change_codes[1], PROBLEM_CLIENT_AUTH_DROPPED);
+        assert_int_equal(e->change_severities[1], STATUS_OK);
+        assert_int_equal(e->code, PROBLEM_INTERMEDIATE_CHANGED); /* the worst */
+
+        TargetConfig bridge = config;
+        bridge.expect_client_auth = true;
+        recorder.n = 0;
+        apply_cluster(&config, &s, &recorder, T0 + 900 * USEC_PER_SEC, &old_node, 1);
+        recorder.n = 0;
+        apply_cluster(&bridge, &s, &recorder, T0 + 1200 * USEC_PER_SEC, &new_ca, 1);
+        e = &recorder.events[0];
+        assert_int_equal(e->change_codes[1], PROBLEM_CLIENT_AUTH_DROPPED);
+        assert_int_equal(e->change_severities[1], STATUS_WARNING);
+        assert_int_equal(s.certificate_changes, 4);
+        target_state_clear(&s);
+}
+
+static void test_cluster_does_not_flip(void **state) {
+        TargetState s = new_state();
+        Recorder recorder = {};
+        const Node a = { 0xa1, 0x11, true, "R10" }, b = { 0xb1, 0x22, true, "R10" };
+        const Node ab[] = { a, b }, ba[] = { b, a }, bb[] = { b, b };
+
+        /* One node renewed, the other not, in whichever order the resolver answers: no change is
+         * announced while a node still serves the known leaf (nodes_differ says the rest). */
+        apply_cluster(&config, &s, &recorder, T0, ab, 2);
+        assert_true(problem_list_has(&s.problems, PROBLEM_NODES_DIFFER));
+        apply_cluster(&config, &s, &recorder, T0 + 300 * USEC_PER_SEC, ba, 2);
+        apply_cluster(&config, &s, &recorder, T0 + 600 * USEC_PER_SEC, ab, 2);
+        assert_int_equal(count_changes(&recorder), 0);
+        recorder.n = 0;
+        apply_cluster(&config, &s, &recorder, T0 + 900 * USEC_PER_SEC, bb, 2);
+        assert_int_equal(count_changes(&recorder), 1);
+        assert_false(problem_list_has(&s.problems, PROBLEM_NODES_DIFFER));
         target_state_clear(&s);
 }
 
@@ -884,6 +1029,8 @@ int main(void) {
                 cmocka_unit_test(test_recovery),
                 cmocka_unit_test(test_certificate_changed),
                 cmocka_unit_test(test_certificate_changed_across_outage),
+                cmocka_unit_test(test_certificate_diff_in_event),
+                cmocka_unit_test(test_cluster_does_not_flip),
                 cmocka_unit_test(test_reminder_after_repeat_interval),
                 cmocka_unit_test(test_reminder_from_probe),
                 cmocka_unit_test(test_reminder_worst_problem),

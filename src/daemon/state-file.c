@@ -3,9 +3,11 @@
  * seconds) and problems in the one vocabulary of report-json.c; version 1 (times in microseconds,
  * severity "ok" for a note) is still read, never written. No I/O here but the FILE the caller gives. */
 #include <openssl/crypto.h>
+#include <openssl/objects.h>
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -283,6 +285,135 @@ broken:
         return targets_seen ? 1 : -EBADMSG;
 }
 
+/* --- the certificate path, for the renewal diff after a restart ---------------------------------- */
+
+/* The optional "path" member (since issue 16; readers before it ignore it, and without it the diff is
+ * partial): what cert_diff() compares of the leaf, its intermediate and its root. */
+
+static int hex_to_bytes(const char *hex, uint8_t *out, size_t max, uint8_t *ret_n) {
+        size_t length = 0;
+
+        if (!hex || !*hex) {
+                *ret_n = 0;
+                return 0;
+        }
+        if (strlen(hex) > 2 * max || OPENSSL_hexstr2buf_ex(out, max, &length, hex, '\0') != 1)
+                return -EBADMSG;
+        *ret_n = (uint8_t) length;
+        return 0;
+}
+
+static json_t *certificate_state_to_json(const Certificate *c) {
+        char sha256[65], spki[65], ski[2 * CERTIFICATE_KEY_ID_MAX + 1], aki[2 * CERTIFICATE_KEY_ID_MAX + 1];
+
+        certificate_sha256_hex(c, sha256);
+        certificate_hex(c->spki_sha256, sizeof(c->spki_sha256), spki);
+        certificate_hex(c->subject_key_id, c->n_subject_key_id, ski);
+        certificate_hex(c->authority_key_id, c->n_authority_key_id, aki);
+        json_t *names = json_array();
+        for (size_t i = 0; names && i < c->n_subject_alt_names; i++)
+                if (json_array_append_new(names, json_string(c->subject_alt_names[i])) < 0)
+                        names = (json_decref(names), NULL);
+        return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:i, s:s, s:s, s:s, s:s, s:I, s:o}", "sha256", sha256, "subject",
+                         c->subject, "issuer", c->issuer, "not_before_unix", (json_int_t) c->not_before,
+                         "not_after_unix", (json_int_t) c->not_after, "key_type", c->key_type, "key_bits", c->key_bits,
+                         "signature_algorithm", c->signature_algorithm, "spki_sha256", spki, "subject_key_id", ski,
+                         "authority_key_id", aki, "extended_key_usage",
+                         c->extended_key_usage == UINT32_MAX ? (json_int_t) -1 : (json_int_t) c->extended_key_usage,
+                         "subject_alt_names", names);
+}
+
+static json_t *path_to_json(const TargetState *state) {
+        if (!state->leaf || !state->leaf->has_details)
+                return NULL;
+        json_t *o = json_pack("{s:o}", "leaf", certificate_state_to_json(state->leaf));
+        if (o && ((state->intermediate &&
+                   json_object_set_new(o, "intermediate", certificate_state_to_json(state->intermediate)) < 0) ||
+                  (state->root && json_object_set_new(o, "root", certificate_state_to_json(state->root)) < 0)))
+                o = (json_decref(o), NULL);
+        return o;
+}
+
+/* The names a Certificate holds as static strings are OpenSSL's own, found again by name. */
+static const char *static_key_type(const char *name) {
+        static const char *const known[] = { "RSA", "RSA-PSS", "DSA", "EC" };
+        for (size_t i = 0; i < ELEMENTSOF(known); i++)
+                if (strcmp(name, known[i]) == 0)
+                        return known[i];
+        int nid = OBJ_sn2nid(name);
+        return nid != NID_undef ? OBJ_nid2sn(nid) : NULL;
+}
+
+static int certificate_state_from_json(json_t *o, Certificate **ret) {
+        const char *sha256 = NULL, *subject = NULL, *issuer = NULL, *key_type = NULL, *signature = NULL, *spki = NULL,
+                   *ski = NULL, *aki = NULL;
+        json_int_t not_before = 0, not_after = 0, eku = -1;
+        int key_bits = 0;
+        json_t *names = NULL;
+        uint8_t digest[32], spki_digest[32];
+        uint8_t n = 0;
+
+        if (json_unpack(o, "{s:s, s:s, s:s, s:I, s:I, s:s, s:i, s:s, s:s, s:s, s:s, s:I, s:o}", "sha256", &sha256,
+                        "subject", &subject, "issuer", &issuer, "not_before_unix", &not_before, "not_after_unix",
+                        &not_after, "key_type", &key_type, "key_bits", &key_bits, "signature_algorithm", &signature,
+                        "spki_sha256", &spki, "subject_key_id", &ski, "authority_key_id", &aki,
+                        "extended_key_usage", &eku, "subject_alt_names", &names) < 0 ||
+            !json_is_array(names) || json_array_size(names) > 256 || eku < -1 || eku > (json_int_t) UINT32_MAX - 1 ||
+            hex_to_bytes(sha256, digest, 32, &n) < 0 || n != 32 || hex_to_bytes(spki, spki_digest, 32, &n) < 0 ||
+            n != 32)
+                return -EBADMSG;
+
+        size_t n_names = json_array_size(names);
+        _cleanup_free_ char **list = calloc(MAX(n_names, (size_t) 1), sizeof(char *));
+        if (!list)
+                return -ENOMEM;
+        for (size_t i = 0; i < n_names; i++)
+                if (!(list[i] = (char *) json_string_value(json_array_get(names, i))))
+                        return -EBADMSG;
+
+        Certificate *c = NULL;
+        int r = certificate_new(digest, (int64_t) not_before, (int64_t) not_after, static_key_type(key_type), key_bits,
+                                OBJ_nid2ln(OBJ_ln2nid(signature)), subject, issuer, list, n_names, &c);
+        if (r < 0)
+                return r;
+        memcpy(c->spki_sha256, spki_digest, 32);
+        if (hex_to_bytes(ski, c->subject_key_id, CERTIFICATE_KEY_ID_MAX, &c->n_subject_key_id) < 0 ||
+            hex_to_bytes(aki, c->authority_key_id, CERTIFICATE_KEY_ID_MAX, &c->n_authority_key_id) < 0) {
+                certificate_unref(c);
+                return -EBADMSG;
+        }
+        c->extended_key_usage = eku < 0 ? UINT32_MAX : (uint32_t) eku;
+        c->has_details = true;
+        *ret = c;
+        return 0;
+}
+
+/* Replaces the stub leaf by the saved path when there is one and it is the leaf the entry names. A
+ * malformed path is dropped, not the entry: the diff is then only partial. */
+static void path_from_json(json_t *path, TargetState *state) {
+        Certificate *leaf = NULL, *intermediate = NULL, *root = NULL;
+        char sha256[65];
+
+        if (!json_is_object(path) || certificate_state_from_json(json_object_get(path, "leaf"), &leaf) < 0)
+                return;
+        certificate_sha256_hex(leaf, sha256);
+        if (strcmp(sha256, state->sha256) != 0 ||
+            (json_object_get(path, "intermediate") &&
+             certificate_state_from_json(json_object_get(path, "intermediate"), &intermediate) < 0) ||
+            (json_object_get(path, "root") && certificate_state_from_json(json_object_get(path, "root"), &root) < 0)) {
+                certificate_unref(leaf);
+                certificate_unref(intermediate);
+                certificate_unref(root);
+                return;
+        }
+        certificate_unref(state->leaf);
+        state->leaf = leaf;
+        state->subject = leaf->subject;
+        state->issuer = leaf->issuer;
+        state->intermediate = intermediate;
+        state->root = root;
+}
+
 int state_file_decode(json_t *saved, int version, const char *address, TargetState *ret) {
         TargetState state = { .status = STATUS_UNKNOWN };
         const char *saved_address;
@@ -301,6 +432,7 @@ int state_file_decode(json_t *saved, int version, const char *address, TargetSta
                 target_state_clear(&state);
                 return -EBADMSG;
         }
+        path_from_json(json_object_get(saved, "path"), &state);
         *ret = state;
         return 1;
 }
@@ -336,6 +468,9 @@ json_t *state_file_entry_to_json(const TargetState *state, const char *address) 
                   set_time_usec(o, "last_announced", state->last_announced_usec) < 0 ||
                   (not_after >= 0 && json_object_set_time(o, "not_after", not_after) < 0) ||
                   (state->has_days_left && json_object_set_new(o, "days_left", json_real(state->days_left)) < 0)))
+                o = (json_decref(o), NULL);
+        json_t *path = o ? path_to_json(state) : NULL;
+        if (path && json_object_set_new(o, "path", path) < 0)
                 o = (json_decref(o), NULL);
         return o;
 }

@@ -126,6 +126,67 @@ static void test_versions(void **unused) {
         assert_string_equal(reason, "unknown version");
 }
 
+/* A leaf the probe described is saved with its path, so the renewal diff after a restart compares
+ * key, names, EKU and lifetime (not only fingerprint and names, as before issue 16). */
+static Certificate *detailed(uint8_t fill, const char *subject, const char *issuer) {
+        uint8_t digest[32];
+        char *names[] = { (char *) "a.example", (char *) "192.0.2.1" };
+        Certificate *c = NULL;
+
+        memset(digest, fill, sizeof(digest));
+        assert_int_equal(certificate_new(digest, 1704067200, 1725148800, "EC", 256, "ecdsa-with-SHA256", subject,
+                                         issuer, names, 2, &c),
+                         0);
+        c->has_details = true;
+        memset(c->spki_sha256, fill + 1, sizeof(c->spki_sha256));
+        c->n_subject_key_id = 20;
+        memset(c->subject_key_id, 0x5a, 20);
+        c->n_authority_key_id = 20;
+        memset(c->authority_key_id, 0x6b, 20);
+        c->extended_key_usage = 0x1;
+        return c;
+}
+
+static void test_path_round_trip(void **unused) {
+        TargetState state = { .status = STATUS_OK };
+        TargetState loaded;
+
+        state.leaf = detailed(0xab, "CN=broker", "CN=R10");
+        state.intermediate = detailed(0xcd, "CN=R10", "CN=Root");
+        state.subject = state.leaf->subject;
+        state.issuer = state.leaf->issuer;
+        certificate_sha256_hex(state.leaf, state.sha256);
+
+        json_t *entry = state_file_entry_to_json(&state, "broker.example.com:8883");
+        assert_non_null(entry);
+        assert_int_equal(state_file_decode(entry, 2, "broker.example.com:8883", &loaded), 1);
+        assert_non_null(loaded.leaf);
+        assert_true(loaded.leaf->has_details);
+        assert_memory_equal(loaded.leaf->spki_sha256, state.leaf->spki_sha256, 32);
+        assert_int_equal(loaded.leaf->n_subject_alt_names, 2);
+        assert_string_equal(loaded.leaf->subject_alt_names[1], "192.0.2.1");
+        assert_int_equal(loaded.leaf->extended_key_usage, 0x1);
+        assert_int_equal(loaded.leaf->n_authority_key_id, 20);
+        assert_string_equal(loaded.leaf->key_type, "EC");
+        assert_string_equal(loaded.leaf->signature_algorithm, "ecdsa-with-SHA256");
+        assert_int_equal(loaded.leaf->not_before, 1704067200);
+        assert_non_null(loaded.intermediate);
+        assert_string_equal(loaded.intermediate->subject, "CN=R10");
+        assert_null(loaded.root);
+        target_state_clear(&loaded);
+
+        /* A path that is not the entry's leaf, or is damaged, is dropped; the entry still loads. */
+        json_object_set_new(json_object_get(json_object_get(entry, "path"), "leaf"), "spki_sha256",
+                            json_string("zz"));
+        assert_int_equal(state_file_decode(entry, 2, "broker.example.com:8883", &loaded), 1);
+        assert_non_null(loaded.leaf);
+        assert_false(loaded.leaf->has_details);
+        assert_string_equal(loaded.sha256, state.sha256);
+        target_state_clear(&loaded);
+        json_decref(entry);
+        target_state_clear(&state);
+}
+
 static void test_not_restored(void **unused) {
         json_t *document = parse_ok(saved);
         TargetState state;
@@ -252,6 +313,7 @@ int main(void) {
                 cmocka_unit_test(test_read_whole),
                 cmocka_unit_test(test_read_damaged),
                 cmocka_unit_test(test_read_callback_error),
+                cmocka_unit_test(test_path_round_trip),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -2,8 +2,10 @@
 # SPDX-License-Identifier: MIT
 # Every address a name resolves to is probed on its own: a name with two addresses (a two-node cluster)
 # where one node serves a good certificate and the other an expired one must report both, and be
-# critical overall. The name comes from a private /etc/hosts bind-mounted in a mount namespace, so the
-# host's resolver configuration is untouched.
+# critical overall; two nodes that both serve valid but different certificates (one node renewed, the
+# other not) are one nodes_differ warning naming each address's fingerprint and notAfter. The name
+# comes from a private /etc/hosts bind-mounted in a mount namespace, so the host's resolver
+# configuration is untouched.
 set -u -o pipefail
 
 [[ -n ${TESTS_SRCDIR:-} ]] || TESTS_SRCDIR=$(cd "$(dirname "$0")/.." && pwd)
@@ -56,5 +58,34 @@ check "the stale node is critical" \
         '.addresses[] | select(.address == "127.0.0.2") | .status == "critical" and any(.problems[]; .code == "expired")'
 check "the nodes serve different certificates" '.addresses[0].chain[0].sha256 != .addresses[1].chain[0].sha256'
 check "overall status is the worst" '.status == "critical" and any(.problems[]; .code == "expired")'
+check "the drift is one target-level finding" '[.problems[] | select(.code == "nodes_differ")] | length == 1'
+
+# Drift alone: both nodes valid, one renewed (another key and fingerprint) and one not. The stale
+# node's listener is replaced by one serving the ec certificate, on the same address and port.
+stop_pid "${pid[stale]}"
+listen_host=127.0.0.2 listen_port=${port[good]} start_tls renewed -cert "$pki/ec.pem" -key "$pki/ec.key" \
+        -cert_chain "$pki/int.pem"
+listen_port=${port[good]} wait_port renewed
+good_sha=$(fingerprint good)
+ec_sha=$(fingerprint ec)
+good_end=$(date -u -d "$("$openssl" x509 -in "$pki/good.pem" -noout -enddate | sed 's/notAfter=//')" +%FT%TZ)
+
+out=$(timeout 30 "$TLSWATCHCTL" probe --json --protocol tls --timeout 5 --ca-file "$pki/root.pem" \
+      --servername localhost "cluster.test:${port[good]}")
+rc=$?
+[[ $rc -eq 1 ]] || { echo "$out"; fail "drift: exit status $rc, expected 1 (warning)"; }
+check "drift: each node alone is ok" '[.addresses[] | .status] == ["ok", "ok"]'
+check "drift: the target is a nodes_differ warning" \
+        '.status == "warning" and any(.problems[]; .code == "nodes_differ" and .severity == "warning")'
+check "drift: the finding names which address serves which fingerprint and notAfter" \
+        "any(.problems[]; .code == \"nodes_differ\" and
+             (.message | contains(\"127.0.0.1 serves sha256 ${good_sha:0:16}\") and
+                         contains(\"127.0.0.2 serves sha256 ${ec_sha:0:16}\") and
+                         contains(\"not after $good_end\")))"
+text=$(timeout 30 "$TLSWATCHCTL" probe --protocol tls --timeout 5 --ca-file "$pki/root.pem" \
+       --servername localhost "cluster.test:${port[good]}")
+grep -q "nodes_differ" <<<"$text" || { echo "$text"; fail "drift: the text output does not say nodes_differ"; }
+echo "ok - drift: the text output says nodes_differ"
+passed=$((passed + 1))
 
 echo "$passed passed, 0 failed"

@@ -376,6 +376,20 @@ fi
 report "certificate change: entry with MESSAGE_ID $MESSAGE_ID_CERTIFICATE_CHANGED and TLSWATCH_OLD_SHA256" \
         ${errors[@]+"${errors[@]}"}
 
+# The renewal diff in fields: good (RSA 2048) to ec (EC P-256) under the same intermediate is a new key
+# of another type and another subject, one TLSWATCH_CHANGE field per change (an array in -o json).
+errors=()
+"$jq" -e '[.[] | select('"$new_cert"')] | last
+          | (.TLSWATCH_CHANGES | split(",")) as $kinds
+          | ($kinds | index("key_rotated")) and ($kinds | index("key_type_changed"))
+            and ($kinds | index("subject_changed")) and ($kinds | index("intermediate_changed") | not)
+            and .TLSWATCH_DIFF_PARTIAL == "0"
+            and (.TLSWATCH_CHANGE | type == "array" and any(.[]; . == "key_type_changed: key RSA 2048 -> EC 256"))
+            and (.MESSAGE | test("key rotated .*key RSA 2048 -> EC 256"))' <(entries) >/dev/null ||
+        errors+=("the certificate_changed entry lacks TLSWATCH_CHANGES with key_rotated, key_type_changed and subject_changed (and no intermediate_changed), TLSWATCH_DIFF_PARTIAL=0, a TLSWATCH_CHANGE field \"key_type_changed: key RSA 2048 -> EC 256\", or the diff in MESSAGE")
+report "certificate change: the renewal diff in TLSWATCH_CHANGES, TLSWATCH_CHANGE and MESSAGE" \
+        ${errors[@]+"${errors[@]}"}
+
 # The listener goes away. ConfirmFailures=1: the first refused connection counts, and its entries still
 # describe the certificate served before.
 after=$(cursor_of "$new_cert")

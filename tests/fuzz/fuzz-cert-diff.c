@@ -40,8 +40,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         if (cert_file_parse(data, size, &file) < 0)
                 return 0;
         chain = cert_file_certificates(file);
-        if (!chain || sk_X509_num(chain) == 0)
+        if (!chain)
                 return 0;
+        if (sk_X509_num(chain) == 0) {
+                sk_X509_pop_free(chain, X509_free);
+                return 0;
+        }
         int n = sk_X509_num(chain), half = (n + 1) / 2;
         /* One certificate is both paths: a "change" to itself must yield no more than key_reused. */
         size_t n_old = describe(chain, 0, half, old_links);
@@ -74,5 +78,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         certificate_unref(stub);
         release(old_links, n_old);
         release(new_links, n_new);
+        sk_X509_pop_free(chain, X509_free);
         return 0;
 }

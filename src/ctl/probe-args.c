@@ -324,12 +324,13 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                 case ARG_PIN_SHA256: {
                         /* Repeatable: each adds pins, as a key rollover has the old and the new. */
                         if (probe_settings_check_pins(optarg, &reason) < 0) {
-                                r = error_message(ret_error, -EINVAL, "--pin-sha256: \"%s\" %s", optarg, reason);
+                                r = error_message(ret_error, -EINVAL, "--pin-sha256: \"%s\" %s", optarg,
+                                                  reason);
                                 goto finish;
                         }
                         char *joined = NULL;
-                        if (asprintf(&joined, "%s%s%s", args.probe.pin_sha256 ?: "", args.probe.pin_sha256 ? " " : "",
-                                     optarg) < 0) {
+                        if (asprintf(&joined, "%s%s%s", args.probe.pin_sha256 ?: "",
+                                     args.probe.pin_sha256 ? " " : "", optarg) < 0) {
                                 r = -ENOMEM;
                                 break;
                         }

@@ -118,12 +118,14 @@ static void format_message(const TargetConfig *config, const TargetState *state,
                 char changes[2048] = "";
                 if (event->diff)
                         cert_diff_describe(event->diff, changes, sizeof(changes));
-                snprintf(buffer, size, "%s: the listener serves a new certificate (sha256 %.16s..., not after %s; was "
+                snprintf(buffer, size,
+                         "%s: the listener serves a new certificate (sha256 %.16s..., not after %s; was "
                          "%.16s..., not after %s)%s%s%s%s%s",
-                         config->name, state->sha256, state->not_after, event->old_sha256, event->old_not_after,
-                         changes[0] ? ": " : "", changes,
+                         config->name, state->sha256, state->not_after, event->old_sha256,
+                         event->old_not_after, changes[0] ? ": " : "", changes,
                          !event->diff || event->diff->partial
-                                 ? "; the previous certificate is known only by its fingerprint and names (saved "
+                                 ? "; the previous certificate is known only by its fingerprint and names "
+                                   "(saved "
                                    "state), so key, SANs, EKU and lifetime are not compared"
                                  : "",
                          p ? "; " : "", p ? p->message : "");
@@ -210,7 +212,8 @@ int journal_log_event(const TargetConfig *config, const TargetState *state, cons
                         cert_change_describe(c, clause, sizeof(clause));
                         FIELD("TLSWATCH_CHANGE=%s: %s", cert_change_kind_to_string(c->kind), clause);
                         for (size_t j = 0; j < c->n_names; j++)
-                                FIELD("TLSWATCH_%s=%s", c->kind == CERT_CHANGE_SAN_ADDED ? "SAN_ADDED" : "SAN_REMOVED",
+                                FIELD("TLSWATCH_%s=%s",
+                                      c->kind == CERT_CHANGE_SAN_ADDED ? "SAN_ADDED" : "SAN_REMOVED",
                                       c->names[j]);
                 }
         }

@@ -314,22 +314,24 @@ static json_t *certificate_state_to_json(const Certificate *c) {
         for (size_t i = 0; names && i < c->n_subject_alt_names; i++)
                 if (json_array_append_new(names, json_string(c->subject_alt_names[i])) < 0)
                         names = (json_decref(names), NULL);
-        return json_pack("{s:s, s:s, s:s, s:I, s:I, s:s, s:i, s:s, s:s, s:s, s:s, s:I, s:o}", "sha256", sha256, "subject",
-                         c->subject, "issuer", c->issuer, "not_before_unix", (json_int_t) c->not_before,
-                         "not_after_unix", (json_int_t) c->not_after, "key_type", c->key_type, "key_bits", c->key_bits,
-                         "signature_algorithm", c->signature_algorithm, "spki_sha256", spki, "subject_key_id", ski,
-                         "authority_key_id", aki, "extended_key_usage",
-                         c->extended_key_usage == UINT32_MAX ? (json_int_t) -1 : (json_int_t) c->extended_key_usage,
-                         "subject_alt_names", names);
+        return json_pack(
+                "{s:s, s:s, s:s, s:I, s:I, s:s, s:i, s:s, s:s, s:s, s:s, s:I, s:o}", "sha256", sha256,
+                "subject", c->subject, "issuer", c->issuer, "not_before_unix", (json_int_t) c->not_before,
+                "not_after_unix", (json_int_t) c->not_after, "key_type", c->key_type, "key_bits",
+                c->key_bits, "signature_algorithm", c->signature_algorithm, "spki_sha256", spki,
+                "subject_key_id", ski, "authority_key_id", aki, "extended_key_usage",
+                c->extended_key_usage == UINT32_MAX ? (json_int_t) -1 : (json_int_t) c->extended_key_usage,
+                "subject_alt_names", names);
 }
 
 static json_t *path_to_json(const TargetState *state) {
         if (!state->leaf || !state->leaf->has_details)
                 return NULL;
         json_t *o = json_pack("{s:o}", "leaf", certificate_state_to_json(state->leaf));
-        if (o && ((state->intermediate &&
-                   json_object_set_new(o, "intermediate", certificate_state_to_json(state->intermediate)) < 0) ||
-                  (state->root && json_object_set_new(o, "root", certificate_state_to_json(state->root)) < 0)))
+        if (o &&
+            ((state->intermediate &&
+              json_object_set_new(o, "intermediate", certificate_state_to_json(state->intermediate)) < 0) ||
+             (state->root && json_object_set_new(o, "root", certificate_state_to_json(state->root)) < 0)))
                 o = (json_decref(o), NULL);
         return o;
 }
@@ -345,22 +347,23 @@ static const char *static_key_type(const char *name) {
 }
 
 static int certificate_state_from_json(json_t *o, Certificate **ret) {
-        const char *sha256 = NULL, *subject = NULL, *issuer = NULL, *key_type = NULL, *signature = NULL, *spki = NULL,
-                   *ski = NULL, *aki = NULL;
+        const char *sha256 = NULL, *subject = NULL, *issuer = NULL, *key_type = NULL, *signature = NULL,
+                   *spki = NULL, *ski = NULL, *aki = NULL;
         json_int_t not_before = 0, not_after = 0, eku = -1;
         int key_bits = 0;
         json_t *names = NULL;
         uint8_t digest[32], spki_digest[32];
         uint8_t n = 0;
 
-        if (json_unpack(o, "{s:s, s:s, s:s, s:I, s:I, s:s, s:i, s:s, s:s, s:s, s:s, s:I, s:o}", "sha256", &sha256,
-                        "subject", &subject, "issuer", &issuer, "not_before_unix", &not_before, "not_after_unix",
-                        &not_after, "key_type", &key_type, "key_bits", &key_bits, "signature_algorithm", &signature,
-                        "spki_sha256", &spki, "subject_key_id", &ski, "authority_key_id", &aki,
-                        "extended_key_usage", &eku, "subject_alt_names", &names) < 0 ||
-            !json_is_array(names) || json_array_size(names) > 256 || eku < -1 || eku > (json_int_t) UINT32_MAX - 1 ||
-            hex_to_bytes(sha256, digest, 32, &n) < 0 || n != 32 || hex_to_bytes(spki, spki_digest, 32, &n) < 0 ||
-            n != 32)
+        if (json_unpack(o, "{s:s, s:s, s:s, s:I, s:I, s:s, s:i, s:s, s:s, s:s, s:s, s:I, s:o}", "sha256",
+                        &sha256, "subject", &subject, "issuer", &issuer, "not_before_unix", &not_before,
+                        "not_after_unix", &not_after, "key_type", &key_type, "key_bits", &key_bits,
+                        "signature_algorithm", &signature, "spki_sha256", &spki, "subject_key_id", &ski,
+                        "authority_key_id", &aki, "extended_key_usage", &eku, "subject_alt_names",
+                        &names) < 0 ||
+            !json_is_array(names) || json_array_size(names) > 256 || eku < -1 ||
+            eku > (json_int_t) UINT32_MAX - 1 || hex_to_bytes(sha256, digest, 32, &n) < 0 || n != 32 ||
+            hex_to_bytes(spki, spki_digest, 32, &n) < 0 || n != 32)
                 return -EBADMSG;
 
         size_t n_names = json_array_size(names);
@@ -372,8 +375,9 @@ static int certificate_state_from_json(json_t *o, Certificate **ret) {
                         return -EBADMSG;
 
         Certificate *c = NULL;
-        int r = certificate_new(digest, (int64_t) not_before, (int64_t) not_after, static_key_type(key_type), key_bits,
-                                OBJ_nid2ln(OBJ_ln2nid(signature)), subject, issuer, list, n_names, &c);
+        int r = certificate_new(digest, (int64_t) not_before, (int64_t) not_after, static_key_type(key_type),
+                                key_bits, OBJ_nid2ln(OBJ_ln2nid(signature)), subject, issuer, list, n_names,
+                                &c);
         if (r < 0)
                 return r;
         memcpy(c->spki_sha256, spki_digest, 32);
@@ -400,7 +404,8 @@ static void path_from_json(json_t *path, TargetState *state) {
         if (strcmp(sha256, state->sha256) != 0 ||
             (json_object_get(path, "intermediate") &&
              certificate_state_from_json(json_object_get(path, "intermediate"), &intermediate) < 0) ||
-            (json_object_get(path, "root") && certificate_state_from_json(json_object_get(path, "root"), &root) < 0)) {
+            (json_object_get(path, "root") &&
+             certificate_state_from_json(json_object_get(path, "root"), &root) < 0)) {
                 certificate_unref(leaf);
                 certificate_unref(intermediate);
                 certificate_unref(root);

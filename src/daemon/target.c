@@ -77,8 +77,8 @@ static const AddressReport *followed_address(const TargetState *state, const Rep
                         continue;
                 if (!first)
                         first = a;
-                if (state->leaf &&
-                    memcmp(a->chain[0].certificate->sha256, state->leaf->sha256, sizeof(state->leaf->sha256)) == 0)
+                if (state->leaf && memcmp(a->chain[0].certificate->sha256, state->leaf->sha256,
+                                          sizeof(state->leaf->sha256)) == 0)
                         return a;
         }
         return first;
@@ -117,18 +117,20 @@ static int change_problems(const TargetConfig *config, const CertDiff *diff, con
         for (size_t i = 0; i < diff->n_changes; i++) {
                 const CertChange *c = &diff->changes[i];
                 if (c->kind == CERT_CHANGE_INTERMEDIATE) {
-                        r = problem_list_add(ret, PROBLEM_INTERMEDIATE_CHANGED, STATUS_WARNING, 1, -1,
-                                             "the renewal changed the issuing CA from \"%s\" to \"%s\": devices that "
-                                             "pin or ship the old intermediate fail; update their CA bundle or pins",
-                                             c->old_value, c->new_value);
+                        r = problem_list_add(
+                                ret, PROBLEM_INTERMEDIATE_CHANGED, STATUS_WARNING, 1, -1,
+                                "the renewal changed the issuing CA from \"%s\" to \"%s\": devices that "
+                                "pin or ship the old intermediate fail; update their CA bundle or pins",
+                                c->old_value, c->new_value);
                         if (r < 0)
                                 return r;
                 } else if (c->kind == CERT_CHANGE_CLIENT_AUTH_DROPPED) {
-                        r = problem_list_add(ret, PROBLEM_CLIENT_AUTH_DROPPED,
-                                             config->expect_client_auth ? STATUS_WARNING : STATUS_OK, 0, -1,
-                                             "the new certificate \"%s\" lacks the clientAuth extended key usage "
-                                             "that \"%s\" had: bridges and mTLS clients that present it fail",
-                                             new_path->leaf->subject, old_path->leaf->subject);
+                        r = problem_list_add(
+                                ret, PROBLEM_CLIENT_AUTH_DROPPED,
+                                config->expect_client_auth ? STATUS_WARNING : STATUS_OK, 0, -1,
+                                "the new certificate \"%s\" lacks the clientAuth extended key usage "
+                                "that \"%s\" had: bridges and mTLS clients that present it fail",
+                                new_path->leaf->subject, old_path->leaf->subject);
                         if (r < 0)
                                 return r;
                 }
@@ -137,11 +139,14 @@ static int change_problems(const TargetConfig *config, const CertDiff *diff, con
 }
 
 static void announce_certificate_change(const TargetConfig *config, TargetState *state, const Report *report,
-                                        const CertPath *old_path, const char *old_sha256, const char *old_not_after,
-                                        target_event_handler_t handler, void *userdata) {
+                                        const CertPath *old_path, const char *old_sha256,
+                                        const char *old_not_after, target_event_handler_t handler,
+                                        void *userdata) {
         _cleanup_(cert_diff_clear) CertDiff diff = {};
         _cleanup_(problem_list_clear) ProblemList problems = {};
-        CertPath new_path = { .leaf = state->leaf, .intermediate = state->intermediate, .root = state->root };
+        CertPath new_path = { .leaf = state->leaf,
+                              .intermediate = state->intermediate,
+                              .root = state->root };
 
         /* Out of memory: the change is still announced, without its diff. */
         if (old_path->leaf && cert_diff(old_path, &new_path, &diff) == 0)
@@ -155,10 +160,14 @@ static void announce_certificate_change(const TargetConfig *config, TargetState 
                         state->change_counts[diff.changes[i].kind]++;
 
         handler(config, state,
-                &(TargetEvent) { .type = TARGET_EVENT_CERTIFICATE_CHANGED, .old_status = state->status,
-                                 .new_status = report->status, .old_sha256 = old_sha256,
-                                 .old_not_after = old_not_after, .diff = &diff, .change_problems = &problems,
-                                 .problem = problem_list_worst_item(&problems) },
+                &(TargetEvent){ .type = TARGET_EVENT_CERTIFICATE_CHANGED,
+                                .old_status = state->status,
+                                .new_status = report->status,
+                                .old_sha256 = old_sha256,
+                                .old_not_after = old_not_after,
+                                .diff = &diff,
+                                .change_problems = &problems,
+                                .problem = problem_list_worst_item(&problems) },
                 userdata);
 }
 
@@ -186,8 +195,8 @@ usec_t target_apply_report(const TargetConfig *config, TargetState *state, const
                               .root = certificate_ref(state->root) };
         record_certificate(state, report);
         if (old_sha256[0] && state->sha256[0] && strcmp(old_sha256, state->sha256) != 0)
-                announce_certificate_change(config, state, report, &old_path, old_sha256, old_not_after, handler,
-                                            userdata);
+                announce_certificate_change(config, state, report, &old_path, old_sha256, old_not_after,
+                                            handler, userdata);
         certificate_unref((Certificate *) old_path.leaf);
         certificate_unref((Certificate *) old_path.intermediate);
         certificate_unref((Certificate *) old_path.root);

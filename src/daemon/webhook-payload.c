@@ -60,7 +60,8 @@ static json_t *changes_to_json(const CertDiff *diff) {
                 char clause[2600];
 
                 cert_change_describe(c, clause, sizeof(clause));
-                json_t *o = json_pack("{s:s, s:s}", "change", cert_change_kind_to_string(c->kind), "message", clause);
+                json_t *o = json_pack("{s:s, s:s}", "change", cert_change_kind_to_string(c->kind), "message",
+                                      clause);
                 json_t *names = c->n_names > 0 ? json_array() : NULL;
                 for (size_t j = 0; names && j < c->n_names; j++)
                         if (json_array_append_new(names, json_string(c->names[j])) < 0)
@@ -104,10 +105,12 @@ json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, 
             (state->subject && json_object_set_new(o, "subject", json_string(state->subject)) < 0) ||
             (state->issuer && json_object_set_new(o, "issuer", json_string(state->issuer)) < 0) ||
             (state->sha256[0] && json_object_set_new(o, "sha256", json_string(state->sha256)) < 0) ||
-            (event->old_sha256 && json_object_set_new(o, "old_sha256", json_string(event->old_sha256)) < 0) ||
+            (event->old_sha256 &&
+             json_object_set_new(o, "old_sha256", json_string(event->old_sha256)) < 0) ||
             (old_not_after >= 0 && json_object_set_time(o, "old_not_after", old_not_after) < 0) ||
-            (event->diff && (json_object_set_new(o, "changes", changes_to_json(event->diff)) < 0 ||
-                             json_object_set_new(o, "diff_partial", json_boolean(event->diff->partial)) < 0)) ||
+            (event->diff &&
+             (json_object_set_new(o, "changes", changes_to_json(event->diff)) < 0 ||
+              json_object_set_new(o, "diff_partial", json_boolean(event->diff->partial)) < 0)) ||
             (event->change_problems &&
              json_object_set_new(o, "change_problems", problems_to_json(event->change_problems)) < 0)) {
                 json_decref(o);
@@ -154,10 +157,9 @@ static char *render_slack(json_t *event) {
                         used += (size_t) k;
                 }
                 snprintf(text, sizeof(text), "%s *%s* (%s) serves a new certificate: not after %s%s", icon,
-                         string_of(event, "target"), string_of(event, "address"), string_of(event, "not_after"),
-                         changes);
-        }
-        else if (problem)
+                         string_of(event, "target"), string_of(event, "address"),
+                         string_of(event, "not_after"), changes);
+        } else if (problem)
                 snprintf(text, sizeof(text), "%s *%s* (%s) %s %s: %s — %s", icon, string_of(event, "target"),
                          string_of(event, "address"), strcmp(type, "recovery") == 0 ? "recovered from" : type,
                          string_of(problem, "code"), string_of(event, "status"), string_of(problem, "message"));

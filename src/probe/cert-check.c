@@ -299,9 +299,10 @@ int cert_check_describe(X509 *x, Certificate **ret) {
                 return -EIO;
 
         Certificate *c = NULL;
-        r = certificate_new(digest, asn1_time_to_unix(X509_get0_notBefore(x)), asn1_time_to_unix(X509_get0_notAfter(x)),
-                            key ? key_type_name(EVP_PKEY_get_base_id(key)) : NULL, key ? EVP_PKEY_get_bits(key) : 0,
-                            OBJ_nid2ln(X509_get_signature_nid(x)), subject, issuer, names.items, names.n, &c);
+        r = certificate_new(
+                digest, asn1_time_to_unix(X509_get0_notBefore(x)), asn1_time_to_unix(X509_get0_notAfter(x)),
+                key ? key_type_name(EVP_PKEY_get_base_id(key)) : NULL, key ? EVP_PKEY_get_bits(key) : 0,
+                OBJ_nid2ln(X509_get_signature_nid(x)), subject, issuer, names.items, names.n, &c);
         if (r < 0)
                 return r;
         describe_details(x, c);
@@ -630,11 +631,12 @@ static int check_pins(const CertCheckInput *input, AddressReport *report) {
         char leaf_pin[65];
         const Certificate *leaf = report->chain[0].certificate;
         certificate_hex(leaf->spki_sha256, 32, leaf_pin);
-        return problem_list_add(&report->problems, PROBLEM_PIN_MISMATCH, STATUS_WARNING, 0, -1,
-                                "no key on the path matches a pinned one (%zu pin%s): the leaf \"%s\" has key "
-                                "sha256 %s; devices that pin the old key or CA refuse this listener: update the "
-                                "pins with the renewal, or reuse the pinned key",
-                                n_pins, n_pins == 1 ? "" : "s", leaf->subject, leaf_pin);
+        return problem_list_add(
+                &report->problems, PROBLEM_PIN_MISMATCH, STATUS_WARNING, 0, -1,
+                "no key on the path matches a pinned one (%zu pin%s): the leaf \"%s\" has key "
+                "sha256 %s; devices that pin the old key or CA refuse this listener: update the "
+                "pins with the renewal, or reuse the pinned key",
+                n_pins, n_pins == 1 ? "" : "s", leaf->subject, leaf_pin);
 }
 
 int cert_check(const CertCheckInput *input, AddressReport *report) {

@@ -126,7 +126,7 @@ int certificate_new(const uint8_t sha256[32], int64_t not_before, int64_t not_af
         Certificate *c = malloc(sizeof(Certificate) + n_subject_alt_names * sizeof(char *) + text);
         if (!c)
                 return -ENOMEM;
-        *c = (Certificate) {
+        *c = (Certificate){
                 .n_ref = 1,
                 .not_before = not_before,
                 .not_after = not_after,
@@ -509,8 +509,9 @@ static int check_nodes_differ(Report *report) {
                         continue;
                 certificate_sha256_hex(a->chain[0].certificate, sha256);
                 format_timestamp_rfc3339(not_after, sizeof(not_after), a->chain[0].certificate->not_after);
-                int n = snprintf(text + used, sizeof(text) - used, "%s%s serves sha256 %.16s... (not after %s)",
-                                 used ? ", " : "", a->address, sha256, not_after);
+                int n = snprintf(text + used, sizeof(text) - used,
+                                 "%s%s serves sha256 %.16s... (not after %s)", used ? ", " : "", a->address,
+                                 sha256, not_after);
                 if (n < 0)
                         break;
                 used += (size_t) n;

@@ -14,14 +14,14 @@
 
 #define LINKS_MAX 8
 
-static size_t describe(STACK_OF(X509) *chain, int from, int to, ChainLink *links) {
+static size_t describe(STACK_OF(X509) * chain, int from, int to, ChainLink *links) {
         size_t n = 0;
 
         for (int i = from; i < to && n < LINKS_MAX; i++) {
                 Certificate *c = NULL;
                 if (cert_check_describe(sk_X509_value(chain, i), &c) < 0)
                         break;
-                links[n++] = (ChainLink) { .certificate = c, .sent = true };
+                links[n++] = (ChainLink){ .certificate = c, .sent = true };
         }
         return n;
 }
@@ -35,7 +35,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         _cleanup_(cert_file_freep) CertFile *file = NULL;
         ChainLink old_links[LINKS_MAX], new_links[LINKS_MAX];
         Certificate *stub = NULL;
-        STACK_OF(X509) *chain;
+        STACK_OF(X509) * chain;
 
         if (cert_file_parse(data, size, &file) < 0)
                 return 0;
@@ -52,11 +52,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         size_t n_new = describe(chain, n == 1 ? 0 : n / 2, n, new_links);
 
         if (n_old > 0 && n_new > 0) {
-                CertPath old_path = cert_path_of(old_links, n_old), new_path = cert_path_of(new_links, n_new);
-                if (size % 2 == 1 && certificate_new(old_path.leaf->sha256, 0, 0, NULL, 0, NULL,
-                                                     old_path.leaf->subject, old_path.leaf->issuer, NULL, 0,
-                                                     &stub) == 0)
-                        old_path = (CertPath) { .leaf = stub };
+                CertPath old_path = cert_path_of(old_links, n_old),
+                         new_path = cert_path_of(new_links, n_new);
+                if (size % 2 == 1 &&
+                    certificate_new(old_path.leaf->sha256, 0, 0, NULL, 0, NULL, old_path.leaf->subject,
+                                    old_path.leaf->issuer, NULL, 0, &stub) == 0)
+                        old_path = (CertPath){ .leaf = stub };
 
                 CertDiff diff = {};
                 if (cert_diff(&old_path, &new_path, &diff) == 0) {
@@ -66,8 +67,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                                 abort();
                         for (size_t i = 0; i < diff.n_changes; i++) {
                                 const CertChange *c = &diff.changes[i];
-                                if (!cert_change_kind_to_string(c->kind) || c->n_names > CERT_CHANGE_NAMES_MAX ||
-                                    c->n_names > c->n_names_total)
+                                if (!cert_change_kind_to_string(c->kind) ||
+                                    c->n_names > CERT_CHANGE_NAMES_MAX || c->n_names > c->n_names_total)
                                         abort();
                         }
                         if (old_path.leaf == new_path.leaf && diff.n_changes > 1)

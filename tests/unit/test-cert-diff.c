@@ -28,10 +28,16 @@ static Pki pki;
 static X509 *make(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_key, long days, bool ca,
                   const char *const *dns, const char *eku) {
         X509 *x = NULL;
-        assert_int_equal(test_cert_new(&(TestCertSpec) { .subject_cn = cn, .key = key, .issuer = issuer,
-                                                         .issuer_key = issuer_key, .now = NOW, .not_before = -DAY,
-                                                         .not_after = days * DAY - DAY, .ca = ca, .dns = dns,
-                                                         .extended_key_usage = eku },
+        assert_int_equal(test_cert_new(&(TestCertSpec){ .subject_cn = cn,
+                                                        .key = key,
+                                                        .issuer = issuer,
+                                                        .issuer_key = issuer_key,
+                                                        .now = NOW,
+                                                        .not_before = -DAY,
+                                                        .not_after = days * DAY - DAY,
+                                                        .ca = ca,
+                                                        .dns = dns,
+                                                        .extended_key_usage = eku },
                                        &x),
                          0);
         return x;
@@ -39,10 +45,10 @@ static X509 *make(const char *cn, EVP_PKEY *key, X509 *issuer, EVP_PKEY *issuer_
 
 static int setup(void **state) {
         pki.root = make("Root", test_key(TEST_KEY_EC, 256, 0), NULL, NULL, 3650, true, NULL, NULL);
-        pki.intermediate = make("R10", test_key(TEST_KEY_EC, 256, 1), pki.root, test_key(TEST_KEY_EC, 256, 0), 1000,
-                                true, NULL, NULL);
-        pki.intermediate2 = make("YR1", test_key(TEST_KEY_EC, 256, 2), pki.root, test_key(TEST_KEY_EC, 256, 0), 1000,
-                                 true, NULL, NULL);
+        pki.intermediate = make("R10", test_key(TEST_KEY_EC, 256, 1), pki.root,
+                                test_key(TEST_KEY_EC, 256, 0), 1000, true, NULL, NULL);
+        pki.intermediate2 = make("YR1", test_key(TEST_KEY_EC, 256, 2), pki.root,
+                                 test_key(TEST_KEY_EC, 256, 0), 1000, true, NULL, NULL);
         return 0;
 }
 
@@ -65,12 +71,13 @@ typedef struct Leaf {
         Certificate *leaf, *intermediate, *root;
 } Leaf;
 
-static Leaf leaf_new(unsigned slot, bool second_intermediate, long days, const char *const *dns, const char *eku) {
+static Leaf leaf_new(unsigned slot, bool second_intermediate, long days, const char *const *dns,
+                     const char *eku) {
         X509 *ca = second_intermediate ? pki.intermediate2 : pki.intermediate;
         EVP_PKEY *ca_key = test_key(TEST_KEY_EC, 256, second_intermediate ? 2 : 1);
-        _cleanup_(X509_freep) X509 *x = make("broker", test_key(TEST_KEY_EC, 256, slot), ca, ca_key, days, false,
-                                             dns, eku);
-        return (Leaf) { describe(x), describe(ca), describe(pki.root) };
+        _cleanup_(X509_freep) X509 *x = make("broker", test_key(TEST_KEY_EC, 256, slot), ca, ca_key, days,
+                                             false, dns, eku);
+        return (Leaf){ describe(x), describe(ca), describe(pki.root) };
 }
 
 static void leaf_free(Leaf *l) {
@@ -80,7 +87,7 @@ static void leaf_free(Leaf *l) {
 }
 
 static CertPath path_of(const Leaf *l) {
-        return (CertPath) { .leaf = l->leaf, .intermediate = l->intermediate, .root = l->root };
+        return (CertPath){ .leaf = l->leaf, .intermediate = l->intermediate, .root = l->root };
 }
 
 static const CertChange *find(const CertDiff *d, CertChangeKind kind) {
@@ -99,8 +106,8 @@ static void test_same_key_renewal(void **state) {
         Leaf n = leaf_new(3, false, 90, names_ab, "serverAuth,clientAuth");
         _cleanup_(cert_diff_clear) CertDiff d = {};
 
-        assert_int_equal(cert_diff(&(CertPath) { path_of(&o).leaf, o.intermediate, o.root },
-                                   &(CertPath) { n.leaf, n.intermediate, n.root }, &d),
+        assert_int_equal(cert_diff(&(CertPath){ path_of(&o).leaf, o.intermediate, o.root },
+                                   &(CertPath){ n.leaf, n.intermediate, n.root }, &d),
                          0);
         /* Only the key's reuse: names, CA, EKU and lifetime are the same. */
         assert_false(d.partial);
@@ -127,7 +134,7 @@ static void test_new_intermediate_new_key(void **state) {
         assert_non_null(strstr(c->new_value, "CN=YR1 (key id "));
         assert_non_null(find(&d, CERT_CHANGE_KEY_ROTATED));
         assert_null(find(&d, CERT_CHANGE_KEY_REUSED));
-        assert_null(find(&d, CERT_CHANGE_ROOT)); /* the same root */
+        assert_null(find(&d, CERT_CHANGE_ROOT));   /* the same root */
         assert_null(find(&d, CERT_CHANGE_ISSUER)); /* said by the intermediate change */
         leaf_free(&o);
         leaf_free(&n);
@@ -140,7 +147,8 @@ static void test_sans_eku_lifetime(void **state) {
         CertPath op = path_of(&o), np = path_of(&n);
 
         assert_int_equal(cert_diff(&op, &np, &d), 0);
-        const CertChange *removed = find(&d, CERT_CHANGE_SAN_REMOVED), *added = find(&d, CERT_CHANGE_SAN_ADDED);
+        const CertChange *removed = find(&d, CERT_CHANGE_SAN_REMOVED),
+                         *added = find(&d, CERT_CHANGE_SAN_ADDED);
         assert_non_null(removed);
         assert_int_equal(removed->n_names, 1);
         assert_string_equal(removed->names[0], "b.example");
@@ -182,7 +190,8 @@ static void test_partial_after_restart(void **state) {
         _cleanup_(certificate_unrefp) Certificate *saved = NULL;
         _cleanup_(cert_diff_clear) CertDiff d = {};
 
-        assert_int_equal(certificate_new(digest, 0, 0, NULL, 0, NULL, "CN=broker", "CN=R10", NULL, 0, &saved), 0);
+        assert_int_equal(
+                certificate_new(digest, 0, 0, NULL, 0, NULL, "CN=broker", "CN=R10", NULL, 0, &saved), 0);
         CertPath op = { .leaf = saved }, np = path_of(&n);
         assert_int_equal(cert_diff(&op, &np, &d), 0);
         assert_true(d.partial);
@@ -220,7 +229,8 @@ static void test_change_names(void **state) {
                 assert_int_equal(cert_change_kind_from_string(cert_change_kind_to_string(k)), k);
         }
         assert_string_equal(cert_change_kind_to_string(CERT_CHANGE_INTERMEDIATE), "intermediate_changed");
-        assert_string_equal(cert_change_kind_to_string(CERT_CHANGE_CLIENT_AUTH_DROPPED), "client_auth_dropped");
+        assert_string_equal(cert_change_kind_to_string(CERT_CHANGE_CLIENT_AUTH_DROPPED),
+                            "client_auth_dropped");
 }
 
 static void test_parse_pins(void **state) {
@@ -243,7 +253,8 @@ static void test_parse_pins(void **state) {
 }
 
 static void check_with_pins(X509 *leaf, const char *pins, ProblemList *ret) {
-        _cleanup_(test_chain_freep) STACK_OF(X509) *served = test_chain_new(leaf, pki.intermediate, (X509 *) NULL);
+        _cleanup_(test_chain_freep)
+                STACK_OF(X509) *served = test_chain_new(leaf, pki.intermediate, (X509 *) NULL);
         _cleanup_(test_chain_freep) STACK_OF(X509) *verified = NULL;
         _cleanup_(X509_STORE_freep) X509_STORE *roots = test_store_new(pki.root, (X509 *) NULL);
         VerifyError errors[VERIFY_ERRORS_MAX];
@@ -256,7 +267,7 @@ static void check_with_pins(X509 *leaf, const char *pins, ProblemList *ret) {
                                  .expiry = { .days_set = true, .warn_days = 30, .crit_days = 7 }, .pins = pins };
         assert_int_equal(cert_check(&input, &a), 0);
         *ret = a.problems;
-        a.problems = (ProblemList) {};
+        a.problems = (ProblemList){};
         address_report_clear(&a);
 }
 

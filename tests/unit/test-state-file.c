@@ -134,8 +134,8 @@ static Certificate *detailed(uint8_t fill, const char *subject, const char *issu
         Certificate *c = NULL;
 
         memset(digest, fill, sizeof(digest));
-        assert_int_equal(certificate_new(digest, 1704067200, 1725148800, "EC", 256, "ecdsa-with-SHA256", subject,
-                                         issuer, names, 2, &c),
+        assert_int_equal(certificate_new(digest, 1704067200, 1725148800, "EC", 256, "ecdsa-with-SHA256",
+                                         subject, issuer, names, 2, &c),
                          0);
         c->has_details = true;
         memset(c->spki_sha256, fill + 1, sizeof(c->spki_sha256));
@@ -306,14 +306,10 @@ static void test_read_callback_error(void **unused) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_not_a_state_file),
-                cmocka_unit_test(test_restored),
-                cmocka_unit_test(test_not_restored),
-                cmocka_unit_test(test_versions),
-                cmocka_unit_test(test_read_whole),
-                cmocka_unit_test(test_read_damaged),
-                cmocka_unit_test(test_read_callback_error),
-                cmocka_unit_test(test_path_round_trip),
+                cmocka_unit_test(test_not_a_state_file),    cmocka_unit_test(test_restored),
+                cmocka_unit_test(test_not_restored),        cmocka_unit_test(test_versions),
+                cmocka_unit_test(test_read_whole),          cmocka_unit_test(test_read_damaged),
+                cmocka_unit_test(test_read_callback_error), cmocka_unit_test(test_path_round_trip),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -423,8 +423,8 @@ static void test_certificate_changed(void **state) {
 /* A cluster's report: one address per leaf given, each leaf (key `key`, clientAuth or not) under
  * the intermediate named `ca` and one root, with the details a described certificate has. */
 typedef struct Node {
-        uint8_t sha;       /* every byte of the leaf's fingerprint */
-        uint8_t key;       /* every byte of its SPKI digest */
+        uint8_t sha; /* every byte of the leaf's fingerprint */
+        uint8_t key; /* every byte of its SPKI digest */
         bool client_auth;
         const char *ca;
 } Node;
@@ -435,8 +435,8 @@ static Certificate *node_certificate(uint8_t sha, uint8_t key, const char *subje
         Certificate *c = NULL;
 
         memset(digest, sha, sizeof(digest));
-        assert_int_equal(certificate_new(digest, 1704067200, 1725148800, "EC", 256, "ecdsa-with-SHA256", subject,
-                                         issuer, NULL, 0, &c),
+        assert_int_equal(certificate_new(digest, 1704067200, 1725148800, "EC", 256, "ecdsa-with-SHA256",
+                                         subject, issuer, NULL, 0, &c),
                          0);
         c->has_details = true;
         memset(c->spki_sha256, key, sizeof(c->spki_sha256));
@@ -461,17 +461,19 @@ static Report *build_cluster(const Node *nodes, size_t n) {
                 a->n_chain = 3;
                 char ca[64];
                 snprintf(ca, sizeof(ca), "CN=%s", nodes[i].ca);
-                a->chain[0].certificate = node_certificate(nodes[i].sha, nodes[i].key, "CN=broker.example.com", ca,
+                a->chain[0].certificate = node_certificate(nodes[i].sha, nodes[i].key,
+                                                           "CN=broker.example.com", ca,
                                                            nodes[i].client_auth ? 0x3 : 0x1);
-                a->chain[1].certificate = node_certificate(nodes[i].ca[0], nodes[i].ca[0], ca, "CN=Root", UINT32_MAX);
+                a->chain[1].certificate = node_certificate(nodes[i].ca[0], nodes[i].ca[0], ca, "CN=Root",
+                                                           UINT32_MAX);
                 a->chain[2].certificate = node_certificate(0xee, 0xee, "CN=Root", "CN=Root", UINT32_MAX);
         }
         assert_int_equal(report_finalize(report), 0);
         return report;
 }
 
-static void apply_cluster(const TargetConfig *c, TargetState *s, Recorder *recorder, usec_t now, const Node *nodes,
-                          size_t n) {
+static void apply_cluster(const TargetConfig *c, TargetState *s, Recorder *recorder, usec_t now,
+                          const Node *nodes, size_t n) {
         Report *report = build_cluster(nodes, n);
         (void) target_apply_report(c, s, report, now, on_target_event, recorder);
         report_free(report);

@@ -4,6 +4,7 @@
  * missing intermediates, names, dates, weak keys and signatures, each judged on the path that verified. */
 #include <arpa/inet.h>
 #include <assert.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509v3.h>
@@ -588,12 +589,10 @@ int cert_check_parse_pins(const char *text, uint8_t (*pins)[32], size_t max, siz
                 uint8_t digest[32];
                 size_t value_length = strlen(value);
                 if (value_length == 64 && strspn(value, "0123456789abcdefABCDEF") == 64) {
-                        for (size_t i = 0; i < 32; i++) {
-                                unsigned byte;
-                                if (sscanf(value + 2 * i, "%2x", &byte) != 1)
-                                        return -EINVAL;
-                                digest[i] = (uint8_t) byte;
-                        }
+                        size_t decoded_length = 0;
+                        if (OPENSSL_hexstr2buf_ex(digest, sizeof(digest), &decoded_length, value, '\0') != 1 ||
+                            decoded_length != sizeof(digest))
+                                return -EINVAL;
                 } else if (value_length == 44 && value[43] == '=' && value[42] != '=') {
                         unsigned char decoded[33];
                         if (EVP_DecodeBlock(decoded, (const unsigned char *) value, 44) != 33)

@@ -37,10 +37,11 @@ Status problem_code_default_severity(ProblemCode code) {
         case PROBLEM_INTERMEDIATE_CHANGED:
         case PROBLEM_NODES_DIFFER:
                 return STATUS_WARNING;
+        /* Notes: an extra root is harmless (clients ignore it); a dropped clientAuth matters only
+         * where the target says the certificate authenticates clients (ExpectClientAuth=). */
         case PROBLEM_CLIENT_AUTH_DROPPED:
-                return STATUS_OK; /* a note unless the target says the certificate authenticates clients */
         case PROBLEM_ROOT_IN_CERTFILE:
-                return STATUS_OK; /* a note: harmless, clients simply ignore the extra root */
+                return STATUS_OK;
         default:
                 return STATUS_CRITICAL;
         }

@@ -493,12 +493,16 @@ int state_file_write_target(FILE *f, bool first, const char *name, const char *a
 
         json_t *o = state_file_entry_to_json(state, address);
         json_t *key = json_string(name);
-        int r = -ENOMEM;
+        int r = 0;
 
-        /* Reals at full precision: this file is read back by a machine, not by a person. */
-        if (o && key && fputs(first ? "" : ",", f) >= 0 && json_dumpf(key, f, JSON_ENCODE_ANY) == 0 &&
-            fputc(':', f) != EOF && json_dumpf(o, f, JSON_COMPACT) == 0)
-                r = 0;
+        /* Reals at full precision: this file is read back by a machine, not by a person. A failed
+         * write says why (a full disk is ENOSPC, not "out of memory"). */
+        errno = 0;
+        if (!o || !key)
+                r = -ENOMEM;
+        else if (fputs(first ? "" : ",", f) < 0 || json_dumpf(key, f, JSON_ENCODE_ANY) != 0 ||
+                 fputc(':', f) == EOF || json_dumpf(o, f, JSON_COMPACT) != 0)
+                r = errno > 0 ? -errno : -EIO;
         json_decref(o);
         json_decref(key);
         return r;

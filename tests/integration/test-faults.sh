@@ -11,7 +11,8 @@ set -u -o pipefail
 . "$TESTS_SRCDIR/integration/lib.sh"
 
 need_programs TLSWATCHD TLSWATCHCTL
-need_commands unshare mount "$jq" "$openssl" dd md5sum
+python=${PYTHON:-python3}
+need_commands unshare mount "$jq" "$openssl" dd md5sum "$python"
 
 # The mounts live in a mount namespace of this test's own: re-run this script inside one. Root may
 # unshare directly; anyone else through a user namespace, where it is that namespace's root.
@@ -277,5 +278,78 @@ leftovers=$(find "$tmp/kill-state" -name '*.tmp' | wc -l)
 ((leftovers == 0)) || errors+=("$leftovers temporary files left after a clean stop")
 report "20 SIGKILLs at random moments of a probing, saving daemon: every restart finds a whole state file" \
         ${errors[@]+"${errors[@]}"} -- "$tmp/kill-last.err"
+
+# --- a damaged spool entry ---------------------------------------------------------------------------
+
+# Events spooled while the receiver fails; with the daemon stopped, one spool file is cut in half. At
+# the next start that file is set aside with a warning naming it, and every other event is delivered,
+# in order, with the id it was spooled with.
+errors=()
+receiver=$TESTS_SRCDIR/integration/webhook-receiver.py
+echo 500 >"$tmp/hook.control"
+start_process hook "$python" "$receiver" --port 0 --port-file "$tmp/hook.port" --log "$tmp/hook.log" \
+        --control "$tmp/hook.control"
+wait_port hook
+pick_ports 3
+cat >"$tmp/spool.conf" <<CONF
+[Defaults]
+CAFile=$pki/root.pem
+Protocol=tls
+Interval=1h
+RetryInterval=1h
+Timeout=2s
+ConfirmFailures=1
+ControlSocket=$tmp/spool.sock
+
+[Target gone-1]
+Address=127.0.0.1:${picked[0]}
+
+[Target gone-2]
+Address=127.0.0.1:${picked[1]}
+
+[Target gone-3]
+Address=127.0.0.1:${picked[2]}
+
+[Webhook hook]
+URL=http://127.0.0.1:${port[hook]}/hook
+AllowInsecureHTTP=yes
+CONF
+mkdir -p "$tmp/spool-state"
+spool_dir=$tmp/spool-state/spool/hook
+spooled() { (($(find "$spool_dir" -name '*.json' 2>/dev/null | wc -l) >= 3)); }
+start_daemon spool -c "$tmp/spool.conf" --state-directory "$tmp/spool-state"
+for ((i = 0; i < 300; i++)); do
+        spooled && break
+        running "${pid[spool]}" || break
+        sleep 0.1
+done
+stop_daemon spool
+mapfile -t files < <(find "$spool_dir" -name '*.json' | sort)
+if ((${#files[@]} < 3)); then
+        errors+=("${#files[@]} events spooled while the receiver failed, expected at least 3")
+else
+        damaged=${files[1]}
+        mapfile -t kept_ids < <(for f in "${files[@]}"; do [[ $f == "$damaged" ]] || "$jq" -r '.id' "$f"; done)
+        head -c "$(($(stat -c %s "$damaged") / 2))" "$damaged" >"$damaged.cut" && mv "$damaged.cut" "$damaged"
+        echo ok >"$tmp/hook.control"
+        : >"$tmp/hook.log"
+        start_daemon spool-again -c "$tmp/spool.conf" --state-directory "$tmp/spool-state"
+        delivered_ids() { "$jq" -r '.body | fromjson? | .id // empty' "$tmp/hook.log" 2>/dev/null; }
+        for ((i = 0; i < 300; i++)); do
+                (($(delivered_ids | grep -c '') >= ${#kept_ids[@]})) && break
+                running "${pid[spool-again]}" || break
+                sleep 0.1
+        done
+        want="webhook hook: $damaged is not an event; moved aside"
+        grep -qF "$want" "$tmp/spool-again.err" || errors+=("no warning \"$want\"")
+        [[ -f $damaged.corrupt ]] || errors+=("$damaged.corrupt does not exist")
+        mapfile -t got < <(delivered_ids | head -n "${#kept_ids[@]}")
+        [[ "${got[*]}" == "${kept_ids[*]}" ]] ||
+                errors+=("delivered ids \"${got[*]}\", expected the spooled ones in order: \"${kept_ids[*]}\"")
+        stop_daemon spool-again
+        [[ $daemon_rc == 0 ]] || errors+=("exit code $(describe_rc "$daemon_rc") after SIGTERM, expected 0")
+fi
+report "a spool entry cut in half: set aside with a warning naming it, the others delivered in order" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/spool-again.err" "$tmp/hook.log"
 
 summary

@@ -18,6 +18,8 @@ usage: $0 [--quick] [--reps N] [--sizes "100 1000 10000"] [--peer-targets N] [--
   --memory-sweeps N   sweeps of a running daemon (Interval=30s) with its RSS read after each (default 10)
   --only-hung   only measurement 6 (1,000 healthy targets beside 50 silent ones)
   --only-memory only measurements 1 and 2 over ECDSA, and 3 (the memory of --once and of a running daemon)
+  --only-revocation  only measurement 7 (the same sweep with Revocation=off, with Revocation=crl, and
+                over a chain without CRL distribution points)
   --json FILE   where the machine-readable results go (default bench-results.json)
   --no-install  do not apt-get the peer tools; those missing are reported as skipped
   --serve DIR   only set up: write the PKI and the target files to DIR, keep the listeners up until
@@ -37,6 +39,7 @@ peer_n=100
 memory_sweeps=
 only_hung=0
 only_memory=0
+only_revocation=0
 while [ $# -gt 0 ]; do
         case $1 in
         --quick) quick=1 ;;
@@ -49,6 +52,7 @@ while [ $# -gt 0 ]; do
         --memory-sweeps) memory_sweeps=$2; shift ;;
         --only-hung) only_hung=1 ;;
         --only-memory) only_memory=1 ;;
+        --only-revocation) only_revocation=1 ;;
         -h | --help) usage; exit 0 ;;
         *) usage >&2; exit 2 ;;
         esac
@@ -108,14 +112,21 @@ net=127.8.$((RANDOM % 250 + 1))
 ecdsa_addr=$net.1
 rsa_addr=$net.2
 hung_addr=$net.3
+crl_addr=$net.4 # listeners whose chain names CRL distribution points
+cdp_addr=$net.5 # the plain-HTTP server of those CRLs, with an access log to count the fetches
+cdp_port=8080
 port_base=20000
 n_ports=$([ "$quick" = 1 ] && echo 2 || echo 16)
 workers=$([ "$quick" = 1 ] && echo 1 || echo 2)
 
 # --- PKI: a root, an intermediate and a leaf for *.bench.test, once ECDSA P-256 and once RSA-2048 ---
 make_chain() {
-        local kind=$1 keyopt=$2 d=$work/pki/$1
+        local kind=$1 keyopt=$2 d=$work/pki/$1 cdp_int= cdp_leaf=
         mkdir -p "$d"
+        if [ "$kind" = crl ]; then
+                cdp_int="\ncrlDistributionPoints=URI:http://$cdp_addr:$cdp_port/root.crl"
+                cdp_leaf="\ncrlDistributionPoints=URI:http://$cdp_addr:$cdp_port/int.crl"
+        fi
         # shellcheck disable=SC2086
         openssl req -x509 -new -newkey $keyopt -nodes -keyout "$d/root.key" -out "$d/root.pem" -days 3650 \
                 -subj "/CN=tlswatch bench $kind root" -addext "basicConstraints=critical,CA:TRUE" \
@@ -123,21 +134,37 @@ make_chain() {
         # shellcheck disable=SC2086
         openssl req -new -newkey $keyopt -nodes -keyout "$d/int.key" -out "$d/int.csr" \
                 -subj "/CN=tlswatch bench $kind intermediate" 2>/dev/null
-        printf 'basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign\n' >"$d/int.ext"
+        printf "basicConstraints=critical,CA:TRUE,pathlen:0\nkeyUsage=critical,keyCertSign,cRLSign$cdp_int\n" >"$d/int.ext"
         openssl x509 -req -in "$d/int.csr" -CA "$d/root.pem" -CAkey "$d/root.key" -CAcreateserial -days 3650 \
                 -sha256 -extfile "$d/int.ext" -out "$d/int.pem" 2>/dev/null
         # shellcheck disable=SC2086
         openssl req -new -newkey $keyopt -nodes -keyout "$d/leaf.key" -out "$d/leaf.csr" \
                 -subj "/CN=bench.test" 2>/dev/null
-        printf 'basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature%s\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:*.bench.test,DNS:bench.test,IP:%s,IP:%s,IP:%s\n' \
-                "$([ "$kind" = rsa ] && echo ,keyEncipherment)" "$ecdsa_addr" "$rsa_addr" "$hung_addr" >"$d/leaf.ext"
+        printf "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature%s\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:*.bench.test,DNS:bench.test,IP:%s,IP:%s,IP:%s,IP:%s$cdp_leaf\n" \
+                "$([ "$kind" = rsa ] && echo ,keyEncipherment)" "$ecdsa_addr" "$rsa_addr" "$hung_addr" "$crl_addr" >"$d/leaf.ext"
         openssl x509 -req -in "$d/leaf.csr" -CA "$d/int.pem" -CAkey "$d/int.key" -CAcreateserial -days 365 \
                 -sha256 -extfile "$d/leaf.ext" -out "$d/leaf.pem" 2>/dev/null
         cat "$d/leaf.pem" "$d/int.pem" >"$d/fullchain.pem"
 }
 make_chain ecdsa "ec -pkeyopt ec_paramgen_curve:P-256"
 make_chain rsa "rsa:2048"
-cat "$work/pki/ecdsa/root.pem" "$work/pki/rsa/root.pem" >"$work/pki/roots.pem"
+make_chain crl "ec -pkeyopt ec_paramgen_curve:P-256"
+cat "$work/pki/ecdsa/root.pem" "$work/pki/rsa/root.pem" "$work/pki/crl/root.pem" >"$work/pki/roots.pem"
+
+# The CRLs of the crl chain, revoking nothing: the root's (for the intermediate) and the intermediate's
+# (for the leaf), as `openssl ca` writes them, served in DER as RFC 5280 has it.
+make_crl() {
+        local d=$work/pki/crl issuer=$1 out=$2 db=$work/pki/crl/$1.db
+        mkdir -p "$db" "$work/www"
+        : >"$db/index.txt"
+        echo 1000 >"$db/crlnumber"
+        printf '[ca]\ndefault_ca=x\n[x]\ndatabase=%s/index.txt\ncrlnumber=%s/crlnumber\ndefault_md=sha256\ndefault_crl_days=2\n' \
+                "$db" "$db" >"$db/ca.cnf"
+        openssl ca -config "$db/ca.cnf" -gencrl -keyfile "$d/$issuer.key" -cert "$d/$issuer.pem" -out "$db/crl.pem" 2>/dev/null
+        openssl crl -in "$db/crl.pem" -outform DER -out "$work/www/$out"
+}
+make_crl root root.crl
+make_crl int int.crl
 roots=$work/pki/roots.pem
 
 # --- the listeners: nginx with $workers worker processes, $n_ports ports per chain ---
@@ -150,9 +177,10 @@ start_nginx() {
                 echo "events { worker_connections 4096; }"
                 echo "http { access_log off; client_body_temp_path $d/tmp; proxy_temp_path $d/tmp;"
                 echo "  ssl_session_cache off; ssl_session_tickets off;"
-                for kind in ecdsa rsa; do
+                for kind in ecdsa rsa crl; do
                         local addr=$ecdsa_addr
                         [ "$kind" = rsa ] && addr=$rsa_addr
+                        [ "$kind" = crl ] && addr=$crl_addr
                         echo "  server {"
                         for p in $(seq "$port_base" $((port_base + n_ports - 1))); do
                                 echo "    listen $addr:$p ssl backlog=4096;"
@@ -162,6 +190,8 @@ start_nginx() {
                         echo "    return 200 \"ok\\n\";"
                         echo "  }"
                 done
+                echo "  server { listen $cdp_addr:$cdp_port; access_log $d/logs/cdp.log; root $work/www;"
+                echo "           default_type application/pkix-crl; }"
                 echo "}"
         } >"$d/nginx.conf"
         "$NGINX" -p "$d" -c "$d/nginx.conf" -e "$d/logs/error.log" 2>>"$d/logs/error.log" &
@@ -170,7 +200,8 @@ start_nginx() {
         local i
         for i in $(seq 100); do
                 if openssl s_client -connect "$ecdsa_addr:$port_base" </dev/null >/dev/null 2>&1 &&
-                   openssl s_client -connect "$rsa_addr:$((port_base + n_ports - 1))" </dev/null >/dev/null 2>&1; then
+                   openssl s_client -connect "$rsa_addr:$((port_base + n_ports - 1))" </dev/null >/dev/null 2>&1 &&
+                   (exec 3<>"/dev/tcp/$cdp_addr/$cdp_port") 2>/dev/null; then
                         return 0
                 fi
                 kill -0 "$nginx_pid" 2>/dev/null || break
@@ -252,6 +283,16 @@ sweep() {
         record "$label.server_cpu_ms_per_probe" "$(awk -v n="$n" -v d=$((s1 - s0)) -v hz="$hz" 'BEGIN { printf "%.3f", d * 1000 / hz / n }')"
 }
 
+# A sweep of the revocation set, with the CRL requests nginx served during it counted from its log.
+cdp_log=$work/nginx/logs/cdp.log
+crl_sweep() {
+        local label=$1 conf=$2 before after
+        before=$(wc -l <"$cdp_log" 2>/dev/null || echo 0)
+        sweep "$label" "$conf" "$revocation_n"
+        after=$(wc -l <"$cdp_log" 2>/dev/null || echo 0)
+        record "$label.crl_fetches" $((after - before))
+}
+
 # OpenSSL alone: s_time's full handshakes against the same listener, its CPU from getrusage (time(1)).
 s_time_run() {
         local label=$1 addr=$2 seconds=$3 out
@@ -304,7 +345,7 @@ peer_ssl_cert_check() {
 
 peers=()
 peer_skipped=()
-if [ "$quick" = 0 ] && [ "$only_memory" = 0 ]; then
+if [ "$quick" = 0 ] && [ "$only_memory" = 0 ] && [ "$only_revocation" = 0 ]; then
         if [ "$install" = 1 ]; then
                 DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends -o DPkg::Lock::Timeout=120 \
                         nagios-plugins-contrib monitoring-plugins-standard ssl-cert-check bind9-host >"$work/apt.out" 2>&1 ||
@@ -323,6 +364,12 @@ for n in $sizes; do
 done
 first_size=${sizes%% *}
 write_config "$work/rsa.conf" "$first_size" "$rsa_addr"
+# Revocation: one target set over the chain that names CRL distribution points, checked without and
+# with Revocation=crl, and the same number of targets over the plain ECDSA chain (the baseline).
+revocation_n=$([ "$quick" = 1 ] && echo 10 || echo 1000)
+write_config "$work/crl-off.conf" "$revocation_n" "$crl_addr"
+sed 's/^Protocol=tls$/Protocol=tls\nRevocation=crl/' "$work/crl-off.conf" >"$work/crl-on.conf"
+write_config "$work/crl-baseline.conf" "$revocation_n" "$ecdsa_addr"
 if [ "$quick" = 0 ]; then
         write_config "$work/ecdsa-peers.conf" "$peer_n" "$ecdsa_addr"
         # 1,000 healthy targets with 50 silent ones spread among them, a 2 s timeout for all.
@@ -359,6 +406,12 @@ for rep in $(seq 1 "$reps"); do
                 sweep tlswatch.hung "$work/hung.conf" 1050 2
                 continue
         fi
+        if [ "$only_memory" = 0 ]; then
+                crl_sweep tlswatch.revocation.baseline "$work/crl-baseline.conf"
+                crl_sweep tlswatch.revocation.off "$work/crl-off.conf"
+                crl_sweep tlswatch.revocation.crl "$work/crl-on.conf"
+        fi
+        [ "$only_revocation" = 0 ] || continue
         s_time_run openssl.ecdsa "$ecdsa_addr" "$s_time_seconds"
         for n in $sizes; do
                 sweep "tlswatch.ecdsa.$n" "$work/ecdsa-$n.conf" "$n"
@@ -395,7 +448,7 @@ wakeups() {
         echo "$total"
 }
 
-if [ "$only_hung" = 0 ]; then
+if [ "$only_hung" = 0 ] && [ "$only_revocation" = 0 ]; then
         mem_n=${sizes##* }
         mem_sweeps=${memory_sweeps:-$([ "$quick" = 1 ] && echo 3 || echo 10)}
         mem_interval=$([ "$quick" = 1 ] && echo 2 || echo 30)
@@ -431,7 +484,7 @@ if [ "$only_hung" = 0 ]; then
         stop_pid "$daemon_pid"
 fi
 
-if [ "$only_hung" = 0 ] && [ "$only_memory" = 0 ]; then
+if [ "$only_hung" = 0 ] && [ "$only_memory" = 0 ] && [ "$only_revocation" = 0 ]; then
         idle_n=$([ "$quick" = 1 ] && echo 10 || echo 1000)
         idle_window=$([ "$quick" = 1 ] && echo 2 || echo 20)
         idle_windows=$([ "$quick" = 1 ] && echo 1 || echo 3)
@@ -478,6 +531,8 @@ for n in $sizes; do
         paired_ratio "tlswatch.ecdsa.$n.probes_per_cpu_s" openssl.ecdsa.handshakes_per_cpu_s "ratio.rate.ecdsa.$n"
 done
 paired_ratio "tlswatch.rsa.$first_size.cpu_ms_per_probe" openssl.rsa.cpu_ms_per_handshake "ratio.cpu.rsa.$first_size"
+paired_ratio tlswatch.revocation.off.cpu_ms_per_probe tlswatch.revocation.baseline.cpu_ms_per_probe ratio.revocation.off
+paired_ratio tlswatch.revocation.crl.cpu_ms_per_probe tlswatch.revocation.off.cpu_ms_per_probe ratio.revocation.crl
 # What one more target costs: the --once peak RSS of the largest sweep less that of the smallest, per
 # target between them, per repetition. (Every bench target serves the same leaf and chain, which the
 # daemon keeps once; docs/BENCHMARKS.md gives the figure for targets that each serve their own.)
@@ -487,7 +542,7 @@ if [ "$last_size" != "$first_size" ]; then
                 <(awk -v m="tlswatch.ecdsa.$first_size.peak_rss_mib" '$1 == m { print $2 }' "$samples") |
                 awk -v n=$((last_size - first_size)) '{ printf "tlswatch.bytes_per_target %.0f\n", ($1 - $2) * 1048576 / n }' >>"$samples"
 fi
-if [ "$quick" = 0 ] && [ "$only_memory" = 0 ]; then
+if [ "$quick" = 0 ] && [ "$only_memory" = 0 ] && [ "$only_revocation" = 0 ]; then
         awk -v n="$peer_n" '$1 == "tlswatch.peerset.wall_s" { printf "tlswatch.peerset.wall_ms_per_target %.2f\n", $2 * 1000 / n }' "$samples" >>"$samples"
         for peer in "${peers[@]}"; do
                 paired_ratio "peer.$peer.wall_ms_per_target" tlswatch.peerset.wall_ms_per_target "ratio.peer.$peer"
@@ -545,17 +600,17 @@ row() { printf '| %s | %s | %s |\n' "$1" "$2" "$3"; }
         row "2. --once, $last_size targets: peak RSS (MiB)" "$(fmt "tlswatch.ecdsa.$last_size.peak_rss_mib")" "≤ 40"
         [ "$last_size" = "$first_size" ] ||
                 row "2. bytes per target (--once peak RSS, $last_size less $first_size targets, per target)" "$(fmt tlswatch.bytes_per_target)" ""
-        if [ "$only_hung" = 0 ]; then
+        if [ "$only_hung" = 0 ] && [ "$only_revocation" = 0 ]; then
                 row "3. running daemon, $mem_n targets, Interval=${mem_interval}s: RSS after sweep $from (MiB)" "$(fmt "tlswatch.memory.sweep$from.rss_mib")" "≤ 32"
                 row "3. RSS after sweep $mem_sweeps (MiB)" "$(fmt "tlswatch.memory.sweep$mem_sweeps.rss_mib")" "≤ 32"
                 row "3. peak RSS (VmHWM, MiB)" "$(fmt tlswatch.memory.peak_rss_mib)" ""
                 row "3. RSS growth from sweep $from to sweep $mem_sweeps (MiB)" "$(fmt tlswatch.memory.growth_mib)" "flat"
         fi
-        if [ "$only_hung" = 0 ] && [ "$only_memory" = 0 ]; then
+        if [ "$only_hung" = 0 ] && [ "$only_memory" = 0 ] && [ "$only_revocation" = 0 ]; then
                 row "4. idle, $idle_n targets, Interval=1h: CPU (ms per minute)" "$(fmt tlswatch.idle.cpu_ms_per_min)" "no busy loop"
                 row "4. idle: wake-ups per minute (all threads, schedstat)" "$(fmt tlswatch.idle.wakeups_per_min)" "≈ timers due"
         fi
-        if [ "$quick" = 0 ] && [ "$only_memory" = 0 ]; then
+        if [ "$quick" = 0 ] && [ "$only_memory" = 0 ] && [ "$only_revocation" = 0 ]; then
                 row "5. tlswatchd --once over the $peer_n peer targets: wall per target (ms)" "$(fmt tlswatch.peerset.wall_ms_per_target)" ""
                 for peer in "${peers[@]}"; do
                         row "5. $peer: wall per target (ms); **ratio** to tlswatchd; failed checks of $peer_n" \
@@ -567,6 +622,15 @@ row() { printf '| %s | %s | %s |\n' "$1" "$2" "$3"; }
                 row "6. 1,000 healthy targets alone: wall (s)" "$(fmt tlswatch.healthy.wall_s)" ""
                 row "6. the same plus 50 silent ones (timeout ${hung_timeout} s): wall (s)" "$(fmt tlswatch.hung.wall_s)" ""
                 row "6. growth (s)" "$(fmt tlswatch.hung.growth_s)" "≤ ${hung_timeout}"
+        fi
+        if [ "$only_hung" = 0 ] && [ "$only_memory" = 0 ]; then
+                row "7. $revocation_n targets, chain without CRL distribution points: CPU per probe (ms)" "$(fmt tlswatch.revocation.baseline.cpu_ms_per_probe)" ""
+                row "7. the same over a chain naming CDPs, Revocation=off: CPU per probe (ms)" "$(fmt tlswatch.revocation.off.cpu_ms_per_probe)" ""
+                row "7. **ratio** Revocation=off / baseline" "$(fmt ratio.revocation.off)" "≈ 1.00"
+                row "7. Revocation=crl: CPU per probe (ms)" "$(fmt tlswatch.revocation.crl.cpu_ms_per_probe)" ""
+                row "7. **ratio** Revocation=crl / Revocation=off" "$(fmt ratio.revocation.crl)" "≤ 1.10"
+                row "7. CRL requests per sweep of $revocation_n targets: off; crl" \
+                        "$(median tlswatch.revocation.off.crl_fetches); $(median tlswatch.revocation.crl.crl_fetches)" "0; 2 (one per CRL)"
         fi
 } | tee "$work/table.md"
 echo "run.sh: JSON in $json_out" >&2

@@ -15,7 +15,8 @@ cat "$out/table.md"
 for metric in openssl.ecdsa.cpu_ms_per_handshake openssl.rsa.cpu_ms_per_handshake \
         tlswatch.ecdsa.10.wall_s tlswatch.ecdsa.10.peak_rss_mib tlswatch.rsa.10.wall_s \
         ratio.cpu.ecdsa.10 ratio.rate.ecdsa.10 tlswatch.memory.sweep1.rss_mib tlswatch.memory.sweep3.rss_mib \
-        tlswatch.memory.peak_rss_mib; do
+        tlswatch.memory.peak_rss_mib tlswatch.revocation.off.wall_s tlswatch.revocation.crl.wall_s \
+        tlswatch.revocation.crl.crl_fetches; do
         jq -e --arg m "$metric" '.results[$m].median > 0' "$out/results.json" >/dev/null || {
                 echo "smoke: no figure for $metric" >&2
                 exit 1
@@ -27,6 +28,12 @@ for metric in tlswatch.idle.cpu_ms_per_min tlswatch.idle.wakeups_per_min tlswatc
                 exit 1
         }
 done
+# Revocation off fetches nothing; on, each of the two CRLs once for the whole sweep.
+jq -e '.results["tlswatch.revocation.off.crl_fetches"].max == 0 and
+        .results["tlswatch.revocation.crl.crl_fetches"].max == 2' "$out/results.json" >/dev/null || {
+        echo "smoke: the CRL requests per sweep are not 0 (off) and 2 (on)" >&2
+        exit 1
+}
 jq -e '.machine.cores > 0 and (.versions.openssl | startswith("OpenSSL"))' "$out/results.json" >/dev/null
 grep -q '^| 1. \*\*ratio\*\* tlswatchd CPU per probe' "$out/table.md"
 echo "smoke: every measurement produced a figure"

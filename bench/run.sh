@@ -121,7 +121,7 @@ workers=$([ "$quick" = 1 ] && echo 1 || echo 2)
 
 # --- PKI: a root, an intermediate and a leaf for *.bench.test, once ECDSA P-256 and once RSA-2048 ---
 make_chain() {
-        local kind=$1 keyopt=$2 d=$work/pki/$1 cdp_int= cdp_leaf=
+        local kind=$1 keyopt=$2 d=$work/pki/$1 cdp_int='' cdp_leaf=''
         mkdir -p "$d"
         if [ "$kind" = crl ]; then
                 cdp_int="\ncrlDistributionPoints=URI:http://$cdp_addr:$cdp_port/root.crl"
@@ -492,8 +492,8 @@ if [ "$only_hung" = 0 ] && [ "$only_memory" = 0 ] && [ "$only_revocation" = 0 ];
         [ -f "$idle_conf" ] || write_config "$idle_conf" "$idle_n" "$ecdsa_addr"
         daemon_run "$idle_conf" "$work/state-idle"
         # The first probes are spread over 30 s; after that nothing is due for an hour.
-        sleep $([ "$quick" = 1 ] && echo 1 || echo 35)
-        for w in $(seq 1 "$idle_windows"); do
+        sleep "$([ "$quick" = 1 ] && echo 1 || echo 35)"
+        for _ in $(seq 1 "$idle_windows"); do
                 c0=$(proc_cpu "$daemon_pid")
                 k0=$(wakeups "$daemon_pid")
                 sleep "$idle_window"

@@ -754,6 +754,9 @@ static int handle_metrics(void *userdata, char **ret, char **ret_error) {
                 .version = PACKAGE_VERSION,
                 .openssl_version = OpenSSL_version(OPENSSL_VERSION_STRING),
                 .now_usec = now_realtime(),
+                .crl_fetches = crl_cache_fetches(m->crls),
+                .crl_fetch_failures = crl_cache_fetch_failures(m->crls),
+                .crl_cache_hits = crl_cache_hits(m->crls),
         };
         int r = metrics_format(metrics_target, m, webhooks, &info, ret);
 

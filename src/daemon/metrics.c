@@ -3,6 +3,7 @@
  * exposition format requires (backslash, double quote, newline); times as Unix seconds. Written
  * straight from the targets' state and reports, one family after the other, into the caller's FILE. */
 #include <assert.h>
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -364,6 +365,24 @@ static void write_daemon(FILE *f, metrics_target_func get, void *userdata, const
         sample_label(&s, "version", info->version);
         sample_label(&s, "openssl", info->openssl_version);
         sample_value(&s, "1");
+
+        const struct {
+                const char *name, *help;
+                uint64_t value;
+        } crl_families[] = {
+                { "tlswatch_crl_fetches_total", "CRLs fetched from their distribution points since the start.",
+                  info->crl_fetches },
+                { "tlswatch_crl_fetch_failures_total",
+                  "CRL fetches that gave no usable CRL (no answer, an HTTP error, too large, not a CRL).",
+                  info->crl_fetch_failures },
+                { "tlswatch_crl_cache_hits_total", "CRL requests answered from the cache since the start.",
+                  info->crl_cache_hits },
+        };
+        for (size_t i = 0; i < ELEMENTSOF(crl_families); i++) {
+                write_header(f, crl_families[i].name, crl_families[i].help, "counter");
+                s = sample_begin(f, crl_families[i].name);
+                sample_value(&s, "%" PRIu64, crl_families[i].value);
+        }
 
         write_header(f, "tlswatch_metrics_timestamp_seconds", "When these metrics were written, as a Unix time.",
                      "gauge");

@@ -31,6 +31,8 @@ typedef struct MetricsInfo {
         const char *version;         /* tlswatch's */
         const char *openssl_version; /* the library's at run time, as OpenSSL_version() says it */
         usec_t now_usec;             /* CLOCK_REALTIME: when the exposition is made */
+        /* The shared CRL cache's counters since the start (Revocation=); all 0 while no CRL is asked for. */
+        uint64_t crl_fetches, crl_fetch_failures, crl_cache_hits;
 } MetricsInfo;
 
 /* Writes every target's metrics, and every webhook's (the array `webhooks` answers, may be NULL), then

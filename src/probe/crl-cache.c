@@ -52,6 +52,7 @@ struct CrlCache {
         CrlEntry *entries;
         size_t n_entries;
         uint64_t fetches;
+        uint64_t fetch_failures;
         uint64_t hits;
 };
 
@@ -133,6 +134,11 @@ CrlCache *crl_cache_free(CrlCache *cache) {
 uint64_t crl_cache_fetches(const CrlCache *cache) {
         assert(cache);
         return cache->fetches;
+}
+
+uint64_t crl_cache_fetch_failures(const CrlCache *cache) {
+        assert(cache);
+        return cache->fetch_failures;
 }
 
 uint64_t crl_cache_hits(const CrlCache *cache) {
@@ -286,6 +292,8 @@ static void on_fetch_done(CurlGlue *glue, CURL *easy, CURLcode result, void *use
                                  e->url);
         }
         log_debug("CRL %s: %s", e->url, crl ? "fetched" : error);
+        if (!crl)
+                e->cache->fetch_failures++;
 
         /* The glue has let the handle go: it is ours to free, not to remove. */
         curl_easy_cleanup(easy);

@@ -44,6 +44,8 @@ int crl_cache_get(CrlCache *cache, const char *url, crl_request_done_t done, voi
 CrlRequest *crl_request_free(CrlRequest *request);
 DEFINE_TRIVIAL_CLEANUP_FUNC(CrlRequest *, crl_request_free);
 
-/* How many HTTP fetches the cache has started, and how many requests it answered from memory. */
+/* How many HTTP fetches the cache has started, how many of them gave no usable CRL (no answer, an HTTP
+ * error, too large, not a CRL), and how many requests it answered from memory. */
 uint64_t crl_cache_fetches(const CrlCache *cache);
+uint64_t crl_cache_fetch_failures(const CrlCache *cache);
 uint64_t crl_cache_hits(const CrlCache *cache);

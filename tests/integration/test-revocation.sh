@@ -296,4 +296,47 @@ root_fetches=$(($(requests /root.crl) - root_before))
 report "$n_targets targets sharing a CRL: each CRL fetched once ($int_fetches, $root_fetches)" \
         ${errors[@]+"${errors[@]}"} -- "$tmp/fleet.err"
 
+# --- a running daemon counts its fetches ---------------------------------------------------------------------
+
+# 50 targets sharing the CRL pair and one whose distribution point answers 404: once every target has
+# been probed, tlswatch_crl_fetches_total is what nginx served, the 404 is one failure, and every other
+# CRL request was a cache hit.
+{
+        printf '[Defaults]\nProtocol=tls\nCAFile=%s\nRevocation=crl\nInterval=1h\nTimeout=20s\n' "$ca/root.pem"
+        printf 'ControlSocket=%s\n' "$tmp/d.sock"
+        for ((i = 0; i < 50; i++)); do
+                printf '\n[Target shared-%d]\nAddress=127.0.0.1:%s\n' "$i" "${port[fleet]}"
+        done
+        printf '\n[Target missing]\nAddress=127.0.0.1:%s\n' "${port[missing]}"
+} >"$tmp/d.conf"
+mkdir -p "$tmp/d-state"
+served_before=$(($(requests /int.crl) + $(requests /root.crl) + $(requests /missing.crl)))
+start_daemon d -c "$tmp/d.conf" --state-directory "$tmp/d-state"
+wait_daemon d
+# every_target_probed: the exposition has a last-probe time for all 51 targets.
+every_target_probed() {
+        timeout -k 5 30 "$TLSWATCHCTL" --socket "$tmp/d.sock" metrics >"$tmp/metrics" 2>"$tmp/metrics.err" &&
+                (($(grep -c '^tlswatch_last_probe_timestamp_seconds{' "$tmp/metrics") == 51))
+}
+counter() { awk -v name="$1" '$1 == name { print $2 }' "$tmp/metrics"; }
+errors=()
+if poll 60 every_target_probed; then
+        served=$(($(requests /int.crl) + $(requests /root.crl) + $(requests /missing.crl) - served_before))
+        fetches=$(counter tlswatch_crl_fetches_total)
+        failures=$(counter tlswatch_crl_fetch_failures_total)
+        hits=$(counter tlswatch_crl_cache_hits_total)
+        [[ $fetches == "$served" && $served == 3 ]] ||
+                errors+=("tlswatch_crl_fetches_total is ${fetches:-missing}, nginx served $served CRL requests; expected 3")
+        [[ $failures == 1 ]] || errors+=("tlswatch_crl_fetch_failures_total is ${failures:-missing}, expected 1 (the 404)")
+        # 51 leaves and 51 intermediates ask: 3 fetches answer 3 of the 102 requests (or more of them, as
+        # requests made while a fetch runs wait for it), the rest come from the cache.
+        [[ -n $hits ]] && ((hits >= 51 && hits <= 99)) ||
+                errors+=("tlswatch_crl_cache_hits_total is ${hits:-missing}, expected between 51 and 99")
+else
+        errors+=("not every target was probed within 60 s")
+fi
+stop_daemon d
+report "a running daemon counts its CRL fetches, failures and cache hits (${fetches:-?}, ${failures:-?}, ${hits:-?})" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/metrics" "$tmp/d.err"
+
 summary

@@ -40,6 +40,9 @@ static const struct {
         { .name = "tlswatch_certificate_change_kinds_total", .type = "counter" },
         { .name = "tlswatch_targets", .type = "gauge" },
         { .name = "tlswatch_build_info", .type = "gauge" },
+        { .name = "tlswatch_crl_fetches_total", .type = "counter" },
+        { .name = "tlswatch_crl_fetch_failures_total", .type = "counter" },
+        { .name = "tlswatch_crl_cache_hits_total", .type = "counter" },
         { .name = "tlswatch_metrics_timestamp_seconds", .type = "gauge" },
         { .name = "tlswatch_webhook_pending", .type = "gauge", .webhook = true },
         { .name = "tlswatch_webhook_failures_total", .type = "counter", .webhook = true },
@@ -180,6 +183,16 @@ static const char fleet_expected[] =
         "# HELP tlswatch_build_info The tlswatch version and the OpenSSL it runs with.\n" \
         "# TYPE tlswatch_build_info gauge\n" \
         "tlswatch_build_info{version=\"9.8.7\",openssl=\"3.0.99\"} 1\n" \
+        "# HELP tlswatch_crl_fetches_total CRLs fetched from their distribution points since the start.\n" \
+        "# TYPE tlswatch_crl_fetches_total counter\n" \
+        "tlswatch_crl_fetches_total 3\n" \
+        "# HELP tlswatch_crl_fetch_failures_total CRL fetches that gave no usable CRL (no answer, an HTTP " \
+        "error, too large, not a CRL).\n" \
+        "# TYPE tlswatch_crl_fetch_failures_total counter\n" \
+        "tlswatch_crl_fetch_failures_total 1\n" \
+        "# HELP tlswatch_crl_cache_hits_total CRL requests answered from the cache since the start.\n" \
+        "# TYPE tlswatch_crl_cache_hits_total counter\n" \
+        "tlswatch_crl_cache_hits_total 197\n" \
         "# HELP tlswatch_metrics_timestamp_seconds When these metrics were written, as a Unix time.\n" \
         "# TYPE tlswatch_metrics_timestamp_seconds gauge\n" \
         "tlswatch_metrics_timestamp_seconds 1800000000.500\n"
@@ -187,6 +200,9 @@ static const MetricsInfo test_info = {
         .version = "9.8.7",
         .openssl_version = "3.0.99",
         .now_usec = 1800000000500000ULL,
+        .crl_fetches = 3,
+        .crl_fetch_failures = 1,
+        .crl_cache_hits = 197,
 };
 
 static json_t *load_at(const char *text, const char *file, int line) {

@@ -78,6 +78,15 @@ hide_journal() {
         fi
 }
 
+# forget_service_environment: nothing of a surrounding service manager or shell may steer the daemons
+# or the client: sd_notify and the watchdog, socket activation, the directories and credentials a unit
+# sets, JOURNAL_STREAM (which would turn the daemon's own stderr lines into "<N>..." ones, like its
+# events), the client's socket and colour choice. A test sets what it needs after this.
+forget_service_environment() {
+        unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID LISTEN_FDS LISTEN_PID LISTEN_FDNAMES \
+                STATE_DIRECTORY RUNTIME_DIRECTORY CREDENTIALS_DIRECTORY JOURNAL_STREAM TLSWATCH_SOCKET NO_COLOR
+}
+
 # make_tmp: $tmp, a fresh private directory (an absolute path) that cleanup removes at exit, after
 # stopping every child in pids; an interrupted test exits 99. Also $tmp/idle.in for start_tls.
 make_tmp() {

@@ -25,8 +25,7 @@ set -u -o pipefail
 # As in test-daemon.sh: keep events out of a host's journal by hiding its socket.
 hide_journal "$@"
 
-unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY JOURNAL_STREAM CREDENTIALS_DIRECTORY \
-        TLSWATCH_SOCKET
+forget_service_environment
 
 need_programs TLSWATCHD TLSWATCHCTL TCP_PEER
 

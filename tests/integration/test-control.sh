@@ -25,9 +25,7 @@ set -u -o pipefail
 # Daemon events go to the journal whenever its socket is writable; hide it, as test-daemon.sh does.
 hide_journal "$@"
 
-# Nothing of a surrounding service or shell may steer the daemons or the client.
-unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY RUNTIME_DIRECTORY JOURNAL_STREAM \
-        TLSWATCH_SOCKET LISTEN_FDS LISTEN_PID LISTEN_FDNAMES NO_COLOR
+forget_service_environment
 export LC_ALL=C
 
 need_programs TLSWATCHD TLSWATCHCTL TCP_PEER CONTROL_ABUSE

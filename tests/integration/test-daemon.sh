@@ -23,9 +23,8 @@ set -u -o pipefail
 # Events go to the journal whenever its socket is writable: hide_journal hides it on a host that has one.
 hide_journal "$@"
 
-# A test run inside a service (CI under systemd) must not notify that service's manager; and
-# JOURNAL_STREAM would make the daemon's own stderr lines "<N>..." ones, like its events.
-unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY JOURNAL_STREAM
+# A test run inside a service (CI under systemd) must not notify that service's manager.
+forget_service_environment
 
 need_programs TLSWATCHD TCP_PEER NOTIFY_LISTENER
 need_commands "$openssl" "$jq" timeout

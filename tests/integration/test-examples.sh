@@ -33,8 +33,7 @@ if ! command -v "$promtool" >/dev/null 2>&1; then
 fi
 
 hide_journal "$@"
-unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY RUNTIME_DIRECTORY JOURNAL_STREAM \
-        TLSWATCH_SOCKET LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
+forget_service_environment
 export LC_ALL=C.UTF-8
 
 need_programs TLSWATCHD TLSWATCHCTL

@@ -19,8 +19,7 @@ set -u -o pipefail
 . "$TESTS_SRCDIR/integration/lib.sh"
 
 hide_journal "$@"
-unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY RUNTIME_DIRECTORY JOURNAL_STREAM \
-        TLSWATCH_SOCKET LISTEN_FDS LISTEN_PID LISTEN_FDNAMES
+forget_service_environment
 export LC_ALL=C
 
 need_programs TLSWATCHCTL TLSWATCHD

@@ -97,8 +97,7 @@ fi
 # --- inner half: in the private mount namespace --------------------------------------------------------
 
 # A test run inside a service (CI under systemd) must not let journald or tlswatchd notify its manager.
-# JOURNAL_STREAM would turn the daemon's own stderr lines into "<N>..." ones, like its fallback events.
-unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY LISTEN_FDS LISTEN_PID LISTEN_FDNAMES JOURNAL_STREAM
+forget_service_environment
 
 outer=$TLSWATCH_TEST_JOURNAL_NS
 target=${TLSWATCH_TEST_JOURNAL_TARGET:-journal-test}

@@ -24,8 +24,7 @@ if [[ -z ${TLSWATCH_IN_NAMESPACE:-} ]]; then
 fi
 hide_journal "$@"
 
-unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY RUNTIME_DIRECTORY JOURNAL_STREAM \
-        TLSWATCH_SOCKET LISTEN_FDS LISTEN_PID LISTEN_FDNAMES NO_COLOR
+forget_service_environment
 # Icinga runs plugins with LC_NUMERIC=C; perfdata must be C-locale numbers anyway.
 export LC_ALL=C
 

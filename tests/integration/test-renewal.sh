@@ -18,8 +18,7 @@ set -u -o pipefail
 . "$TESTS_SRCDIR/integration/lib.sh"
 
 hide_journal "$@"
-unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY JOURNAL_STREAM CREDENTIALS_DIRECTORY \
-        TLSWATCH_SOCKET
+forget_service_environment
 
 need_programs TLSWATCHD TLSWATCHCTL
 receiver=$TESTS_SRCDIR/integration/webhook-receiver.py

@@ -24,8 +24,7 @@ set -u -o pipefail
 
 hide_journal "$@"
 
-unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY JOURNAL_STREAM CREDENTIALS_DIRECTORY \
-        TLSWATCH_SOCKET
+forget_service_environment
 
 need_programs TLSWATCHD TLSWATCHCTL TCP_PEER
 receiver=$TESTS_SRCDIR/integration/webhook-receiver.py

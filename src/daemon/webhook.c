@@ -31,6 +31,9 @@
 #define RETRY_LONGEST_USEC (10 * USEC_PER_MINUTE)
 #define RETRY_AFTER_LONGEST_USEC (1 * USEC_PER_HOUR)
 #define RESPONSE_LINE_MAX 256
+/* A receiver's answer is read for its status and first line; a body beyond this is a receiver gone
+ * wrong (or hostile), and the attempt is abandoned as failed rather than read on until Timeout=. */
+#define RESPONSE_BODY_MAX (64 * 1024)
 /* Resends wait this long to travel together, as Prometheus's notifier batches them. */
 #define RESEND_GATHER_USEC (1 * USEC_PER_SEC)
 #define RESEND_BATCH_ALERTS 256
@@ -66,6 +69,8 @@ typedef struct Webhook {
         char *directory;
         Pending *head, *tail;
         size_t n_pending;
+        size_t n_unspooled;  /* events in memory only: their spool file could not be written */
+        bool spool_failing;  /* said so once; said again when the spool is written again */
         uint64_t next_sequence;
 
         CURL *easy;
@@ -74,6 +79,7 @@ typedef struct Webhook {
         char response_line[RESPONSE_LINE_MAX];
         char curl_error[CURL_ERROR_SIZE]; /* curl's detailed reason, e.g. which certificate check failed */
         size_t response_length;
+        size_t response_body_bytes; /* read of the answer's body so far, up to RESPONSE_BODY_MAX */
         usec_t retry_after_usec;
         sd_event_source *retry_timer;
 
@@ -151,9 +157,14 @@ static void cancel_request(Webhook *w) {
         w->body = mfree(w->body);
 }
 
+static void respool(Webhook *w);
+
 static Webhook *webhook_free(Webhook *w) {
         if (!w)
                 return NULL;
+        /* At a stop or a reload, what is in memory only has one more chance to reach the spool, from
+         * which the next run (or the reloaded webhook) sends it. */
+        respool(w);
         cancel_request(w);
         sd_event_source_disable_unref(w->retry_timer);
         sd_event_source_disable_unref(w->resend_timer);
@@ -239,6 +250,8 @@ static void pop_head(Webhook *w) {
         if (!w->head)
                 w->tail = NULL;
         w->n_pending--;
+        if (!p->path && w->directory)
+                w->n_unspooled -= MIN(w->n_unspooled, 1);
         w->manager->spool_bytes -= MIN(w->manager->spool_bytes, p->bytes);
         pending_free(p);
 }
@@ -320,7 +333,10 @@ static bool schedule_retry(Webhook *w) {
 /* A failed delivery attempt: counted, and its reason kept for `tlswatchctl webhooks`. */
 static void record_failure(Webhook *w, CURLcode result, long status) {
         w->failures_total++;
-        if (result != CURLE_OK)
+        if (w->response_body_bytes > RESPONSE_BODY_MAX)
+                set_last_error(w, "HTTP %ld with an answer over %d KiB, abandoned", status,
+                               RESPONSE_BODY_MAX / 1024);
+        else if (result != CURLE_OK)
                 set_last_error(w, "%s", w->curl_error[0] ? w->curl_error : curl_easy_strerror(result));
         else
                 set_last_error(w, "HTTP %ld: %.*s", status, (int) w->response_length, w->response_line);
@@ -391,6 +407,12 @@ static size_t on_response_body(char *data, size_t size, size_t n, void *userdata
         Webhook *w = userdata;
         size_t total = size * n;
 
+        /* Past the bound, returning short makes curl end the transfer (CURLE_WRITE_ERROR). */
+        if (total > RESPONSE_BODY_MAX - w->response_body_bytes) {
+                w->response_body_bytes = RESPONSE_BODY_MAX + 1;
+                return 0;
+        }
+        w->response_body_bytes += total;
         /* Keep the first line for the log; drop the rest, however much there is. */
         for (size_t i = 0; i < total && w->response_length < sizeof(w->response_line) - 1; i++) {
                 if (data[i] == '\n' || data[i] == '\r') {
@@ -504,6 +526,7 @@ static int post_body(Webhook *w, const char *event_type, const char *event_id) {
 #undef ADD_HEADER
         w->headers = list;
         w->response_length = 0;
+        w->response_body_bytes = 0;
         w->retry_after_usec = 0;
         w->curl_error[0] = '\0';
 
@@ -572,6 +595,7 @@ static int start_resend(Webhook *w) {
 
 /* Sends the head of the queue if nothing is in flight or waiting. */
 static void webhook_kick(Webhook *w) {
+        respool(w);
         while (w->state == WEBHOOK_IDLE && w->head) {
                 int r = start_request(w);
                 if (r >= 0)
@@ -599,6 +623,55 @@ static void webhook_kick(Webhook *w) {
         }
 }
 
+/* Writes the spool file of `p`, whose document is `text`, and lets the document go from memory. A spool
+ * that cannot be written (a full disk) is said once, until a write succeeds again; meanwhile the event
+ * is kept in memory, sent from there, and spooled by respool() as soon as there is room. */
+static int spool_write(Webhook *w, Pending *p, const char *text) {
+        _cleanup_free_ char *path = NULL;
+        int r;
+
+        if (asprintf(&path, "%s/%020llu.json", w->directory, (unsigned long long) p->sequence) < 0)
+                r = -ENOMEM;
+        else
+                r = write_file_atomic(path, text, strlen(text), 0600);
+        if (r < 0) {
+                if (!w->spool_failing)
+                        log_error("webhook %s: cannot spool the event to %s: %s; events are kept in memory "
+                                  "until the spool can be written again (lost if it still cannot at a stop)",
+                                  w->config->name, path ?: w->directory, strerror(-r));
+                w->spool_failing = true;
+                return r;
+        }
+        if (w->spool_failing)
+                log_info("webhook %s: the spool %s can be written again; %zu more events kept in memory "
+                         "meanwhile go to it now, oldest first",
+                         w->config->name, w->directory, w->n_unspooled);
+        w->spool_failing = false;
+        p->path = TAKE_PTR(path);
+        json_decref(p->event);
+        p->event = NULL;
+        if (p->first_attempt_usec)
+                save_first_attempt(w, p);
+        return 0;
+}
+
+/* Spools the events kept in memory only, oldest first, stopping at the first write that fails. Their
+ * sequence numbers were given when they came, so a restart reads them back in their order. */
+static void respool(Webhook *w) {
+        if (!w->directory)
+                return;
+        for (Pending *p = w->head; p && w->n_unspooled > 0; p = p->next) {
+                if (p->path || !p->event)
+                        continue;
+                _cleanup_free_ char *text = json_dumps(p->event, JSON_COMPACT);
+                w->n_unspooled--; /* not counted while it is written: the message counts the others */
+                if (!text || spool_write(w, p, text) < 0) {
+                        w->n_unspooled++;
+                        break;
+                }
+        }
+}
+
 static void enqueue(Webhook *w, json_t *event) {
         WebhookManager *m = w->manager;
         _cleanup_free_ char *text = json_dumps(event, JSON_COMPACT);
@@ -620,17 +693,8 @@ static void enqueue(Webhook *w, json_t *event) {
         if (!p)
                 return;
         *p = (Pending) { .sequence = w->next_sequence++, .event = json_incref(event), .bytes = bytes };
-        if (w->directory && asprintf(&p->path, "%s/%020llu.json", w->directory, (unsigned long long) p->sequence) >= 0) {
-                int r = write_file_atomic(p->path, text, bytes, 0600);
-                if (r < 0) {
-                        log_error("webhook %s: cannot spool the event to %s: %s; it is kept in memory only",
-                                  w->config->name, p->path, strerror(-r));
-                        p->path = mfree(p->path);
-                } else {
-                        json_decref(p->event);
-                        p->event = NULL;
-                }
-        }
+        if (w->directory && spool_write(w, p, text) < 0)
+                w->n_unspooled++;
         m->spool_bytes += bytes;
         if (w->tail)
                 w->tail->next = p;
@@ -644,6 +708,27 @@ static void enqueue(Webhook *w, json_t *event) {
 static int is_spool_file(const struct dirent *entry) {
         size_t n = strlen(entry->d_name);
         return n == 25 && strcmp(entry->d_name + 20, ".json") == 0 && strspn(entry->d_name, "0123456789") == 20;
+}
+
+static int is_temporary_file(const struct dirent *entry) {
+        size_t n = strlen(entry->d_name);
+        return n > 4 && strcmp(entry->d_name + n - 4, ".tmp") == 0;
+}
+
+/* A run killed in the middle of a spool write leaves the file it was writing, never renamed into
+ * place: nothing was promised for it. Removed at the start, so none outlives the run after. */
+static void remove_temporaries(Webhook *w) {
+        struct dirent **entries = NULL;
+        int n = scandir(w->directory, &entries, is_temporary_file, alphasort);
+
+        for (int i = 0; i < n; i++) {
+                _cleanup_free_ char *path = NULL;
+                if (asprintf(&path, "%s/%s", w->directory, entries[i]->d_name) >= 0 && unlink(path) < 0 &&
+                    errno != ENOENT)
+                        log_debug("webhook %s: cannot remove %s: %m", w->config->name, path);
+                free(entries[i]);
+        }
+        free(entries);
 }
 
 /* Picks up what a previous run left in the spool, oldest first. */
@@ -896,8 +981,10 @@ void webhook_manager_commit(WebhookManager *m, bool apply) {
                                 log_error("webhook %s: cannot create the spool %s: %m; events are kept in memory only",
                                           w->config->name, w->directory ?: m->spool_directory);
                                 w->directory = mfree(w->directory);
-                        } else
+                        } else {
+                                remove_temporaries(w);
                                 load_spool(w);
+                        }
                 }
                 webhook_kick(w);
         }

@@ -352,4 +352,273 @@ fi
 report "a spool entry cut in half: set aside with a warning naming it, the others delivered in order" \
         ${errors[@]+"${errors[@]}"} -- "$tmp/spool-again.err" "$tmp/hook.log"
 
+# --- the webhook spool on a full disk --------------------------------------------------------------------
+
+# The spool on its own 512 KiB tmpfs, the receiver answering 500: three events are spooled, then the
+# disk is filled and five more come. They are accepted and held in memory, with one error; when there
+# is room again the next event is spooled and the five with it, in their order, so a stop loses none:
+# after a restart the receiver, answering 200 now, gets all nine in order, each with the id it had.
+# Then, full again and the receiver up, events are delivered from memory.
+errors=()
+spoolfs=$tmp/spoolfs
+mkdir -p "$spoolfs"
+mount -t tmpfs -o size=512k,mode=0700 tlswatch-test-faults-spool "$spoolfs" ||
+        hard_error "cannot mount a small tmpfs on $spoolfs"
+trap 'status=$?; umount "$state" "$spoolfs" 2>/dev/null; (exit $status); cleanup' EXIT
+echo 500 >"$tmp/full.control"
+start_process full-hook "$python" "$receiver" --port 0 --port-file "$tmp/full-hook.port" \
+        --log "$tmp/full-hook.log" --control "$tmp/full.control"
+wait_port full-hook
+cat >"$tmp/full.conf" <<CONF
+[Defaults]
+ControlSocket=$tmp/full.sock
+
+[Webhook full]
+URL=http://127.0.0.1:${port[full-hook]}/hook
+AllowInsecureHTTP=yes
+RetryMax=1h
+Timeout=5s
+CONF
+full_spool=$spoolfs/spool/full
+test_event() { # DAEMON-SOCKET WEBHOOK: one webhook-test event, accepted (exit 0) or not
+        timeout -k 5 20 "$TLSWATCHCTL" --socket "$1" webhook-test "$2" >/dev/null 2>&1
+}
+spool_ids() { # DIR: the ids of the events spooled in DIR, oldest first
+        local f
+        for f in $(find "$1" -maxdepth 1 -name '*.json' 2>/dev/null | sort); do
+                "$jq" -r '.id' "$f" 2>/dev/null
+        done
+}
+spool_count() { find "$1" -maxdepth 1 -name '*.json' 2>/dev/null | wc -l; }
+spool_count_is() { (($(spool_count "$1") == $2)); }
+pending_is() { # SOCKET N: tlswatchctl webhooks --json says N pending
+        local v
+        v=$(timeout -k 5 20 "$TLSWATCHCTL" --socket "$1" webhooks --json 2>/dev/null | "$jq" '.[0].pending' 2>/dev/null)
+        [[ ${v:-} == "$2" ]]
+}
+ok_ids() { # RECEIVER: the event ids it answered with a 2xx, in order, repeats removed after the first
+        # (not the answers it meant to give as a 100 MB body or a drip, which are never whole)
+        "$jq" -r 'select(.status < 300 and (.behaviour | test("^(big|drip)") | not)) |
+                  .headers["x-tlswatch-event-id"] // empty' "$tmp/$1.log" 2>/dev/null |
+                awk '!seen[$0]++'
+}
+ok_count() { ok_ids "$1" | grep -c ''; }
+ok_count_at_least() { (($(ok_count "$1") >= $2)); }
+
+start_daemon full -c "$tmp/full.conf" --state-directory "$spoolfs"
+wait_daemon full
+for ((i = 0; i < 3; i++)); do
+        test_event "$tmp/full.sock" full || errors+=("webhook-test $((i + 1)) was not accepted with room on the disk")
+done
+poll 30 spool_count_is "$full_spool" 3 || errors+=("$(spool_count "$full_spool") events spooled, expected 3")
+dd if=/dev/zero of="$spoolfs/filler" bs=4096 2>/dev/null
+for ((i = 0; i < 5; i++)); do
+        test_event "$tmp/full.sock" full || errors+=("webhook-test $((i + 4)) was not accepted on a full disk")
+done
+poll 30 pending_is "$tmp/full.sock" 8 || errors+=("tlswatchctl webhooks does not say 8 pending on a full disk")
+spool_count_is "$full_spool" 3 || errors+=("$(spool_count "$full_spool") spool files on a full disk, expected 3")
+failing="webhook full: cannot spool the event to $full_spool/"
+n=$(grep -cF "$failing" "$tmp/full.err")
+((n == 1)) || errors+=("$n errors \"$failing...\", expected 1 (said once, not per event)")
+grep -F "$failing" "$tmp/full.err" | grep -qF 'No space left on device' ||
+        errors+=("the error does not say \"No space left on device\"")
+running "${pid[full]}" || errors+=("tlswatchd exited on a full disk")
+report "webhook spool on a full disk: events accepted into memory, one error naming the spool and ENOSPC" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/full.err"
+
+errors=()
+rm -f "$spoolfs/filler"
+test_event "$tmp/full.sock" full || errors+=("the first webhook-test after freeing the disk was not accepted")
+poll 30 spool_count_is "$full_spool" 9 ||
+        errors+=("$(spool_count "$full_spool") spool files once there is room again, expected 9 (the 5 held in memory spooled too)")
+again="webhook full: the spool $full_spool can be written again; 5 more events kept in memory meanwhile"
+grep -qF "$again" "$tmp/full.err" || errors+=("no \"$again...\"")
+mapfile -t want_ids < <(spool_ids "$full_spool")
+stop_daemon full
+[[ $daemon_rc == 0 ]] || errors+=("exit code $(describe_rc "$daemon_rc") after SIGTERM, expected 0")
+echo ok >"$tmp/full.control"
+start_daemon full-again -c "$tmp/full.conf" --state-directory "$spoolfs"
+wait_daemon full-again "$tmp/full.sock"
+poll 60 ok_count_at_least full-hook 9 || errors+=("the receiver accepted $(ok_count full-hook) of 9 events within 60 s")
+mapfile -t got < <(ok_ids full-hook)
+[[ ${#want_ids[@]} == 9 && "${got[*]}" == "${want_ids[*]}" ]] ||
+        errors+=("delivered \"${got[*]}\", expected the nine spooled in order: \"${want_ids[*]}\"")
+poll 30 spool_count_is "$full_spool" 0 || errors+=("$(spool_count "$full_spool") spool files left after delivery")
+report "room again: the events held in memory are spooled, and after a restart all nine delivered in order, same ids" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/full.err" "$tmp/full-again.err"
+
+errors=()
+dd if=/dev/zero of="$spoolfs/filler" bs=4096 2>/dev/null
+for ((i = 0; i < 3; i++)); do
+        test_event "$tmp/full.sock" full || errors+=("webhook-test $((i + 1)) was not accepted on a full disk")
+done
+poll 60 ok_count_at_least full-hook 12 ||
+        errors+=("the receiver accepted $(ok_count full-hook) events, expected 12: the 3 sent on a full disk are missing")
+n=$(grep -cF "$failing" "$tmp/full-again.err")
+((n == 1)) || errors+=("$n errors \"$failing...\", expected 1")
+rm -f "$spoolfs/filler"
+stop_daemon full-again
+[[ $daemon_rc == 0 ]] || errors+=("exit code $(describe_rc "$daemon_rc") after SIGTERM, expected 0")
+report "full disk, receiver up: events go from memory" ${errors[@]+"${errors[@]}"} -- "$tmp/full-again.err"
+stop_pid "${pid[full-hook]}"
+
+# --- SIGKILL while the spool is written --------------------------------------------------------------------
+
+# 20 rounds with the receiver down: a client sends webhook-test requests one after another and the
+# daemon is killed once a random number (1-60) of them are in the spool, so the kills land inside and
+# between spool writes (each a write, fsync and rename). Every accepted event ("ok" came back) must be
+# in the spool after the kill, at most one more per round (the one being answered). Then, with the
+# receiver up, three more kills at random moments of the delivery, and a last run that drains the
+# spool: every spooled event delivered at least once, in spool order, with the id it was spooled with.
+errors=()
+need_programs CONTROL_ABUSE
+start_process kill-hook "$python" "$receiver" --port 0 --port-file "$tmp/kill-hook.port" \
+        --log "$tmp/kill-hook.log" --control "$tmp/kill-hook.control"
+wait_port kill-hook
+stop_pid "${pid[kill-hook]}"
+cat >"$tmp/ks.conf" <<CONF
+[Defaults]
+ControlSocket=$tmp/ks.sock
+
+[Webhook ks]
+URL=http://127.0.0.1:${port[kill-hook]}/hook
+AllowInsecureHTTP=yes
+RetryMax=1h
+Timeout=5s
+CONF
+ks_state=$tmp/ks-state
+ks_spool=$ks_state/spool/ks
+mkdir -p "$ks_state"
+requests=()
+for ((i = 0; i < 100; i++)); do
+        requests+=('{"command":"webhook-test","name":"ks"}')
+done
+accepted=0 midwrite=0 partial=0
+for ((round = 1; round <= 20; round++)); do
+        rm -f "$tmp/ks.sock"
+        start_daemon "ks$round" -c "$tmp/ks.conf" --state-directory "$ks_state"
+        wait_daemon "ks$round" "$tmp/ks.sock"
+        before=$(spool_count "$ks_spool")
+        goal=$((before + 1 + RANDOM % 60))
+        "$CONTROL_ABUSE" "$tmp/ks.sock" send "${requests[@]}" >"$tmp/ks$round.answers" 2>&1 &
+        sender=$!
+        pids+=("$sender")
+        for ((i = 0; i < 1000; i++)); do
+                (($(spool_count "$ks_spool") >= goal)) && break
+                running "$sender" || break
+                sleep 0.005
+        done
+        kill -KILL "${pid[ks$round]}" 2>/dev/null
+        wait "${pid[ks$round]}" 2>/dev/null
+        wait "$sender" 2>/dev/null
+        n=$(grep -cxF 'answer {"ok":true}' "$tmp/ks$round.answers")
+        ((n > 0 && n < 100)) && partial=$((partial + 1))
+        accepted=$((accepted + n))
+        find "$ks_spool" -name '*.tmp' 2>/dev/null | grep -q . && midwrite=$((midwrite + 1))
+        have=$(spool_count "$ks_spool")
+        ((have >= accepted)) || errors+=("round $round: $have events in the spool, but $accepted were accepted")
+        ((have <= accepted + round)) ||
+                errors+=("round $round: $have events in the spool for $accepted accepted in $round rounds")
+        grep -q 'is not an event' "$tmp/ks$round.err" &&
+                errors+=("round $round: $(grep 'is not an event' "$tmp/ks$round.err" | head -n 1)")
+done
+mapfile -t want_ids < <(spool_ids "$ks_spool")
+echo "    $accepted events accepted, ${#want_ids[@]} spooled; $partial of 20 kills inside a burst, $midwrite left a file half-written"
+((partial >= 5)) || errors+=("only $partial of 20 kills fell inside a burst of requests: the test proved little")
+report "20 SIGKILLs during spool writes: every accepted event is in the spool" ${errors[@]+"${errors[@]}"} -- \
+        "$tmp/ks20.err" "$tmp/ks20.answers"
+
+errors=()
+rm -f "$tmp/kill-hook.port"
+start_process --append kill-hook "$python" "$receiver" --port "${port[kill-hook]}" --port-file "$tmp/kill-hook.port" \
+        --log "$tmp/kill-hook.log" --control "$tmp/kill-hook.control"
+wait_port kill-hook
+total=${#want_ids[@]}
+for ((round = 1; round <= 3; round++)); do
+        rm -f "$tmp/ks.sock"
+        start_daemon "ksd$round" -c "$tmp/ks.conf" --state-directory "$ks_state"
+        wait_daemon "ksd$round" "$tmp/ks.sock"
+        goal=$(($(ok_count kill-hook) + 1 + RANDOM % (total / 5 + 1)))
+        poll 60 ok_count_at_least kill-hook "$goal"
+        kill -KILL "${pid[ksd$round]}" 2>/dev/null
+        wait "${pid[ksd$round]}" 2>/dev/null
+done
+rm -f "$tmp/ks.sock"
+start_daemon ks-last -c "$tmp/ks.conf" --state-directory "$ks_state"
+wait_daemon ks-last "$tmp/ks.sock"
+poll 120 spool_count_is "$ks_spool" 0 || errors+=("$(spool_count "$ks_spool") events still spooled after 120 s")
+mapfile -t got < <(ok_ids kill-hook)
+[[ "${got[*]}" == "${want_ids[*]}" ]] ||
+        errors+=("delivered ${#got[@]} distinct ids, spooled $total: not the same ids in the same order")
+requests_made=$("$jq" -s 'length' "$tmp/kill-hook.log")
+bad=$("$jq" -s '[.[] | select((.body | fromjson? | .id) != .headers["x-tlswatch-event-id"])] | length' \
+        "$tmp/kill-hook.log")
+((bad == 0)) || errors+=("$bad requests whose body id is not their X-Tlswatch-Event-Id")
+stop_daemon ks-last
+[[ $daemon_rc == 0 ]] || errors+=("exit code $(describe_rc "$daemon_rc") after SIGTERM, expected 0")
+leftovers=$(find "$ks_spool" -name '*.tmp' | wc -l)
+((leftovers == 0)) || errors+=("$leftovers temporary files left in the spool after a clean run")
+echo "    $total events delivered with $requests_made requests (3 kills during the delivery)"
+report "3 SIGKILLs during delivery, then a clean run: every spooled event delivered, in order, same id" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/ks-last.err"
+stop_pid "${pid[kill-hook]}"
+
+# --- hostile webhook receivers ---------------------------------------------------------------------------
+
+# A receiver whose answer has a 100 MB body, and one that drips its answer a byte a second: each
+# attempt ends (the body abandoned after 64 KiB, the drip at Timeout=2s), counts as a failure and is
+# retried; the daemon's peak memory (VmHWM) stays where one ordinary delivery put it.
+errors=()
+echo "ok big:104857600 ok drip ok" >"$tmp/hostile.control"
+start_process hostile-hook "$python" "$receiver" --port 0 --port-file "$tmp/hostile-hook.port" \
+        --log "$tmp/hostile-hook.log" --control "$tmp/hostile.control"
+wait_port hostile-hook
+cat >"$tmp/hostile.conf" <<CONF
+[Defaults]
+ControlSocket=$tmp/hostile.sock
+
+[Webhook hostile]
+URL=http://127.0.0.1:${port[hostile-hook]}/hook
+AllowInsecureHTTP=yes
+RetryMax=1h
+Timeout=2s
+CONF
+mkdir -p "$tmp/hostile-state"
+start_daemon hostile -c "$tmp/hostile.conf" --state-directory "$tmp/hostile-state"
+wait_daemon hostile
+hwm() { awk '/^VmHWM:/ { print $2 }' "/proc/${pid[hostile]}/status" 2>/dev/null || echo 0; }
+test_event "$tmp/hostile.sock" hostile || errors+=("the first webhook-test was not accepted")
+poll 30 ok_count_at_least hostile-hook 1 || errors+=("the ordinary event was not delivered within 30 s")
+hwm_ok=$(hwm)
+test_event "$tmp/hostile.sock" hostile || errors+=("the second webhook-test was not accepted")
+poll 60 ok_count_at_least hostile-hook 2 || errors+=("the event after the 100 MB answer was not delivered within 60 s")
+hwm_big=$(hwm)
+test_event "$tmp/hostile.sock" hostile || errors+=("the third webhook-test was not accepted")
+poll 60 ok_count_at_least hostile-hook 3 || errors+=("the event after the dripping answer was not delivered within 60 s")
+hwm_drip=$(hwm)
+# The receiver's log: [behaviour, event id, arrival] per request.
+v=$("$jq" -s -c '[.[] | .behaviour]' "$tmp/hostile-hook.log")
+[[ $v == '["ok","big:104857600","ok","drip","ok"]' ]] || errors+=("requests: $v, expected ok, big, ok (its retry), drip, ok (its retry)")
+v=$("$jq" -s -c '[.[] | .headers["x-tlswatch-event-id"]] | [.[1] == .[2], .[3] == .[4], .[0] != .[1], .[1] != .[3]]' \
+        "$tmp/hostile-hook.log")
+[[ $v == '[true,true,true,true]' ]] || errors+=("the retries do not carry the ids of the attempts they retry: $v")
+big_s=$("$jq" -s -r '(.[2].time - .[1].time) * 10 | round / 10' "$tmp/hostile-hook.log")
+drip_s=$("$jq" -s -r '(.[4].time - .[3].time) * 10 | round / 10' "$tmp/hostile-hook.log")
+grep -qF 'webhook hostile: delivery failed (HTTP 200 with an answer over 64 KiB, abandoned), will retry' "$tmp/hostile.err" ||
+        errors+=("no \"delivery failed (HTTP 200 with an answer over 64 KiB, abandoned), will retry\"")
+grep -qE 'webhook hostile: delivery failed \(.*([Tt]imeout|timed out).*\), will retry' "$tmp/hostile.err" ||
+        errors+=("no \"delivery failed (...timed out...), will retry\" for the dripping answer")
+v=$(timeout -k 5 20 "$TLSWATCHCTL" --socket "$tmp/hostile.sock" webhooks --json | "$jq" -c '.[0] | [.failures_total, .pending]')
+[[ $v == '[2,0]' ]] || errors+=("failures_total, pending: $v, expected [2,0]")
+# Under ASan the heap's redzones and quarantine make peak memory say nothing about buffering.
+sanitized "$TLSWATCHD" || ((hwm_drip <= hwm_ok + 4096)) ||
+        errors+=("VmHWM grew from $hwm_ok to $hwm_drip KiB (after the 100 MB answer: $hwm_big KiB)")
+running "${pid[hostile]}" || errors+=("tlswatchd exited")
+echo "    VmHWM $hwm_ok KiB after an ordinary delivery, $hwm_big after the 100 MB answer, $hwm_drip after the drip;" \
+        "retry after ${big_s} s (100 MB) and ${drip_s} s (drip, Timeout=2s)"
+stop_daemon hostile
+[[ $daemon_rc == 0 ]] || errors+=("exit code $(describe_rc "$daemon_rc") after SIGTERM, expected 0")
+report "a 100 MB answer and a dripping one: bounded memory and time, each a failure, retried" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/hostile.err" "$tmp/hostile-hook.log"
+
 summary

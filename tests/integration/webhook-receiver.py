@@ -11,6 +11,8 @@ Its behaviour is read from --control before each request, so a test switches it 
     500 | 400 | NNN that status code
     429:SECONDS     429 with "Retry-After: SECONDS"
     hang:SECONDS    sleep SECONDS, then 200 (the client may have given up by then)
+    big:BYTES       200 with a body of BYTES bytes, written as fast as the client reads
+    drip            200 "ok", the whole answer one byte a second, status line first
 The file may hold several words, used one per request, the last one for good; "WORD*N" stands for N
 times WORD: "500*5 ok" answers 500 five times, then 200. A last word "cycle" starts the list over
 instead: "500 ok*3 cycle" fails one request in four for as long as it runs. Writing a different text
@@ -116,6 +118,32 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self.wfile.write(body)
         self.close_connection = True
 
+    def answer_big(self, size):
+        chunk = b"x" * 65536
+        self.close_connection = True
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain")
+            self.send_header("Content-Length", str(size))
+            self.send_header("Connection", "close")
+            self.end_headers()
+            while size > 0:
+                self.wfile.write(chunk[:size])
+                size -= min(size, len(chunk))
+        except OSError:
+            pass  # the client stopped reading, which is the point
+
+    def answer_drip(self):
+        self.close_connection = True
+        answer = b"HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: 3\r\nConnection: close\r\n\r\nok\n"
+        try:
+            for i in range(len(answer)):
+                self.wfile.write(answer[i:i + 1])
+                self.wfile.flush()
+                time.sleep(1)
+        except OSError:
+            pass  # the client gave up
+
     def signature_ok(self, raw):
         secret = self.server.secret
         if secret is None:
@@ -158,6 +186,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
             "status": status,
         })
 
+        if name == "big":
+            self.answer_big(int(argument or 100 * 1024 * 1024))
+            return
+        if name == "drip":
+            self.answer_drip()
+            return
         if delay:
             time.sleep(delay)
         try:

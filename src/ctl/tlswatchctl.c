@@ -31,7 +31,7 @@
 DEFINE_TRIVIAL_CLEANUP_FUNC(SSL_CTX *, SSL_CTX_free);
 
 /* The libraries as this process runs them, not as it was built: what a bug report needs. tlswatchctl
- * does not link libcurl (only the daemon sends webhooks), so it has no libcurl to report. */
+ * does not link libcurl (it loads it only to fetch CRLs, src/ctl/curl-lazy.c), so it has none to report. */
 static void version(void) {
         _cleanup_free_ char *systemd = NULL;
 

@@ -674,10 +674,17 @@ wait_match -F "$err" '<2>refused: status unknown -> critical (connect_failed)' 3
         errors+=("no \"<2>refused: status unknown -> critical (connect_failed)\"")
 report "ConfirmFailures=3: refused connections count on the third" ${errors[@]+"${errors[@]}"} -- "${show[@]}"
 
-# Let one more interval pass: an ongoing problem is not logged again.
-sleep 2.5
+# Let a fourth probe of each pass (the state file counts them), not a fixed time that a loaded machine
+# may not fill: an ongoing problem is not logged again.
+more_failures() {
+        "$jq" -e '.targets.refused.consecutive_failures >= 4 and .targets.hung.consecutive_failures >= 4' \
+                "$tmp/confirm.state/state.json" >/dev/null 2>&1
+}
+poll 30 more_failures
+more=$?
 stop_daemon confirm
 errors=()
+((more == 0)) || errors+=("state.json shows no fourth probe of hung and refused within 30 s")
 [[ $daemon_rc == 0 ]] || errors+=("exit code $(describe_rc "$daemon_rc") after SIGTERM, expected 0")
 for t in hung refused; do
         n=$(count_matching "$err" "^<[0-9]>$t: ")

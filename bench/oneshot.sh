@@ -35,11 +35,15 @@ while [ $# -gt 0 ]; do
 done
 
 top=$(cd "$(dirname "$0")/.." && pwd)
+# shellcheck disable=SC2012 # build directory names are ours, and ls -t sorts by age
 newest() { ls -t "$top"/build*/"$1" 2>/dev/null | head -n 1 || true; }
 TLSWATCHCTL=${TLSWATCHCTL:-$(newest tlswatchctl)}
 TLSWATCHD=${TLSWATCHD:-$(newest tlswatchd)}
 for p in "$TLSWATCHCTL" "$TLSWATCHD"; do
-        [ -n "$p" ] && [ -x "$p" ] || { echo "oneshot.sh: build first or set TLSWATCHCTL and TLSWATCHD" >&2; exit 2; }
+        if [ -z "$p" ] || [ ! -x "$p" ]; then
+                echo "oneshot.sh: build first or set TLSWATCHCTL and TLSWATCHD" >&2
+                exit 2
+        fi
 done
 for tool in openssl python3; do
         command -v "$tool" >/dev/null || { echo "oneshot.sh: $tool is missing" >&2; exit 2; }
@@ -48,9 +52,8 @@ done
 work=$(mktemp -d "${TMPDIR:-/tmp}/tlswatch-oneshot.XXXXXX")
 pids=()
 stop_pid() {
-        local i
         kill "$1" 2>/dev/null || return 0
-        for i in $(seq 50); do
+        for _ in $(seq 50); do
                 kill -0 "$1" 2>/dev/null || break
                 sleep 0.1
         done
@@ -87,6 +90,7 @@ openssl x509 -req -in "$d/leaf.csr" -CA "$d/int.pem" -CAkey "$d/int.key" -CAcrea
 
 # --- the listener: one s_server on an ephemeral port; its stdin a FIFO held open, so it never sees EOF ---
 mkfifo "$work/idle"
+# shellcheck disable=SC2034 # only held open, never used
 exec {idle_fd}<>"$work/idle"
 openssl s_server -accept 127.0.0.1:0 -cert "$d/leaf.pem" -key "$d/leaf.key" -cert_chain "$d/int.pem" \
         <"$work/idle" >"$work/server.out" 2>"$work/server.err" &

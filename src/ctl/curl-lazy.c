@@ -98,12 +98,15 @@ CURLcode curl_easy_setopt(CURL *easy, CURLoption option, ...) {
         if (!load())
                 return CURLE_FAILED_INIT;
         va_start(ap, option);
+        /* On LP64 long and curl_off_t are one type, so two branches look alike; not on 32-bit systems.
+         * NOLINTBEGIN(bugprone-branch-clone) */
         if (option < CURLOPTTYPE_OBJECTPOINT)
                 r = lib.easy_setopt(easy, option, va_arg(ap, long));
         else if (option >= CURLOPTTYPE_OFF_T && option < CURLOPTTYPE_BLOB)
                 r = lib.easy_setopt(easy, option, va_arg(ap, curl_off_t));
         else /* object and function pointers, blobs: one pointer */
                 r = lib.easy_setopt(easy, option, va_arg(ap, void *));
+        /* NOLINTEND(bugprone-branch-clone) */
         va_end(ap);
         return r;
 }
@@ -141,12 +144,15 @@ CURLMcode curl_multi_setopt(CURLM *multi, CURLMoption option, ...) {
         if (!load())
                 return CURLM_INTERNAL_ERROR;
         va_start(ap, option);
+        /* On LP64 long and curl_off_t are one type, so two branches look alike; not on 32-bit systems.
+         * NOLINTBEGIN(bugprone-branch-clone) */
         if (option < CURLOPTTYPE_OBJECTPOINT)
                 r = lib.multi_setopt(multi, option, va_arg(ap, long));
         else if (option >= CURLOPTTYPE_OFF_T && option < CURLOPTTYPE_BLOB)
                 r = lib.multi_setopt(multi, option, va_arg(ap, curl_off_t));
         else
                 r = lib.multi_setopt(multi, option, va_arg(ap, void *));
+        /* NOLINTEND(bugprone-branch-clone) */
         va_end(ap);
         return r;
 }

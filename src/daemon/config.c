@@ -1073,6 +1073,45 @@ static int finish_http(Config *config, char **ret_error) {
         return 0;
 }
 
+/* [Defaults] for the keys the target did not set, the built-in defaults, and the checks that need the
+ * whole section. */
+static int finish_target(Config *config, TargetConfig *t, char **ret_error) {
+        if (inherit(t, &config->defaults) < 0)
+                return -ENOMEM;
+
+        if (!t->probe.host)
+                return finish_error(ret_error, t, "Address= is missing (HOST:PORT)");
+        t->probe.protocol = probe_settings_protocol(&t->probe);
+        if (!t->interval_usec)
+                t->interval_usec = DEFAULT_INTERVAL_USEC;
+        if (!t->retry_interval_usec)
+                t->retry_interval_usec = MIN(DEFAULT_RETRY_INTERVAL_USEC, t->interval_usec);
+        if (!t->probe.timeout_usec)
+                t->probe.timeout_usec = MIN(DEFAULT_TIMEOUT_USEC, t->interval_usec);
+        if (!t->repeat_interval_usec)
+                t->repeat_interval_usec = DEFAULT_REPEAT_INTERVAL_USEC;
+        /* Either day threshold given (here or in [Defaults]) judges by days as before; the other
+         * keeps its old default. Neither: the lifetime policy alone. */
+        t->probe.days_set = t->set_mask & (key_bit("WarnDays") | key_bit("CritDays"));
+        if (!(t->set_mask & key_bit("WarnDays")))
+                t->probe.warn_days = DEFAULT_WARN_DAYS;
+        if (!(t->set_mask & key_bit("CritDays")))
+                t->probe.crit_days = DEFAULT_CRIT_DAYS;
+        if (!t->confirm_failures)
+                t->confirm_failures = DEFAULT_CONFIRM_FAILURES;
+        if (!t->probe.mqtt_version)
+                t->probe.mqtt_version = 4;
+
+        _cleanup_free_ char *error = NULL;
+        if (probe_settings_validate(&t->probe, PROBE_SETTINGS_NAMES_CONFIG, &error) < 0)
+                return finish_error(ret_error, t, "%s", error ?: "out of memory");
+        if (t->key_file_on_disk && !t->cert_file_on_disk)
+                return finish_error(ret_error, t, "KeyFile= needs CertFile=");
+        if (t->probe.timeout_usec > t->interval_usec)
+                return finish_error(ret_error, t, "Timeout= must not exceed Interval=");
+        return 0;
+}
+
 int config_finish(Config *config, char **ret_error) {
         int r;
 
@@ -1086,41 +1125,9 @@ int config_finish(Config *config, char **ret_error) {
                 return r;
 
         for (size_t i = 0; i < config->n_targets; i++) {
-                TargetConfig *t = &config->targets[i];
-
-                if (inherit(t, &config->defaults) < 0)
-                        return -ENOMEM;
-
-                if (!t->probe.host)
-                        return finish_error(ret_error, t, "Address= is missing (HOST:PORT)");
-                t->probe.protocol = probe_settings_protocol(&t->probe);
-                if (!t->interval_usec)
-                        t->interval_usec = DEFAULT_INTERVAL_USEC;
-                if (!t->retry_interval_usec)
-                        t->retry_interval_usec = MIN(DEFAULT_RETRY_INTERVAL_USEC, t->interval_usec);
-                if (!t->probe.timeout_usec)
-                        t->probe.timeout_usec = MIN(DEFAULT_TIMEOUT_USEC, t->interval_usec);
-                if (!t->repeat_interval_usec)
-                        t->repeat_interval_usec = DEFAULT_REPEAT_INTERVAL_USEC;
-                /* Either day threshold given (here or in [Defaults]) judges by days as before; the other
-                 * keeps its old default. Neither: the lifetime policy alone. */
-                t->probe.days_set = t->set_mask & (key_bit("WarnDays") | key_bit("CritDays"));
-                if (!(t->set_mask & key_bit("WarnDays")))
-                        t->probe.warn_days = DEFAULT_WARN_DAYS;
-                if (!(t->set_mask & key_bit("CritDays")))
-                        t->probe.crit_days = DEFAULT_CRIT_DAYS;
-                if (!t->confirm_failures)
-                        t->confirm_failures = DEFAULT_CONFIRM_FAILURES;
-                if (!t->probe.mqtt_version)
-                        t->probe.mqtt_version = 4;
-
-                _cleanup_free_ char *error = NULL;
-                if (probe_settings_validate(&t->probe, PROBE_SETTINGS_NAMES_CONFIG, &error) < 0)
-                        return finish_error(ret_error, t, "%s", error ?: "out of memory");
-                if (t->key_file_on_disk && !t->cert_file_on_disk)
-                        return finish_error(ret_error, t, "KeyFile= needs CertFile=");
-                if (t->probe.timeout_usec > t->interval_usec)
-                        return finish_error(ret_error, t, "Timeout= must not exceed Interval=");
+                r = finish_target(config, &config->targets[i], ret_error);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
@@ -1197,6 +1204,90 @@ const TargetConfig *config_find_target(const Config *config, const char *name) {
                 return NULL;
         size_t slot = *target_slot(config, name);
         return slot ? &config->targets[slot - 1] : NULL;
+}
+
+static void target_config_clear(TargetConfig *t);
+
+static int target_index_rebuild(Config *config) {
+        config->target_slots = mfree(config->target_slots);
+        config->n_target_slots = 0;
+        return target_index_reserve(config, config->n_targets);
+}
+
+int config_add_target(Config *config, const char *name, const char *file, unsigned line,
+                      const ConfigSetting *settings, size_t n_settings, char **ret_error) {
+        Parser p = { .config = config, .file_name = file, .line = line };
+        TargetConfig t = { .line = line };
+        int r;
+
+        assert(config && name && file && ret_error);
+        *ret_error = NULL;
+        if (!target_name_valid(name))
+                return config_section_error(ret_error, "Target", file, line, name,
+                                            "a target name is 1 to 128 letters, digits or -_.:@");
+        if (config_find_target(config, name))
+                return config_section_error(ret_error, "Target", file, line, name,
+                                            "the target name is taken (by [Target %s] in %s:%u)", name,
+                                            config_find_target(config, name)->file,
+                                            config_find_target(config, name)->line);
+        if (config->n_targets >= TARGETS_MAX)
+                return config_section_error(ret_error, "Target", file, line, name, "more than %d targets",
+                                            TARGETS_MAX);
+        t.name = strdup(name);
+        t.file = strdup(file);
+        if (!t.name || !t.file) {
+                target_config_clear(&t);
+                return -ENOMEM;
+        }
+        for (size_t i = 0; i < n_settings && !p.error; i++) {
+                const KeyDefinition *k = NULL;
+                for (size_t j = 0; j < ELEMENTSOF(keys) && !k; j++)
+                        if ((keys[j].scope == SCOPE_TARGET || keys[j].scope == SCOPE_TARGET_ONLY) &&
+                            strcmp(keys[j].key, settings[i].key) == 0)
+                                k = &keys[j];
+                if (!k)
+                        (void) parser_error(&p, line, "[Target %s]: unknown target key \"%s\"", name, settings[i].key);
+                else if (parse_value(&p, k, settings[i].value, &t) != 0)
+                        t.set_mask |= UINT64_C(1) << (k - keys);
+        }
+        if (p.error) {
+                target_config_clear(&t);
+                *ret_error = p.error;
+                return -EINVAL;
+        }
+        r = finish_target(config, &t, ret_error);
+        if (r >= 0 && config->n_targets == config->targets_allocated) {
+                size_t n = MAX(config->targets_allocated * 2, (size_t) 16);
+                TargetConfig *targets = reallocarray(config->targets, n, sizeof(TargetConfig));
+                if (targets) {
+                        config->targets = targets;
+                        config->targets_allocated = n;
+                } else
+                        r = -ENOMEM;
+        }
+        if (r >= 0)
+                r = target_index_reserve(config, config->n_targets + 1);
+        if (r < 0) {
+                target_config_clear(&t);
+                return r;
+        }
+        config->targets[config->n_targets++] = t;
+        *target_slot(config, name) = config->n_targets;
+        return 0;
+}
+
+int config_keep_targets(Config *config, bool (*keep)(const TargetConfig *t, void *userdata), void *userdata) {
+        size_t n = 0;
+
+        for (size_t i = 0; i < config->n_targets; i++)
+                if (keep(&config->targets[i], userdata))
+                        config->targets[n++] = config->targets[i];
+                else
+                        target_config_clear(&config->targets[i]);
+        if (n == config->n_targets)
+                return 0;
+        config->n_targets = n;
+        return target_index_rebuild(config);
 }
 
 #define T(kind, member) FIELD_##kind##_OF(TargetConfig, member)

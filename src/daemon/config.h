@@ -135,6 +135,22 @@ int config_finish(Config *config, char **ret_error);
 
 const TargetConfig *config_find_target(const Config *config, const char *name);
 
+/* One KEY=VALUE of a target, as a [Target NAME] section would say it ("Protocol", "mqtts"). */
+typedef struct ConfigSetting {
+        const char *key;
+        const char *value;
+} ConfigSetting;
+
+/* For sources of targets (target-source.h): adds a target as if a [Target NAME] section at file:line had
+ * these settings, each parsed by the key table as in a file, then given [Defaults] and checked as
+ * config_finish() does. Returns 0; or -EINVAL (a bad name or value, the name taken: the message in
+ * *ret_error, "FILE:LINE: ..."), -ENOMEM; on failure the Config is unchanged. */
+int config_add_target(Config *config, const char *name, const char *file, unsigned line,
+                      const ConfigSetting *settings, size_t n_settings, char **ret_error);
+
+/* Drops every target `keep` refuses (Shard=), keeping the others' order. Returns 0 or -ENOMEM. */
+int config_keep_targets(Config *config, bool (*keep)(const TargetConfig *t, void *userdata), void *userdata);
+
 /* True when two targets would be probed the same way (the state of an unchanged target survives a
  * reload). */
 bool target_config_equal(const TargetConfig *a, const TargetConfig *b);

@@ -32,6 +32,7 @@
 #include "status-json.h"
 #include "target.h"
 #include "target-files.h"
+#include "target-source.h"
 #include "tls.h"
 #include "webhook.h"
 
@@ -84,6 +85,7 @@ struct Manager {
         SinkHost sink_host;      /* what the sinks may read and ask; points back at this Manager */
         SinkContext sink_context;
         SinkSet *sinks;          /* the journal, webhooks, metrics file, control socket: sink-table.c */
+        TargetSources *sources;  /* TargetsFile=, SRV=, ... and Shard=: target-source.h */
 };
 
 static usec_t now_realtime(void) {
@@ -568,6 +570,10 @@ static int load(Manager *m, Config **ret_config, Target ***ret_targets, TlsConte
         r = config_load(m->config_file, &config, ret_error);
         if (r < 0)
                 return r;
+        /* The targets of TargetsFile= and the other sources join the sections' before any is built. */
+        r = target_sources_apply(m->sources, config, ret_error);
+        if (r < 0)
+                return r;
         r = tls_context_cache_new(&cache);
         if (r < 0)
                 return r;
@@ -843,6 +849,14 @@ static char *state_directory(const ManagerOptions *options) {
         return result;
 }
 
+/* A target source's input changed (a targets file was written): applied like a reload, so that the
+ * targets that stay keep their state. */
+static void on_sources_changed(void *userdata) {
+        Manager *m = userdata;
+
+        (void) reload(m, NULL);
+}
+
 int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
@@ -866,6 +880,10 @@ int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) 
         if (r < 0)
                 return r;
         r = crl_cache_new(m->event, &m->crls);
+        if (r < 0)
+                return r;
+        /* A command (--once) reads the targets files and watches nothing. */
+        r = target_sources_new(options->once ? NULL : m->event, on_sources_changed, m, &m->sources);
         if (r < 0)
                 return r;
         r = load(m, &m->config, &m->targets, &m->tls_cache, ret_error);
@@ -918,6 +936,7 @@ Manager *manager_free(Manager *m) {
                 return NULL;
         m->save_timer = sd_event_source_disable_unref(m->save_timer);
         sink_set_free(m->sinks);
+        target_sources_free(m->sources);
         free_targets(m->targets, m->n_targets);
         schedule_free(m->schedule); /* after the targets: each takes its entry off as it goes */
         crl_cache_free(m->crls);    /* after the targets and sinks: their probes ask it */

@@ -67,6 +67,8 @@ typedef enum ValueType {
         VALUE_LISTEN,     /* IP:PORT to bind */
         VALUE_GROUPS,     /* key-exchange groups, checked against the OpenSSL we run with */
         VALUE_SEVERITY,   /* note, warning or critical */
+        VALUE_GLOB,       /* an absolute path, wildcards in its last part only; appended */
+        VALUE_SHARD,      /* I/N */
 } ValueType;
 
 typedef enum KeyScope {
@@ -141,6 +143,8 @@ static const KeyDefinition keys[] = {
         { "MaxProbesOnDemand", SCOPE_HTTP, VALUE_COUNT, offsetof(HttpConfig, max_probes_on_demand) },
         { "Label", SCOPE_WEBHOOK, VALUE_LABEL, offsetof(WebhookConfig, labels) },
         { "RunbookURL", SCOPE_WEBHOOK, VALUE_LINK, offsetof(WebhookConfig, runbook_url) },
+        { "TargetsFile", SCOPE_GLOBAL, VALUE_GLOB, offsetof(Config, targets_files) },
+        { "Shard", SCOPE_GLOBAL, VALUE_SHARD, offsetof(Config, shard) },
 };
 
 /* Which keys a section set is a bit mask over this table. */
@@ -611,6 +615,30 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 free(t->probe.host);
                 t->probe.host = host;
                 t->probe.port = port;
+                r = 0;
+                break;
+        }
+        case VALUE_GLOB: {
+                /* As Prometheus's file_sd: wildcards in the file's name only, so that the directories to
+                 * watch are known. */
+                const char *slash = strrchr(value, '/'), *wildcard = strpbrk(value, "*?[");
+                if (value[0] != '/' || !slash[1] || (wildcard && wildcard < slash))
+                        return parser_error(p, p->line, "%s: \"%s\" is not an absolute path with wildcards (*?[) "
+                                            "in its last part only", k->key, value);
+                r = string_list_append(field, value, strlen(value));
+                if (r == -E2BIG)
+                        return parser_error(p, p->line, "%s: more than 64 values", k->key);
+                break;
+        }
+        case VALUE_SHARD: {
+                ConfigShard *shard = field;
+                const char *slash = strchr(value, '/');
+                _cleanup_free_ char *index = slash ? strndup(value, (size_t) (slash - value)) : NULL;
+                if (!slash || !index || parse_unsigned(index, 65535, &shard->index) < 0 ||
+                    parse_unsigned(slash + 1, 65536, &shard->count) < 0 || shard->count == 0 ||
+                    shard->index >= shard->count)
+                        return parser_error(p, p->line, "%s: \"%s\" is not I/N with 0 <= I < N <= 65536 (e.g. 0/2)",
+                                            k->key, value);
                 r = 0;
                 break;
         }
@@ -1359,6 +1387,7 @@ Config *config_free(Config *config) {
         target_config_clear(&config->defaults);
         free(config->control_socket);
         free(config->metrics_file);
+        string_list_clear(&config->targets_files);
         for (size_t i = 0; i < config->n_targets; i++)
                 target_config_clear(&config->targets[i]);
         free(config->targets);

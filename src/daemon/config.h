@@ -103,6 +103,12 @@ typedef struct HttpConfig {
         unsigned line;
 } HttpConfig;
 
+/* Shard=I/N: this instance probes the targets whose name hashes to I modulo N (target-source.h). */
+typedef struct ConfigShard {
+        unsigned index;
+        unsigned count; /* 0: no Shard=, every target */
+} ConfigShard;
+
 typedef struct Config {
         TargetConfig defaults;
         TargetConfig *targets;
@@ -111,6 +117,8 @@ typedef struct Config {
         char *control_socket; /* NULL: $RUNTIME_DIRECTORY/control.sock, else /run/tlswatch/control.sock */
         char *metrics_file;   /* NULL: none */
         uint64_t spool_max_bytes;
+        StringList targets_files; /* TargetsFile=: globs of file_sd JSON/YAML files (target-file.c) */
+        ConfigShard shard;        /* Shard= */
         WebhookConfig *webhooks;
         size_t n_webhooks;
         HttpConfig http;

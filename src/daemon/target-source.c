@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "target-source.h"
+#include "targets-file.h"
 
 typedef struct SourceEntry {
         const TargetSourceType *type;
@@ -34,6 +35,15 @@ int target_sources_new(sd_event *event, target_sources_changed_t on_changed, voi
         s->event = event ? sd_event_ref(event) : NULL;
         s->on_changed = on_changed;
         s->userdata = userdata;
+
+        void *files = NULL;
+        int r = targets_file_source_new(s, &files);
+        if (r >= 0)
+                r = target_sources_register(s, &targets_file_source, files);
+        if (r < 0) {
+                target_sources_free(s);
+                return r;
+        }
         *ret = s;
         return 0;
 }
@@ -66,8 +76,21 @@ int target_sources_register(TargetSources *s, const TargetSourceType *type, void
                 return -ENOMEM;
         }
         s->entries = entries;
-        s->entries[s->n_entries++] = (SourceEntry) { .type = type, .source = source };
+        s->entries[s->n_entries++] = (SourceEntry){ .type = type, .source = source };
         return 0;
+}
+
+uint64_t target_sources_shard_hash(const char *name) {
+        uint64_t hash = UINT64_C(14695981039346656037); /* FNV-1a 64: offset basis */
+
+        for (const unsigned char *c = (const unsigned char *) name; *c; c++)
+                hash = (hash ^ *c) * UINT64_C(1099511628211); /* the FNV 64-bit prime */
+        return hash;
+}
+
+static bool in_shard(const TargetConfig *t, void *userdata) {
+        const ConfigShard *shard = userdata;
+        return target_sources_shard_hash(t->name) % shard->count == shard->index;
 }
 
 int target_sources_apply(TargetSources *s, Config *config, char **ret_error) {
@@ -79,6 +102,10 @@ int target_sources_apply(TargetSources *s, Config *config, char **ret_error) {
                 if (r < 0)
                         return r;
         }
+        /* Last, over every target whatever its source, so that N instances sharing one configuration
+         * split it between them. */
+        if (config->shard.count > 0)
+                return config_keep_targets(config, in_shard, &config->shard);
         return 0;
 }
 
@@ -104,8 +131,8 @@ void target_sources_changed(TargetSources *s) {
                 if (r >= 0)
                         r = sd_event_source_set_enabled(s->settle_timer, SD_EVENT_ONESHOT);
         } else
-                r = sd_event_add_time(s->event, &s->settle_timer, CLOCK_MONOTONIC, now + TARGET_SOURCES_SETTLE_USEC,
-                                      USEC_PER_SEC / 20, on_settled, s);
+                r = sd_event_add_time(s->event, &s->settle_timer, CLOCK_MONOTONIC,
+                                      now + TARGET_SOURCES_SETTLE_USEC, USEC_PER_SEC / 20, on_settled, s);
         if (r < 0)
                 log_warning_errno(r, "cannot schedule the reload for a changed target source: %m; run "
                                      "tlswatchctl reload");

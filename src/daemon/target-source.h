@@ -5,6 +5,7 @@
  * for any target. A source whose input changes asks for a reload, which is debounced. */
 #pragma once
 
+#include <stdint.h>
 #include <systemd/sd-event.h>
 
 #include "config.h"
@@ -42,6 +43,11 @@ int target_sources_register(TargetSources *s, const TargetSourceType *type, void
 /* The step of each load between config_load() and build_targets(): every source's targets, then Shard=.
  * Returns 0, or a negative errno with a one-line message in *ret_error. */
 int target_sources_apply(TargetSources *s, Config *config, char **ret_error);
+
+/* Shard=I/N keeps the targets whose name's hash modulo N is I. The hash is FNV-1a 64 over the name's
+ * bytes (offset basis 14695981039346656037, prime 1099511628211, each byte XORed in then multiplied,
+ * modulo 2^64), so another tool can reproduce the split. */
+uint64_t target_sources_shard_hash(const char *name);
 
 /* For a source: its input changed. The manager's callback runs once the sources were quiet for
  * TARGET_SOURCES_SETTLE_USEC (an editor's save is several events; a fleet's redeploy many files). */

@@ -708,9 +708,11 @@ static int reload(Manager *m, char **ret_error) {
 /* --- the control socket's requests ----------------------------------------------------------- */
 
 static json_t *target_status_json(const Target *t) {
-        char address[300];
+        const ConfigShard *shard = &t->manager->config->shard;
+        char address[300], shard_text[32];
 
         format_address(t->config, address, sizeof(address), true);
+        snprintf(shard_text, sizeof(shard_text), "%u/%u", shard->index, shard->count);
         return status_json_target(&(StatusTarget) {
                 .name = t->config->name,
                 .address = address,
@@ -719,6 +721,7 @@ static json_t *target_status_json(const Target *t) {
                 .report = t->last_report,
                 .next_probe_usec = t->probe ? now_realtime() : t->next_probe_usec,
                 .probing = t->probe != NULL,
+                .shard = shard->count > 0 ? shard_text : NULL,
         });
 }
 

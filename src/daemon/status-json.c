@@ -27,7 +27,8 @@ json_t *status_json_target(const StatusTarget *t) {
         /* Never probed, nothing scheduled: null, so a reader tests one member, not a sentinel word. */
         int64_t not_after = parse_timestamp_rfc3339(state->not_after);
         if ((state->last_probe_usec > 0
-                     ? json_object_set_time(o, "last_probe", (int64_t) (state->last_probe_usec / USEC_PER_SEC))
+                     ? json_object_set_time(o, "last_probe",
+                                            (int64_t) (state->last_probe_usec / USEC_PER_SEC))
                      : json_object_set_new(o, "last_probe", json_null())) < 0 ||
             (t->next_probe_usec > 0
                      ? json_object_set_time(o, "next_probe", (int64_t) (t->next_probe_usec / USEC_PER_SEC))
@@ -37,6 +38,7 @@ json_t *status_json_target(const StatusTarget *t) {
             (state->sha256[0] && json_object_set_new(o, "sha256", json_string(state->sha256)) < 0) ||
             (state->subject && json_object_set_new(o, "subject", json_string(state->subject)) < 0) ||
             (state->issuer && json_object_set_new(o, "issuer", json_string(state->issuer)) < 0) ||
+            (t->shard && json_object_set_new(o, "shard", json_string(t->shard)) < 0) ||
             (t->report && (report_to_json(t->report, &report) < 0 ||
                            json_object_set_new(report, "name", json_string(t->name)) < 0 ||
                            json_object_set_new(o, "report", report) < 0))) {

@@ -15,12 +15,13 @@
 
 typedef struct StatusTarget {
         const char *name;
-        const char *address;  /* "host:port", an IPv6 literal in brackets */
+        const char *address; /* "host:port", an IPv6 literal in brackets */
         const char *protocol;
         const TargetState *state;
-        const Report *report; /* the last probe's, NULL before the first */
+        const Report *report;   /* the last probe's, NULL before the first */
         usec_t next_probe_usec; /* CLOCK_REALTIME, 0 if none */
-        bool probing;         /* a probe is in flight */
+        bool probing;           /* a probe is in flight */
+        const char *shard;      /* Shard= as "I/N", NULL when not set */
 } StatusTarget;
 
 /* One element of the status answer's "targets"; a new object or NULL. */

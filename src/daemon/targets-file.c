@@ -190,6 +190,7 @@ static void apply_file(Config *config, TargetsFile *f) {
                 file_sd_list_clear(&list);
         }
         say_once(f, error ?: strerror(-r), f->good.n);
+        error = mfree(error); /* config_add_target() sets it afresh */
         if (f->has_good && add_list(config, f->path, &f->good, &error) < 0)
                 /* [Defaults] changed under them, or a section took a name: none of the file's targets. */
                 log_warning("%s: its last good targets no longer check either (%s); the file gives none",

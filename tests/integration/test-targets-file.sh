@@ -15,7 +15,7 @@ set -u -o pipefail
 . "$TESTS_SRCDIR/integration/lib.sh"
 
 hide_journal "$@"
-unset NOTIFY_SOCKET WATCHDOG_USEC WATCHDOG_PID STATE_DIRECTORY JOURNAL_STREAM
+forget_service_environment
 
 need_programs TLSWATCHD TLSWATCHCTL
 need_commands "$openssl" "$jq" timeout python3

@@ -31,7 +31,7 @@ cppcheck)
         ;;
 clang-tidy)
         # The flags the build uses, so clang-tidy sees the same headers and macros.
-        read -r -a flags <<<"$(pkg-config --cflags libssl libcrypto libsystemd jansson libcurl inih cmocka)"
+        read -r -a flags <<<"$(pkg-config --cflags libssl libcrypto libsystemd jansson libcurl inih yaml-0.1 cmocka)"
         export TIDY_FLAGS
         TIDY_FLAGS=$(printf '%q ' -std=gnu11 -include "$builddir/build-config.h" "${includes[@]}" "${defines[@]}" \
                 "${flags[@]}")

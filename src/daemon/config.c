@@ -5,6 +5,7 @@
 #include <arpa/inet.h>
 #include <assert.h>
 #include <dirent.h>
+#include <ctype.h>
 #include <ini.h>
 #include <jansson.h>
 #include <limits.h>
@@ -69,6 +70,8 @@ typedef enum ValueType {
         VALUE_SEVERITY,   /* note, warning or critical */
         VALUE_GLOB,       /* an absolute path, wildcards in its last part only; appended */
         VALUE_SHARD,      /* I/N */
+        VALUE_SRV,        /* an SRV owner name, _service._proto.domain */
+        VALUE_VANTAGE,    /* a label value naming a site */
 } ValueType;
 
 typedef enum KeyScope {
@@ -145,6 +148,9 @@ static const KeyDefinition keys[] = {
         { "RunbookURL", SCOPE_WEBHOOK, VALUE_LINK, offsetof(WebhookConfig, runbook_url) },
         { "TargetsFile", SCOPE_GLOBAL, VALUE_GLOB, offsetof(Config, targets_files) },
         { "Shard", SCOPE_GLOBAL, VALUE_SHARD, offsetof(Config, shard) },
+        { "SRV", SCOPE_TARGET_ONLY, VALUE_SRV, offsetof(TargetConfig, srv_name) },
+        { "Vantage", SCOPE_GLOBAL, VALUE_VANTAGE, offsetof(Config, vantage) },
+        { "VantageLabel", SCOPE_WEBHOOK, VALUE_BOOLEAN, offsetof(WebhookConfig, vantage_label) },
 };
 
 /* Which keys a section set is a bit mask over this table. */
@@ -642,6 +648,32 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 r = 0;
                 break;
         }
+        case VALUE_SRV: {
+                /* RFC 2782: _Service._Proto.Name; a trailing dot (an absolute name) is allowed. */
+                TargetConfig *t = base;
+                size_t n = strlen(value);
+                const char *proto = value[0] == '_' ? strstr(value, "._") : NULL;
+                static const char name_chars[] = "abcdefghijklmnopqrstuvwxyz"
+                                                 "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.";
+                bool plain = n > 0 && n < 254 && strspn(value, name_chars) == n && !strstr(value, "..");
+                if (!plain || !proto || !strchr(proto + 2, '.'))
+                        return parser_error(p, p->line, "%s: \"%s\" is not an SRV name such as "
+                                            "_secure-mqtt._tcp.example.com", k->key, value);
+                _cleanup_free_ char *name = strndup(value, value[n - 1] == '.' ? n - 1 : n);
+                if (!name)
+                        return parser_error(p, p->line, "out of memory");
+                for (char *c = name; *c; c++)
+                        *c = (char) tolower((unsigned char) *c);
+                r = assign_string(&t->srv_name, name);
+                break;
+        }
+        case VALUE_VANTAGE:
+                /* A label value in every exposition and alert: short, UTF-8, one line. */
+                if (!*value || strlen(value) > 128 || !utf8_is_valid(value) || strpbrk(value, "\"\\"))
+                        return parser_error(p, p->line, "%s: \"%s\" is not 1 to 128 bytes of UTF-8 without "
+                                            "quotes or backslashes", k->key, value);
+                r = assign_string(field, value);
+                break;
         case VALUE_LISTEN: {
                 HttpConfig *h = base;
                 _cleanup_free_ char *host = NULL;
@@ -1024,6 +1056,8 @@ int config_section_error(char **ret_error, const char *kind, const char *file, u
 #define finish_error(ret_error, t, ...) \
         config_section_error(ret_error, "Target", (t)->file, (t)->line, (t)->name, __VA_ARGS__)
 
+static uint64_t key_bit(const char *key);
+
 static int finish_webhooks(Config *config, char **ret_error) {
         if (!config->spool_max_bytes)
                 config->spool_max_bytes = DEFAULT_SPOOL_MAX_BYTES;
@@ -1036,9 +1070,12 @@ static int finish_webhooks(Config *config, char **ret_error) {
                 if (w->urls.n > 1 && w->format != WEBHOOK_FORMAT_ALERTMANAGER)
                         return webhook_error(ret_error, w, "URL= names %zu URLs: only Format=alertmanager posts to "
                                              "several receivers (the peers of an Alertmanager cluster)", w->urls.n);
-                if (w->format != WEBHOOK_FORMAT_ALERTMANAGER && (w->labels.n > 0 || w->runbook_url))
+                if (w->format != WEBHOOK_FORMAT_ALERTMANAGER && (w->labels.n > 0 || w->runbook_url ||
+                                                                  (w->set_mask & key_bit("VantageLabel"))))
                         return webhook_error(ret_error, w, "%s= is for Format=alertmanager only",
-                                             w->labels.n > 0 ? "Label" : "RunbookURL");
+                                             w->labels.n > 0 ? "Label"
+                                             : w->runbook_url ? "RunbookURL"
+                                                              : "VantageLabel");
                 for (size_t j = 0; j < w->urls.n; j++)
                         if (strncmp(w->urls.items[j], "http://", 7) == 0 && !webhook_config_allows_http(w))
                                 return webhook_error(
@@ -1107,9 +1144,20 @@ static int finish_target(Config *config, TargetConfig *t, char **ret_error) {
         if (inherit(t, &config->defaults) < 0)
                 return -ENOMEM;
 
-        if (!t->probe.host)
+        if (t->srv_name && t->probe.host)
+                return finish_error(ret_error, t, "Address= and SRV= exclude each other: SRV= names "
+                                    "the hosts and ports");
+        if (!t->probe.host && !t->srv_name)
                 return finish_error(ret_error, t, "Address= is missing (HOST:PORT)");
-        t->probe.protocol = probe_settings_protocol(&t->probe);
+        if (t->srv_name) {
+                /* A template: validated as its expansions will be, on a stand-in address; their
+                 * protocol (unless Protocol= says) follows each record's port. */
+                t->probe.host = strdup(t->srv_name);
+                if (!t->probe.host)
+                        return -ENOMEM;
+                t->probe.port = 8883;
+        } else
+                t->probe.protocol = probe_settings_protocol(&t->probe);
         if (!t->interval_usec)
                 t->interval_usec = DEFAULT_INTERVAL_USEC;
         if (!t->retry_interval_usec)
@@ -1137,6 +1185,10 @@ static int finish_target(Config *config, TargetConfig *t, char **ret_error) {
                 return finish_error(ret_error, t, "KeyFile= needs CertFile=");
         if (t->probe.timeout_usec > t->interval_usec)
                 return finish_error(ret_error, t, "Timeout= must not exceed Interval=");
+        if (t->srv_name) {
+                t->probe.host = mfree(t->probe.host);
+                t->probe.port = 0;
+        }
         return 0;
 }
 
@@ -1234,7 +1286,59 @@ const TargetConfig *config_find_target(const Config *config, const char *name) {
         return slot ? &config->targets[slot - 1] : NULL;
 }
 
-static void target_config_clear(TargetConfig *t);
+int config_replace_target(Config *config, size_t index, TargetConfig *insert, size_t n, char **ret_error) {
+        size_t total = config->n_targets - 1 + n;
+
+        assert(config->targets && index < config->n_targets);
+        const TargetConfig *replaced = &config->targets[index];
+        *ret_error = NULL;
+        if (total > TARGETS_MAX)
+                return -E2BIG;
+        /* Names must stay unique: the state file, status and alerts know a target by its name. */
+        for (size_t i = 0; i < n; i++) {
+                const TargetConfig *other = config_find_target(config, insert[i].name);
+                bool taken = other && other != replaced;
+                for (size_t j = 0; j < i && !taken; j++)
+                        taken = strcmp(insert[j].name, insert[i].name) == 0;
+                if (taken) {
+                        if (asprintf(ret_error, "%s:%u: [Target %s]: the target name \"%s\" is taken",
+                                     insert[i].file, insert[i].line, replaced->name, insert[i].name) < 0)
+                                *ret_error = NULL;
+                        return -EEXIST;
+                }
+        }
+        TargetConfig *targets = calloc(MAX(total, (size_t) 1), sizeof(TargetConfig));
+        size_t *slots = NULL;
+        size_t n_slots = 64;
+        while (n_slots <= total * 2)
+                n_slots *= 2;
+        slots = targets ? calloc(n_slots, sizeof(size_t)) : NULL;
+        if (!slots) {
+                free(targets);
+                return -ENOMEM;
+        }
+
+        target_config_clear(&config->targets[index]);
+        memcpy(targets, config->targets, index * sizeof(TargetConfig));
+        if (n > 0) /* insert may be NULL then, which memcpy() must not be given even for 0 bytes */
+                memcpy(targets + index, insert, n * sizeof(TargetConfig));
+        memcpy(targets + index + n, config->targets + index + 1,
+               (config->n_targets - index - 1) * sizeof(TargetConfig));
+        free(config->targets);
+        free(config->target_slots);
+        config->targets = targets;
+        config->targets_allocated = MAX(total, (size_t) 1);
+        config->n_targets = total;
+        config->target_slots = slots;
+        config->n_target_slots = n_slots;
+        for (size_t i = 0; i < total; i++)
+                *target_slot(config, targets[i].name) = i + 1;
+        return 0;
+}
+
+bool target_config_has_key(const TargetConfig *t, const char *key) {
+        return t->set_mask & key_bit(key);
+}
 
 static int target_index_rebuild(Config *config) {
         config->target_slots = mfree(config->target_slots);
@@ -1333,6 +1437,7 @@ const Field target_config_fields[] = {
         T(STRING, key_file_on_disk),
         T(STRING, cacert_file_on_disk),
         T(PLAIN, expect_client_auth),
+        T(STRING, srv_name),
         FIELD_BOOKKEEPING_OF(TargetConfig, PLAIN, set_mask),
         FIELD_BOOKKEEPING_OF(TargetConfig, STRING, file),
         FIELD_BOOKKEEPING_OF(TargetConfig, PLAIN, line),
@@ -1344,7 +1449,7 @@ bool target_config_equal(const TargetConfig *a, const TargetConfig *b) {
         return field_table_equal(target_config_fields, target_config_n_fields, a, b);
 }
 
-static void target_config_clear(TargetConfig *t) {
+void target_config_clear(TargetConfig *t) {
         field_table_clear(target_config_fields, target_config_n_fields, t);
 }
 
@@ -1388,6 +1493,7 @@ Config *config_free(Config *config) {
         free(config->control_socket);
         free(config->metrics_file);
         string_list_clear(&config->targets_files);
+        free(config->vantage);
         for (size_t i = 0; i < config->n_targets; i++)
                 target_config_clear(&config->targets[i]);
         free(config->targets);

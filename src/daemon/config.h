@@ -24,6 +24,7 @@ typedef struct TargetConfig {
         char *key_file_on_disk;   /* KeyFile= */
         char *cacert_file_on_disk; /* CACertFile= */
         bool expect_client_auth;  /* ExpectClientAuth=: the certificate also authenticates clients (bridges) */
+        char *srv_name;           /* SRV=: a template, expanded into one target per SRV record (srv-source.c) */
 
         uint64_t set_mask; /* which keys this section set, so [Defaults] fills only the rest */
         char *file;        /* where the section was (first) seen, for later messages */
@@ -67,6 +68,7 @@ typedef struct WebhookConfig {
         usec_t retry_max_usec;
         StringList labels;        /* Label=: "name=value", on every Alertmanager alert */
         char *runbook_url;        /* RunbookURL=: "#code" is appended; NULL: the installed RUNBOOK.md */
+        bool vantage_label;       /* VantageLabel=: Vantage= as an alert label (part of its identity) */
 
         uint64_t set_mask;
         char *file;
@@ -119,6 +121,7 @@ typedef struct Config {
         uint64_t spool_max_bytes;
         StringList targets_files; /* TargetsFile=: globs of file_sd JSON/YAML files (target-file.c) */
         ConfigShard shard;        /* Shard= */
+        char *vantage;        /* Vantage=: where this tlswatchd probes from, on every metric, entry, alert */
         WebhookConfig *webhooks;
         size_t n_webhooks;
         HttpConfig http;
@@ -142,6 +145,17 @@ int config_parse_text(Config *config, const char *file_name, const char *text, c
 int config_finish(Config *config, char **ret_error);
 
 const TargetConfig *config_find_target(const Config *config, const char *name);
+
+/* For sources of targets (SRV=): replaces the target at `index` by the `n` targets of `insert`, whose
+ * contents the Config takes over on success (the array itself stays the caller's). Returns 0, -EEXIST
+ * when one of the names is taken (with a message in *ret_error), -E2BIG beyond the limit of targets, or
+ * -ENOMEM; on failure the Config is unchanged. */
+int config_replace_target(Config *config, size_t index, TargetConfig *insert, size_t n, char **ret_error);
+
+/* Whether the target set `key` itself (or took it from [Defaults]), by its name in the key table. */
+bool target_config_has_key(const TargetConfig *t, const char *key);
+
+void target_config_clear(TargetConfig *t);
 
 /* One KEY=VALUE of a target, as a [Target NAME] section would say it ("Protocol", "mqtts"). */
 typedef struct ConfigSetting {

@@ -141,7 +141,7 @@ static void format_message(const TargetConfig *config, const TargetState *state,
 }
 
 int journal_log_event(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
-                      bool use_journal) {
+                      const char *vantage, bool use_journal) {
         char message[4096];
         char *fields[FIELDS_MAX];
         size_t n = 0;
@@ -168,6 +168,9 @@ int journal_log_event(const TargetConfig *config, const TargetState *state, cons
         FIELD("TLSWATCH_TARGET=%s", config->name);
         FIELD("TLSWATCH_STATUS=%s", status_to_string(event->new_status));
         FIELD("TLSWATCH_OLD_STATUS=%s", status_to_string(event->old_status));
+        /* Where the event was seen from: one query over a fleet's journals tells the sites apart. */
+        if (vantage)
+                FIELD("TLSWATCH_VANTAGE=%s", vantage);
         /* Always HOST:PORT, the address where the problem was seen if one was, else the configured one. */
         const char *host = event->address ?: config->probe.host;
         FIELD("TLSWATCH_ADDRESS=%s%s%s:%u", strchr(host, ':') ? "[" : "", host, strchr(host, ':') ? "]" : "",
@@ -235,6 +238,8 @@ int journal_log_event(const TargetConfig *config, const TargetState *state, cons
 typedef struct JournalSink {
         bool service;      /* the daemon, not a command (--once): entries go to the journal when it is there */
         int journal_state; /* what the last entry found: 1 sent to the journal, 0 no journal, -1 none yet */
+        const char *vantage;         /* the running configuration's Vantage= */
+        const char *pending_vantage; /* the one configure saw, until commit */
 } JournalSink;
 
 static int sink_new(const SinkContext *context, void **ret) {
@@ -258,7 +263,7 @@ static void sink_event(void *sink, const TargetConfig *config, const TargetState
         /* Asked each time (one access() per event, and events are rare), so that a journald started
          * after us, or restarted, gets structured entries again without our restart. */
         bool available = j->service && journal_available();
-        int state_now = journal_log_event(config, state, event, available) > 0;
+        int state_now = journal_log_event(config, state, event, j->vantage, available) > 0;
 
         /* Say so once per change, not per entry: where the fields went is what a query needs to know. */
         if (j->service && j->journal_state >= 0 && state_now != j->journal_state) {
@@ -271,9 +276,25 @@ static void sink_event(void *sink, const TargetConfig *config, const TargetState
         j->journal_state = state_now;
 }
 
+static int sink_configure(void *sink, const Config *config, char **ret_error) {
+        JournalSink *j = sink;
+
+        j->pending_vantage = config->vantage;
+        return 0;
+}
+
+static void sink_commit(void *sink, bool apply) {
+        JournalSink *j = sink;
+
+        if (apply)
+                j->vantage = j->pending_vantage;
+}
+
 const SinkType sink_journal = {
         .name = "journal",
         .new = sink_new,
         .free = sink_free,
+        .configure = sink_configure,
+        .commit = sink_commit,
         .event = sink_event,
 };

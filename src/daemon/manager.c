@@ -24,6 +24,7 @@
 #include "probe.h"
 #include "schedule.h"
 #include "sink.h"
+#include "srv-source.h"
 #include "log.h"
 #include "manager.h"
 #include "probe-output.h"
@@ -86,6 +87,7 @@ struct Manager {
         SinkContext sink_context;
         SinkSet *sinks;          /* the journal, webhooks, metrics file, control socket: sink-table.c */
         TargetSources *sources;  /* TargetsFile=, SRV=, ... and Shard=: target-source.h */
+        SrvSource *srv;          /* SRV=: one of the sources (owned by them), for its change notices */
 };
 
 static usec_t now_realtime(void) {
@@ -570,7 +572,7 @@ static int load(Manager *m, Config **ret_config, Target ***ret_targets, TlsConte
         r = config_load(m->config_file, &config, ret_error);
         if (r < 0)
                 return r;
-        /* The targets of TargetsFile= and the other sources join the sections' before any is built. */
+        /* The targets of TargetsFile= and the other sources (SRV=) join the sections' before any is built. */
         r = target_sources_apply(m->sources, config, ret_error);
         if (r < 0)
                 return r;
@@ -752,6 +754,7 @@ static bool metrics_target(void *userdata, size_t i, MetricsTarget *ret) {
                 .port = t->config->probe.port,
                 .state = &t->state,
                 .report = t->last_report,
+                .vantage = m->config->vantage,
         };
         return true;
 }
@@ -766,6 +769,7 @@ static int handle_metrics(void *userdata, char **ret, char **ret_error) {
                 .crl_fetches = crl_cache_fetches(m->crls),
                 .crl_fetch_failures = crl_cache_fetch_failures(m->crls),
                 .crl_cache_hits = crl_cache_hits(m->crls),
+                .vantage = m->config->vantage,
         };
         int r = metrics_format(metrics_target, m, webhooks, &info, ret);
 
@@ -860,6 +864,14 @@ static void on_sources_changed(void *userdata) {
         (void) reload(m, NULL);
 }
 
+/* An SRV= name answered with other hosts or ports: one more source change (debounced with the others). */
+static void on_srv_changed(SrvSource *source, void *userdata) {
+        Manager *m = userdata;
+
+        if (!m->options.once)
+                target_sources_changed(m->sources);
+}
+
 int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) {
         _cleanup_(manager_freep) Manager *m = NULL;
         int r;
@@ -887,6 +899,14 @@ int manager_new(const ManagerOptions *options, Manager **ret, char **ret_error) 
                 return r;
         /* A command (--once) reads the targets files and watches nothing. */
         r = target_sources_new(options->once ? NULL : m->event, on_sources_changed, m, &m->sources);
+        if (r < 0)
+                return r;
+        /* --check-config looks nothing up: the SRV= templates are checked, and expand to nothing. --once
+         * does look them up (and waits for the first answers), though it watches nothing. */
+        r = srv_source_new(options->check_only ? NULL : m->event, on_srv_changed, m, &m->srv);
+        if (r < 0)
+                return r;
+        r = target_sources_register(m->sources, &srv_target_source, m->srv);
         if (r < 0)
                 return r;
         r = load(m, &m->config, &m->targets, &m->tls_cache, ret_error);

@@ -15,6 +15,7 @@ typedef struct ManagerOptions {
         const char *state_directory; /* NULL: $STATE_DIRECTORY, else the compiled-in default */
         bool once;                   /* probe every target once, print, exit */
         bool json;                   /* with once: print a JSON array */
+        bool check_only;             /* --check-config: load, look nothing up (SRV=), exit */
 } ManagerOptions;
 
 /* Loads the configuration and prepares every target; on a configuration error returns -EINVAL with

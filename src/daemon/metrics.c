@@ -110,9 +110,14 @@ static const struct {
                                         "days)." },
 };
 
-/* The labels that say which listener a sample is about; none in /probe's answer (target NULL). */
+/* The labels that say which listener a sample is about (none in /probe's answer: a target without a
+ * name), and from where it was probed: Vantage=, so that sites' series stay apart when federated. */
 static void sample_target(Sample *s, const MetricsTarget *target, const AddressReport *address) {
         if (!target)
+                return;
+        if (target->vantage)
+                sample_label(s, "vantage", target->vantage);
+        if (!target->name)
                 return;
         if (target->host) {
                 char instance[300];
@@ -318,7 +323,7 @@ static void write_family(FILE *f, Family family, metrics_target_func get, void *
         }
 }
 
-static void write_webhooks(FILE *f, json_t *webhooks) {
+static void write_webhooks(FILE *f, json_t *webhooks, const char *vantage) {
         static const struct {
                 const char *name, *type, *help, *member;
         } webhook_families[] = {
@@ -341,6 +346,8 @@ static void write_webhooks(FILE *f, json_t *webhooks) {
                         if (!json_is_integer(value))
                                 continue;
                         Sample s = sample_begin(f, webhook_families[family].name);
+                        if (vantage)
+                                sample_label(&s, "vantage", vantage);
                         sample_label(&s, "webhook", json_string_value(json_object_get(webhook, "name")));
                         sample_value(&s, "%lld", (long long) json_integer_value(value));
                 }
@@ -358,10 +365,14 @@ static void write_daemon(FILE *f, metrics_target_func get, void *userdata, const
                 n++;
         write_header(f, "tlswatch_targets", "How many targets the configuration has.", "gauge");
         s = sample_begin(f, "tlswatch_targets");
+        if (info->vantage)
+                sample_label(&s, "vantage", info->vantage);
         sample_value(&s, "%zu", n);
 
         write_header(f, "tlswatch_build_info", "The tlswatch version and the OpenSSL it runs with.", "gauge");
         s = sample_begin(f, "tlswatch_build_info");
+        if (info->vantage)
+                sample_label(&s, "vantage", info->vantage);
         sample_label(&s, "version", info->version);
         sample_label(&s, "openssl", info->openssl_version);
         sample_value(&s, "1");
@@ -381,12 +392,16 @@ static void write_daemon(FILE *f, metrics_target_func get, void *userdata, const
         for (size_t i = 0; i < ELEMENTSOF(crl_families); i++) {
                 write_header(f, crl_families[i].name, crl_families[i].help, "counter");
                 s = sample_begin(f, crl_families[i].name);
+                if (info->vantage)
+                        sample_label(&s, "vantage", info->vantage);
                 sample_value(&s, "%" PRIu64, crl_families[i].value);
         }
 
         write_header(f, "tlswatch_metrics_timestamp_seconds", "When these metrics were written, as a Unix time.",
                      "gauge");
         s = sample_begin(f, "tlswatch_metrics_timestamp_seconds");
+        if (info->vantage)
+                sample_label(&s, "vantage", info->vantage);
         sample_value(&s, "%.3f", (double) info->now_usec / 1e6);
 }
 
@@ -424,7 +439,7 @@ int metrics_write(FILE *f, metrics_target_func get, void *userdata, json_t *webh
                 write_family(f, family, get, userdata);
         write_changes(f, get, userdata);
         if (webhooks)
-                write_webhooks(f, webhooks);
+                write_webhooks(f, webhooks, info->vantage);
         write_daemon(f, get, userdata, info);
         return ferror(f) ? -EIO : 0;
 }
@@ -471,6 +486,8 @@ static int write_probe(FILE *f, const void *userdata) {
         const Report *report = target->report;
         const AddressReport *worst = NULL;
         int64_t earliest = INT64_MAX, earliest_chain = INT64_MAX;
+        /* No listener labels (Prometheus sets them by relabeling), the vantage alone. */
+        const MetricsTarget only_vantage = { .vantage = target->vantage };
         Sample s;
 
         assert(report);
@@ -483,31 +500,31 @@ static int write_probe(FILE *f, const void *userdata) {
         }
 
         write_header(f, families[FAMILY_SUCCESS].name, "Whether the probe found nothing critical.", "gauge");
-        s = sample_begin(f, families[FAMILY_SUCCESS].name);
+        s = sample_begin_target(f, FAMILY_SUCCESS, &only_vantage, NULL);
         sample_value(&s, "%d", status_is_success(report->status));
         write_header(f, families[FAMILY_DURATION].name, "How long the probe took.", "gauge");
-        s = sample_begin(f, families[FAMILY_DURATION].name);
+        s = sample_begin_target(f, FAMILY_DURATION, &only_vantage, NULL);
         sample_value(&s, "%.6f", (double) report->duration_usec / 1e6);
         for (Family family = FAMILY_EARLIEST_EXPIRY; family <= FAMILY_TLS_GROUP; family++) {
                 int64_t value = family == FAMILY_EARLIEST_EXPIRY ? earliest : earliest_chain;
 
                 write_header(f, families[family].name, families[family].help, "gauge");
                 if (IN_SET((int) family, FAMILY_EARLIEST_EXPIRY, FAMILY_CHAIN_EXPIRY) && value != INT64_MAX) {
-                        s = sample_begin(f, families[family].name);
+                        s = sample_begin_target(f, family, &only_vantage, NULL);
                         sample_value(&s, "%lld", (long long) value);
                 } else if (family == FAMILY_CHAIN_INFO && worst)
-                        write_chain_info(f, NULL, worst);
+                        write_chain_info(f, &only_vantage, worst);
                 else if (family == FAMILY_TLS_VERSION && worst)
-                        write_tls_version(f, NULL, worst);
+                        write_tls_version(f, &only_vantage, worst);
                 else if (family == FAMILY_TLS_GROUP && worst)
-                        write_tls_group(f, NULL, worst);
+                        write_tls_group(f, &only_vantage, worst);
         }
         for (Family family = FAMILY_TARGET_STATUS; family < _FAMILY_MAX; family++) {
                 if (IN_SET((int) family, FAMILY_CERT_NOT_AFTER, FAMILY_CERT_LIFETIME,
                            FAMILY_CERT_LIFETIME_LEFT))
                         continue;
                 write_header(f, families[family].name, families[family].help, "gauge");
-                write_target_family(f, family, target, NULL);
+                write_target_family(f, family, target, &only_vantage);
         }
         return ferror(f) ? -EIO : 0;
 }

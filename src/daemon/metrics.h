@@ -20,6 +20,7 @@ typedef struct MetricsTarget {
         uint16_t port;
         const TargetState *state;
         const Report *report; /* the last probe's, NULL before the first */
+        const char *vantage;  /* Vantage=: a "vantage" label on each sample; NULL: none */
 } MetricsTarget;
 
 /* Fills *ret with target number `i` and returns true, or returns false past the last one. Called once
@@ -33,6 +34,7 @@ typedef struct MetricsInfo {
         usec_t now_usec;             /* CLOCK_REALTIME: when the exposition is made */
         /* The shared CRL cache's counters since the start (Revocation=); all 0 while no CRL is asked for. */
         uint64_t crl_fetches, crl_fetch_failures, crl_cache_hits;
+        const char *vantage;         /* Vantage=: on the daemon's and webhooks' samples too; NULL: none */
 } MetricsInfo;
 
 /* Writes every target's metrics, and every webhook's (the array `webhooks` answers, may be NULL), then
@@ -45,7 +47,7 @@ int metrics_format(metrics_target_func get, void *userdata, json_t *webhooks, co
 
 /* One target as the blackbox exporter's /probe answers: the probe_* families (and tlswatch_target_status,
  * tlswatch_problem, tlswatch_last_probe_timestamp_seconds) without the instance, target, protocol and
- * address labels, which Prometheus sets by relabeling; one sample per family, the worst address's
- * (the earliest expiry, the address of the worst status). `target->report` must be set. Returns 0 or
- * -ENOMEM. */
+ * address labels, which Prometheus sets by relabeling (vantage stays, when set); one sample per family,
+ * the worst address's (the earliest expiry, the address of the worst status). `target->report` must be
+ * set. Returns 0 or -ENOMEM. */
 int metrics_format_probe(const MetricsTarget *target, char **ret);

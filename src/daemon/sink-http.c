@@ -88,6 +88,7 @@ struct HttpSink {
         HttpServer *server;       /* NULL: off */
         HttpServer *retiring;     /* earlier servers finishing their on-demand probes */
         const HttpConfig *config; /* of the running configuration, NULL before the first commit */
+        const char *vantage;      /* its Vantage=, for /probe's samples */
         HttpUsers users;
         TlsContextCache *tls_cache; /* for on-demand probes, made at the first */
         /* What configure prepared, for commit. */
@@ -95,6 +96,7 @@ struct HttpSink {
         bool pending_keep; /* the running server stays as it is */
         HttpServer *pending_server;
         const HttpConfig *pending_config;
+        const char *pending_vantage;
         HttpUsers pending_users;
 };
 
@@ -392,6 +394,7 @@ static void on_demand_done(Probe *probe, Report *report, void *userdata) {
                 .protocol = report->protocol,
                 .state = &state,
                 .report = report,
+                .vantage = server->sink->vantage,
         };
         if (metrics_format_probe(&target, &body) < 0)
                 on_demand_answer(d, MHD_HTTP_INTERNAL_SERVER_ERROR, strdup("out of memory\n"));
@@ -523,6 +526,7 @@ static enum MHD_Result serve_probe(const Request *q) {
                         .port = p->port,
                         .state = view.state,
                         .report = view.last_report,
+                        .vantage = q->sink->vantage,
                 };
                 char *text = NULL;
                 if (metrics_format_probe(&m, &text) < 0)
@@ -853,6 +857,7 @@ static int sink_configure(void *sink, const Config *config, char **ret_error) {
         pending_clear(s);
         s->pending = true;
         s->pending_config = h;
+        s->pending_vantage = config->vantage;
 
         /* Read in every mode, so that --check-config and a reload catch a file that cannot be read. */
         if (h->basic_auth_file) {
@@ -921,6 +926,7 @@ static void sink_commit(void *sink, bool apply) {
         s->users = s->pending_users;
         s->pending_users = (HttpUsers){};
         s->config = s->pending_config;
+        s->vantage = s->pending_vantage;
         pending_clear(s);
 }
 

@@ -113,7 +113,7 @@ int main(int argc, char **argv) {
 
         /* Checking loads exactly what a start would (files, trust stores, client keys), touching no state. */
         if (check_config)
-                manager_options.once = true;
+                manager_options.once = manager_options.check_only = true;
 
         r = manager_new(&manager_options, &manager, &error);
         if (r < 0) {

@@ -41,12 +41,14 @@ unsigned webhook_event_kind(const TargetEvent *event) {
 /* The members every alert has, the test event's too: one place for the schema's core. */
 static json_t *alert_new(const char *type, const char *id, uint64_t now_usec, const char *target, const char *address,
                          const char *protocol, Status old_status, Status status, json_t *problems,
-                         const char *hostname) {
+                         const char *hostname, const char *vantage) {
         json_t *o = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o*, s:s}", "schema", WEBHOOK_SCHEMA, "event",
                               type, "id", id, "target", target, "address", address, "protocol", protocol,
                               "old_status", status_to_string(old_status), "status", status_to_string(status),
                               "problems", problems, "monitor", hostname);
         if (o && json_object_set_time(o, "time", (int64_t) (now_usec / 1000000)) < 0)
+                o = (json_decref(o), NULL);
+        if (o && vantage && json_object_set_new(o, "vantage", json_string(vantage)) < 0)
                 o = (json_decref(o), NULL);
         return o;
 }
@@ -80,7 +82,7 @@ static json_t *changes_to_json(const CertDiff *diff) {
 }
 
 json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
-                          const char *id, const char *hostname, uint64_t now_usec) {
+                          const char *id, const char *hostname, const char *vantage, uint64_t now_usec) {
         char address[300], instance[300];
 
         assert(config && state && event && id && hostname);
@@ -93,7 +95,7 @@ json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, 
 
         json_t *o = alert_new(target_event_type_to_string(event->type), id, now_usec, config->name, address,
                               protocol_to_string(config->probe.protocol), event->old_status, event->new_status,
-                              problems_to_json(&state->problems), hostname);
+                              problems_to_json(&state->problems), hostname, vantage);
         if (!o)
                 return NULL;
         int64_t not_after = parse_timestamp_rfc3339(state->not_after);
@@ -119,11 +121,11 @@ json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, 
         return o;
 }
 
-json_t *webhook_test_event_new(const char *id, const char *hostname, uint64_t now_usec) {
+json_t *webhook_test_event_new(const char *id, const char *hostname, const char *vantage, uint64_t now_usec) {
         assert(id && hostname);
 
         json_t *o = alert_new("test", id, now_usec, "tlswatch-test", "localhost:0", "tls", STATUS_OK, STATUS_OK,
-                              json_array(), hostname);
+                              json_array(), hostname, vantage);
         if (o && json_object_set_new(o, "problem",
                                      json_pack("{s:s, s:s, s:s}", "code", "test", "severity", "warning", "message",
                                                "a test event sent by tlswatchctl webhook-test")) < 0)
@@ -167,6 +169,11 @@ static char *render_slack(json_t *event) {
                 snprintf(text, sizeof(text), "%s *%s* (%s) is now %s (was %s)", icon, string_of(event, "target"),
                          string_of(event, "address"), string_of(event, "status"), string_of(event, "old_status"));
 
+        /* Which site saw it, when a fleet's instances share one channel. */
+        if (json_is_string(json_object_get(event, "vantage"))) {
+                size_t used = strlen(text);
+                snprintf(text + used, sizeof(text) - used, " [from %s]", string_of(event, "vantage"));
+        }
         /* snprintf may have cut the last character in half: JSON needs valid UTF-8. */
         utf8_cut_incomplete_tail(text);
         json_t *body = json_pack("{s:s}", "text", text);
@@ -229,6 +236,12 @@ static json_t *alert_labels(json_t *event, json_t *problem, bool test, const Ale
                                    "job", "tlswatch");
         if (!labels)
                 return NULL;
+        /* By choice only: with the vantage a label, each site's view of a problem is an alert of its own. */
+        if (settings && settings->vantage_label && json_is_string(json_object_get(event, "vantage")) &&
+            set_string(labels, "vantage", string_of(event, "vantage")) < 0) {
+                json_decref(labels);
+                return NULL;
+        }
         /* Label= may replace job; config.c refuses the names above. */
         for (size_t i = 0; settings && settings->labels && i < settings->labels->n; i++) {
                 const char *item = settings->labels->items[i];
@@ -269,6 +282,13 @@ static json_t *alert_annotations(json_t *event, json_t *problem, bool test, cons
                                         string_of(event, "monitor"));
         if (!annotations)
                 return NULL;
+        /* By default an annotation: it does not split the alert identity, so Alertmanager deduplicates
+         * the same problem seen from two sites (the last sender's annotations show). */
+        if (json_is_string(json_object_get(event, "vantage")) && !(settings && settings->vantage_label) &&
+            set_string(annotations, "vantage", string_of(event, "vantage")) < 0) {
+                json_decref(annotations);
+                return NULL;
+        }
         if (!test) {
                 snprintf(runbook, sizeof(runbook), "%s#%s",
                          settings && settings->runbook_url ? settings->runbook_url

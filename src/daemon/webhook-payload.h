@@ -16,12 +16,13 @@
 /* The Events= kind this event belongs to (WEBHOOK_EVENT_*). */
 unsigned webhook_event_kind(const TargetEvent *event);
 
-/* Captures an event. `id` is its stable identity (32 hex digits), `now_usec` CLOCK_REALTIME. */
+/* Captures an event. `id` is its stable identity (32 hex digits), `now_usec` CLOCK_REALTIME, `vantage`
+ * Vantage= (NULL: none, no "vantage" member). */
 json_t *webhook_event_new(const TargetConfig *config, const TargetState *state, const TargetEvent *event,
-                          const char *id, const char *hostname, uint64_t now_usec);
+                          const char *id, const char *hostname, const char *vantage, uint64_t now_usec);
 
 /* The event `tlswatchctl webhook-test` sends: an alert of its own type "test" that names no target. */
-json_t *webhook_test_event_new(const char *id, const char *hostname, uint64_t now_usec);
+json_t *webhook_test_event_new(const char *id, const char *hostname, const char *vantage, uint64_t now_usec);
 
 /* What an Alertmanager alert takes besides the event: the webhook's settings and the moment of sending. */
 typedef struct AlertSettings {
@@ -30,6 +31,7 @@ typedef struct AlertSettings {
         const char *generator_url; /* [HTTP] ExternalURL=, NULL: no generatorURL */
         uint64_t now_usec;         /* CLOCK_REALTIME when sent: a firing alert's endsAt counts from here */
         usec_t horizon_usec;       /* webhook_alert_horizon() of the target's Interval= */
+        bool vantage_label;        /* VantageLabel=: the event's vantage is a label, else an annotation */
 } AlertSettings;
 
 /* How long a firing alert holds at Alertmanager without a resend: four intervals, as Prometheus has it,
@@ -39,7 +41,9 @@ usec_t webhook_alert_horizon(usec_t interval_usec);
 /* The one Alertmanager v2 alert (an object) for the event, or NULL with *ret_r = -ENODATA when it is
  * none (a status or certificate change), -EINVAL or -ENOMEM. Labels: alertname (TLSWatch and the code
  * in CamelCase), severity (critical, warning; info for a test), instance, target, code, job and
- * Label=; annotations summary, description, runbook_url, address, monitor; generatorURL with [HTTP]. */
+ * Label=; annotations summary, description, runbook_url, address, monitor; generatorURL with [HTTP].
+ * The event's vantage is an annotation, so that two sites seeing one problem make one alert, or with
+ * settings->vantage_label a label (one alert per site). */
 json_t *webhook_alertmanager_alert(json_t *event, const AlertSettings *settings, int *ret_r);
 
 /* One probe's step of a target's Alertmanager alerts. `firing` (NULL: none) is what was sent, code ->

@@ -121,6 +121,11 @@ struct WebhookManager {
         uint64_t prepared_spool_max_bytes;
 };
 
+/* Vantage= of the configuration in force, for each event's document. */
+static const char *vantage_of(const WebhookManager *m) {
+        return m->config ? m->config->vantage : NULL;
+}
+
 static usec_t now_realtime(void) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -449,6 +454,7 @@ static AlertSettings alert_settings(const Webhook *w, const char *target) {
                 .now_usec = now_realtime(),
                 /* A target gone since the event was spooled: the shortest hold. */
                 .horizon_usec = webhook_alert_horizon(t ? t->interval_usec : 0),
+                .vantage_label = w->config->vantage_label,
         };
 }
 
@@ -1015,7 +1021,8 @@ void webhook_manager_dispatch(WebhookManager *m, const TargetConfig *config, con
                         continue;
                 if (!document) {
                         new_event_id(id);
-                        document = webhook_event_new(config, state, event, id, m->hostname, now_realtime());
+                        document = webhook_event_new(config, state, event, id, m->hostname, vantage_of(m),
+                                                     now_realtime());
                         if (!document)
                                 return;
                 }
@@ -1037,7 +1044,7 @@ int webhook_manager_test(WebhookManager *m, const char *name, char **ret_error) 
 
                 if (!event) {
                         new_event_id(id);
-                        event = webhook_test_event_new(id, m->hostname, now_realtime());
+                        event = webhook_test_event_new(id, m->hostname, vantage_of(m), now_realtime());
                         if (!event)
                                 return -ENOMEM;
                 }
@@ -1087,7 +1094,7 @@ static void spool_alert(WebhookManager *m, const TargetConfig *config, const Tar
                                                                      .new_status = state->status,
                                                                      .problem = problem,
                                                                      .address = address },
-                                                     id, m->hostname, now_realtime());
+                                                     id, m->hostname, vantage_of(m), now_realtime());
                         if (!document)
                                 return;
                 }
@@ -1229,7 +1236,7 @@ void webhook_manager_probe_done(WebhookManager *m, const SinkTarget *target) {
                                                                      .new_status = state->status,
                                                                      .problem = p,
                                                                      .address = address },
-                                                     id, m->hostname, (usec_t) starts * USEC_PER_SEC);
+                                                     id, m->hostname, vantage_of(m), (usec_t) starts * USEC_PER_SEC);
                 if (document)
                         (void) json_array_append_new(resends, document);
         }

@@ -162,6 +162,7 @@ RetryInterval=1s
 Timeout=1s
 ConfirmFailures=1
 ControlSocket=$tmp/d.sock
+Vantage=test-lab
 
 [HTTP]
 Listen=127.0.0.1:${port[http]}
@@ -179,7 +180,7 @@ CritDays=$1
 [Webhook am]
 Format=alertmanager
 URL=http://127.0.0.1:${port[am1]}/api/v2/alerts http://127.0.0.1:${port[am2]}/api/v2/alerts
-Label=vantage=test-lab
+Label=site=lab-east
 RunbookURL=https://wiki.example.com/tlswatch/RUNBOOK.md
 EOF
 }
@@ -200,14 +201,15 @@ if poll 20 at_both "$flip_alert"; then
         for peer in am1 am2; do
                 "$jq" -e ".[] | select($flip_alert) | .status.state == \"active\" and
                            .labels.severity == \"critical\" and .labels.instance == \"127.0.0.1:${port[flip]}\" and
-                           .labels.job == \"tlswatch\" and .labels.vantage == \"test-lab\" and
+                           .labels.job == \"tlswatch\" and .labels.site == \"lab-east\" and
+                           .labels.vantage == null and .annotations.vantage == \"test-lab\" and
                            .annotations.runbook_url == \"https://wiki.example.com/tlswatch/RUNBOOK.md#connect_failed\" and
                            .generatorURL == \"http://127.0.0.1:${port[http]}/api/status?target=flip\" and
                            (.annotations.summary | startswith(\"flip: \")) and
                            (.annotations.description | length > 0) and
                            $(seconds_from_now .endsAt) > 0 and $(seconds_from_now .endsAt) < 60 and
                            ($(seconds_from_now .startsAt) | fabs < 120)" "$tmp/$peer.json" >/dev/null ||
-                        errors+=("$peer: not an active alert with the labels severity=critical, instance, job, vantage, the annotations, the generatorURL of the [HTTP] endpoint, startsAt now and endsAt a few intervals ahead: $(shown "$peer" "$flip_alert") $("$jq" -c ".[] | select($flip_alert) | .generatorURL" "$tmp/$peer.json")")
+                        errors+=("$peer: not an active alert with the labels severity=critical, instance, job, site (Label=), the annotations (vantage among them), the generatorURL of the [HTTP] endpoint, startsAt now and endsAt a few intervals ahead: $(shown "$peer" "$flip_alert") $("$jq" -c ".[] | select($flip_alert) | .generatorURL" "$tmp/$peer.json")")
         done
 else
         errors+=("no TLSWatchConnectFailed alert for flip at both Alertmanagers within 20 s: am1 $(cat "$tmp/am1.json" 2>/dev/null) am2 $(cat "$tmp/am2.json" 2>/dev/null)")

@@ -84,7 +84,7 @@ declare -A expected=(
         ["${dir[sysusersdir]}/tlswatch.conf"]=644
 )
 # The documents and every file of examples/, as the source tree has them.
-for doc in SECURITY.md HARDENING.md BENCHMARKS.md RUNBOOK.md; do
+for doc in SECURITY.md HARDENING.md BENCHMARKS.md RUNBOOK.md FLEET.md; do
         expected["${dir[docdir]}/$doc"]=644
 done
 while IFS= read -r -d '' file; do

@@ -256,6 +256,7 @@ Interval=2s
 RetryInterval=1s
 Timeout=2s
 ConfirmFailures=1
+Vantage=lab-1
 
 [Target $target]
 Address=127.0.0.1:$server_port
@@ -313,9 +314,10 @@ if wait_entry 30 "$problem"; then
                   and .TLSWATCH_ADDRESS == $address
                   and .TLSWATCH_SHA256 == $sha and .TLSWATCH_NOT_AFTER == $not_after
                   and .TLSWATCH_SEVERITY == "critical" and ._TRANSPORT == "journal"
+                  and .TLSWATCH_VANTAGE == "lab-1"
                   and (.MESSAGE | startswith($target + ": critical hostname_mismatch"))' \
                 <(entries) >/dev/null ||
-                errors+=("the problem entry lacks one of PRIORITY=2, MESSAGE_ID=$MESSAGE_ID_HOSTNAME_MISMATCH, TLSWATCH_TARGET=$target, TLSWATCH_ADDRESS=127.0.0.1:$server_port, TLSWATCH_SHA256=$wrongname_sha256, TLSWATCH_NOT_AFTER=$wrongname_not_after, TLSWATCH_SEVERITY=critical, _TRANSPORT=journal, MESSAGE=\"$target: critical hostname_mismatch: ...\"")
+                errors+=("the problem entry lacks one of PRIORITY=2, MESSAGE_ID=$MESSAGE_ID_HOSTNAME_MISMATCH, TLSWATCH_TARGET=$target, TLSWATCH_ADDRESS=127.0.0.1:$server_port, TLSWATCH_SHA256=$wrongname_sha256, TLSWATCH_NOT_AFTER=$wrongname_not_after, TLSWATCH_SEVERITY=critical, _TRANSPORT=journal, TLSWATCH_VANTAGE=lab-1, MESSAGE=\"$target: critical hostname_mismatch: ...\"")
         "$jq" -e --arg id "$MESSAGE_ID_HOSTNAME_MISMATCH" 'any(.[]; .TLSWATCH_EVENT == "status_changed"
                   and .TLSWATCH_STATUS == "critical" and .PRIORITY == "2" and .MESSAGE_ID == $id)' \
                 <(entries) >/dev/null ||

@@ -1112,6 +1112,76 @@ static void test_load_nul_byte_in_dropin(void **state) {
         assert_string_equal(error, expected);
 }
 
+/* ---- SRV= and Vantage= ------------------------------------------------------------------------ */
+
+static void test_srv_template(void **state) {
+        Config *a = parse_ok("[Defaults]\nVantage=site-a\n[Target m]\nSRV=_Secure-MQTT._tcp.Example.COM.\n"
+                             "Protocol=tls\n");
+        const TargetConfig *t = find(a, "m");
+
+        /* Lower case, no trailing dot; no address until expanded, and no protocol unless set. */
+        assert_string_equal(t->srv_name, "_secure-mqtt._tcp.example.com");
+        assert_null(t->probe.host);
+        assert_string_equal(a->vantage, "site-a");
+
+        Config *b = parse_ok("[Target m]\nSRV=_mqtt._tcp.example.com\nProtocol=tls\n");
+        assert_false(target_config_equal(&a->targets[0], &b->targets[0]));
+        config_free(b);
+        b = parse_ok("[Target m]\nSRV=_secure-mqtt._tcp.example.com\nProtocol=tls\n");
+        assert_true(target_config_equal(&a->targets[0], &b->targets[0]));
+        assert_null(b->vantage);
+        config_free(b);
+        config_free(a);
+
+        check_error("[Target m]\nSRV=_mqtt._tcp.example.com\nAddress=h:8883\n",
+                    "t.conf:1: [Target m]: Address= and SRV= exclude each other: SRV= names the hosts and ports");
+        check_error("[Target m]\nSRV=mqtt.example.com\n",
+                    "t.conf:2: SRV: \"mqtt.example.com\" is not an SRV name such as _secure-mqtt._tcp.example.com");
+        check_error("[Target m]\nSRV=_mqtt._tcp\n",
+                    "t.conf:2: SRV: \"_mqtt._tcp\" is not an SRV name such as _secure-mqtt._tcp.example.com");
+        check_error("[Defaults]\nSRV=_mqtt._tcp.example.com\n",
+                    "t.conf:2: SRV= belongs in a [Target NAME] section, not [Defaults]");
+        check_error("[Target m]\nVantage=x\n", "t.conf:2: Vantage= belongs in [Defaults], not in a target");
+        check_error("[Defaults]\nVantage=a\"b\n",
+                    "t.conf:2: Vantage: \"a\"b\" is not 1 to 128 bytes of UTF-8 without quotes or backslashes");
+        check_error("[Webhook w]\nURL=https://example.com/\nVantageLabel=yes\n",
+                    "t.conf:1: [Webhook w]: VantageLabel= is for Format=alertmanager only");
+}
+
+/* config_replace_target(): a template replaced by its expansion keeps every other target findable. */
+static void test_replace_target(void **state) {
+        Config *c = parse_ok("[Target a]\nAddress=a:8883\n[Target m]\nSRV=_mqtt._tcp.example.com\n"
+                             "[Target z]\nAddress=z:8883\n");
+        _cleanup_free_ char *error = NULL;
+        TargetConfig insert[2] = {};
+
+        insert[0].name = strdup("m/h1:8883");
+        insert[1].name = strdup("m/h2:8883");
+        assert_int_equal(config_replace_target(c, 1, insert, 2, &error), 0);
+        assert_int_equal(c->n_targets, 4);
+        assert_string_equal(c->targets[1].name, "m/h1:8883");
+        assert_string_equal(c->targets[3].name, "z");
+        assert_non_null(config_find_target(c, "m/h2:8883"));
+        assert_non_null(config_find_target(c, "z"));
+        assert_null(config_find_target(c, "m"));
+
+        /* A name taken: refused, nothing changed. */
+        TargetConfig taken[1] = { { .name = strdup("z"), .file = strdup("t.conf"), .line = 5 } };
+        assert_int_equal(config_replace_target(c, 0, taken, 1, &error), -EEXIST);
+        assert_string_equal(error, "t.conf:5: [Target a]: the target name \"z\" is taken");
+        assert_int_equal(c->n_targets, 4);
+        free(taken[0].name);
+        free(taken[0].file);
+
+        /* Replaced by nothing: the template is gone. */
+        error = mfree(error);
+        assert_int_equal(config_replace_target(c, 1, NULL, 0, &error), 0);
+        assert_int_equal(c->n_targets, 3);
+        assert_null(config_find_target(c, "m/h1:8883"));
+        assert_non_null(config_find_target(c, "m/h2:8883"));
+        config_free(c);
+}
+
 /* ---- target_config_equal ---------------------------------------------------------------------- */
 
 static void test_target_config_equal(void **state) {
@@ -1153,6 +1223,8 @@ static void test_target_config_equal(void **state) {
                 { "Revocation", "Revocation=crl\n" },
                 { "PinSHA256", "PinSHA256=" "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n" },
                 { "ExpectClientAuth", "ExpectClientAuth=yes\n" },
+                /* Not with Address=: test_srv_template compares templates. */
+                { "SRV", NULL },
         };
         const char *keys[64];
         size_t n_keys = config_target_keys(keys, ELEMENTSOF(keys));
@@ -1182,6 +1254,8 @@ static void test_target_config_equal(void **state) {
         config_free(b);
 
         for (size_t i = 0; i < ELEMENTSOF(changed); i++) {
+                if (!changed[i].lines)
+                        continue;
                 snprintf(text, sizeof(text), "%s%s", base, changed[i].lines);
                 b = parse_ok(text);
                 if (target_config_equal(&a->targets[0], &b->targets[0]))
@@ -1273,6 +1347,8 @@ int main(void) {
                 directory_test(test_load_nul_byte),
                 directory_test(test_load_nul_byte_in_dropin),
                 cmocka_unit_test(test_target_config_equal),
+                cmocka_unit_test(test_srv_template),
+                cmocka_unit_test(test_replace_target),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

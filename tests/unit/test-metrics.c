@@ -230,6 +230,7 @@ typedef struct Fleet {
         json_t *document; /* the strings above point into it */
         FleetTarget *targets;
         size_t n;
+        const char *vantage; /* Vantage=, NULL: none */
 } Fleet;
 
 static Status status_or_unknown(json_t *o) {
@@ -342,6 +343,7 @@ static bool fleet_get(void *userdata, size_t i, MetricsTarget *ret) {
                 .port = fleet->targets[i].port,
                 .state = &fleet->targets[i].state,
                 .report = fleet->targets[i].report,
+                .vantage = fleet->vantage,
         };
         return true;
 }
@@ -734,6 +736,47 @@ static void test_probe_answer(void **state) {
         fleet_free(fleet);
 }
 
+/* Vantage=: every sample of every family carries it, the daemon's, the webhooks' and /probe's too. */
+static void check_every_sample_has(const char *out, const char *label) {
+        const char *line = out;
+        assert_non_null(line);
+        while (line && *line) {
+                size_t n = strcspn(line, "\n");
+                if (line[0] != '#' && !memmem(line, n, label, strlen(label)))
+                        fail_msg("no %s in: %.*s", label, (int) n, line);
+                line += n + (line[n] == '\n');
+        }
+}
+
+static void test_vantage(void **state) {
+        Fleet *fleet = fleet_new(fleet_json);
+        json_t *webhooks = load_at("[{\"name\":\"ops\",\"pending\":3,\"failures_total\":7,\"dead_letters\":0}]",
+                                   __FILE__, __LINE__);
+        MetricsInfo info = test_info;
+        _cleanup_free_ char *out = NULL, *probe = NULL;
+        MetricsTarget target;
+
+        fleet->vantage = "eu-west";
+        info.vantage = "eu-west";
+        assert_int_equal(metrics_format(fleet_get, fleet, webhooks, &info, &out), 0);
+        check_exposition_at(out, true, __FILE__, __LINE__);
+        check_every_sample_has(out, "vantage=\"eu-west\"");
+        assert_non_null(strstr(out, "tlswatch_build_info{vantage=\"eu-west\",version="));
+
+        for (size_t i = 0; fleet_get(fleet, i, &target); i++)
+                if (target.report) {
+                        assert_int_equal(metrics_format_probe(&target, &probe), 0);
+                        break;
+                }
+        assert_non_null(probe);
+        const char *answer = probe ?: "";
+        check_every_sample_has(answer, "vantage=\"eu-west\"");
+        assert_null(strstr(answer, "instance="));
+        assert_non_null(strstr(answer, "probe_success{vantage=\"eu-west\"} "));
+        json_decref(webhooks);
+        fleet_free(fleet);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_fleet_exact),
@@ -748,6 +791,7 @@ int main(void) {
                 cmocka_unit_test(test_webhooks),
                 cmocka_unit_test(test_probe_success_without_addresses),
                 cmocka_unit_test(test_probe_answer),
+                cmocka_unit_test(test_vantage),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

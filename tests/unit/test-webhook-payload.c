@@ -76,7 +76,7 @@ static TargetState make_state(Status status, const Problem *problems, size_t n, 
 }
 
 static json_t *make_event(const TargetState *state, const TargetEvent *event) {
-        json_t *o = webhook_event_new(&config, state, event, ID, MONITOR, T0);
+        json_t *o = webhook_event_new(&config, state, event, ID, MONITOR, NULL, T0);
         assert_non_null(o);
         return o;
 }
@@ -572,7 +572,7 @@ static void test_alertmanager_ipv6_instance(void **unused) {
                                                        .old_status = STATUS_OK,
                                                        .new_status = STATUS_CRITICAL,
                                                        .problem = &expired },
-                                      ID, MONITOR, T0);
+                                      ID, MONITOR, NULL, T0);
         int r;
         json_t *alert = alertmanager_alert(o, &r);
 
@@ -580,6 +580,46 @@ static void test_alertmanager_ipv6_instance(void **unused) {
         assert_string_equal(string_member(json_object_get(alert, "labels"), "instance"), "[2001:db8::7]:8883");
         json_decref(alert);
         json_decref(o);
+}
+
+/* Vantage=: a member of the event; on an alert an annotation by default, so that the same problem seen
+ * from two sites is one alert (equal labels), or with VantageLabel= a label (one alert per site). */
+static void test_alertmanager_vantage(void **unused) {
+        TargetState state = make_state(STATUS_CRITICAL, &expired, 1, false);
+        const TargetEvent event = { .type = TARGET_EVENT_PROBLEM_APPEARED,
+                                    .old_status = STATUS_OK,
+                                    .new_status = STATUS_CRITICAL,
+                                    .problem = &expired };
+        json_t *a = webhook_event_new(&config, &state, &event, ID, MONITOR, "eu-west", T0);
+        json_t *b = webhook_event_new(&config, &state, &event, ID, "monitor2", "us-east", T0);
+        json_t *none = make_event(&state, &event);
+        int r;
+
+        assert_string_equal(string_member(a, "vantage"), "eu-west");
+        assert_null(json_object_get(none, "vantage"));
+
+        json_t *alert_a = alertmanager_alert(a, &r), *alert_b = alertmanager_alert(b, &r);
+        assert_int_equal(r, 0);
+        assert_true(json_equal(json_object_get(alert_a, "labels"), json_object_get(alert_b, "labels")));
+        assert_null(json_object_get(json_object_get(alert_a, "labels"), "vantage"));
+        assert_string_equal(string_member(json_object_get(alert_a, "annotations"), "vantage"), "eu-west");
+        json_decref(alert_a);
+        json_decref(alert_b);
+
+        AlertSettings settings = settings_at(SENT);
+        settings.vantage_label = true;
+        alert_a = alertmanager_alert_with(a, &settings, &r);
+        alert_b = alertmanager_alert_with(b, &settings, &r);
+        assert_int_equal(r, 0);
+        assert_string_equal(string_member(json_object_get(alert_a, "labels"), "vantage"), "eu-west");
+        assert_null(json_object_get(json_object_get(alert_a, "annotations"), "vantage"));
+        assert_false(json_equal(json_object_get(alert_a, "labels"), json_object_get(alert_b, "labels")));
+        json_decref(alert_a);
+        json_decref(alert_b);
+
+        json_decref(a);
+        json_decref(b);
+        json_decref(none);
 }
 
 /* Label= on every alert (job may be replaced); RunbookURL= is the base of runbook_url; with [HTTP] on,
@@ -732,7 +772,7 @@ static void test_alertmanager_spooled_without_instance(void **unused) {
 /* tlswatchctl webhook-test reaches Alertmanager too: an alert of its own name that ends by itself. */
 static void test_alertmanager_test_event(void **unused) {
         /* The event webhook-test sends, at 2026-11-27T10:00:00Z. */
-        json_t *event = webhook_test_event_new("0123456789abcdef0123456789abcdef", "host1",
+        json_t *event = webhook_test_event_new("0123456789abcdef0123456789abcdef", "host1", NULL,
                                                (uint64_t) 1795773600 * USEC_PER_SEC);
         assert_non_null(event);
         check_members(event, "schema", "event", "id", "time", "time_unix", "target", "address", "protocol",
@@ -956,7 +996,7 @@ static void post_step(Pipeline *p, const TargetConfig *c, const TargetState *sta
                                 p->resends++;
                         }
                 }
-                json_t *document = webhook_event_new(c, state, &event, ID, MONITOR, at);
+                json_t *document = webhook_event_new(c, state, &event, ID, MONITOR, NULL, at);
                 assert_non_null(document);
                 model_post(&p->model, document);
                 json_decref(document);
@@ -1110,6 +1150,7 @@ int main(void) {
                 cmocka_unit_test(test_alertmanager_problem),
                 cmocka_unit_test(test_alertmanager_names_and_severity),
                 cmocka_unit_test(test_alertmanager_ipv6_instance),
+                cmocka_unit_test(test_alertmanager_vantage),
                 cmocka_unit_test(test_alertmanager_settings),
                 cmocka_unit_test(test_alert_horizon),
                 cmocka_unit_test(test_alertmanager_recovery),

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* The control server. Each client is a small state machine: READING a request line, WAITING for the
- * probes a check started, WRITING the answer, then READING again. A client that sends too much, stays
- * idle, or does not read its answer is dropped; none of them can delay a probe, since all of this runs
- * as IO events on the probes' own loop. */
+ * probes a check started, WRITING the answer, then READING again. A client that sends too much, is slow
+ * to send its line, or does not read its answer is dropped; none of them can delay a probe, since all of
+ * this runs as IO events on the probes' own loop, and no user but root and the daemon's own can take
+ * the last of the slots. */
 #include <assert.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -21,7 +22,17 @@
 #include "time-util.h"
 
 #define CLIENTS_MAX 128
+/* The last slots are for root and the daemon's user alone, and no other user holds more than its share:
+ * a member of the socket's group (who may only read) cannot keep root from a reload. */
+#define CLIENTS_RESERVED 16
+#define CLIENTS_PER_UID 32
+/* A request line must be whole within this time of the connection or of the previous answer. Bytes that
+ * trickle in do not extend it: otherwise one a few seconds would hold a slot for ever. */
+#define REQUEST_DEADLINE_USEC (10 * USEC_PER_SEC)
+/* An answer (up to ANSWER_MAX) may be read slowly, but not stall: this long without progress ends it. */
 #define CLIENT_IDLE_USEC (30 * USEC_PER_SEC)
+/* Refusals for a cap are logged at most this often, so that the log is no one's lever either. */
+#define REFUSAL_LOG_INTERVAL_USEC (60 * USEC_PER_SEC)
 /* A whole answer (all but status, which streams) is bounded; so is what is queued of a streamed one:
  * the next target's status is rendered only once the queue drained below STREAM_CHUNK, so a fleet's
  * status costs one target's document and this much buffer per client, whatever the fleet's size. */
@@ -40,7 +51,7 @@ typedef struct Client {
         uid_t uid;
         ClientState state;
         sd_event_source *io;
-        sd_event_source *idle;
+        sd_event_source *timer; /* the request's deadline while READING, the idle limit while WRITING */
         char input[CONTROL_REQUEST_MAX + 1];
         size_t input_length;
         char *output;
@@ -65,7 +76,14 @@ struct Control {
         void *userdata;
         Client *clients;
         unsigned n_clients;
+        usec_t refusal_logged_usec; /* when a cap's refusal was last logged, 0: never */
+        unsigned refusals_unlogged; /* refusals since then */
 };
+
+/* Who may change anything, and take the reserved slots: root and the user the daemon runs as. */
+static bool uid_is_privileged(uid_t uid) {
+        return uid == 0 || uid == geteuid();
+}
 
 static void client_free(Client *client) {
         Control *c = client->control;
@@ -77,7 +95,7 @@ static void client_free(Client *client) {
                 }
         c->n_clients--;
         sd_event_source_disable_unref(client->io);
-        sd_event_source_disable_unref(client->idle);
+        sd_event_source_disable_unref(client->timer);
         safe_close(client->fd);
         free(client->output);
         free(client->stream_target);
@@ -86,12 +104,19 @@ static void client_free(Client *client) {
         free(client);
 }
 
-static void client_touch(Client *client) {
+static void client_arm(Client *client, usec_t usec) {
         uint64_t now = 0;
 
         (void) sd_event_now(client->control->event, CLOCK_MONOTONIC, &now);
-        (void) sd_event_source_set_time(client->idle, now + CLIENT_IDLE_USEC);
-        (void) sd_event_source_set_enabled(client->idle, SD_EVENT_ONESHOT);
+        (void) sd_event_source_set_time(client->timer, usec_add(now, usec));
+        (void) sd_event_source_set_enabled(client->timer, SD_EVENT_ONESHOT);
+}
+
+/* The clock of the next request line starts: once, not at every byte of it. */
+static void client_start_reading(Client *client) {
+        client->state = CLIENT_READING;
+        (void) sd_event_source_set_io_events(client->io, EPOLLIN);
+        client_arm(client, REQUEST_DEADLINE_USEC);
 }
 
 /* Makes room for `n` more bytes in the output queue. Returns 0 or -ENOMEM (the queue unchanged). */
@@ -131,7 +156,7 @@ static void client_start_writing(Client *client) {
         client->output_sent = 0;
         client->state = CLIENT_WRITING;
         (void) sd_event_source_set_io_events(client->io, EPOLLOUT);
-        client_touch(client);
+        client_arm(client, CLIENT_IDLE_USEC);
 }
 
 /* Queues one answer line and switches to writing. The document is consumed. Returns -ENOMEM after
@@ -260,7 +285,7 @@ static void client_run_request(Client *client, ControlRequest *request) {
         char *text = NULL;
         int r;
 
-        if (control_command_is_privileged(request->command) && client->uid != 0 && client->uid != geteuid()) {
+        if (control_command_is_privileged(request->command) && !uid_is_privileged(client->uid)) {
                 client_error(client, "permission denied: only root and the daemon's user may change anything");
                 return;
         }
@@ -315,7 +340,7 @@ static void client_run_request(Client *client, ControlRequest *request) {
                 /* The answer comes when the last report does; no idle timeout while the daemon works. */
                 client->state = CLIENT_WAITING;
                 (void) sd_event_source_set_enabled(client->io, SD_EVENT_OFF);
-                (void) sd_event_source_set_enabled(client->idle, SD_EVENT_OFF);
+                (void) sd_event_source_set_enabled(client->timer, SD_EVENT_OFF);
                 return;
         }
         default:
@@ -363,7 +388,6 @@ static void client_read(Client *client) {
         if (n < 0)
                 return;
         client->input_length += (size_t) n;
-        client_touch(client);
         client_process_input(client);
 }
 
@@ -376,7 +400,7 @@ static void client_write(Client *client) {
                 return;
         }
         client->output_sent += (size_t) n;
-        client_touch(client);
+        client_arm(client, CLIENT_IDLE_USEC);
         if (client->streaming && client->output_length - client->output_sent < STREAM_CHUNK) {
                 /* Keep the queue's memory: move what is left to the front, render more behind it. */
                 memmove(client->output, client->output + client->output_sent, client->output_length - client->output_sent);
@@ -390,8 +414,7 @@ static void client_write(Client *client) {
 
         client->output = mfree(client->output);
         client->output_length = client->output_sent = client->output_allocated = 0;
-        client->state = CLIENT_READING;
-        (void) sd_event_source_set_io_events(client->io, EPOLLIN);
+        client_start_reading(client);
         client_process_input(client);
 }
 
@@ -405,9 +428,41 @@ static int on_client_io(sd_event_source *source, int fd, uint32_t revents, void 
         return 0;
 }
 
-static int on_client_idle(sd_event_source *source, uint64_t usec, void *userdata) {
+static int on_client_timer(sd_event_source *source, uint64_t usec, void *userdata) {
         client_free(userdata);
         return 0;
+}
+
+/* Whether a client of `uid` may have a slot; when not, a refusal for a cap, logged now and then. */
+static bool control_admits(Control *c, uid_t uid) {
+        unsigned n_uid = 0;
+
+        if (c->n_clients >= CLIENTS_MAX)
+                return false;
+        if (uid_is_privileged(uid))
+                return true;
+        for (Client *client = c->clients; client; client = client->next)
+                n_uid += client->uid == uid;
+        if (n_uid < CLIENTS_PER_UID && c->n_clients < CLIENTS_MAX - CLIENTS_RESERVED)
+                return true;
+
+        uint64_t now = 0;
+        (void) sd_event_now(c->event, CLOCK_MONOTONIC, &now);
+        if (c->refusal_logged_usec == 0 || now >= usec_add(c->refusal_logged_usec, REFUSAL_LOG_INTERVAL_USEC)) {
+                if (n_uid >= CLIENTS_PER_UID)
+                        log_warning("control socket: uid %u holds %u connections, its limit; refusing more "
+                                    "(%u other refusals since the last such message)",
+                                    (unsigned) uid, n_uid, c->refusals_unlogged);
+                else
+                        log_warning("control socket: %u of %u connections taken, the rest are kept for root "
+                                    "and the daemon's user; refusing uid %u (%u other refusals since the last "
+                                    "such message)",
+                                    c->n_clients, CLIENTS_MAX, (unsigned) uid, c->refusals_unlogged);
+                c->refusal_logged_usec = MAX(now, (uint64_t) 1);
+                c->refusals_unlogged = 0;
+        } else
+                c->refusals_unlogged++;
+        return false;
 }
 
 static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *userdata) {
@@ -420,8 +475,8 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
         if (client_fd < 0)
                 return 0;
 
-        if (c->n_clients >= CLIENTS_MAX ||
-            getsockopt(client_fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) < 0) {
+        if (getsockopt(client_fd, SOL_SOCKET, SO_PEERCRED, &credentials, &length) < 0 ||
+            !control_admits(c, credentials.uid)) {
                 static const char busy[] = "{\"ok\":false,\"error\":\"too many clients\"}\n";
                 (void) send(client_fd, busy, sizeof(busy) - 1, MSG_NOSIGNAL | MSG_DONTWAIT);
                 safe_close(client_fd);
@@ -438,8 +493,8 @@ static int on_accept(sd_event_source *source, int fd, uint32_t revents, void *us
         c->n_clients++;
 
         if (sd_event_add_io(c->event, &client->io, client_fd, EPOLLIN, on_client_io, client) < 0 ||
-            sd_event_add_time_relative(c->event, &client->idle, CLOCK_MONOTONIC, CLIENT_IDLE_USEC, USEC_PER_SEC,
-                                       on_client_idle, client) < 0)
+            sd_event_add_time_relative(c->event, &client->timer, CLOCK_MONOTONIC, REQUEST_DEADLINE_USEC,
+                                       USEC_PER_SEC, on_client_timer, client) < 0)
                 client_free(client);
         return 0;
 }

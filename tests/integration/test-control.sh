@@ -237,7 +237,7 @@ wait_daemon main "$sock"
 wait_daemon abuse "$asock"
 
 # --- abuse, part 1: what the server answers, and what it refuses ------------------------------------------
-# The abuse daemon is attacked first and then held busy for 30 s (its idle timeout) in the
+# The abuse daemon is attacked first and then held busy for 10 s (a request's deadline) in the
 # background while the main daemon is tested; the results are collected at the end.
 
 errors=()
@@ -343,7 +343,7 @@ report "abuse: a client that does not read its answer does not hold up others" $
         "$tmp/while-noread.err" "$tmp/noread.out"
 
 # 1000 clients that say nothing: 128 at once are kept (one of them the reader above), the others are
-# told "too many clients"; the kept ones are dropped after 30 s of silence.
+# told "too many clients"; the kept ones are dropped 10 s after they connected (a request's deadline).
 "$CONTROL_ABUSE" "$asock" idle 1000 40 >"$tmp/idle.out" 2>"$tmp/idle.err" &
 pid[idle]=$!
 pids+=("$!")
@@ -662,6 +662,53 @@ field probes_now "$sock" good .probes
 report "as nobody: check and reload are \"permission denied\", exit 3, and nothing happens" \
         ${errors[@]+"${errors[@]}"} -- "$tmp/nobody-raw.out" "$tmp/main.err"
 
+# --- lockout: members of the socket's group hold every slot they can --------------------------------------
+
+# Four users who may only read (nobody and three uids without a name, all in the socket's group) each
+# open 48 connections and dribble a byte a second into every one they hold, never a newline: 192 tries
+# for 128 slots. Each gets at most its share (32), together they get at most the 112 not kept for root
+# and the daemon's user, and root's status and reload are still answered. Then every held connection is
+# dropped by its request's deadline, bytes or not. The dribblers finish in the background; their
+# results are collected at the end.
+chgrp nogroup "$sock"
+chmod 0660 "$sock"
+lockout_uids=(nobody 61001 61002 61003)
+refusals_before=$(grep -c 'control socket: ' "$tmp/main.err")
+for user in "${lockout_uids[@]}"; do
+        setpriv --reuid="$user" --regid=nogroup --clear-groups \
+                "$CONTROL_ABUSE" "$sock" dribble 48 60 >"$tmp/dribble-$user.out" 2>"$tmp/dribble-$user.err" &
+        pid[dribble-$user]=$!
+        pids+=("$!")
+done
+for user in "${lockout_uids[@]}"; do
+        for ((i = 0; i < 600; i++)); do
+                grep -q '^other ' "$tmp/dribble-$user.out" && break
+                running "${pid[dribble-$user]}" || break
+                sleep 0.05
+        done
+done
+errors=()
+ctl lockout-status --socket "$sock" status --json good
+expect_rc 0
+expect "$tmp/lockout-status.out" 'length == 1 and .[0].name == "good"'
+ctl lockout-reload --socket "$sock" reload
+expect_rc 0
+held_total=0
+for user in "${lockout_uids[@]}"; do
+        held=$(sed -n 's/^held //p' "$tmp/dribble-$user.out")
+        is_number "$held" || { errors+=("the dribbler as $user did not say how many it held"); continue; }
+        ((held <= 32)) || errors+=("$user holds $held connections at once, more than its 32")
+        ((held_total += held))
+done
+((held_total <= 112)) || errors+=("the four users hold $held_total connections, more than the 112 not reserved")
+((held_total >= 64)) || errors+=("the four users hold only $held_total connections: nothing was tested")
+refusals=$(($(grep -c 'control socket: ' "$tmp/main.err") - refusals_before))
+((refusals >= 1 && refusals <= 2)) ||
+        errors+=("$refusals warnings about refused connections in the log, expected one (at most one a minute)")
+report "lockout: four read-only users hold $held_total of 128 slots; root's status and reload still answer" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/lockout-status.err" "$tmp/lockout-reload.err" \
+        "$tmp/dribble-nobody.out" "$tmp/main.err"
+
 # A daemon that itself runs as nobody: its own user may change things, root too, others not.
 mkdir -p "$tmp/asnobody/state"
 chown -R nobody:nogroup "$tmp/asnobody"
@@ -847,8 +894,25 @@ grep -qxF 'answer {"ok":false,"error":"too many clients"}' "$tmp/idle.out" ||
         errors+=("no answer {\"ok\":false,\"error\":\"too many clients\"}")
 grep -qx "dropped $held" "$tmp/idle.out" || errors+=("not all kept idle clients were dropped within 40 s")
 grep -q '^unexpected ' "$tmp/idle.out" && errors+=("an idle client was sent something")
-report "abuse: 1000 idle clients: 128 kept at once, the rest refused, the kept ones dropped after 30 s" \
+report "abuse: 1000 idle clients: 128 kept at once, the rest refused, the kept ones dropped after 10 s" \
         ${errors[@]+"${errors[@]}"} -- "$tmp/idle.out"
+
+errors=()
+for user in "${lockout_uids[@]}"; do
+        for ((i = 0; i < 900; i++)); do
+                running "${pid[dribble-$user]}" || break
+                sleep 0.1
+        done
+        running "${pid[dribble-$user]}" && hard_error "control-abuse dribble as $user did not finish in time"
+        wait "${pid[dribble-$user]}"
+        held=$(sed -n 's/^held //p' "$tmp/dribble-$user.out")
+        grep -qx "dropped ${held:-?}" "$tmp/dribble-$user.out" ||
+                errors+=("$user: of $held connections that kept sending bytes, not all were dropped in 60 s:"
+                         "$(grep '^still ' "$tmp/dribble-$user.out")")
+        grep -q '^unexpected ' "$tmp/dribble-$user.out" && errors+=("$user: a dribbling client was sent something")
+done
+report "lockout: a request line that trickles in a byte a second is dropped at its deadline all the same" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/dribble-nobody.out"
 
 errors=()
 grep -qx 'eof yes' "$tmp/noread.out" || errors+=("the server did not drop the client that never reads")

@@ -3,7 +3,8 @@
  * A raw client of tlswatchd's control socket for tests/integration/test-control.sh: it says what
  * tlswatchctl never would (invalid JSON, unknown commands, requests one after another or pipelined on
  * one connection, a request of an exact size) and misbehaves the ways the server must survive (a
- * megabyte without a newline, a thousand idle connections, a request whose answer it never reads).
+ * megabyte without a newline, a thousand idle connections, connections that send a byte a second and
+ * never a newline, a request whose answer it never reads).
  * It prints what came back, one "KEY VALUE" line per fact, for the script to check. Every wait is
  * bounded; libc only, so it builds wherever the daemon does.
  */
@@ -42,6 +43,9 @@ static void usage(FILE *f) {
                 "       control-abuse SOCKET pad LENGTH           a status request padded to LENGTH bytes\n"
                 "       control-abuse SOCKET flood BYTES          BYTES without a newline\n"
                 "       control-abuse SOCKET idle COUNT SECONDS   COUNT silent connections for SECONDS\n"
+                "       control-abuse SOCKET dribble COUNT SECONDS\n"
+                "                                                 COUNT connections, each sending a byte a\n"
+                "                                                 second (never a newline) for SECONDS\n"
                 "       control-abuse SOCKET noread REQUEST SECONDS\n"
                 "                                                 never read the answer for SECONDS\n"
                 "Prints \"answer LINE\", \"eof\", \"timeout\" and counts; exit 0, 1 when an answer is\n"
@@ -288,8 +292,9 @@ static void raise_fd_limit(long count) {
 
 /* idle: COUNT connections that send nothing. After 2 s, each has either been turned away (an answer
  * line and EOF), or is held open in silence. Then, up to SECONDS later, a held one the server closed
- * without a word was dropped by its idle timer. */
-static int run_idle(const char *path, long count, long seconds) {
+ * without a word was dropped by its idle timer. dribble: the same, but each held one sends a byte a
+ * second meanwhile, the start of a request line that never ends; the server drops them all the same. */
+static int run_idle(const char *path, long count, long seconds, bool dribble) {
         enum { OPEN, REFUSED, DROPPED, OTHER } *state = calloc(count, sizeof(*state));
         int *fds = calloc(count, sizeof(int));
         long connected = 0, refused = 0, held = 0, other = 0, dropped = 0;
@@ -347,8 +352,19 @@ static int run_idle(const char *path, long count, long seconds) {
                 }
 
         /* Phase 2: the held ones, until each is dropped or SECONDS pass. */
-        int64_t deadline = now_msec() + seconds * 1000;
+        int64_t deadline = now_msec() + seconds * 1000, next_byte = now_msec();
         while (dropped < held && now_msec() < deadline) {
+                if (dribble && now_msec() >= next_byte) {
+                        for (long i = 0; i < count; i++) {
+                                if (fds[i] < 0 || send(fds[i], "x", 1, MSG_DONTWAIT | MSG_NOSIGNAL) == 1 ||
+                                    errno == EAGAIN || errno == EINTR)
+                                        continue;
+                                dropped++; /* the server hung up */
+                                close(fds[i]);
+                                fds[i] = -1;
+                        }
+                        next_byte = now_msec() + 1000;
+                }
                 struct pollfd *p = calloc(count, sizeof(struct pollfd));
                 if (!p)
                         return 2;
@@ -445,13 +461,13 @@ int main(int argc, char *argv[]) {
         (void) signal(SIGPIPE, SIG_IGN);
         (void) setvbuf(stdout, NULL, _IOLBF, 0);
 
-        if (strcmp(mode, "idle") == 0) {
+        if (strcmp(mode, "idle") == 0 || strcmp(mode, "dribble") == 0) {
                 if (argc != 5 || parse_number(argv[3], 1, COUNT_MAX, &a) < 0 ||
                     parse_number(argv[4], 0, SECONDS_MAX, &b) < 0) {
                         usage(stderr);
                         return 2;
                 }
-                return run_idle(path, a, b);
+                return run_idle(path, a, b, strcmp(mode, "dribble") == 0);
         }
 
         if ((strcmp(mode, "pad") == 0 &&

@@ -13,8 +13,6 @@
 #include "file-util.h"
 #include "macro.h"
 
-#define SECRET_MAX 4096
-
 int read_full_file(const char *path, size_t max_size, char **ret) {
         _cleanup_free_ char *data = NULL;
         size_t size = 0, used = 0;

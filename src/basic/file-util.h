@@ -11,9 +11,12 @@
  * -EBADMSG (it holds a NUL byte). */
 int read_full_file(const char *path, size_t max_size, char **ret);
 
-/* Reads a secret: the file's first line, without its line ending, at most 4 KiB. `name` without a
- * '/' is a systemd credential, looked up in $CREDENTIALS_DIRECTORY. The caller frees the result with
- * erase_and_free(). */
+/* The largest secret file: room for an OAuth or JWT bearer token of a few KiB. */
+#define SECRET_MAX (16 * 1024)
+
+/* Reads a secret: the file's first line, without its line ending, the file at most SECRET_MAX bytes
+ * (else -EFBIG). `name` without a '/' is a systemd credential, looked up in $CREDENTIALS_DIRECTORY.
+ * The caller frees the result with erase_and_free(). */
 int read_secret(const char *name, char **ret);
 
 /* Replaces `path` with `data` atomically: write a temporary file beside it, fsync, rename. A crash

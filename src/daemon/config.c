@@ -476,6 +476,9 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 if (!colon || colon == value || strpbrk(value, "\r\n") || strcspn(value, " \t") < (size_t) (colon - value))
                         /* Not repeated: the value may be a credential. */
                         return parser_error(p, p->line, "%s: the value is not \"Name: value\"", k->key);
+                if (strlen(value) > WEBHOOK_HEADER_MAX)
+                        return parser_error(p, p->line, "%s: the header is longer than %d bytes", k->key,
+                                            WEBHOOK_HEADER_MAX);
                 _fallthrough_;
         }
         case VALUE_APPEND: {

@@ -81,6 +81,10 @@ typedef struct WebhookConfig {
 bool webhook_config_allows_http(const WebhookConfig *w);
 
 /* The runbook link of a problem code: RunbookURL= (or the default) and "#code". */
+/* The longest Header= line ("Name: value") a webhook sends: far above any token in use, far below what
+ * an HTTP server takes (nginx: 8 KiB buffers by default, up to large_client_header_buffers). */
+#define WEBHOOK_HEADER_MAX (16 * 1024)
+
 #define WEBHOOK_DEFAULT_RUNBOOK_URL "file://" DOCDIR "/RUNBOOK.md"
 
 const char *webhook_format_to_string(WebhookFormat format);

@@ -495,7 +495,7 @@ static int start_request(Webhook *w) {
 /* POSTs w->body: the headers, the options, into the loop. */
 static int post_body(Webhook *w, const char *event_type, const char *event_id) {
         const WebhookConfig *c = w->config;
-        char timestamp[32], signature[72], header[512];
+        char timestamp[32], signature[72];
         int r;
 
         w->easy = curl_easy_init();
@@ -504,15 +504,21 @@ static int post_body(Webhook *w, const char *event_type, const char *event_id) {
 
         snprintf(timestamp, sizeof(timestamp), "%llu", (unsigned long long) (now_realtime() / USEC_PER_SEC));
         struct curl_slist *list = NULL;
-#define ADD_HEADER(...)                                                            \
-        do {                                                                       \
-                snprintf(header, sizeof(header), __VA_ARGS__);                     \
-                struct curl_slist *grown = curl_slist_append(list, header);        \
-                if (!grown) {                                                      \
-                        curl_slist_free_all(list);                                 \
-                        return -ENOMEM;                                            \
-                }                                                                  \
-                list = grown;                                                      \
+        /* Each header as long as it is: a bearer token of a few KiB must not be cut (the config bounds
+         * them, WEBHOOK_HEADER_MAX). The copy may hold the token: wiped before it is freed. */
+#define ADD_HEADER(...)                                                              \
+        do {                                                                         \
+                char *header = NULL;                                                 \
+                struct curl_slist *grown = NULL;                                     \
+                if (asprintf(&header, __VA_ARGS__) >= 0) {                           \
+                        grown = curl_slist_append(list, header);                     \
+                        erase_and_free(header);                                      \
+                }                                                                    \
+                if (!grown) {                                                        \
+                        curl_slist_free_all(list);                                   \
+                        return -ENOMEM;                                              \
+                }                                                                    \
+                list = grown;                                                        \
         } while (0)
         ADD_HEADER("Content-Type: application/json");
         ADD_HEADER("X-Tlswatch-Event: %s", event_type);
@@ -807,6 +813,8 @@ int webhook_manager_new(sd_event *event, const char *spool_directory, const Sink
         return 0;
 }
 
+_Static_assert(SECRET_MAX == 16 * 1024, "the error below says 16 KiB");
+
 static int read_webhook_secret(const WebhookConfig *c, const char *key, const char *name, char **ret,
                                char **ret_error) {
         int r;
@@ -817,6 +825,7 @@ static int read_webhook_secret(const WebhookConfig *c, const char *key, const ch
         if (r < 0) {
                 if (asprintf(ret_error, "%s:%u: [Webhook %s]: %s=%s: %s", c->file, c->line, c->name, key, name,
                              r == -ENOENT && !strchr(name, '/') ? "no such credential in $CREDENTIALS_DIRECTORY"
+                             : r == -EFBIG                      ? "larger than 16 KiB"
                                                                 : strerror(-r)) < 0)
                         *ret_error = NULL;
                 return -EINVAL;

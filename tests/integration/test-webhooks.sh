@@ -128,7 +128,11 @@ good_sha256=$(fingerprint good)
 ec_sha256=$(fingerprint ec)
 
 printf 'hmac-secret-of-the-test\n' >"$tmp/secret"
-printf 'bearer-token-of-the-test\n' >"$tmp/token"
+# 4 KiB, as OAuth and JWT tokens can be: every byte must arrive, not the first 511.
+bearer_token="bearer-token-of-the-test-$(printf 'J%.0s' {1..4071})"
+# A Header= line as long as a configuration line may be, near 4 KiB.
+long_header_value=$(printf 'H%.0s' {1..3900})
+printf '%s\n' "$bearer_token" >"$tmp/token"
 chmod 0600 "$tmp/secret" "$tmp/token"
 
 # One receiver per webhook, so each log tells one story.
@@ -194,6 +198,26 @@ grep -qF "[Webhook nosecret]: SecretFile=$tmp/missing-secret: No such file or di
         errors+=("stderr does not say \"[Webhook nosecret]: SecretFile=$tmp/missing-secret: No such file or directory\"")
 report "--check-config: an unreadable SecretFile= is an error" ${errors[@]+"${errors[@]}"} -- "$tmp/nosecret.err"
 
+# A bearer token over 16 KiB is refused when the configuration is read, naming the line.
+printf '%s\n' "$(printf 'T%.0s' {1..16400})" >"$tmp/huge-token"
+cat >"$tmp/plain.d/tlswatch.conf" <<EOF
+[Target steady]
+Address=$(at steady)
+
+[Webhook hugetoken]
+URL=https://127.0.0.1:${port[main]}/hook
+BearerTokenFile=$tmp/huge-token
+EOF
+timeout -k 5 30 "$TLSWATCHD" -c "$tmp/plain.d/tlswatch.conf" --check-config >"$tmp/hugetoken.out" \
+        2>"$tmp/hugetoken.err"
+rc=$?
+errors=()
+[[ $rc == 3 ]] || errors+=("exit code $(describe_rc "$rc"), expected 3")
+want="$tmp/plain.d/tlswatch.conf:4: [Webhook hugetoken]: BearerTokenFile=$tmp/huge-token: larger than 16 KiB"
+grep -qF "$want" "$tmp/hugetoken.err" || errors+=("stderr does not say \"$want\"")
+report "--check-config: a BearerTokenFile= over 16 KiB is an error naming its line" ${errors[@]+"${errors[@]}"} -- \
+        "$tmp/hugetoken.err"
+
 # --- the daemons -----------------------------------------------------------------------------------------
 
 # d1: every delivery behaviour, one webhook each; the target flip goes closed -> good -> closed -> ec.
@@ -226,6 +250,7 @@ SecretFile=$tmp/secret
 BearerTokenFile=$tmp/token
 Header=X-Test-One: first value
 Header=X-Test-Two: second
+Header=X-Test-Long: $long_header_value
 
 [Webhook flaky]
 URL=$(hook flaky)
@@ -502,8 +527,12 @@ n=$(rlog main 'length')
 ((${n:-0} > 0)) || errors+=("main logged no request")
 bad=$(rlog main '[.[] | select(.signature_ok != true)] | length')
 [[ $bad == 0 ]] || errors+=("$bad requests without a valid X-Tlswatch-Signature")
-bad=$(rlog main '[.[] | select(.headers.authorization != "Bearer bearer-token-of-the-test")] | length')
-[[ $bad == 0 ]] || errors+=("$bad requests without \"Authorization: Bearer bearer-token-of-the-test\"")
+bad=$(rlog main '[.[] | select(.headers.authorization != "Bearer '"$bearer_token"'")] | length')
+[[ $bad == 0 ]] || errors+=("$bad requests without \"Authorization: Bearer\" and the whole 4 KiB token:" \
+                            "$(rlog main '.[0].headers.authorization | length') characters in the first")
+bad=$(rlog main '[.[] | select(.headers["x-test-long"] != "'"$long_header_value"'")] | length')
+[[ $bad == 0 ]] || errors+=("$bad requests without the whole 3900-byte Header=X-Test-Long:" \
+                            "$(rlog main '.[0].headers["x-test-long"] | length') characters in the first")
 bad=$(rlog main '[.[] | select(.headers["x-test-one"] != "first value" or .headers["x-test-two"] != "second")] |
                  length')
 [[ $bad == 0 ]] || errors+=("$bad requests without the Header= lines X-Test-One and X-Test-Two")
@@ -515,7 +544,7 @@ bad=$(rlog main '[.[] | (.body | fromjson) as $b | select(.headers["x-tlswatch-e
 [[ $bad == 0 ]] || errors+=("$bad requests whose X-Tlswatch-Event or -Event-Id differ from the body")
 bad=$(rlog main '[.[] | select((.headers["x-tlswatch-timestamp"] | tonumber? // 0) - .time | fabs > 60)] | length')
 [[ $bad == 0 ]] || errors+=("$bad requests whose X-Tlswatch-Timestamp is not the time of sending")
-report "main: signature, bearer token, custom headers, event headers" ${errors[@]+"${errors[@]}"} -- \
+report "main: signature, 4 KiB bearer token, custom headers (one of 3.9 KiB), event headers" ${errors[@]+"${errors[@]}"} -- \
         "$tmp/main.log"
 
 # The schema's members.

@@ -78,6 +78,18 @@ int parse_sec(const char *text, usec_t *ret) {
         return 0;
 }
 
+int parse_sec_max(const char *text, usec_t max, usec_t *ret) {
+        usec_t usec;
+        int r = parse_sec(text, &usec);
+
+        if (r < 0)
+                return r;
+        if (usec > max)
+                return -ERANGE;
+        *ret = usec;
+        return 0;
+}
+
 char *format_timespan(char *buffer, size_t size, usec_t usec) {
         static const struct {
                 const char *suffix;

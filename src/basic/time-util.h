@@ -19,6 +19,13 @@ typedef uint64_t usec_t;
  * Returns 0 or -EINVAL (also for an empty string) or -ERANGE. */
 int parse_sec(const char *text, usec_t *ret);
 
+/* The same, and -ERANGE above `max`: every duration a user gives has a ceiling, so that adding it to
+ * a point in time can never wrap. */
+int parse_sec_max(const char *text, usec_t max, usec_t *ret);
+
+/* Room for any usec_t formatted by format_timespan(). */
+#define FORMAT_TIMESPAN_MAX 64
+
 /* Formats as the largest units that fit, e.g. "1h 30min", "250ms", "0". */
 char *format_timespan(char *buffer, size_t size, usec_t usec);
 

@@ -232,11 +232,11 @@ int probe_args_parse(int argc, char **argv, ProbeArgs *ret, char **ret_error) {
                 case ARG_RENEWAL_FLOOR:
                         args.probe.renewal_floor_usec = 0;
                         if (strcmp(optarg, "auto") != 0 &&
-                            (parse_sec(optarg, &args.probe.renewal_floor_usec) < 0 ||
+                            (parse_sec_max(optarg, 3650 * USEC_PER_DAY, &args.probe.renewal_floor_usec) < 0 ||
                              args.probe.renewal_floor_usec == 0)) {
                                 r = error_message(
                                         ret_error, -EINVAL,
-                                        "--renewal-floor: \"%s\" is not a duration (24h, 2d) or \"auto\"",
+                                        "--renewal-floor: \"%s\" is not a duration (24h, 2d) up to 3650d, or \"auto\"",
                                         optarg);
                                 goto finish;
                         }

@@ -43,7 +43,8 @@ typedef enum ValueType {
         VALUE_STRING,
         VALUE_PATH,      /* an absolute file path */
         VALUE_HTTP_PATH, /* a request path starting with '/' */
-        VALUE_DURATION,
+        VALUE_DURATION,  /* at most CONFIG_INTERVAL_MAX_USEC */
+        VALUE_TIMEOUT,   /* a duration of at most CONFIG_TIMEOUT_MAX_USEC */
         VALUE_DAYS,
         VALUE_LIFETIME,  /* a percent of the lifetime left, "33%" */
         VALUE_FLOOR,     /* a duration, or "auto" for 0 */
@@ -99,7 +100,7 @@ static const KeyDefinition keys[] = {
         { "ClientKey", SCOPE_TARGET, VALUE_PATH, offsetof(TargetConfig, probe.key_file) },
         { "Interval", SCOPE_TARGET, VALUE_DURATION, offsetof(TargetConfig, interval_usec) },
         { "RetryInterval", SCOPE_TARGET, VALUE_DURATION, offsetof(TargetConfig, retry_interval_usec) },
-        { "Timeout", SCOPE_TARGET, VALUE_DURATION, offsetof(TargetConfig, probe.timeout_usec) },
+        { "Timeout", SCOPE_TARGET, VALUE_TIMEOUT, offsetof(TargetConfig, probe.timeout_usec) },
         { "RepeatInterval", SCOPE_TARGET, VALUE_DURATION, offsetof(TargetConfig, repeat_interval_usec) },
         { "WarnDays", SCOPE_TARGET, VALUE_DAYS, offsetof(TargetConfig, probe.warn_days) },
         { "CritDays", SCOPE_TARGET, VALUE_DAYS, offsetof(TargetConfig, probe.crit_days) },
@@ -129,7 +130,7 @@ static const KeyDefinition keys[] = {
         { "Format", SCOPE_WEBHOOK, VALUE_WEBHOOK_FORMAT, offsetof(WebhookConfig, format) },
         { "Events", SCOPE_WEBHOOK, VALUE_WEBHOOK_EVENTS, offsetof(WebhookConfig, events) },
         { "Targets", SCOPE_WEBHOOK, VALUE_APPEND, offsetof(WebhookConfig, targets) },
-        { "Timeout", SCOPE_WEBHOOK, VALUE_DURATION, offsetof(WebhookConfig, timeout_usec) },
+        { "Timeout", SCOPE_WEBHOOK, VALUE_TIMEOUT, offsetof(WebhookConfig, timeout_usec) },
         { "Header", SCOPE_WEBHOOK, VALUE_HEADER, offsetof(WebhookConfig, headers) },
         { "BearerTokenFile", SCOPE_WEBHOOK, VALUE_SECRET, offsetof(WebhookConfig, bearer_token_file) },
         { "SecretFile", SCOPE_WEBHOOK, VALUE_SECRET, offsetof(WebhookConfig, secret_file) },
@@ -140,7 +141,7 @@ static const KeyDefinition keys[] = {
         { "ExternalURL", SCOPE_HTTP, VALUE_URL, offsetof(HttpConfig, external_url) },
         { "MaxConnections", SCOPE_HTTP, VALUE_COUNT, offsetof(HttpConfig, max_connections) },
         { "MaxConnectionsPerIP", SCOPE_HTTP, VALUE_COUNT, offsetof(HttpConfig, max_connections_per_ip) },
-        { "Timeout", SCOPE_HTTP, VALUE_DURATION, offsetof(HttpConfig, timeout_usec) },
+        { "Timeout", SCOPE_HTTP, VALUE_TIMEOUT, offsetof(HttpConfig, timeout_usec) },
         { "BasicAuthFile", SCOPE_HTTP, VALUE_SECRET, offsetof(HttpConfig, basic_auth_file) },
         { "ProbeOnDemand", SCOPE_HTTP, VALUE_BOOLEAN, offsetof(HttpConfig, probe_on_demand) },
         { "MaxProbesOnDemand", SCOPE_HTTP, VALUE_COUNT, offsetof(HttpConfig, max_probes_on_demand) },
@@ -259,8 +260,10 @@ static const char *duration_hint(const char *value) {
                 suffix = "w";
                 break;
         }
-        snprintf(hint, sizeof(hint), "%.*s%s", (int) (digits > 0 && digits < 10 ? digits : 1),
-                 digits > 0 ? value : "5", suffix);
+        /* A number of zeros is no hint: a duration is never 0. */
+        bool zero = strspn(value, "0") >= digits;
+        snprintf(hint, sizeof(hint), "%.*s%s", (int) (digits > 0 && digits < 10 && !zero ? digits : 1),
+                 digits > 0 && !zero ? value : "5", suffix);
         return hint;
 }
 
@@ -568,13 +571,21 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                         return parser_error(p, p->line, "%s: \"%s\" %s", k->key, value, reason);
                 r = assign_string(field, value);
                 break;
-        case VALUE_DURATION: {
-                usec_t usec;
-                if (parse_sec(value, &usec) < 0 || usec == 0)
+        case VALUE_DURATION:
+        case VALUE_TIMEOUT: {
+                usec_t usec, max = k->type == VALUE_TIMEOUT ? CONFIG_TIMEOUT_MAX_USEC : CONFIG_INTERVAL_MAX_USEC;
+                char maximum[FORMAT_TIMESPAN_MAX];
+                r = parse_sec_max(value, max, &usec);
+                if (r == -ERANGE)
+                        return parser_error(p, p->line, "%s: \"%s\" is longer than the maximum, %s", k->key, value,
+                                            format_timespan(maximum, sizeof(maximum), max));
+                if (r < 0)
                         return parser_error(p, p->line, "%s: \"%s\" is not a duration (try %s)", k->key, value,
                                             duration_hint(value));
+                if (usec == 0)
+                        return parser_error(p, p->line, "%s: \"%s\" must be longer than 0 (try %s)", k->key, value,
+                                            duration_hint(value));
                 *(usec_t *) field = usec;
-                r = 0;
                 break;
         }
         case VALUE_LIFETIME:
@@ -584,6 +595,10 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                 break;
         case VALUE_FLOOR: {
                 usec_t usec = 0;
+                char maximum[FORMAT_TIMESPAN_MAX];
+                if (strcmp(value, "auto") != 0 && parse_sec_max(value, CONFIG_FLOOR_MAX_USEC, &usec) == -ERANGE)
+                        return parser_error(p, p->line, "%s: \"%s\" is longer than the maximum, %s", k->key, value,
+                                            format_timespan(maximum, sizeof(maximum), CONFIG_FLOOR_MAX_USEC));
                 if (strcmp(value, "auto") != 0 && (parse_sec(value, &usec) < 0 || usec == 0))
                         return parser_error(p, p->line, "%s: \"%s\" is not a duration or \"auto\" (try %s)",
                                             k->key, value, duration_hint(value));

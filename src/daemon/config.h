@@ -81,6 +81,13 @@ typedef struct WebhookConfig {
 bool webhook_config_allows_http(const WebhookConfig *w);
 
 /* The runbook link of a problem code: RunbookURL= (or the default) and "#code". */
+/* The longest durations the configuration takes; longer ones are errors naming file and line. A year
+ * for what repeats (Interval=, RetryInterval=, RepeatInterval=, and the webhooks' RetryMax=), an hour
+ * for what one attempt may take (the Timeout= keys), ten years for RenewalFloor=, as for WarnDays=. */
+#define CONFIG_INTERVAL_MAX_USEC (365 * USEC_PER_DAY)
+#define CONFIG_TIMEOUT_MAX_USEC USEC_PER_HOUR
+#define CONFIG_FLOOR_MAX_USEC (3650 * USEC_PER_DAY)
+
 /* The longest Header= line ("Name: value") a webhook sends: far above any token in use, far below what
  * an HTTP server takes (nginx: 8 KiB buffers by default, up to large_client_header_buffers). */
 #define WEBHOOK_HEADER_MAX (16 * 1024)

@@ -525,7 +525,8 @@ static usec_t first_delay(const Target *t) {
 
         if (t->state.last_probe_usec == 0)
                 return spread;
-        usec_t due = t->state.last_probe_usec + t->config->interval_usec;
+        /* The saved time comes from a file: saturate rather than wrap into the past. */
+        usec_t due = usec_add(t->state.last_probe_usec, t->config->interval_usec);
         usec_t now = now_realtime();
         return due > now ? MIN(due - now, t->config->interval_usec) : spread;
 }

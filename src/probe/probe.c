@@ -376,7 +376,7 @@ int probe_start(sd_event *event, const ProbeSettings *settings, SSL_CTX *tls_con
                 return -ENOMEM;
 
         p->started_usec = probe_now(p);
-        p->deadline_usec = p->started_usec + settings->timeout_usec;
+        p->deadline_usec = usec_add(p->started_usec, settings->timeout_usec);
 
         r = sd_event_add_time(event, &p->timer, CLOCK_MONOTONIC, p->deadline_usec, PROBE_DEADLINE_ACCURACY_USEC,
                               on_resolve_deadline, p);

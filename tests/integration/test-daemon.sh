@@ -209,6 +209,25 @@ grep -qF -- "$want" "$tmp/check-bad.err" || errors+=("stderr lacks: $want")
 report "--check-config: bad duration names file:line and the value" ${errors[@]+"${errors[@]}"} -- \
         "$tmp/check-bad.out" "$tmp/check-bad.err"
 
+# 2^64 - 1 microseconds fit in a usec_t, but added to now it wrapped into the past and the target was
+# probed without a pause; every duration has a ceiling now.
+cat >"$tmp/bad.d/tlswatch.conf" <<EOF
+[Defaults]
+$defaults
+
+[Target good]
+Address=$(at good)
+Interval=18446744073709551615us
+EOF
+bad_line=$(grep -n '^Interval=18446744073709551615us$' "$tmp/bad.d/tlswatch.conf" | cut -d: -f1)
+want="$tmp/bad.d/tlswatch.conf:$bad_line: Interval: \"18446744073709551615us\" is longer than the maximum, 365d"
+run_once check-huge -c "$tmp/bad.d/tlswatch.conf" --check-config
+errors=()
+[[ $rc == 3 ]] || errors+=("exit code $(describe_rc "$rc"), expected 3")
+grep -qF -- "$want" "$tmp/check-huge.err" || errors+=("stderr lacks: $want")
+report "--check-config: Interval=18446744073709551615us is longer than the maximum, with file:line" \
+        ${errors[@]+"${errors[@]}"} -- "$tmp/check-huge.out" "$tmp/check-huge.err"
+
 # The trust stores are part of the configuration: a missing CA file is an error with file and line.
 mkdir -p "$tmp/noca.d"
 cat >"$tmp/noca.d/tlswatch.conf" <<EOF

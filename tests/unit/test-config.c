@@ -501,8 +501,43 @@ static void test_error_duration(void **state) {
         check_error("[Defaults]\nInterval=abc\n",
                     "t.conf:2: Interval: \"abc\" is not a duration (try 5min)");
         check_error("[Defaults]\nInterval=\n", "t.conf:2: Interval: \"\" is not a duration (try 5min)");
-        /* Zero would mean probing in a busy loop. */
-        check_error("[Defaults]\nInterval=0\n", "t.conf:2: Interval: \"0\" is not a duration (try 0min)");
+        /* Zero would mean probing in a busy loop; the hint is a duration that is taken. */
+        check_error("[Defaults]\nInterval=0\n", "t.conf:2: Interval: \"0\" must be longer than 0 (try 5min)");
+        check_error("[Defaults]\nInterval=0s\n", "t.conf:2: Interval: \"0s\" must be longer than 0 (try 5s)");
+        check_error("[Defaults]\nRetryInterval=00h\n",
+                    "t.conf:2: RetryInterval: \"00h\" must be longer than 0 (try 5h)");
+}
+
+/* Every duration has a ceiling, so that now + it cannot wrap into the past (probing without a pause). */
+static void test_error_duration_maximum(void **state) {
+        check_error("[Defaults]\nInterval=18446744073709551615us\n",
+                    "t.conf:2: Interval: \"18446744073709551615us\" is longer than the maximum, 365d");
+        check_error("[Defaults]\nInterval=99999999999999999999s\n",
+                    "t.conf:2: Interval: \"99999999999999999999s\" is longer than the maximum, 365d");
+        check_error("[Target a]\nAddress=h:1\nInterval=365d 1us\n",
+                    "t.conf:3: Interval: \"365d 1us\" is longer than the maximum, 365d");
+        check_error("[Defaults]\nRetryInterval=53w\n",
+                    "t.conf:2: RetryInterval: \"53w\" is longer than the maximum, 365d");
+        check_error("[Defaults]\nRepeatInterval=366d\n",
+                    "t.conf:2: RepeatInterval: \"366d\" is longer than the maximum, 365d");
+        check_error("[Target a]\nAddress=h:1\nTimeout=61min\n",
+                    "t.conf:3: Timeout: \"61min\" is longer than the maximum, 1h");
+        check_error("[Target a]\nAddress=h:1\nRenewalFloor=3651d\n",
+                    "t.conf:3: RenewalFloor: \"3651d\" is longer than the maximum, 3650d");
+        check_error("[Webhook x]\nURL=https://h/\nRetryMax=366d\n",
+                    "t.conf:3: RetryMax: \"366d\" is longer than the maximum, 365d");
+        check_error("[Webhook x]\nURL=https://h/\nTimeout=2h\n",
+                    "t.conf:3: Timeout: \"2h\" is longer than the maximum, 1h");
+        check_error("[HTTP]\nListen=127.0.0.1:9883\nTimeout=3601s\n",
+                    "t.conf:3: Timeout: \"3601s\" is longer than the maximum, 1h");
+
+        /* The maxima themselves are taken. */
+        _cleanup_(config_freep) Config *c = parse_ok("[Target a]\nAddress=h:1\nInterval=365d\nRetryInterval=52w\n"
+                                                     "RepeatInterval=8760h\nTimeout=1h\nRenewalFloor=3650d\n");
+        const TargetConfig *t = find(c, "a");
+        assert_int_equal(t->interval_usec, CONFIG_INTERVAL_MAX_USEC);
+        assert_int_equal(t->probe.timeout_usec, CONFIG_TIMEOUT_MAX_USEC);
+        assert_int_equal(t->probe.renewal_floor_usec, CONFIG_FLOOR_MAX_USEC);
 }
 
 /* Neither WarnDays= nor CritDays=: the lifetime policy alone; either one, here or in [Defaults]: fixed
@@ -1309,6 +1344,7 @@ int main(void) {
                 cmocka_unit_test(test_value_with_semicolon_kept_whole),
                 cmocka_unit_test(test_whitespace_and_crlf),
                 cmocka_unit_test(test_error_duration),
+                cmocka_unit_test(test_error_duration_maximum),
                 cmocka_unit_test(test_expiry_keys),
                 cmocka_unit_test(test_error_unknown_key),
                 cmocka_unit_test(test_error_unknown_section),

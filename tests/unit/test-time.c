@@ -160,6 +160,23 @@ static void test_round_trip(void **state) {
         }
 }
 
+static void test_parse_max(void **state) {
+        usec_t usec = 0;
+
+        assert_int_equal(parse_sec_max("1h", USEC_PER_HOUR, &usec), 0);
+        assert_int_equal(usec, USEC_PER_HOUR);
+        assert_int_equal(parse_sec_max("1h 1us", USEC_PER_HOUR, &usec), -ERANGE);
+        assert_int_equal(usec, USEC_PER_HOUR); /* untouched on an error */
+        assert_int_equal(parse_sec_max("18446744073709551615us", 365 * USEC_PER_DAY, &usec), -ERANGE);
+        assert_int_equal(parse_sec_max("99999999999999999999s", 365 * USEC_PER_DAY, &usec), -ERANGE);
+        assert_int_equal(parse_sec_max("5 minutes", USEC_PER_HOUR, &usec), -EINVAL);
+        assert_int_equal(parse_sec_max("", USEC_PER_HOUR, &usec), -EINVAL);
+        assert_int_equal(parse_sec_max("0", USEC_PER_HOUR, &usec), 0);
+        assert_int_equal(usec, 0);
+        assert_int_equal(parse_sec_max("18446744073709551615us", UINT64_MAX, &usec), 0);
+        assert_int_equal(usec, UINT64_MAX);
+}
+
 static void test_usec_add_saturates(void **state) {
         assert_int_equal(usec_add(1, 2), 3);
         assert_int_equal(usec_add(UINT64_MAX - 1, 1), UINT64_MAX);
@@ -178,6 +195,7 @@ int main(void) {
                 cmocka_unit_test(test_format),
                 cmocka_unit_test(test_format_small_buffer),
                 cmocka_unit_test(test_round_trip),
+                cmocka_unit_test(test_parse_max),
                 cmocka_unit_test(test_usec_add_saturates),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,8 @@
  * -EBADMSG (it holds a NUL byte). */
 int read_full_file(const char *path, size_t max_size, char **ret);
 
-/* The largest secret file: room for an OAuth or JWT bearer token of a few KiB. */
+/* The largest secret file: room for an OAuth or JWT bearer token of a few KiB. Error messages say
+ * "larger than 16 KiB" (webhook.c), and the man pages too: change them with it. */
 #define SECRET_MAX (16 * 1024)
 
 /* Reads a secret: the file's first line, without its line ending, the file at most SECRET_MAX bytes

@@ -813,8 +813,6 @@ int webhook_manager_new(sd_event *event, const char *spool_directory, const Sink
         return 0;
 }
 
-_Static_assert(SECRET_MAX == 16 * 1024, "the error below says 16 KiB");
-
 static int read_webhook_secret(const WebhookConfig *c, const char *key, const char *name, char **ret,
                                char **ret_error) {
         int r;

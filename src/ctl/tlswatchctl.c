@@ -54,7 +54,7 @@ static void help(void) {
                "  inspect [--json] FILE...      what certificate and key files hold, and how they chain\n"
                "  lint --certfile F --keyfile F [--cacertfile F] [--ca-file TRUST] [--json]\n"
                "                                check a listener's files against the mapping rules\n"
-               "  discover --mosquitto FILE | --emqx FILE\n"
+               "  discover [--mosquitto FILE] [--emqx FILE] [--host NAME] [--write FILE [--force]]\n"
                "                                print [Target] sections for a broker's TLS listeners\n"
                "  status [--json|--nagios] [TARGET]\n"
                "                                the daemon's view of every target (or one); --nagios:\n"

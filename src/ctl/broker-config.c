@@ -39,7 +39,7 @@ static BrokerListener *listener_add(BrokerListeners *ls, const char *role, const
                 ls->n_allocated = allocated;
         }
         BrokerListener *l = &ls->items[ls->n++];
-        *l = (BrokerListener) {};
+        *l = (BrokerListener){};
         copy(l->role, sizeof(l->role), role);
         copy(l->protocol, sizeof(l->protocol), strcmp(role, "mqtts") == 0 ? "mqtt" : role);
         copy(l->source, sizeof(l->source), source);
@@ -80,7 +80,8 @@ static bool truthy(const char *v) {
 }
 
 BrokerKind broker_emqx_kind(const char *text) {
-        for (const char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        for (const char *line = text; line && *line;
+             line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
                 line += strspn(line, " \t");
                 if (strncmp(line, "listener.", 9) == 0 || strncmp(line, "plugins.etc_dir", 15) == 0)
                         return BROKER_EMQX4;
@@ -149,7 +150,8 @@ static int mosquitto_include_dir(MosquittoState *st, const char *path, unsigned 
                 return -ENOMEM;
         r = st->files->list(st->files->userdata, dir, &names, &n);
         if (r < 0)
-                return error_message(st->error, r, "%s:%u: include_dir %s: %s", path, line, dir, strerror(-r));
+                return error_message(st->error, r, "%s:%u: include_dir %s: %s", path, line, dir,
+                                     strerror(-r));
         qsort(names, n, sizeof(char *), compare_names);
         for (size_t i = 0; i < n && r >= 0; i++) {
                 size_t m = strlen(names[i]);
@@ -162,7 +164,8 @@ static int mosquitto_include_dir(MosquittoState *st, const char *path, unsigned 
                 }
                 r = st->files->read(st->files->userdata, file, &text);
                 if (r < 0)
-                        r = error_message(st->error, r, "%s:%u: include_dir: %s: %s", path, line, file, strerror(-r));
+                        r = error_message(st->error, r, "%s:%u: include_dir: %s: %s", path, line, file,
+                                          strerror(-r));
                 else
                         r = mosquitto_file(st, file, text, false);
         }
@@ -201,8 +204,8 @@ static int mosquitto_file(MosquittoState *st, const char *path, char *text, bool
                         char *end = NULL;
                         unsigned long port = strtoul(value, &end, 10);
                         if (!isdigit((unsigned char) *value) || *end || port > 65535)
-                                return error_message(st->error, -EINVAL, "%s: %s: \"%s\" is not a port", source,
-                                                     key, value);
+                                return error_message(st->error, -EINVAL, "%s: %s: \"%s\" is not a port",
+                                                     source, key, value);
                         BrokerListener *l = listener_add(st->ls, "mqtts", source);
                         if (!l)
                                 return error_message(st->error, -E2BIG, "%s: more than %u listeners", source,
@@ -244,7 +247,8 @@ static int mosquitto_file(MosquittoState *st, const char *path, char *text, bool
         return 0;
 }
 
-static int read_mosquitto(const char *path, const BrokerFiles *files, BrokerListeners *ls, char **ret_error) {
+static int read_mosquitto(const char *path, const BrokerFiles *files, BrokerListeners *ls,
+                          char **ret_error) {
         _cleanup_free_ char *text = NULL;
         size_t first = ls->n;
         int r;
@@ -252,7 +256,9 @@ static int read_mosquitto(const char *path, const BrokerFiles *files, BrokerList
         r = files->read(files->userdata, path, &text);
         if (r < 0)
                 return error_message(ret_error, r, "%s: %s", path, strerror(-r));
-        MosquittoState st = { .files = files, .ls = ls, .main_path = path, .default_listener = -1, .error = ret_error };
+        MosquittoState st = {
+                .files = files, .ls = ls, .main_path = path, .default_listener = -1, .error = ret_error
+        };
         r = mosquitto_file(&st, path, text, true);
         for (size_t i = first; r >= 0 && i < ls->n; i++) {
                 BrokerListener *l = &ls->items[i];
@@ -293,7 +299,8 @@ static int emqx_include(void *userdata, const char *including_file, const char *
 
 /* ${EMQX_ETC_DIR}, ${?X} and ${X} naming a path of the document: resolved; a relative path starts at
  * EMQX's root. Anything unresolved is left for broker_format() to comment out. */
-static void emqx_path(const EmqxState *st, const HoconDocument *doc, const char *value, char *out, size_t size) {
+static void emqx_path(const EmqxState *st, const HoconDocument *doc, const char *value, char *out,
+                      size_t size) {
         char buffer[BROKER_PATH_MAX] = "";
         size_t n = 0;
 
@@ -304,12 +311,13 @@ static void emqx_path(const EmqxState *st, const HoconDocument *doc, const char 
                         char var[256];
                         snprintf(var, sizeof(var), "%.*s", (int) (close - name), name);
                         const char *v = strcmp(var, "EMQX_ETC_DIR") == 0 ? st->etc_dir
-                                        : doc                           ? hocon_get_value(doc, var)
-                                                                        : NULL;
+                                        : doc                            ? hocon_get_value(doc, var)
+                                                                         : NULL;
                         if (v)
                                 n += snprintf(buffer + n, sizeof(buffer) - n, "%s", v);
                         else
-                                n += snprintf(buffer + n, sizeof(buffer) - n, "%.*s", (int) (close + 1 - p), p);
+                                n += snprintf(buffer + n, sizeof(buffer) - n, "%.*s", (int) (close + 1 - p),
+                                              p);
                         p = close + 1;
                 } else
                         buffer[n++] = *p++;
@@ -323,9 +331,9 @@ static void emqx_path(const EmqxState *st, const HoconDocument *doc, const char 
 }
 
 typedef struct EmqxKeys {
-        const char *prefix;   /* "listeners.ssl." (then a name) or "dashboard.listeners.https" */
+        const char *prefix; /* "listeners.ssl." (then a name) or "dashboard.listeners.https" */
         const char *role;
-        const char *ssl;      /* where the files are below the listener: "ssl_options." or "" */
+        const char *ssl; /* where the files are below the listener: "ssl_options." or "" */
 } EmqxKeys;
 
 static int emqx_listeners(const EmqxState *st, const HoconDocument *doc, const EmqxKeys *k, bool emqx5,
@@ -363,7 +371,8 @@ static int emqx_listeners(const EmqxState *st, const HoconDocument *doc, const E
                         return error_message(ret_error, -E2BIG, "%s: more than %u listeners", e->source,
                                              BROKER_LISTENERS_MAX);
                 snprintf(l->name, sizeof(l->name), "emqx-%.15s-%.100s", k->role, named ? name : "dashboard");
-                l->disabled = (GET("enabled") && !truthy(GET("enabled"))) || (GET("enable") && !truthy(GET("enable")));
+                l->disabled = (GET("enabled") && !truthy(GET("enabled"))) ||
+                              (GET("enable") && !truthy(GET("enable")));
                 if (!bind || !parse_bind(bind, l))
                         l->port = 0;
 
@@ -373,7 +382,8 @@ static int emqx_listeners(const EmqxState *st, const HoconDocument *doc, const E
                 for (size_t f = 0; f < ELEMENTSOF(files); f++) {
                         snprintf(ssl, sizeof(ssl), "%s%s", k->ssl, files[f]);
                         const char *v = GET(ssl);
-                        if (!v && emqx5 && *k->ssl) /* EMQX 5.0's dashboard has its files without ssl_options */
+                        if (!v && emqx5 &&
+                            *k->ssl) /* EMQX 5.0's dashboard has its files without ssl_options */
                                 v = GET(files[f]);
                         if (v)
                                 emqx_path(st, doc, v, dest[f], BROKER_PATH_MAX);
@@ -381,7 +391,8 @@ static int emqx_listeners(const EmqxState *st, const HoconDocument *doc, const E
                 snprintf(ssl, sizeof(ssl), "%sverify", k->ssl);
                 const char *verify = GET(ssl);
                 snprintf(ssl, sizeof(ssl), "%sfail_if_no_peer_cert", k->ssl);
-                l->client_certificate_required = verify && strcmp(verify, "verify_peer") == 0 && truthy(GET(ssl));
+                l->client_certificate_required = verify && strcmp(verify, "verify_peer") == 0 &&
+                                                 truthy(GET(ssl));
                 if (strcmp(k->role, "wss") == 0) {
                         const char *p = emqx5 ? GET("websocket.mqtt_path") : GET("mqtt_path");
                         copy(l->path, sizeof(l->path), p ?: "/mqtt");
@@ -497,7 +508,8 @@ static int read_emqx(BrokerKind kind, const char *path, const BrokerFiles *files
         else {
                 HoconDocument main = {};
                 _cleanup_free_ char *error = NULL;
-                if (parse_layer(&st, &main, path, false, false, &error) >= 0 && hocon_get_value(&main, "node.data_dir"))
+                if (parse_layer(&st, &main, path, false, false, &error) >= 0 &&
+                    hocon_get_value(&main, "node.data_dir"))
                         emqx_path(&st, &main, hocon_get_value(&main, "node.data_dir"), data, sizeof(data));
                 hocon_document_done(&main);
         }
@@ -554,7 +566,8 @@ void broker_listeners_name(BrokerListeners *ls) {
                 unsigned copies = 1;
                 for (size_t j = 0; j < i; j++)
                         if (strncmp(ls->items[j].name, name, strlen(name)) == 0 &&
-                            (ls->items[j].name[strlen(name)] == '\0' || ls->items[j].name[strlen(name)] == '-'))
+                            (ls->items[j].name[strlen(name)] == '\0' ||
+                             ls->items[j].name[strlen(name)] == '-'))
                                 copies++;
                 if (copies > 1) {
                         size_t m = strlen(name);
@@ -572,7 +585,8 @@ static void print_file(FILE *out, const char *key, const char *path) {
                 fprintf(out, "%s=%s\n", key, path);
         else
                 fprintf(out, "# %s=%s  (%s: give the absolute path)\n", key, path,
-                        strstr(path, "${") ? "a variable discover could not resolve" : "relative to the broker");
+                        strstr(path, "${") ? "a variable discover could not resolve"
+                                           : "relative to the broker");
 }
 
 size_t broker_format(const BrokerListeners *ls, const char *host, FILE *out) {
@@ -601,19 +615,22 @@ size_t broker_format(const BrokerListeners *ls, const char *host, FILE *out) {
                 if (l->cacertfile[0]) {
                         print_file(out, "CACertFile", l->cacertfile);
                         if (l->ca_hint == BROKER_CA_SERVES && usable_path(l->cacertfile))
-                                fprintf(out, "# the listener's cacertfile issued its certificate: it serves as "
-                                        "the trust anchor\nCAFile=%s\n", l->cacertfile);
+                                fprintf(out,
+                                        "# the listener's cacertfile issued its certificate: it serves as "
+                                        "the trust anchor\nCAFile=%s\n",
+                                        l->cacertfile);
                         else if (l->ca_hint == BROKER_CA_DOES_NOT_SERVE)
                                 fprintf(out, "# the listener's cacertfile did not issue its certificate: "
-                                        "set CAFile= to the CA its clients trust\n");
+                                             "set CAFile= to the CA its clients trust\n");
                         else
-                                fprintf(out, "# CAFile=%s  (if it holds the CA that issued the listener's "
-                                        "certificate%s%s)\n", l->cacertfile, l->ca_hint_reason[0] ? "; " : "",
-                                        l->ca_hint_reason);
+                                fprintf(out,
+                                        "# CAFile=%s  (if it holds the CA that issued the listener's "
+                                        "certificate%s%s)\n",
+                                        l->cacertfile, l->ca_hint_reason[0] ? "; " : "", l->ca_hint_reason);
                 }
                 if (l->client_certificate_required)
                         fprintf(out, "# two-way TLS: the listener requires a client certificate; add "
-                                "ClientCertificate= and ClientKey=\n");
+                                     "ClientCertificate= and ClientKey=\n");
                 fputc('\n', out);
                 printed++;
         }
@@ -622,5 +639,5 @@ size_t broker_format(const BrokerListeners *ls, const char *host, FILE *out) {
 
 void broker_listeners_done(BrokerListeners *ls) {
         free(ls->items);
-        *ls = (BrokerListeners) {};
+        *ls = (BrokerListeners){};
 }

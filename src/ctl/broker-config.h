@@ -30,17 +30,17 @@ typedef enum BrokerCAHint {
 } BrokerCAHint;
 
 typedef struct BrokerListener {
-        char name[129];      /* the target's name: mosquitto-mqtts-8883, emqx-wss-default */
-        char role[16];       /* mqtts, wss, https */
-        char protocol[8];    /* Protocol= */
-        char host[256];      /* the bind address; empty for a wildcard */
-        unsigned port;       /* 0: none could be read (or a Unix socket) */
-        char path[256];      /* wss: the MQTT path; empty for the broker's default */
+        char name[129];   /* the target's name: mosquitto-mqtts-8883, emqx-wss-default */
+        char role[16];    /* mqtts, wss, https */
+        char protocol[8]; /* Protocol= */
+        char host[256];   /* the bind address; empty for a wildcard */
+        unsigned port;    /* 0: none could be read (or a Unix socket) */
+        char path[256];   /* wss: the MQTT path; empty for the broker's default */
         char certfile[BROKER_PATH_MAX];
         char keyfile[BROKER_PATH_MAX];
         char cacertfile[BROKER_PATH_MAX];
         bool client_certificate_required;
-        bool disabled;       /* enabled = false: only named in a comment */
+        bool disabled;                     /* enabled = false: only named in a comment */
         char source[BROKER_PATH_MAX + 16]; /* file:line where the listener is defined */
         BrokerCAHint ca_hint;
         char ca_hint_reason[256];

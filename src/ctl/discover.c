@@ -102,8 +102,8 @@ static void check_ca(const Root *root, BrokerListener *l) {
         chain = cert_file_certificates(cert);
         anchors = cert_file_certificates(ca);
         if (!chain || !anchors) {
-                snprintf(l->ca_hint_reason, sizeof(l->ca_hint_reason), "not checked: no certificate in %.200s",
-                         chain ? l->cacertfile : l->certfile);
+                snprintf(l->ca_hint_reason, sizeof(l->ca_hint_reason),
+                         "not checked: no certificate in %.200s", chain ? l->cacertfile : l->certfile);
                 goto finish;
         }
         store = X509_STORE_new();
@@ -201,7 +201,8 @@ int discover_run(int argc, char **argv) {
         if (write_path) {
                 size_t n = strlen(write_path);
                 if (n < 6 || strcmp(write_path + n - 5, ".conf") != 0 || write_path[n - 6] == '/') {
-                        log_error("--write %s: the daemon reads conf.d/*.conf: name the file NAME.conf", write_path);
+                        log_error("--write %s: the daemon reads conf.d/*.conf: name the file NAME.conf",
+                                  write_path);
                         return 3;
                 }
                 if (!force && access(write_path, F_OK) == 0) {
@@ -282,8 +283,8 @@ int discover_run(int argc, char **argv) {
                 goto finish;
         }
         if (printed == 0) {
-                log_error("%s%s: no TLS listener found (a listener needs a port and a certfile)", sources[0].path,
-                          n_sources > 1 ? " and the others" : "");
+                log_error("%s%s: no TLS listener found (a listener needs a port and a certfile)",
+                          sources[0].path, n_sources > 1 ? " and the others" : "");
                 goto finish;
         }
         if (!write_path) {

@@ -33,7 +33,7 @@ typedef struct Parser {
 
 static void buffer_done(Buffer *b) {
         free(b->data);
-        *b = (Buffer) {};
+        *b = (Buffer){};
 }
 
 static int buffer_append(Buffer *b, const char *data, size_t n) {
@@ -186,7 +186,8 @@ static int parse_quoted(Parser *ps, Buffer *b) {
                                                 : h >= 'A' && h <= 'F' ? h - 'A' + 10
                                                                        : -1;
                                         if (v < 0)
-                                                return fail(ps, ps->line, "\\u needs four hexadecimal digits");
+                                                return fail(ps, ps->line,
+                                                            "\\u needs four hexadecimal digits");
                                         cp = cp * 16 + (unsigned) v;
                                 }
                                 r = append_utf8(b, cp);
@@ -225,7 +226,8 @@ static int parse_key(Parser *ps, char *key, size_t size) {
                                 ps->p++;
                         if (ps->p == start) {
                                 if (ps->p >= ps->end)
-                                        r = fail(ps, ps->line, "a key was expected before the end of the file");
+                                        r = fail(ps, ps->line,
+                                                 "a key was expected before the end of the file");
                                 else
                                         r = fail(ps, ps->line, "a key was expected, not '%c'", *ps->p);
                                 goto finish;
@@ -287,7 +289,8 @@ static int parse_scalar(Parser *ps, Buffer *b, bool *ret_null) {
                         only_bare = false;
                         keep = b->size;
                 } else if (c == '{' || c == '[')
-                        return fail(ps, ps->line, "joining a value with an object or an array is not supported");
+                        return fail(ps, ps->line,
+                                    "joining a value with an object or an array is not supported");
                 else {
                         r = buffer_append_char(b, c);
                         if (r < 0)
@@ -407,7 +410,8 @@ static int set_scalar(Parser *ps, const char *path, const char *value, bool null
         return r;
 }
 
-static int parse_object_body(Parser *ps, const char *prefix, bool braced, unsigned depth, unsigned open_line);
+static int parse_object_body(Parser *ps, const char *prefix, bool braced, unsigned depth,
+                             unsigned open_line);
 
 static int join_path(Parser *ps, const char *prefix, const char *key, char *path, size_t size) {
         int n = snprintf(path, size, "%s%s%s", prefix, *prefix ? "." : "", key);
@@ -472,8 +476,8 @@ static int parse_include(Parser *ps, const char *prefix, unsigned depth) {
                 goto finish;
         }
         if (ps->include_depth >= HOCON_INCLUDE_DEPTH_MAX || ps->doc->n_includes >= HOCON_INCLUDES_MAX) {
-                r = fail(ps, line, "include \"%s\": more than %u includes, or nested deeper than %u", name.data ?: "",
-                         HOCON_INCLUDES_MAX, HOCON_INCLUDE_DEPTH_MAX);
+                r = fail(ps, line, "include \"%s\": more than %u includes, or nested deeper than %u",
+                         name.data ?: "", HOCON_INCLUDES_MAX, HOCON_INCLUDE_DEPTH_MAX);
                 goto finish;
         }
         ps->doc->n_includes++;
@@ -538,7 +542,8 @@ static int parse_field(Parser *ps, const char *prefix, unsigned depth) {
                 line = ps->line;
                 ps->p++;
                 if (!append)
-                        unset(ps->doc, path, false, true); /* an object replaces a scalar and merges with an object */
+                        unset(ps->doc, path, false,
+                              true); /* an object replaces a scalar and merges with an object */
                 r = parse_object_body(ps, append ? "\x01" : path, true, depth + 1, line);
                 if (append && r >= 0)
                         unset(ps->doc, "\x01", true, true);
@@ -563,7 +568,8 @@ static int parse_field(Parser *ps, const char *prefix, unsigned depth) {
         return 0;
 }
 
-static int parse_object_body(Parser *ps, const char *prefix, bool braced, unsigned depth, unsigned open_line) {
+static int parse_object_body(Parser *ps, const char *prefix, bool braced, unsigned depth,
+                             unsigned open_line) {
         int r;
 
         for (;;) {
@@ -609,8 +615,8 @@ static int parse_root(Parser *ps, const char *prefix, unsigned depth) {
         return parse_object_body(ps, prefix, false, depth, 0);
 }
 
-int hocon_parse(HoconDocument *doc, const char *text, const char *file, HoconIncludeFn include, void *userdata,
-                char **ret_error) {
+int hocon_parse(HoconDocument *doc, const char *text, const char *file, HoconIncludeFn include,
+                void *userdata, char **ret_error) {
         Parser ps = {
                 .p = text,
                 .end = text + strlen(text),
@@ -642,5 +648,5 @@ void hocon_document_done(HoconDocument *doc) {
         for (size_t i = 0; i < doc->n_entries; i++)
                 entry_done(&doc->entries[i]);
         free(doc->entries);
-        *doc = (HoconDocument) {};
+        *doc = (HoconDocument){};
 }

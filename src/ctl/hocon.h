@@ -35,8 +35,8 @@ typedef int (*HoconIncludeFn)(void *userdata, const char *including_file, const 
 /* Adds the assignments in `text` (read from `file`) to `doc`, over what is there: a scalar replaces
  * whatever the path held, an object merges. Returns 0, -ENOMEM, or -EINVAL with "file:line: why" in
  * *ret_error. `include` may be NULL: then every include is an error. */
-int hocon_parse(HoconDocument *doc, const char *text, const char *file, HoconIncludeFn include, void *userdata,
-                char **ret_error);
+int hocon_parse(HoconDocument *doc, const char *text, const char *file, HoconIncludeFn include,
+                void *userdata, char **ret_error);
 
 /* Sets `path` to `value`, from `source` ("EMQX's default"), replacing only that path: the paths above
  * and below it stay, as cuttlefish's flat keys (EMQX 4) want. Returns 0, -ENOMEM

@@ -68,13 +68,15 @@ static void test_mosquitto_include_dir(void **state) {
                 { "/etc/mosquitto/mosquitto.conf", "pid_file /run/mosquitto/mosquitto.pid\n"
                                                    "include_dir /etc/mosquitto/conf.d\n" },
                 { "/etc/mosquitto/conf.d", NULL },
-                { "/etc/mosquitto/conf.d/b.conf", "listener 8883 0.0.0.0\ncertfile /b.pem\nkeyfile /b.key\n" },
+                { "/etc/mosquitto/conf.d/b.conf",
+                  "listener 8883 0.0.0.0\ncertfile /b.pem\nkeyfile /b.key\n" },
                 { "/etc/mosquitto/conf.d/A.conf", "listener 8883 ::\ncertfile /a.pem\n" },
                 { "/etc/mosquitto/conf.d/a.conf",
                   "listener 8084 192.0.2.1\nprotocol websockets\ncertfile /ws.pem\ncafile /ca.pem\n"
                   "require_certificate true\n" },
                 { "/etc/mosquitto/conf.d/README", "listener 1\ncertfile /x\n" },
-                { "/etc/mosquitto/conf.d/00.conf", "listener 1883\n# include_dir /elsewhere\ninclude_dir /nope\n" },
+                { "/etc/mosquitto/conf.d/00.conf",
+                  "listener 1883\n# include_dir /elsewhere\ninclude_dir /nope\n" },
                 {},
         };
         BrokerListeners ls = {};
@@ -82,7 +84,9 @@ static void test_mosquitto_include_dir(void **state) {
         (void) state;
 
         fs = tree;
-        assert_int_equal(broker_read(BROKER_MOSQUITTO, "/etc/mosquitto/mosquitto.conf", &files, NULL, &ls, &error), 0);
+        assert_int_equal(
+                broker_read(BROKER_MOSQUITTO, "/etc/mosquitto/mosquitto.conf", &files, NULL, &ls, &error),
+                0);
         broker_listeners_name(&ls);
         assert_int_equal(ls.n, 4);
         /* 00.conf, A.conf, a.conf, b.conf: mosquitto's order; README is not *.conf. */
@@ -201,8 +205,9 @@ static void test_emqx4(void **state) {
                                              "listener.wss.external.mqtt_path = /ws\n"
                                              "listener.wss.external.certfile = /c/cert.pem\n"
                                              "plugins.etc_dir = etc/plugins/\n" },
-                { "/opt/emqx/etc/plugins/emqx_dashboard.conf", "dashboard.listener.https = 18084\n"
-                                                               "dashboard.listener.https.certfile = /c/d.pem\n" },
+                { "/opt/emqx/etc/plugins/emqx_dashboard.conf",
+                  "dashboard.listener.https = 18084\n"
+                  "dashboard.listener.https.certfile = /c/d.pem\n" },
                 {},
         };
         BrokerListeners ls = {};
@@ -241,9 +246,11 @@ static void test_emqx5(void **state) {
                   "listeners {\n"
                   "  ssl.default { bind = \"[::]:8883\" }\n"
                   "  wss.ws2 { bind = \"127.0.0.1:8085\", websocket.mqtt_path = \"/ws\"\n"
-                  "    ssl_options { certfile = \"/c/ws.pem\", verify = verify_peer, fail_if_no_peer_cert = true } }\n"
+                  "    ssl_options { certfile = \"/c/ws.pem\", verify = verify_peer, fail_if_no_peer_cert = "
+                  "true } }\n"
                   "}\n" },
-                { "/opt/emqx/etc/base.hocon", "listeners.ssl.base { bind = 9883, ssl_options.certfile = /c/b.pem }\n" },
+                { "/opt/emqx/etc/base.hocon",
+                  "listeners.ssl.base { bind = 9883, ssl_options.certfile = /c/b.pem }\n" },
                 { "/opt/emqx/data/configs/cluster.hocon", "listeners.ssl.default.bind = \"0.0.0.0:7883\"\n"
                                                           "listeners.ssl.base.enabled = false\n" },
                 {},

@@ -140,6 +140,7 @@ typedef struct MosquittoState {
 
 static int mosquitto_file(MosquittoState *st, const char *path, char *text, bool main_file);
 
+/* NOLINTNEXTLINE(misc-no-recursion): include_dir is read in the main file only: one level */
 static int mosquitto_include_dir(MosquittoState *st, const char *path, unsigned line, const char *value) {
         _cleanup_free_ char *base = directory_of(st->main_path), *dir = NULL;
         char **names = NULL;
@@ -175,6 +176,7 @@ static int mosquitto_include_dir(MosquittoState *st, const char *path, unsigned 
 
 /* A file's lines: "listener PORT [ADDRESS]" opens a block that the TLS settings after it belong to;
  * before any, they belong to the default listener ("port"). Each file starts with the default. */
+/* NOLINTNEXTLINE(misc-no-recursion): include_dir is read in the main file only: one level */
 static int mosquitto_file(MosquittoState *st, const char *path, char *text, bool main_file) {
         ssize_t current = st->default_listener;
         unsigned line = 0;

@@ -27,6 +27,8 @@ typedef struct Root {
 
 static char *rooted(const Root *r, const char *path) {
         char *s = NULL;
+        if (!path)
+                return NULL;
         if (!r->root || path[0] != '/')
                 return strdup(path);
         if (asprintf(&s, "%s%s", r->root, path) < 0)

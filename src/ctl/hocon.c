@@ -2,6 +2,7 @@
 /* The HOCON subset reader (see hocon.h): a recursive descent over the text, bounded in nesting, include
  * depth, value size and entry count, that records each scalar under its full path. Every error names
  * the file and line, since an operator fixes it there. */
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -39,7 +40,7 @@ static void buffer_done(Buffer *b) {
 static int buffer_append(Buffer *b, const char *data, size_t n) {
         if (b->size + n + 1 > HOCON_VALUE_MAX)
                 return -E2BIG;
-        if (b->size + n + 1 > b->allocated) {
+        if (!b->data || b->size + n + 1 > b->allocated) {
                 size_t allocated = MAX(b->allocated * 2, b->size + n + 64);
                 char *d = realloc(b->data, allocated);
                 if (!d)
@@ -47,7 +48,8 @@ static int buffer_append(Buffer *b, const char *data, size_t n) {
                 b->data = d;
                 b->allocated = allocated;
         }
-        memcpy(b->data + b->size, data, n);
+        if (n > 0)
+                memcpy(b->data + b->size, data, n);
         b->size += n;
         b->data[b->size] = '\0';
         return 0;
@@ -94,16 +96,14 @@ static void skip_to_line_end(Parser *ps) {
 static void skip_space(Parser *ps, bool newlines, bool commas) {
         while (ps->p < ps->end) {
                 char c = *ps->p;
-                if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v')
+                if (c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v' || (c == ',' && commas))
                         ps->p++;
                 else if (at_comment(ps))
                         skip_to_line_end(ps);
                 else if (c == '\n' && newlines) {
                         ps->line++;
                         ps->p++;
-                } else if (c == ',' && commas)
-                        ps->p++;
-                else
+                } else
                         break;
         }
 }
@@ -180,15 +180,15 @@ static int parse_quoted(Parser *ps, Buffer *b) {
                         case 'u': {
                                 unsigned cp = 0;
                                 for (int i = 0; i < 4; i++, ps->p++) {
-                                        char h = ps->p < ps->end ? *ps->p : '\0';
-                                        int v = h >= '0' && h <= '9'   ? h - '0'
-                                                : h >= 'a' && h <= 'f' ? h - 'a' + 10
-                                                : h >= 'A' && h <= 'F' ? h - 'A' + 10
-                                                                       : -1;
-                                        if (v < 0)
+                                        static const char hex[] = "0123456789abcdef";
+                                        const char *v = ps->p < ps->end && *ps->p
+                                                                ? strchr(hex,
+                                                                         tolower((unsigned char) *ps->p))
+                                                                : NULL;
+                                        if (!v)
                                                 return fail(ps, ps->line,
                                                             "\\u needs four hexadecimal digits");
-                                        cp = cp * 16 + (unsigned) v;
+                                        cp = cp * 16 + (unsigned) (v - hex);
                                 }
                                 r = append_utf8(b, cp);
                                 if (r < 0)
@@ -442,6 +442,7 @@ static int expect_close(Parser *ps, const char *what) {
 static int parse_root(Parser *ps, const char *prefix, unsigned depth);
 
 /* include "name", include file("name"), include required(file("name")) or required("name"). */
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by HOCON_DEPTH_MAX and HOCON_INCLUDE_DEPTH_MAX */
 static int parse_include(Parser *ps, const char *prefix, unsigned depth) {
         _cleanup_free_ char *path = NULL, *text = NULL;
         bool required = false, file = false;
@@ -510,6 +511,7 @@ finish:
         return r;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by HOCON_DEPTH_MAX and HOCON_INCLUDE_DEPTH_MAX */
 static int parse_field(Parser *ps, const char *prefix, unsigned depth) {
         char key[HOCON_PATH_MAX], path[HOCON_PATH_MAX];
         unsigned line;
@@ -568,6 +570,7 @@ static int parse_field(Parser *ps, const char *prefix, unsigned depth) {
         return 0;
 }
 
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by HOCON_DEPTH_MAX and HOCON_INCLUDE_DEPTH_MAX */
 static int parse_object_body(Parser *ps, const char *prefix, bool braced, unsigned depth,
                              unsigned open_line) {
         int r;
@@ -595,6 +598,7 @@ static int parse_object_body(Parser *ps, const char *prefix, bool braced, unsign
 }
 
 /* A file is an object's body, or the object in braces. */
+/* NOLINTNEXTLINE(misc-no-recursion): bounded by HOCON_DEPTH_MAX and HOCON_INCLUDE_DEPTH_MAX */
 static int parse_root(Parser *ps, const char *prefix, unsigned depth) {
         int r;
 

@@ -19,16 +19,24 @@ static size_t n_parts;
 
 /* /etc/b/main.conf is part 0; /etc/b/conf.d/N.conf and /etc/b/N.hocon are part N + 1. */
 static int part_of(const char *path) {
-        unsigned n;
-        char tail[8];
+        const char *digits = NULL, *suffix = NULL;
+        char *end = NULL;
 
         if (strcmp(path, "/etc/b/main.conf") == 0)
                 return 0;
-        if ((sscanf(path, "/etc/b/conf.d/%u.con%1s", &n, tail) == 2 ||
-             sscanf(path, "/etc/b/%u.hocon%1s", &n, tail) == 1) &&
-            n + 1 < n_parts)
-                return (int) n + 1;
-        return -1;
+        if (strncmp(path, "/etc/b/conf.d/", 14) == 0) {
+                digits = path + 14;
+                suffix = ".conf";
+        } else if (strncmp(path, "/etc/b/", 7) == 0) {
+                digits = path + 7;
+                suffix = ".hocon";
+        }
+        if (!digits || *digits < '0' || *digits > '9')
+                return -1;
+        unsigned long n = strtoul(digits, &end, 10);
+        if (strcmp(end, suffix) != 0 || n + 1 >= n_parts)
+                return -1;
+        return (int) n + 1;
 }
 
 static int fs_read(void *userdata, const char *path, char **ret) {

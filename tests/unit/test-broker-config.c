@@ -155,7 +155,8 @@ static void test_hocon(void **state) {
                                    "a { c = \"\"\"tri\nple\"\"\" }\n"
                                    "i = null\n"
                                    "j = {k = 1}\nj = 5\n"
-                                   "l = 5\nl.m = 6\n";
+                                   "l = 5\nl.m = 6\n"
+                                   "u = \"\\u0041\\u00e9\"\n";
         HoconDocument doc = {};
         char *error = NULL;
         (void) state;
@@ -172,6 +173,7 @@ static void test_hocon(void **state) {
         assert_string_equal(hocon_get_value(&doc, "j"), "5");
         assert_null(hocon_get(&doc, "l"));
         assert_string_equal(hocon_get_value(&doc, "l.m"), "6");
+        assert_string_equal(hocon_get_value(&doc, "u"), "A\xc3\xa9");
         hocon_document_done(&doc);
 
         static const struct {

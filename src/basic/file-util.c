@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,47 +14,119 @@
 #include "file-util.h"
 #include "macro.h"
 
-int read_full_file(const char *path, size_t max_size, char **ret) {
-        _cleanup_free_ char *data = NULL;
-        size_t size = 0, used = 0;
-        FILE *f;
-        int r = 0;
+/* Keeps `fd` if it is a regular file, then in blocking mode again (a regular file never blocks anyway;
+ * cleared so that whoever reads or writes the fd sees a plain file). Closes it otherwise. */
+static int verify_regular(int fd, struct stat *ret_stat) {
+        struct stat st = {};
+        int flags, r;
 
-        f = fopen(path, "re");
-        if (!f)
+        r = fstat(fd, &st) < 0 ? -errno : 0;
+        if (r == 0 && !S_ISREG(st.st_mode))
+                r = S_ISDIR(st.st_mode) ? -EISDIR : -EBADFD;
+        if (r == 0 && ((flags = fcntl(fd, F_GETFL)) < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) < 0))
+                r = -errno;
+        if (r < 0) {
+                safe_close(fd);
+                return r;
+        }
+        if (ret_stat)
+                *ret_stat = st;
+        return fd;
+}
+
+int open_regular_file(const char *path, struct stat *ret_stat) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+        if (fd < 0)
                 return -errno;
+        return verify_regular(fd, ret_stat);
+}
+
+int read_regular_file(const char *path, size_t max_size, char **ret, size_t *ret_size) {
+        _cleanup_free_ char *data = NULL;
+        struct stat st = {};
+        size_t size, used = 0;
+        int fd, r = 0;
+
+        assert(max_size < SIZE_MAX / 2);
+        fd = open_regular_file(path, &st);
+        if (fd < 0)
+                return fd;
+        if ((uint64_t) st.st_size > max_size) {
+                safe_close(fd);
+                return -EFBIG;
+        }
+        /* The size stat() gave is a hint only: the file may grow while it is read, up to the bound. */
+        size = (size_t) st.st_size + 1;
         for (;;) {
                 if (used + 1 >= size) {
-                        if (size > max_size) {
+                        if (used > max_size) {
                                 r = -EFBIG;
                                 break;
                         }
-                        size = size ? size * 2 : 4096;
+                        size = MIN(MAX(size * 2, (size_t) 4096), max_size + 2);
                         char *bigger = realloc(data, size);
                         if (!bigger) {
                                 r = -ENOMEM;
                                 break;
                         }
                         data = bigger;
+                } else if (!data) {
+                        data = malloc(size);
+                        if (!data) {
+                                r = -ENOMEM;
+                                break;
+                        }
                 }
-                size_t n = fread(data + used, 1, size - used - 1, f);
-                used += n;
-                if (n == 0) {
-                        if (ferror(f))
-                                r = -EIO;
+                ssize_t n = read(fd, data + used, size - used - 1);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0) {
+                        r = -errno;
                         break;
                 }
+                if (n == 0)
+                        break;
+                used += (size_t) n;
         }
-        fclose(f);
+        safe_close(fd);
         if (r < 0)
                 return r;
         if (used > max_size)
                 return -EFBIG;
         data[used] = '\0';
-        if (strlen(data) != used)
+        *ret = TAKE_PTR(data);
+        if (ret_size)
+                *ret_size = used;
+        return 0;
+}
+
+int read_full_file(const char *path, size_t max_size, char **ret) {
+        _cleanup_free_ char *data = NULL;
+        size_t size = 0;
+        int r;
+
+        r = read_regular_file(path, max_size, &data, &size);
+        if (r < 0)
+                return r;
+        if (strlen(data) != size)
                 return -EBADMSG;
         *ret = TAKE_PTR(data);
         return 0;
+}
+
+const char *file_error_text(int r) {
+        switch (r) {
+        case -EISDIR:
+                return "it is a directory, not a file";
+        case -EBADFD:
+                return "not a regular file (a FIFO, socket or device); refused, as reading it could block";
+        case -EFBIG:
+                return "the file is too large";
+        case -EBADMSG:
+                return "it holds a NUL byte, not text";
+        default:
+                return strerror(-r);
+        }
 }
 
 void erase_and_free(char *secret) {
@@ -88,15 +161,24 @@ int read_secret(const char *name, char **ret) {
         return 0;
 }
 
+/* The temporary file beside a file written atomically. Someone may have left anything under its name:
+ * a FIFO there would block open() for writing until a reader came (O_NONBLOCK: ENXIO instead). */
+static int open_temporary(const char *temporary, unsigned mode) {
+        int fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, mode);
+        if (fd < 0)
+                return errno == ENXIO ? -EBADFD : -errno;
+        return verify_regular(fd, NULL);
+}
+
 int write_file_atomic(const char *path, const char *data, size_t size, unsigned mode) {
         _cleanup_free_ char *temporary = NULL;
         int fd, r = 0;
 
         if (asprintf(&temporary, "%s.tmp", path) < 0)
                 return -ENOMEM;
-        fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        fd = open_temporary(temporary, mode);
         if (fd < 0)
-                return -errno;
+                return fd;
         /* The mode is the file's contract (a metrics file others read): not narrowed by the umask. */
         if (fchmod(fd, mode) < 0)
                 r = -errno;
@@ -127,9 +209,9 @@ int write_file_atomic_stream(const char *path, unsigned mode, int (*write_conten
 
         if (asprintf(&temporary, "%s.tmp", path) < 0)
                 return -ENOMEM;
-        fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+        fd = open_temporary(temporary, mode);
         if (fd < 0)
-                return -errno;
+                return fd;
         FILE *f = fdopen(fd, "w");
         if (!f) {
                 r = -errno;

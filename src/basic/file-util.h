@@ -1,15 +1,32 @@
 /* SPDX-License-Identifier: MIT */
-/* Reading whole small files: configuration files and secrets (MQTT passwords). Both are bounded in
- * size and must be text. */
+/* Reading whole small files: configuration files, certificates and secrets (MQTT passwords). Every
+ * file is opened so that it cannot block (a FIFO, a device), must be a regular file, and is bounded in
+ * size; configuration and secrets must be text. */
 #pragma once
 
 #include <stdio.h>
+#include <sys/stat.h>
 
 #include <stddef.h>
 
-/* Reads the file into a NUL-terminated string. Returns 0, -errno, -EFBIG (larger than max_size) or
- * -EBADMSG (it holds a NUL byte). */
+/* Opens a file a configuration names, for reading, without ever blocking: O_NONBLOCK, so that open()
+ * on a FIFO without a writer or on a device returns at once, and O_NOCTTY, so that a terminal never
+ * becomes ours; then anything but a regular file is refused and O_NONBLOCK is cleared again. Returns
+ * the fd (O_CLOEXEC), -EISDIR (a directory), -EBADFD (a FIFO, socket or device) or -errno; `ret_stat`
+ * (may be NULL) gets its fstat(). */
+int open_regular_file(const char *path, struct stat *ret_stat);
+
+/* Reads a regular file (open_regular_file()) of at most max_size bytes whole; the data is followed by
+ * a NUL that `ret_size` does not count. Returns 0, -EFBIG (larger than max_size) or as above. */
+int read_regular_file(const char *path, size_t max_size, char **ret, size_t *ret_size);
+
+/* The same for text: into a NUL-terminated string. Returns 0, -EFBIG, -EBADMSG (it holds a NUL
+ * byte) or as open_regular_file(). */
 int read_full_file(const char *path, size_t max_size, char **ret);
+
+/* Words for the errors of the functions above, for messages of the form "PATH: cannot read: WORDS":
+ * what the operator must change, not "Input/output error" or "File descriptor in bad state". */
+const char *file_error_text(int r);
 
 /* The largest secret file: room for an OAuth or JWT bearer token of a few KiB. Error messages say
  * "larger than 16 KiB" (webhook.c), and the man pages too: change them with it. */

@@ -124,7 +124,7 @@ static const char *tls_setup_error(int r) {
         case -EOPNOTSUPP:
                 return "OpenSSL refuses the key-exchange groups of --groups";
         default:
-                return strerror(-r);
+                return file_error_text(r);
         }
 }
 
@@ -160,7 +160,7 @@ static int run_probe(int argc, char **argv) {
         if (args.probe.mqtt_password_file) {
                 r = read_secret(args.probe.mqtt_password_file, &password);
                 if (r < 0) {
-                        log_error("--password-file %s: %s", args.probe.mqtt_password_file, strerror(-r));
+                        log_error("--password-file %s: %s", args.probe.mqtt_password_file, file_error_text(r));
                         goto finish;
                 }
         }
@@ -176,7 +176,7 @@ static int run_probe(int argc, char **argv) {
         if (r < 0) {
                 if (r == -EKEYREJECTED)
                         log_error("%s: %s", args.probe.key_file, tls_setup_error(r));
-                else if (args.probe.ca_file && (r == -ENOENT || r == -EACCES || r == -EBADMSG) &&
+                else if (args.probe.ca_file && (r == -ENOENT || r == -EACCES || r == -EBADMSG || r == -EISDIR || r == -EBADFD) &&
                          (!args.probe.cert_file || access(args.probe.ca_file, R_OK) < 0))
                         log_error("--ca-file %s: %s", args.probe.ca_file, tls_setup_error(r));
                 else if (args.probe.cert_file)
@@ -412,6 +412,17 @@ static int run_control_command(const char *socket_option, int argc, char **argv)
                                        json_string_value(json_object_get(w, "last_error")) ?: "-");
                         if (json_integer_value(json_object_get(w, "dead_letters")) > 0)
                                 exit_code = 1;
+                }
+                /* Events sitting in the spool unsent for good, unless someone fixes the files. */
+                json_array_foreach(webhooks, i, w) {
+                        json_int_t unreadable = json_integer_value(json_object_get(w, "spool_unreadable"));
+                        if (unreadable <= 0)
+                                continue;
+                        exit_code = 1;
+                        if (!json)
+                                printf("webhook %s: %lld spool file(s) cannot be read and stay unsent (the daemon's "
+                                       "log names them)\n",
+                                       json_string_value(json_object_get(w, "name")) ?: "?", (long long) unreadable);
                 }
                 if (json)
                         fputc('\n', stdout);

@@ -73,6 +73,7 @@ typedef enum ValueType {
         VALUE_SHARD,      /* I/N */
         VALUE_SRV,        /* an SRV owner name, _service._proto.domain */
         VALUE_VANTAGE,    /* a label value naming a site */
+        VALUE_PROXY,      /* a proxy URL (http, https, socks4, socks4a, socks5, socks5h), or empty: none */
 } ValueType;
 
 typedef enum KeyScope {
@@ -136,6 +137,7 @@ static const KeyDefinition keys[] = {
         { "SecretFile", SCOPE_WEBHOOK, VALUE_SECRET, offsetof(WebhookConfig, secret_file) },
         { "CAFile", SCOPE_WEBHOOK, VALUE_PATH, offsetof(WebhookConfig, ca_file) },
         { "AllowInsecureHTTP", SCOPE_WEBHOOK, VALUE_BOOLEAN, offsetof(WebhookConfig, allow_insecure_http) },
+        { "Proxy", SCOPE_WEBHOOK, VALUE_PROXY, offsetof(WebhookConfig, proxy) },
         { "RetryMax", SCOPE_WEBHOOK, VALUE_DURATION, offsetof(WebhookConfig, retry_max_usec) },
         { "Listen", SCOPE_HTTP, VALUE_LISTEN, offsetof(HttpConfig, listen) },
         { "ExternalURL", SCOPE_HTTP, VALUE_URL, offsetof(HttpConfig, external_url) },
@@ -379,6 +381,23 @@ static int parse_value(Parser *p, const KeyDefinition *k, const char *value, voi
                         return parser_error(p, p->line, "%s: the value is empty", k->key);
                 r = assign_string(field, value);
                 break;
+        case VALUE_PROXY: {
+                /* Set, it overrides libcurl's reading of https_proxy and no_proxy; empty: no proxy. */
+                static const char *const schemes[] = { "http://", "https://", "socks4://", "socks4a://",
+                                                       "socks5://", "socks5h://" };
+                bool known = !*value;
+                for (size_t i = 0; !known && i < ELEMENTSOF(schemes); i++)
+                        known = strncmp(value, schemes[i], strlen(schemes[i])) == 0 &&
+                                value[strlen(schemes[i])] != '\0';
+                if (!known || strpbrk(value, " \t"))
+                        /* The value is not repeated: a proxy URL may carry a password. */
+                        return parser_error(p, p->line,
+                                            "%s: not a proxy URL (http://, https://, socks4://, socks4a://, "
+                                            "socks5:// or socks5h://HOST:PORT), nor empty for no proxy",
+                                            k->key);
+                r = assign_string(field, value);
+                break;
+        }
         case VALUE_PATH:
                 if (value[0] != '/')
                         return parser_error(p, p->line, "%s: \"%s\" is not an absolute path", k->key, value);
@@ -1237,8 +1256,7 @@ static int parse_file(Config *config, const char *path, char **ret_error) {
         /* A configuration is small; a file of megabytes is a mistake we refuse. */
         r = read_full_file(path, 16 * 1024 * 1024, &text);
         if (r < 0) {
-                if (asprintf(ret_error, "%s: cannot read: %s", path,
-                             r == -EBADMSG ? "it holds a NUL byte, not text" : strerror(-r)) < 0)
+                if (asprintf(ret_error, "%s: cannot read: %s", path, file_error_text(r)) < 0)
                         *ret_error = NULL;
                 return r;
         }
@@ -1269,10 +1287,14 @@ int config_load(const char *main_file, Config **ret, char **ret_error) {
         if (asprintf(&directory, "%.*sconf.d", slash ? (int) (slash - main_file + 1) : 0, main_file) < 0)
                 return -ENOMEM;
 
+        /* A conf.d that is not a directory is an error, not silence: whoever made it meant its
+         * contents to count. (scandir() opens it with O_DIRECTORY, so a FIFO there cannot block.) */
         n = scandir(directory, &entries, is_conf_file, alphasort);
-        if (n < 0 && errno != ENOENT && errno != ENOTDIR) {
+        if (n < 0 && errno != ENOENT) {
                 r = -errno;
-                if (asprintf(ret_error, "%s: cannot read the directory: %s", directory, strerror(-r)) < 0)
+                if (asprintf(ret_error, "%s: cannot read the directory: %s", directory,
+                             r == -ENOTDIR ? "it is not a directory (drop-ins go into a directory conf.d)"
+                                           : strerror(-r)) < 0)
                         *ret_error = NULL;
                 return r;
         }
@@ -1493,6 +1515,7 @@ static void webhook_config_clear(WebhookConfig *w) {
         free(w->bearer_token_file);
         free(w->secret_file);
         free(w->ca_file);
+        free(w->proxy);
         free(w->file);
 }
 

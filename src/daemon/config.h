@@ -64,6 +64,7 @@ typedef struct WebhookConfig {
         char *bearer_token_file;  /* absolute path or credential name */
         char *secret_file;        /* absolute path or credential name: HMAC-SHA256 key */
         char *ca_file;
+        char *proxy;              /* Proxy=: NULL, libcurl's environment (https_proxy, no_proxy); "": none */
         bool allow_insecure_http;
         usec_t retry_max_usec;
         StringList labels;        /* Label=: "name=value", on every Alertmanager alert */

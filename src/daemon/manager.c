@@ -15,6 +15,7 @@
 #include <string.h>
 #include <systemd/sd-daemon.h>
 #include <systemd/sd-event.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -96,6 +97,13 @@ static usec_t now_realtime(void) {
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
 }
 
+/* For reminders (target_remind()): no step of the wall clock moves it. */
+static usec_t now_boottime(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_BOOTTIME, &ts);
+        return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
 static usec_t now_monotonic(Manager *m) {
         uint64_t now = 0;
         (void) sd_event_now(m->event, CLOCK_MONOTONIC, &now);
@@ -131,7 +139,7 @@ static const char *tls_error_text(int r) {
         case -EOPNOTSUPP:
                 return "OpenSSL refuses the key-exchange groups of Groups=";
         default:
-                return strerror(-r);
+                return file_error_text(r);
         }
 }
 
@@ -173,7 +181,7 @@ static int build_targets(Manager *m, const Config *config, Target ***ret, char *
                                              c->name, c->probe.mqtt_password_file,
                                              r == -ENOENT && !strchr(c->probe.mqtt_password_file, '/')
                                                      ? "no such credential in $CREDENTIALS_DIRECTORY"
-                                                     : strerror(-r)) < 0)
+                                                     : file_error_text(r)) < 0)
                                         *ret_error = NULL;
                                 free_targets(targets, i + 1);
                                 return -EINVAL;
@@ -288,6 +296,7 @@ typedef struct StateLoad {
         Manager *manager;
         Target **by_name; /* the targets, sorted by name, to find each saved entry's target */
         size_t loaded, malformed;
+        usec_t written_usec; /* the file's mtime: no time in it can be later */
 } StateLoad;
 
 static int compare_target_names(const void *a, const void *b) {
@@ -315,6 +324,15 @@ static int load_state_entry(const char *name, json_t *saved, int version, void *
         }
         if (r <= 0)
                 return 0;
+        /* An announcement after the file was written is a damaged or faked time: taken as the latest the
+         * file allows, so the reminder comes one RepeatInterval= after that, not only once the clock
+         * catches up with it. (One ahead of now counts as long past: target_remind().) */
+        if (load->written_usec && state.last_announced_usec > usec_add(load->written_usec, 2 * USEC_PER_SEC)) {
+                log_warning("%s: target %s: the last announcement lies after the file was written; reminders "
+                            "count from the file's time",
+                            load->manager->state_file, name);
+                state.last_announced_usec = load->written_usec;
+        }
         target_state_clear(&(*hit)->state);
         (*hit)->state = state;
         load->loaded++;
@@ -340,7 +358,7 @@ static void load_state(Manager *m) {
         if (r == -EBADMSG || r == -EFBIG)
                 snprintf(reason, sizeof(reason), "%s", r == -EBADMSG ? "it holds a NUL byte" : "too large");
         else if (r < 0)
-                snprintf(reason, sizeof(reason), "cannot read it: %s", strerror(-r));
+                snprintf(reason, sizeof(reason), "cannot read it: %s", file_error_text(r));
         else {
                 size = strlen(text);
                 by_name = calloc(MAX(m->n_targets, 1), sizeof(Target *));
@@ -349,6 +367,10 @@ static void load_state(Manager *m) {
                         return;
                 }
                 memcpy(by_name, m->targets, m->n_targets * sizeof(Target *));
+                struct stat st;
+                if (stat(m->state_file, &st) >= 0)
+                        load.written_usec = (usec_t) st.st_mtim.tv_sec * USEC_PER_SEC +
+                                            (usec_t) st.st_mtim.tv_nsec / 1000;
                 qsort(by_name, m->n_targets, sizeof(Target *), compare_target_names);
                 load.by_name = by_name;
                 r = state_file_read(text, size, load_state_entry, &load, reason, sizeof(reason));
@@ -463,7 +485,7 @@ static void on_probe_done(Probe *probe, Report *report, void *userdata) {
                 return;
         }
 
-        usec_t delay = target_apply_report(t->config, &t->state, report, now_realtime(), on_event, m);
+        usec_t delay = target_apply_report(t->config, &t->state, report, now_realtime(), now_boottime(), on_event, m);
         (void) schedule(t, delay);
         SinkTarget view;
         target_view(t, &view);
@@ -507,7 +529,7 @@ static void start_probe(Target *t) {
 static void on_target_due(ScheduleEntry *entry, void *userdata) {
         Target *t = container_of(entry, Target, schedule_entry);
 
-        target_remind(t->config, &t->state, now_realtime(), on_event, t->manager);
+        target_remind(t->config, &t->state, now_realtime(), now_boottime(), on_event, t->manager);
         start_probe(t);
 }
 

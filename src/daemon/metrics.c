@@ -334,6 +334,9 @@ static void write_webhooks(FILE *f, json_t *webhooks, const char *vantage) {
                   "last_success_unix" },
                 { "tlswatch_webhook_dead_letters", "gauge", "Events given up on since the start (in the .dead file).",
                   "dead_letters" },
+                { "tlswatch_webhook_spool_unreadable", "gauge",
+                  "Spool files that could not be read at the last start or reload (left unsent).",
+                  "spool_unreadable" },
         };
         size_t i;
         json_t *webhook;

@@ -865,7 +865,7 @@ static int sink_configure(void *sink, const Config *config, char **ret_error) {
                 r = users_load(h->basic_auth_file, &s->pending_users, &reason);
                 if (r < 0)
                         return http_error(ret_error, h, "BasicAuthFile=%s: %s", h->basic_auth_file,
-                                          reason ?: strerror(-r));
+                                          reason ?: file_error_text(r));
         }
 
         if (!h->listen || s->context->once)

@@ -12,6 +12,7 @@
 #include "cert-check.h"
 #include "cert-file.h"
 #include "cert-lint.h"
+#include "file-util.h"
 #include "target-files.h"
 #include "time-util.h"
 
@@ -121,7 +122,7 @@ static int check_loaded(const TargetFiles *f, const char *const p[static _FILE_M
                 if (p[i] && f->files[i].error < 0)
                         return problem_list_add(&report->problems, PROBLEM_CHAIN_UNVERIFIED, STATUS_CRITICAL,
                                                 -1, -1, "%s: cannot read the listener's file: %s", p[i],
-                                                strerror(-f->files[i].error));
+                                                file_error_text(f->files[i].error));
 
         LintInput input = {
                 .certfile = f->files[FILE_CERT].parsed,

@@ -172,7 +172,7 @@ static void announce_certificate_change(const TargetConfig *config, TargetState 
 }
 
 usec_t target_apply_report(const TargetConfig *config, TargetState *state, const Report *report, usec_t now_usec,
-                           target_event_handler_t handler, void *userdata) {
+                           usec_t boot_usec, target_event_handler_t handler, void *userdata) {
         state->probes++;
         state->last_probe_usec = now_usec;
         state->last_duration_usec = report->duration_usec;
@@ -239,19 +239,29 @@ usec_t target_apply_report(const TargetConfig *config, TargetState *state, const
                         userdata);
                 announced = true;
         }
-        if (announced && state->status != STATUS_OK)
+        if (announced && state->status != STATUS_OK) {
                 state->last_announced_usec = now_usec;
+                state->last_announced_boot_usec = boot_usec;
+        }
 
         problem_list_clear(&old_problems);
-        target_remind(config, state, now_usec, handler, userdata);
+        target_remind(config, state, now_usec, boot_usec, handler, userdata);
         return config->interval_usec;
 }
 
-void target_remind(const TargetConfig *config, TargetState *state, usec_t now_usec, target_event_handler_t handler,
-                   void *userdata) {
+static bool reminder_due(const TargetConfig *config, const TargetState *state, usec_t now_usec, usec_t boot_usec) {
+        if (state->last_announced_boot_usec != 0 && boot_usec != 0)
+                return boot_usec >= usec_add(state->last_announced_boot_usec, config->repeat_interval_usec);
+        if (state->last_announced_usec == 0 || now_usec < state->last_announced_usec)
+                return true;
+        return now_usec >= usec_add(state->last_announced_usec, config->repeat_interval_usec);
+}
+
+void target_remind(const TargetConfig *config, TargetState *state, usec_t now_usec, usec_t boot_usec,
+                   target_event_handler_t handler, void *userdata) {
         if (state->status == STATUS_OK || state->status == STATUS_UNKNOWN || state->problems.n == 0)
                 return;
-        if (state->last_announced_usec != 0 && now_usec < state->last_announced_usec + config->repeat_interval_usec)
+        if (!reminder_due(config, state, now_usec, boot_usec))
                 return;
 
         handler(config, state,
@@ -259,6 +269,7 @@ void target_remind(const TargetConfig *config, TargetState *state, usec_t now_us
                                  .new_status = state->status, .problem = problem_list_worst_item(&state->problems) },
                 userdata);
         state->last_announced_usec = now_usec;
+        state->last_announced_boot_usec = boot_usec;
 }
 
 void target_state_clear(TargetState *state) {

@@ -28,6 +28,10 @@ typedef struct TargetState {
         usec_t last_probe_usec;   /* CLOCK_REALTIME */
         usec_t last_duration_usec;
         usec_t last_announced_usec; /* CLOCK_REALTIME of the last problem entry, for reminders */
+        /* CLOCK_BOOTTIME of the same, 0 if it was announced in an earlier run (the state file): the
+         * reminder's RepeatInterval= is measured on it, so a step of the wall clock neither silences
+         * reminders (a step back) nor hurries them. */
+        usec_t last_announced_boot_usec;
         unsigned consecutive_failures;
         unsigned probes;
 } TargetState;
@@ -62,13 +66,16 @@ typedef void (*target_event_handler_t)(const TargetConfig *config, const TargetS
 const char *target_event_type_to_string(TargetEventType type);
 TargetEventType target_event_type_from_string(const char *s);
 
-/* Applies a finished probe. Returns the delay until the next probe: the interval, or the retry
- * interval while a network failure waits for confirmation. */
+/* Applies a finished probe at `now_usec` (CLOCK_REALTIME) and `boot_usec` (CLOCK_BOOTTIME). Returns the
+ * delay until the next probe: the interval, or the retry interval while a network failure waits for
+ * confirmation. */
 usec_t target_apply_report(const TargetConfig *config, TargetState *state, const Report *report, usec_t now_usec,
-                           target_event_handler_t handler, void *userdata);
+                           usec_t boot_usec, target_event_handler_t handler, void *userdata);
 
-/* Emits a reminder if the target has an ongoing problem not announced within RepeatInterval. */
-void target_remind(const TargetConfig *config, TargetState *state, usec_t now_usec, target_event_handler_t handler,
-                   void *userdata);
+/* Emits a reminder if the target has an ongoing problem not announced within RepeatInterval: measured
+ * on CLOCK_BOOTTIME since an announcement of this run; since one of an earlier run by the wall clock,
+ * a time ahead of now (a clock stepped back, a damaged state file) counting as long past. */
+void target_remind(const TargetConfig *config, TargetState *state, usec_t now_usec, usec_t boot_usec,
+                   target_event_handler_t handler, void *userdata);
 
 void target_state_clear(TargetState *state);

@@ -13,6 +13,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <openssl/rand.h>
+#include <systemd/sd-id128.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -48,7 +49,12 @@ typedef struct Pending {
         char *path;      /* its spool file, NULL if it could not be written */
         size_t bytes;
         unsigned attempts;
-        usec_t first_attempt_usec; /* CLOCK_REALTIME, 0 before the first */
+        usec_t first_attempt_usec; /* CLOCK_REALTIME, 0 before the first: recorded and shown, not measured */
+        /* RetryMax= is measured on CLOCK_BOOTTIME, which no step of the wall clock moves (and which, unlike
+         * CLOCK_MONOTONIC, goes on while the machine sleeps, as the receiver's outage does): the time
+         * tried in earlier runs, plus this run's since `counted_since_usec` (0 before the first attempt). */
+        usec_t tried_before_usec;
+        usec_t counted_since_usec;
         struct Pending *next;
 } Pending;
 
@@ -93,6 +99,7 @@ typedef struct Webhook {
 
         uint64_t failures_total;
         uint64_t dead_letters;
+        uint64_t spool_unreadable; /* spool files found at the last load that could not be read */
         usec_t last_success_usec;
         char *last_error;
 } Webhook;
@@ -104,6 +111,7 @@ struct WebhookManager {
         uint64_t spool_max_bytes;
         uint64_t spool_bytes;
         bool spool_full_warned;
+        json_t *spool_unreadable; /* the paths said to be unreadable, each said once */
         char hostname[256];
         const SinkHost *host; /* the targets' states, for the alert table at the start; may be NULL */
         const Config *config; /* the configuration in force (for the targets' Interval=), NULL before */
@@ -126,10 +134,22 @@ static const char *vantage_of(const WebhookManager *m) {
         return m->config ? m->config->vantage : NULL;
 }
 
-static usec_t now_realtime(void) {
+static usec_t now_clock(clockid_t clock) {
         struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
+        clock_gettime(clock, &ts);
         return (usec_t) ts.tv_sec * USEC_PER_SEC + (usec_t) ts.tv_nsec / 1000;
+}
+
+static usec_t now_realtime(void) {
+        return now_clock(CLOCK_REALTIME);
+}
+
+/* How long the event has been tried, for RetryMax=. */
+static usec_t pending_tried_usec(const Pending *p) {
+        if (!p->counted_since_usec)
+                return 0;
+        usec_t now = now_clock(CLOCK_BOOTTIME);
+        return usec_add(p->tried_before_usec, now - MIN(now, p->counted_since_usec));
 }
 
 static void pending_free(Pending *p) {
@@ -189,7 +209,10 @@ static Webhook *webhook_free(Webhook *w) {
 }
 
 /* "<spool file>.first-attempt" holds when the event was first tried, so RetryMax= counts from the
- * first attempt across restarts too; the event file itself stays exactly the body it was. */
+ * first attempt across restarts too; the event file itself stays exactly the body it was. The line is
+ * "REALTIME BOOT-ID BOOTTIME" (microseconds): within one boot the restarted daemon measures on
+ * CLOCK_BOOTTIME, across a reboot by the wall clock, checked against the files' own times. (Before
+ * 0.2 it was "REALTIME" alone; read as from another boot.) */
 static char *first_attempt_path(const char *event_path) {
         char *path = NULL;
 
@@ -200,29 +223,89 @@ static char *first_attempt_path(const char *event_path) {
 
 static void save_first_attempt(const Webhook *w, const Pending *p) {
         _cleanup_free_ char *path = first_attempt_path(p->path);
-        char text[32];
+        char text[128], boot[SD_ID128_STRING_MAX] = "-";
+        sd_id128_t id;
 
         if (!path)
                 return;
-        int n = snprintf(text, sizeof(text), "%llu\n", (unsigned long long) p->first_attempt_usec);
+        if (sd_id128_get_boot(&id) >= 0)
+                (void) sd_id128_to_string(id, boot);
+        int n = snprintf(text, sizeof(text), "%llu %s %llu\n", (unsigned long long) p->first_attempt_usec, boot,
+                         (unsigned long long) p->counted_since_usec);
         int r = write_file_atomic(path, text, (size_t) n, 0600);
         if (r < 0)
                 log_warning("webhook %s: cannot record the first attempt in %s: %s; after a restart RetryMax= "
-                            "counts from then", w->config->name, path, strerror(-r));
+                            "counts from then", w->config->name, path, file_error_text(r));
 }
 
-static void load_first_attempt(Pending *p) {
-        _cleanup_free_ char *path = first_attempt_path(p->path), *text = NULL;
-        char *end = NULL;
+/* The first attempt of `p`, in this run (the event was never tried before). */
+static void begin_attempts(const Webhook *w, Pending *p) {
+        p->first_attempt_usec = now_realtime();
+        p->counted_since_usec = now_clock(CLOCK_BOOTTIME);
+        p->tried_before_usec = 0;
+        save_first_attempt(w, p);
+}
 
-        if (!path || read_full_file(path, 64, &text) < 0)
+static usec_t timespec_usec(const struct timespec *ts) {
+        return (usec_t) ts->tv_sec * USEC_PER_SEC + (usec_t) ts->tv_nsec / 1000;
+}
+
+/* Grace for the coarse timestamps of file systems, and for the write of the marker after the attempt. */
+#define FILE_TIME_SLACK_USEC (2 * USEC_PER_SEC)
+
+usec_t webhook_tried_across_reboot(usec_t first_attempt, usec_t spooled, usec_t recorded, usec_t now) {
+        /* The first attempt came after the event was spooled and before the marker was written: outside
+         * that, the saved time is wrong (a damaged file, or a clock stepped between), and RetryMax=
+         * counts from the latest time the files allow, so no event goes to the dead letters early. */
+        if (first_attempt + FILE_TIME_SLACK_USEC < spooled || first_attempt > usec_add(recorded, FILE_TIME_SLACK_USEC))
+                first_attempt = recorded;
+        /* A time ahead of now (the clock stepped back since): counted afresh from now. */
+        return now - MIN(now, first_attempt);
+}
+
+static void load_first_attempt(const Webhook *w, Pending *p, const struct stat *event_st) {
+        _cleanup_free_ char *path = first_attempt_path(p->path), *text = NULL;
+        unsigned long long realtime = 0, boottime = 0;
+        char boot[SD_ID128_STRING_MAX] = "";
+        struct stat st;
+        sd_id128_t id, saved_id;
+        int n;
+
+        if (!path || read_full_file(path, 128, &text) < 0 || stat(path, &st) < 0)
                 return;
+        /* "REALTIME" or "REALTIME BOOT-ID BOOTTIME"; anything else is ignored, as no record. */
+        char *end = NULL;
         errno = 0;
-        unsigned long long usec = strtoull(text, &end, 10);
-        if (errno == 0 && end != text && (*end == '\n' || *end == '\0') && usec > 0) {
-                p->first_attempt_usec = usec;
-                p->attempts = 1;
+        realtime = strtoull(text, &end, 10);
+        if (errno != 0 || end == text || realtime == 0)
+                return;
+        n = 1;
+        if (*end == ' ' && strlen(end + 1) > 33 && end[33] == ' ') {
+                memcpy(boot, end + 1, 32);
+                boot[32] = '\0';
+                const char *b = end + 34;
+                boottime = strtoull(b, &end, 10);
+                if (errno == 0 && end != b && (*end == '\n' || *end == '\0'))
+                        n = 3;
+        } else if (*end != ' ' && *end != '\n' && *end != '\0')
+                return; /* (a record without a boot ID, "-", is taken by the wall clock) */
+
+        usec_t now = now_clock(CLOCK_BOOTTIME);
+        if (n == 3 && sd_id128_get_boot(&id) >= 0 && sd_id128_from_string(boot, &saved_id) >= 0 &&
+            sd_id128_equal(id, saved_id) && boottime > 0 && boottime <= now)
+                /* The same boot: exact, whatever the wall clock did meanwhile. */
+                p->tried_before_usec = now - boottime;
+        else {
+                p->tried_before_usec = webhook_tried_across_reboot(realtime, timespec_usec(&event_st->st_mtim),
+                                                                   timespec_usec(&st.st_mtim), now_realtime());
+                if (realtime > now_realtime())
+                        (void) log_full_errno(LOG_NOTICE, 0, "webhook %s: the first attempt recorded in %s lies in the future (the clock "
+                                   "stepped back?); RetryMax= counts from now",
+                                   w->config->name, path);
         }
+        p->first_attempt_usec = realtime;
+        p->counted_since_usec = now;
+        p->attempts = 1;
 }
 
 /* The event's document. A spooled event keeps only its path in memory until it is sent (a document
@@ -274,9 +357,16 @@ static void dead_letter(Webhook *w, const char *reason) {
         line = entry ? json_dumps(entry, JSON_COMPACT) : NULL;
         json_decref(entry);
         if (w->directory && line && asprintf(&path, "%s.dead", w->directory) >= 0) {
-                int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+                /* Never blocking on a FIFO put in its place, and into a regular file only. */
+                struct stat st;
+                int fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0600);
+                if ((fd < 0 && errno == ENXIO) || (fd >= 0 && (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)))) {
+                        errno = EBADFD;
+                        fd = safe_close(fd);
+                }
                 if (fd < 0 || dprintf(fd, "%s\n", line) < 0 || fsync(fd) < 0)
-                        log_warning("webhook %s: cannot write the dead letter to %s: %m", w->config->name, path);
+                        log_warning("webhook %s: cannot write the dead letter to %s: %s", w->config->name, path,
+                                    file_error_text(-errno));
                 safe_close(fd);
         }
         pop_head(w);
@@ -325,7 +415,9 @@ static bool schedule_retry(Webhook *w) {
         if (w->retry_after_usec)
                 delay = MAX(delay, MIN(w->retry_after_usec, RETRY_AFTER_LONGEST_USEC));
 
-        if (now_realtime() + delay > p->first_attempt_usec + w->config->retry_max_usec) {
+        /* Elapsed time on CLOCK_BOOTTIME (pending_tried_usec()): a step of the wall clock during an outage
+         * sends nothing to the dead letters early, nor keeps an event beyond RetryMax=. */
+        if (usec_add(pending_tried_usec(p), delay) > w->config->retry_max_usec) {
                 dead_letter(w, w->last_error ?: "retries exhausted");
                 w->state = WEBHOOK_IDLE;
                 return true;
@@ -467,8 +559,14 @@ static int start_request(Webhook *w) {
 
         json_t *event = pending_event(p);
         if (!event) {
-                log_error("webhook %s: the spooled event %s is gone or unreadable; it is dropped", c->name,
-                          p->path ?: "?");
+                /* Kept aside, not deleted with the queue's head: it may be readable to a person. */
+                _cleanup_free_ char *aside = NULL;
+                if (p->path && asprintf(&aside, "%s.corrupt", p->path) >= 0 && rename(p->path, aside) >= 0)
+                        log_error("webhook %s: the spooled event %s cannot be read; kept aside as %s", c->name,
+                                  p->path, aside);
+                else
+                        log_error("webhook %s: the spooled event %s is gone or unreadable; it is dropped", c->name,
+                                  p->path ?: "?");
                 pop_head(w);
                 return 0;
         }
@@ -485,10 +583,8 @@ static int start_request(Webhook *w) {
                       json_string_value(json_object_get(event, "id")) ?: "");
         if (r < 0)
                 return r;
-        if (p->attempts++ == 0) {
-                p->first_attempt_usec = now_realtime();
-                save_first_attempt(w, p);
-        }
+        if (p->attempts++ == 0)
+                begin_attempts(w, p);
         return 0;
 }
 
@@ -560,7 +656,8 @@ static int post_body(Webhook *w, const char *event_type, const char *event_id) {
             curl_easy_setopt(w->easy, CURLOPT_HEADERFUNCTION, on_response_header) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_HEADERDATA, w) != CURLE_OK ||
             curl_easy_setopt(w->easy, CURLOPT_ERRORBUFFER, w->curl_error) != CURLE_OK ||
-            (c->ca_file && curl_easy_setopt(w->easy, CURLOPT_CAINFO, c->ca_file) != CURLE_OK))
+            (c->ca_file && curl_easy_setopt(w->easy, CURLOPT_CAINFO, c->ca_file) != CURLE_OK) ||
+            (c->proxy && curl_easy_setopt(w->easy, CURLOPT_PROXY, c->proxy) != CURLE_OK))
                 return -EIO;
 
         r = curl_glue_add(w->manager->glue, w->easy, on_request_done, w);
@@ -614,10 +711,8 @@ static void webhook_kick(Webhook *w) {
                         continue; /* sending, or the head was dropped: look again */
                 cancel_request(w);
                 set_last_error(w, "cannot prepare the request: %s", strerror(-r));
-                if (!w->head->first_attempt_usec) {
-                        w->head->first_attempt_usec = now_realtime();
-                        save_first_attempt(w, w->head);
-                }
+                if (!w->head->counted_since_usec)
+                        begin_attempts(w, w->head);
                 w->head->attempts++;
                 if (!schedule_retry(w))
                         return;
@@ -743,45 +838,81 @@ static void remove_temporaries(Webhook *w) {
         free(entries);
 }
 
-/* Picks up what a previous run left in the spool, oldest first. */
+/* Says once per file (across reloads, which read the spool again) that a spool file cannot be read:
+ * under DynamicUser= a file of another uid would otherwise sit there unsent for ever, unnoticed. */
+static void warn_unreadable(Webhook *w, const char *path, int r) {
+        WebhookManager *m = w->manager;
+
+        if (m->spool_unreadable && json_object_get(m->spool_unreadable, path))
+                return;
+        log_warning("webhook %s: cannot read the spooled event %s: %s; it is left where it is, unsent (see "
+                    "spool_unreadable in `tlswatchctl webhooks`)",
+                    w->config->name, path, file_error_text(r));
+        if (!m->spool_unreadable)
+                m->spool_unreadable = json_object();
+        if (m->spool_unreadable)
+                (void) json_object_set_new(m->spool_unreadable, path, json_true());
+}
+
+/* Picks up what a previous run left in the spool, oldest first. A file that cannot be read is left
+ * alone and counted; one that is not an event is kept aside as NAME.corrupt. */
 static void load_spool(Webhook *w) {
         struct dirent **entries = NULL;
         int n = scandir(w->directory, &entries, is_spool_file, alphasort);
 
+        w->spool_unreadable = 0;
         for (int i = 0; i < n; i++) {
                 _cleanup_free_ char *path = NULL, *text = NULL;
                 uint64_t sequence = strtoull(entries[i]->d_name, NULL, 10);
+                struct stat st = {};
+                int r;
 
-                if (asprintf(&path, "%s/%s", w->directory, entries[i]->d_name) >= 0 &&
-                    read_full_file(path, 1024 * 1024, &text) >= 0) {
-                        json_t *event = json_loads(text, 0, NULL);
-                        Pending *p = event ? calloc(1, sizeof(Pending)) : NULL;
-                        if (p) {
-                                /* Parsed only to set bad files aside; read again when sent. */
-                                json_decref(event);
-                                *p = (Pending) { .sequence = sequence, .path = TAKE_PTR(path), .bytes = strlen(text) };
-                                load_first_attempt(p);
-                                w->manager->spool_bytes += p->bytes;
-                                if (w->tail)
-                                        w->tail->next = p;
-                                else
-                                        w->head = p;
-                                w->tail = p;
-                                w->n_pending++;
-                        } else {
-                                json_decref(event);
-                                log_warning("webhook %s: %s is not an event; moved aside", w->config->name, path);
-                                _cleanup_free_ char *aside = NULL, *marker = first_attempt_path(path);
-                                if (asprintf(&aside, "%s.corrupt", path) >= 0)
-                                        (void) rename(path, aside);
-                                /* A later event may get this sequence number: it must not inherit the
-                                 * first attempt. */
-                                if (marker)
-                                        (void) unlink(marker);
-                        }
-                }
+                /* The sequence number is taken even from a file that cannot be read: never overwritten. */
                 w->next_sequence = MAX(w->next_sequence, sequence + 1);
+                if (asprintf(&path, "%s/%s", w->directory, entries[i]->d_name) < 0) {
+                        free(entries[i]);
+                        continue;
+                }
                 free(entries[i]);
+                r = read_full_file(path, 1024 * 1024, &text);
+                if (r >= 0 && stat(path, &st) < 0)
+                        r = -errno;
+                if (r == -ENOENT)
+                        continue; /* gone meanwhile */
+                if (r < 0 && r != -EBADMSG) {
+                        warn_unreadable(w, path, r);
+                        w->spool_unreadable++;
+                        continue;
+                }
+                json_t *event = r >= 0 ? json_loads(text, 0, NULL) : NULL;
+                Pending *p = event ? calloc(1, sizeof(Pending)) : NULL;
+                if (p) {
+                        /* Parsed only to set bad files aside; read again when sent. */
+                        json_decref(event);
+                        *p = (Pending) { .sequence = sequence, .path = TAKE_PTR(path), .bytes = strlen(text) };
+                        load_first_attempt(w, p, &st);
+                        w->manager->spool_bytes += p->bytes;
+                        if (w->tail)
+                                w->tail->next = p;
+                        else
+                                w->head = p;
+                        w->tail = p;
+                        w->n_pending++;
+                } else if (event) {
+                        json_decref(event); /* out of memory: read again at the next start */
+                } else {
+                        _cleanup_free_ char *aside = NULL, *marker = first_attempt_path(path);
+                        if (asprintf(&aside, "%s.corrupt", path) >= 0 && rename(path, aside) >= 0)
+                                log_warning("webhook %s: %s is not an event; moved aside to %s", w->config->name,
+                                            path, aside);
+                        else
+                                log_warning("webhook %s: %s is not an event, and cannot be moved aside: %m",
+                                            w->config->name, path);
+                        /* A later event may get this sequence number: it must not inherit the
+                         * first attempt. */
+                        if (marker)
+                                (void) unlink(marker);
+                }
         }
         free(entries);
 }
@@ -824,10 +955,28 @@ static int read_webhook_secret(const WebhookConfig *c, const char *key, const ch
                 if (asprintf(ret_error, "%s:%u: [Webhook %s]: %s=%s: %s", c->file, c->line, c->name, key, name,
                              r == -ENOENT && !strchr(name, '/') ? "no such credential in $CREDENTIALS_DIRECTORY"
                              : r == -EFBIG                      ? "larger than 16 KiB"
-                                                                : strerror(-r)) < 0)
+                                                                : file_error_text(r)) < 0)
                         *ret_error = NULL;
                 return -EINVAL;
         }
+        return 0;
+}
+
+/* curl opens CAFile= itself, plainly, at each connection: a FIFO there would block the loop. Checked
+ * here, at every start and reload, so that --check-config names it too. */
+static int check_ca_file(const WebhookConfig *c, char **ret_error) {
+        int fd;
+
+        if (!c->ca_file)
+                return 0;
+        fd = open_regular_file(c->ca_file, NULL);
+        if (fd < 0) {
+                if (asprintf(ret_error, "%s:%u: [Webhook %s]: CAFile=%s: %s", c->file, c->line, c->name, c->ca_file,
+                             file_error_text(fd)) < 0)
+                        *ret_error = NULL;
+                return -EINVAL;
+        }
+        safe_close(fd);
         return 0;
 }
 
@@ -875,6 +1024,8 @@ int webhook_manager_configure(WebhookManager *m, const Config *config, char **re
                         if (r >= 0)
                                 r = read_webhook_secret(c, "BearerTokenFile", c->bearer_token_file,
                                                         &w->bearer_token, ret_error);
+                        if (r >= 0 && j == 0)
+                                r = check_ca_file(c, ret_error);
                 }
         }
         if (r < 0) {
@@ -1287,15 +1438,14 @@ static json_t *peer_status(const Webhook *w, usec_t now) {
 
         if (webhook_url_redact(w->url, &url) < 0)
                 return NULL;
-        json_t *o = json_pack("{s:s, s:I, s:I, s:I}", "url", url, "pending", (json_int_t) w->n_pending,
+        json_t *o = json_pack("{s:s, s:I, s:I, s:I, s:I}", "url", url, "pending", (json_int_t) w->n_pending,
                               "failures_total", (json_int_t) w->failures_total, "dead_letters",
-                              (json_int_t) w->dead_letters);
+                              (json_int_t) w->dead_letters, "spool_unreadable", (json_int_t) w->spool_unreadable);
         if (!o)
                 return NULL;
-        if (w->head && w->head->first_attempt_usec)
-                (void) json_object_set_new(
-                        o, "oldest_pending_seconds",
-                        json_real((double) (now - MIN(now, w->head->first_attempt_usec)) / USEC_PER_SEC));
+        if (w->head && w->head->counted_since_usec)
+                (void) json_object_set_new(o, "oldest_pending_seconds",
+                                           json_real((double) pending_tried_usec(w->head) / USEC_PER_SEC));
         /* Times as in every document: RFC 3339 and Unix seconds; null when never. */
         if (w->last_success_usec)
                 (void) json_object_set_time(o, "last_success",
@@ -1312,7 +1462,7 @@ static json_t *peer_status(const Webhook *w, usec_t now) {
  * success the peers' extremes, its url and last error the first peer's that has one; "peers" holds
  * each peer's own. */
 static void add_peer_to(json_t *o, json_t *peer) {
-        static const char *const sums[] = { "pending", "failures_total", "dead_letters" };
+        static const char *const sums[] = { "pending", "failures_total", "dead_letters", "spool_unreadable" };
 
         for (size_t i = 0; i < ELEMENTSOF(sums); i++)
                 (void) json_object_set_new(o, sums[i],
@@ -1373,6 +1523,7 @@ WebhookManager *webhook_manager_free(WebhookManager *m) {
         json_decref(m->alerts);
         curl_glue_free(m->glue);
         free(m->spool_directory);
+        json_decref(m->spool_unreadable);
         sd_event_unref(m->event);
         free(m);
         return NULL;

@@ -45,5 +45,11 @@ int webhook_manager_test(WebhookManager *m, const char *name, char **ret_error);
  * last_success (Unix seconds or null), last_error. Secrets never appear. */
 json_t *webhook_manager_status(WebhookManager *m);
 
+/* How long an event whose first attempt was recorded in an earlier boot has been tried, by the wall
+ * clock (CLOCK_REALTIME, microseconds): `first_attempt` as saved, `spooled` and `recorded` the mtimes
+ * of its spool file and of the record. A saved time the files' mtimes rule out counts from the
+ * record's mtime, a time ahead of `now` as 0: an implausible difference never shortens RetryMax=. */
+usec_t webhook_tried_across_reboot(usec_t first_attempt, usec_t spooled, usec_t recorded, usec_t now);
+
 /* The sink: events go to the webhooks that want them. Its instance is the WebhookManager. */
 extern const SinkType sink_webhook;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 
 #include "cert-file.h"
+#include "file-util.h"
 
 #define CERT_FILE_MAX (1024 * 1024)
 #define ITEMS_MAX 256
@@ -148,27 +149,14 @@ int cert_file_parse(const void *data, size_t size, CertFile **ret) {
 
 int cert_file_load(const char *path, CertFile **ret) {
         _cleanup_free_ char *data = NULL;
-        struct stat st;
+        size_t size;
         int r;
 
-        if (stat(path, &st) < 0)
-                return -errno;
-        if (S_ISDIR(st.st_mode))
-                return -EISDIR;
-        if (st.st_size > CERT_FILE_MAX)
-                return -EFBIG;
-
-        /* DER may hold NUL bytes, so read raw bytes rather than text. */
-        FILE *file = fopen(path, "re");
-        if (!file)
-                return -errno;
-        data = malloc((size_t) st.st_size + 1);
-        size_t n = data ? fread(data, 1, (size_t) st.st_size, file) : 0;
-        fclose(file);
-        if (!data)
-                return -ENOMEM;
-        r = cert_file_parse(data, n, ret);
-        return r;
+        /* DER may hold NUL bytes, so raw bytes rather than text; never blocking on a FIFO (file-util.h). */
+        r = read_regular_file(path, CERT_FILE_MAX, &data, &size);
+        if (r < 0)
+                return r;
+        return cert_file_parse(data, size, ret);
 }
 
 STACK_OF(X509) *cert_file_certificates(const CertFile *f) {

@@ -5,9 +5,11 @@
 #include <assert.h>
 #include <errno.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "file-util.h"
 #include "log.h"
 #include "tls.h"
 
@@ -78,12 +80,96 @@ static int on_certificate_request(SSL *ssl, void *userdata) {
         return 1;
 }
 
-static int check_readable(const char *path) {
-        FILE *f = fopen(path, "re");
-        if (!f)
-                return -errno;
-        fclose(f);
+/* A CA bundle of every public root is some 200 KiB; a certificate file of megabytes is a mistake. */
+#define TLS_FILE_MAX (16 * 1024 * 1024)
+
+/* The files are read by us, not by OpenSSL's *_file() functions: those open() the path plainly, and a
+ * FIFO named there would block the whole daemon (file-util.h). Returns a memory BIO over the data. */
+static int open_pem(const char *path, char **ret_data, BIO **ret) {
+        _cleanup_free_ char *data = NULL;
+        size_t size;
+        int r;
+
+        r = read_regular_file(path, TLS_FILE_MAX, &data, &size);
+        if (r < 0)
+                return r;
+        BIO *bio = BIO_new_mem_buf(data, (int) size);
+        if (!bio)
+                return -ENOMEM;
+        *ret_data = TAKE_PTR(data);
+        *ret = bio;
         return 0;
+}
+
+/* What SSL_CTX_load_verify_locations(ctx, path, NULL) does: every certificate and CRL in the file. */
+static int load_ca_file(SSL_CTX *ctx, const char *path) {
+        _cleanup_free_ char *data = NULL;
+        X509_STORE *store = SSL_CTX_get_cert_store(ctx);
+        BIO *bio = NULL;
+        int r, n = 0;
+
+        r = open_pem(path, &data, &bio);
+        if (r < 0)
+                return r;
+        STACK_OF(X509_INFO) *infos = PEM_X509_INFO_read_bio(bio, NULL, NULL, NULL);
+        BIO_free(bio);
+        if (!infos)
+                return -EBADMSG;
+        for (int i = 0; i < sk_X509_INFO_num(infos); i++) {
+                X509_INFO *info = sk_X509_INFO_value(infos, i);
+                if (info->x509 && X509_STORE_add_cert(store, info->x509) == 1)
+                        n++;
+                if (info->crl && X509_STORE_add_crl(store, info->crl) == 1)
+                        n++;
+        }
+        sk_X509_INFO_pop_free(infos, X509_INFO_free);
+        return n > 0 ? 0 : -EBADMSG;
+}
+
+/* No passphrase prompt: OpenSSL's default would read one from the terminal, and a daemon waiting at
+ * a prompt nobody sees is as frozen as one waiting on a FIFO. */
+static int no_passphrase(char *buffer, int size, int rwflag, void *userdata) {
+        return -1;
+}
+
+/* What SSL_CTX_use_certificate_chain_file() and SSL_CTX_use_PrivateKey_file() do, from memory. */
+static int load_client_certificate(SSL_CTX *ctx, const char *cert_file, const char *key_file) {
+        _cleanup_free_ char *data = NULL;
+        BIO *bio = NULL;
+        X509 *x;
+        int r;
+
+        r = open_pem(cert_file, &data, &bio);
+        if (r < 0)
+                return r;
+        x = PEM_read_bio_X509_AUX(bio, NULL, no_passphrase, NULL);
+        r = x && SSL_CTX_use_certificate(ctx, x) == 1 ? 0 : -EBADMSG;
+        X509_free(x);
+        while (r >= 0 && (x = PEM_read_bio_X509(bio, NULL, no_passphrase, NULL)))
+                if (SSL_CTX_add0_chain_cert(ctx, x) != 1) {
+                        X509_free(x);
+                        r = -ENOMEM;
+                }
+        BIO_free(bio);
+        if (r < 0)
+                return r;
+        ERR_clear_error(); /* the end of the chain is a PEM "no start line" */
+        data = mfree(data);
+
+        r = open_pem(key_file, &data, &bio);
+        if (r < 0)
+                return r;
+        EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, no_passphrase, NULL);
+        BIO_free(bio);
+        /* A key that does not match the certificate fails in use_PrivateKey already. */
+        if (!key || SSL_CTX_use_PrivateKey(ctx, key) != 1) {
+                unsigned long e = ERR_peek_last_error();
+                r = ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH ? -EKEYREJECTED : -EBADMSG;
+        }
+        EVP_PKEY_free(key);
+        if (key)
+                explicit_bzero(data, strlen(data));
+        return r;
 }
 
 static void debug_openssl_errors(const char *what) {
@@ -124,33 +210,22 @@ static int context_new(const TlsSettings *settings, SSL_CTX **ret) {
         }
 
         if (settings->ca_file) {
-                r = check_readable(settings->ca_file);
+                r = load_ca_file(ctx, settings->ca_file);
                 if (r < 0)
                         goto fail;
-                if (SSL_CTX_load_verify_locations(ctx, settings->ca_file, NULL) != 1) {
-                        r = -EBADMSG;
-                        goto fail;
-                }
         } else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
                 r = -EIO;
                 goto fail;
         }
 
         if (settings->cert_file || settings->key_file) {
-                const char *key_file = settings->key_file ?: settings->cert_file;
-
-                r = check_readable(settings->cert_file ?: key_file);
-                if (r >= 0)
-                        r = check_readable(key_file);
-                if (r < 0)
-                        goto fail;
-                if (!settings->cert_file || SSL_CTX_use_certificate_chain_file(ctx, settings->cert_file) != 1 ||
-                    SSL_CTX_use_PrivateKey_file(ctx, key_file, SSL_FILETYPE_PEM) != 1) {
-                        /* A key that does not match the certificate fails in use_PrivateKey already. */
-                        unsigned long e = ERR_peek_last_error();
-                        r = ERR_GET_REASON(e) == X509_R_KEY_VALUES_MISMATCH ? -EKEYREJECTED : -EBADMSG;
+                if (!settings->cert_file) {
+                        r = -EBADMSG;
                         goto fail;
                 }
+                r = load_client_certificate(ctx, settings->cert_file, settings->key_file ?: settings->cert_file);
+                if (r < 0)
+                        goto fail;
                 if (SSL_CTX_check_private_key(ctx) != 1) {
                         r = -EKEYREJECTED;
                         goto fail;

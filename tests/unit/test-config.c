@@ -1217,6 +1217,59 @@ static void test_replace_target(void **state) {
         config_free(c);
 }
 
+/* A drop-in that is a FIFO is refused at once, never opened for a blocking read (issue 19); one that is
+ * a directory is named as one; a conf.d that is a file is an error, not silence. */
+static void test_load_dropin_fifo(void **state) {
+        const char *directory = *state;
+        _cleanup_free_ char *main_file = write_file(directory, "tlswatch.conf", "[Target a]\nAddress=a:1\n");
+        _cleanup_free_ char *dropin = NULL, *expected = NULL, *error = NULL;
+        Config *config = NULL;
+
+        assert_true(asprintf(&dropin, "%s/conf.d", directory) > 0);
+        assert_int_equal(mkdir(dropin, 0700), 0);
+        dropin = mfree(dropin);
+        assert_true(asprintf(&dropin, "%s/conf.d/10-fifo.conf", directory) > 0);
+        assert_int_equal(mkfifo(dropin, 0600), 0);
+        assert_int_equal(config_load(main_file, &config, &error), -EBADFD);
+        assert_null(config);
+        assert_true(asprintf(&expected, "%s: cannot read: not a regular file (a FIFO, socket or device); refused, "
+                                        "as reading it could block",
+                             dropin) > 0);
+        assert_string_equal(error, expected);
+}
+
+static void test_load_dropin_directory(void **state) {
+        const char *directory = *state;
+        _cleanup_free_ char *main_file = write_file(directory, "tlswatch.conf", "[Target a]\nAddress=a:1\n");
+        _cleanup_free_ char *dropin = NULL, *expected = NULL, *error = NULL;
+        Config *config = NULL;
+
+        assert_true(asprintf(&dropin, "%s/conf.d", directory) > 0);
+        assert_int_equal(mkdir(dropin, 0700), 0);
+        dropin = mfree(dropin);
+        assert_true(asprintf(&dropin, "%s/conf.d/x.conf", directory) > 0);
+        assert_int_equal(mkdir(dropin, 0700), 0);
+        assert_int_equal(config_load(main_file, &config, &error), -EISDIR);
+        assert_null(config);
+        assert_true(asprintf(&expected, "%s: cannot read: it is a directory, not a file", dropin) > 0);
+        assert_string_equal(error, expected);
+}
+
+static void test_load_confd_not_directory(void **state) {
+        const char *directory = *state;
+        _cleanup_free_ char *main_file = write_file(directory, "tlswatch.conf", "[Target a]\nAddress=a:1\n");
+        _cleanup_free_ char *confd = write_file(directory, "conf.d", "[Target b]\nAddress=b:1\n");
+        _cleanup_free_ char *expected = NULL, *error = NULL;
+        Config *config = NULL;
+
+        assert_int_equal(config_load(main_file, &config, &error), -ENOTDIR);
+        assert_null(config);
+        assert_true(asprintf(&expected, "%s: cannot read the directory: it is not a directory (drop-ins go into a "
+                                        "directory conf.d)",
+                             confd) > 0);
+        assert_string_equal(error, expected);
+}
+
 /* ---- target_config_equal ---------------------------------------------------------------------- */
 
 static void test_target_config_equal(void **state) {
@@ -1382,6 +1435,9 @@ int main(void) {
                 directory_test(test_load_missing_main),
                 directory_test(test_load_nul_byte),
                 directory_test(test_load_nul_byte_in_dropin),
+                directory_test(test_load_dropin_fifo),
+                directory_test(test_load_dropin_directory),
+                directory_test(test_load_confd_not_directory),
                 cmocka_unit_test(test_target_config_equal),
                 cmocka_unit_test(test_srv_template),
                 cmocka_unit_test(test_replace_target),

@@ -48,6 +48,7 @@ static const struct {
         { .name = "tlswatch_webhook_failures_total", .type = "counter", .webhook = true },
         { .name = "tlswatch_webhook_last_success_seconds", .type = "gauge", .webhook = true },
         { .name = "tlswatch_webhook_dead_letters", .type = "gauge", .webhook = true },
+        { .name = "tlswatch_webhook_spool_unreadable", .type = "gauge", .webhook = true },
 };
 
 /* The fleet, written as the status array the control socket serves (reduced to what metrics read, plus
@@ -654,7 +655,7 @@ static void test_webhooks(void **state) {
         _cleanup_free_ char *out = format_with_webhooks(
                 "[{\"name\":\"t\",\"protocol\":\"tls\",\"status\":\"ok\"}]",
                 "[{\"name\":\"ops\",\"pending\":3,\"failures_total\":7,\"last_success_unix\":1803513295,"
-                "\"dead_letters\":2},"
+                "\"dead_letters\":2,\"spool_unreadable\":1},"
                 " {\"name\":\"we\\\"ird\\\\\\n\",\"pending\":0,\"failures_total\":0,\"last_success\":null}]");
         _cleanup_free_ char *empty = format_with_webhooks("[]", "[]");
 
@@ -670,6 +671,8 @@ static void test_webhooks(void **state) {
         assert_non_null(strstr(out, "tlswatch_webhook_last_success_seconds{webhook=\"ops\"} 1803513295\n"));
         assert_null(strstr(out, "tlswatch_webhook_last_success_seconds{webhook=\"we"));
         assert_non_null(strstr(out, "tlswatch_webhook_dead_letters{webhook=\"ops\"} 2\n"));
+        assert_non_null(strstr(out, "# TYPE tlswatch_webhook_spool_unreadable gauge\n"
+                                    "tlswatch_webhook_spool_unreadable{webhook=\"ops\"} 1\n"));
         assert_true(strstr(out, "tlswatch_cert_not_after_seconds") <
                     strstr(out, "tlswatch_webhook_pending"));
 }

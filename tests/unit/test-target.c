@@ -175,8 +175,9 @@ static Report *build_report(const char *sha256, ...) {
 #define apply(state, recorder, now, ...)                                                              \
         ({                                                                                            \
                 Report *_report_ = build_report(__VA_ARGS__);                                         \
-                usec_t _delay_ = target_apply_report(&config, (state), _report_, (now), on_target_event, \
-                                                     (recorder));                                     \
+                usec_t _now_ = (now); /* the same on both clocks: no clock steps here */             \
+                usec_t _delay_ = target_apply_report(&config, (state), _report_, _now_, _now_,        \
+                                                     on_target_event, (recorder));                    \
                 report_free(_report_);                                                                \
                 _delay_;                                                                              \
         })
@@ -475,7 +476,7 @@ static Report *build_cluster(const Node *nodes, size_t n) {
 static void apply_cluster(const TargetConfig *c, TargetState *s, Recorder *recorder, usec_t now,
                           const Node *nodes, size_t n) {
         Report *report = build_cluster(nodes, n);
-        (void) target_apply_report(c, s, report, now, on_target_event, recorder);
+        (void) target_apply_report(c, s, report, now, now, on_target_event, recorder);
         report_free(report);
 }
 
@@ -584,23 +585,64 @@ static void test_reminder_after_repeat_interval(void **state) {
         assert_int_equal(s.last_announced_usec, T0);
         recorder.n = 0;
 
-        target_remind(&config, &s, T0, on_target_event, &recorder);
-        target_remind(&config, &s, T0 + USEC_PER_HOUR, on_target_event, &recorder);
-        target_remind(&config, &s, T0 + repeat - 1, on_target_event, &recorder);
+        target_remind(&config, &s, T0, T0, on_target_event, &recorder);
+        target_remind(&config, &s, T0 + USEC_PER_HOUR, T0 + USEC_PER_HOUR, on_target_event, &recorder);
+        target_remind(&config, &s, T0 + repeat - 1, T0 + repeat - 1, on_target_event, &recorder);
         assert_int_equal(recorder.n, 0);
 
-        target_remind(&config, &s, T0 + repeat, on_target_event, &recorder);
+        target_remind(&config, &s, T0 + repeat, T0 + repeat, on_target_event, &recorder);
         assert_int_equal(recorder.n, 1);
         check_event(&recorder, 0, "reminder", STATUS_CRITICAL, STATUS_CRITICAL, PROBLEM_EXPIRED);
         assert_int_equal(s.last_announced_usec, T0 + repeat);
 
         /* The next one counts from this reminder. */
-        target_remind(&config, &s, T0 + repeat + USEC_PER_HOUR, on_target_event, &recorder);
-        target_remind(&config, &s, T0 + 2 * repeat - 1, on_target_event, &recorder);
+        target_remind(&config, &s, T0 + repeat + USEC_PER_HOUR, T0 + repeat + USEC_PER_HOUR, on_target_event, &recorder);
+        target_remind(&config, &s, T0 + 2 * repeat - 1, T0 + 2 * repeat - 1, on_target_event, &recorder);
         assert_int_equal(recorder.n, 1);
-        target_remind(&config, &s, T0 + 2 * repeat, on_target_event, &recorder);
+        target_remind(&config, &s, T0 + 2 * repeat, T0 + 2 * repeat, on_target_event, &recorder);
         assert_int_equal(recorder.n, 2);
         check_event(&recorder, 1, "reminder", STATUS_CRITICAL, STATUS_CRITICAL, PROBLEM_EXPIRED);
+        target_state_clear(&s);
+}
+
+/* A step of the wall clock within a run: reminders go by CLOCK_BOOTTIME. Before, a step back of a day
+ * silenced them for a day; a step forward sent one at once. */
+static void test_reminder_clock_steps(void **state) {
+        TargetState s = new_state();
+        Recorder recorder = {};
+        const usec_t repeat = config.repeat_interval_usec, boot = 1000 * USEC_PER_SEC;
+
+        Report *report = build_report(SHA_A, PROBLEM_EXPIRED, END);
+        (void) target_apply_report(&config, &s, report, T0, boot, on_target_event, &recorder);
+        report_free(report);
+        assert_int_equal(s.last_announced_boot_usec, boot);
+        recorder.n = 0;
+
+        /* The wall clock a day ahead, the boot clock a minute: not yet. */
+        target_remind(&config, &s, T0 + USEC_PER_DAY, boot + USEC_PER_MINUTE, on_target_event, &recorder);
+        assert_int_equal(recorder.n, 0);
+        /* The wall clock a day behind, RepeatInterval= passed on the boot clock: due. */
+        target_remind(&config, &s, T0 - USEC_PER_DAY, boot + repeat, on_target_event, &recorder);
+        assert_int_equal(recorder.n, 1);
+        check_event(&recorder, 0, "reminder", STATUS_CRITICAL, STATUS_CRITICAL, PROBLEM_EXPIRED);
+        target_state_clear(&s);
+}
+
+/* An announcement of an earlier run (the state file) lying ahead of now: long past, not a silence until
+ * the clock catches up. */
+static void test_reminder_saved_in_future(void **state) {
+        TargetState s = new_state();
+        Recorder recorder = {};
+        const usec_t boot = 1000 * USEC_PER_SEC;
+
+        apply(&s, &recorder, T0, SHA_A, PROBLEM_EXPIRED, END);
+        s.last_announced_usec = T0 + 10 * USEC_PER_DAY;
+        s.last_announced_boot_usec = 0; /* as loaded */
+        recorder.n = 0;
+        target_remind(&config, &s, T0 + USEC_PER_MINUTE, boot, on_target_event, &recorder);
+        assert_int_equal(recorder.n, 1);
+        assert_int_equal(s.last_announced_usec, T0 + USEC_PER_MINUTE);
+        assert_int_equal(s.last_announced_boot_usec, boot);
         target_state_clear(&s);
 }
 
@@ -629,7 +671,7 @@ static void test_reminder_worst_problem(void **state) {
 
         apply(&s, &recorder, T0, SHA_A, PROBLEM_WEAK_KEY, PROBLEM_EXPIRED, END);
         recorder.n = 0;
-        target_remind(&config, &s, T0 + config.repeat_interval_usec, on_target_event, &recorder);
+        target_remind(&config, &s, T0 + config.repeat_interval_usec, T0 + config.repeat_interval_usec, on_target_event, &recorder);
         assert_int_equal(recorder.n, 1);
         check_event(&recorder, 0, "reminder", STATUS_CRITICAL, STATUS_CRITICAL, PROBLEM_EXPIRED);
         target_state_clear(&s);
@@ -640,19 +682,19 @@ static void test_no_reminder_when_fine(void **state) {
         Recorder recorder = {};
 
         /* Nothing known yet. */
-        target_remind(&config, &s, T0 + 100 * config.repeat_interval_usec, on_target_event, &recorder);
+        target_remind(&config, &s, T0 + 100 * config.repeat_interval_usec, T0 + 100 * config.repeat_interval_usec, on_target_event, &recorder);
         assert_int_equal(recorder.n, 0);
 
         /* OK, even long after a recovered problem. */
         apply(&s, &recorder, T0, SHA_A, PROBLEM_EXPIRED, END);
         apply(&s, &recorder, T0 + USEC_PER_HOUR, SHA_B, END);
         recorder.n = 0;
-        target_remind(&config, &s, T0 + 10 * config.repeat_interval_usec, on_target_event, &recorder);
+        target_remind(&config, &s, T0 + 10 * config.repeat_interval_usec, T0 + 10 * config.repeat_interval_usec, on_target_event, &recorder);
         assert_int_equal(recorder.n, 0);
 
         /* An unconfirmed network fault is nothing to remind of either. */
         apply(&s, &recorder, T0 + 11 * config.repeat_interval_usec, NULL, PROBLEM_TIMEOUT, END);
-        target_remind(&config, &s, T0 + 12 * config.repeat_interval_usec, on_target_event, &recorder);
+        target_remind(&config, &s, T0 + 12 * config.repeat_interval_usec, T0 + 12 * config.repeat_interval_usec, on_target_event, &recorder);
         assert_int_equal(recorder.n, 0);
         target_state_clear(&s);
 }
@@ -693,7 +735,7 @@ static void test_warning_only(void **state) {
 
         /* Warnings are reminded of too. */
         recorder.n = 0;
-        target_remind(&config, &s, now + config.repeat_interval_usec, on_target_event, &recorder);
+        target_remind(&config, &s, now + config.repeat_interval_usec, now + config.repeat_interval_usec, on_target_event, &recorder);
         assert_int_equal(recorder.n, 1);
         check_event(&recorder, 0, "reminder", STATUS_WARNING, STATUS_WARNING, PROBLEM_EXPIRES_SOON);
         assert_true(announced < s.last_announced_usec);
@@ -1035,6 +1077,8 @@ int main(void) {
                 cmocka_unit_test(test_cluster_does_not_flip),
                 cmocka_unit_test(test_reminder_after_repeat_interval),
                 cmocka_unit_test(test_reminder_from_probe),
+                cmocka_unit_test(test_reminder_clock_steps),
+                cmocka_unit_test(test_reminder_saved_in_future),
                 cmocka_unit_test(test_reminder_worst_problem),
                 cmocka_unit_test(test_no_reminder_when_fine),
                 cmocka_unit_test(test_warning_only),

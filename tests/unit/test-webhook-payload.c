@@ -19,6 +19,7 @@
 #include "target.h"
 #include "report-json.h"
 #include "webhook-payload.h"
+#include "webhook.h"
 
 #define SHA_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
 #define SHA_B "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
@@ -1042,7 +1043,7 @@ static void apply(Pipeline *p, const TargetConfig *c, TargetState *state, Proble
                   Status severity) {
         Report *report = build_report(code, severity);
 
-        (void) target_apply_report(c, state, report, p->now, on_event, p);
+        (void) target_apply_report(c, state, report, p->now, p->now, on_event, p);
         report_free(report);
         post_step(p, c, state);
         p->now += c->interval_usec;
@@ -1134,6 +1135,25 @@ static void test_alertmanager_step_from_saved_state(void **unused) {
         json_decref(firing);
 }
 
+/* RetryMax= across a reboot: a saved first attempt that the files' mtimes rule out, or one ahead of
+ * now, never makes the event look older than it can be. */
+static void test_tried_across_reboot(void **state) {
+        const usec_t now = 1800000000 * USEC_PER_SEC, spooled = now - USEC_PER_HOUR,
+                     recorded = spooled + USEC_PER_SEC;
+
+        /* Plausible: as saved. */
+        assert_int_equal(webhook_tried_across_reboot(spooled + 500 * USEC_PER_MSEC, spooled, recorded, now),
+                         now - spooled - 500 * USEC_PER_MSEC);
+        /* Two days before the event was even spooled: from the record's mtime. */
+        assert_int_equal(webhook_tried_across_reboot(now - 2 * USEC_PER_DAY, spooled, recorded, now), now - recorded);
+        /* After the record was written: the same. */
+        assert_int_equal(webhook_tried_across_reboot(now - USEC_PER_MINUTE, spooled, recorded, now), now - recorded);
+        /* Ahead of now, and files ahead of now too (the clock stepped back since): not tried yet. */
+        assert_int_equal(webhook_tried_across_reboot(now + USEC_PER_DAY, now + USEC_PER_DAY, now + USEC_PER_DAY, now),
+                         0);
+        assert_int_equal(webhook_tried_across_reboot(now + USEC_PER_DAY, spooled, recorded, now), now - recorded);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_event_type_and_kind),
@@ -1166,6 +1186,7 @@ int main(void) {
                 cmocka_unit_test(test_alertmanager_problem_resolved_by_its_recovery),
                 cmocka_unit_test(test_alertmanager_escalated_problem_resolved),
                 cmocka_unit_test(test_alertmanager_step_from_saved_state),
+                cmocka_unit_test(test_tried_across_reboot),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);

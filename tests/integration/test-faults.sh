@@ -387,10 +387,12 @@ spool_ids() { # DIR: the ids of the events spooled in DIR, oldest first (one jq 
         find "$1" -maxdepth 1 -name '*.json' 2>/dev/null | sort | xargs -r "$jq" -r '.id' 2>/dev/null
 }
 count_spooled() { # DIR: the events spooled in DIR into n_spooled, by a glob in this shell (no process:
-        # the SIGKILL rounds poll it as fast as they can)
+        # the SIGKILL rounds poll it as fast as they can). nullglob, not a test of the first name: the
+        # daemon delivers oldest first, so the first file globbed may be gone a moment later.
         local -a files
+        shopt -s nullglob # this script runs without it otherwise
         files=("$1"/*.json)
-        [[ -e ${files[0]} ]] || files=()
+        shopt -u nullglob
         n_spooled=${#files[@]}
 }
 spool_count() { count_spooled "$1"; echo "$n_spooled"; }

@@ -49,36 +49,39 @@ static int files_read(void *userdata, const char *path, char **ret_text) {
         return read_full_file(p, CONFIG_FILE_MAX, ret_text);
 }
 
+static int not_dot_or_dotdot(const struct dirent *entry) {
+        return strcmp(entry->d_name, ".") != 0 && strcmp(entry->d_name, "..") != 0;
+}
+
+/* The names in `directory` (the caller sorts them again, as the broker does); at most 4096 of them. */
 static int files_list(void *userdata, const char *directory, char ***ret_names, size_t *ret_n) {
         _cleanup_free_ char *p = rooted(userdata, directory);
+        struct dirent **entries = NULL;
         char **names = NULL;
-        size_t n = 0;
-        DIR *d;
+        int n, r = 0;
 
         if (!p)
                 return -ENOMEM;
-        d = opendir(p);
-        if (!d)
+        n = scandir(p, &entries, not_dot_or_dotdot, alphasort);
+        if (n < 0)
                 return -errno;
-        for (struct dirent *de; (de = readdir(d));) {
-                if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-                        continue;
-                char **more = n < 4096 ? reallocarray(names, n + 1, sizeof(char *)) : NULL;
-                char *name = more ? strdup(de->d_name) : NULL;
-                if (more)
-                        names = more;
-                if (!name) {
-                        for (size_t i = 0; i < n; i++)
-                                free(names[i]);
-                        free(names);
-                        closedir(d);
-                        return -ENOMEM;
-                }
-                names[n++] = name;
+        names = n <= 4096 ? calloc((size_t) n ?: 1, sizeof(char *)) : NULL;
+        if (!names)
+                r = n > 4096 ? -E2BIG : -ENOMEM;
+        for (int i = 0; names && r == 0 && i < n; i++)
+                if (!(names[i] = strdup(entries[i]->d_name)))
+                        r = -ENOMEM;
+        for (int i = 0; i < n; i++)
+                free(entries[i]);
+        free(entries);
+        if (r < 0) {
+                for (int i = 0; names && i < n; i++)
+                        free(names[i]);
+                free(names);
+                return r;
         }
-        closedir(d);
         *ret_names = names;
-        *ret_n = n;
+        *ret_n = (size_t) n;
         return 0;
 }
 

@@ -221,7 +221,8 @@ static int source_apply(void *userdata, Config *config, char **ret_error) {
                         char *copy = strdup(path);
                         if (!grown || !copy) {
                                 free(copy);
-                                files = grown ?: files;
+                                if (grown)
+                                        files = grown;
                                 globfree(&matches);
                                 for (size_t k = 0; k < n_files; k++)
                                         targets_file_clear(&files[k]);

@@ -779,6 +779,17 @@ static void respool(Webhook *w) {
         }
 }
 
+/* The event joins the end of the queue, and its bytes the manager's account of the spool. */
+static void queue_append(Webhook *w, Pending *p) {
+        w->manager->spool_bytes += p->bytes;
+        if (w->tail)
+                w->tail->next = p;
+        else
+                w->head = p;
+        w->tail = p;
+        w->n_pending++;
+}
+
 static void enqueue(Webhook *w, json_t *event) {
         WebhookManager *m = w->manager;
         _cleanup_free_ char *text = json_dumps(event, JSON_COMPACT);
@@ -802,13 +813,7 @@ static void enqueue(Webhook *w, json_t *event) {
         *p = (Pending) { .sequence = w->next_sequence++, .event = json_incref(event), .bytes = bytes };
         if (w->directory && spool_write(w, p, text) < 0)
                 w->n_unspooled++;
-        m->spool_bytes += bytes;
-        if (w->tail)
-                w->tail->next = p;
-        else
-                w->head = p;
-        w->tail = p;
-        w->n_pending++;
+        queue_append(w, p);
         webhook_kick(w);
 }
 
@@ -891,13 +896,7 @@ static void load_spool(Webhook *w) {
                         json_decref(event);
                         *p = (Pending) { .sequence = sequence, .path = TAKE_PTR(path), .bytes = strlen(text) };
                         load_first_attempt(w, p, &st);
-                        w->manager->spool_bytes += p->bytes;
-                        if (w->tail)
-                                w->tail->next = p;
-                        else
-                                w->head = p;
-                        w->tail = p;
-                        w->n_pending++;
+                        queue_append(w, p);
                 } else if (event) {
                         json_decref(event); /* out of memory: read again at the next start */
                 } else {
